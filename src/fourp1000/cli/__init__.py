@@ -1,0 +1,34 @@
+"""The ``fourp1000`` command line: a thin layer over the library.
+
+Commands parse options, call library functions and format results. Computation lives in
+the library modules (:mod:`fourp1000.stocks`, :mod:`fourp1000.depth`, ...).
+"""
+
+from __future__ import annotations
+
+import click
+
+from .. import __version__
+from .common import CONTEXT_SETTINGS
+
+
+@click.group(context_settings=CONTEXT_SETTINGS)
+@click.version_option(__version__, "-V", "--version", prog_name="fourp1000")
+def main() -> None:
+    """Soil organic carbon stocks and the 4 per 1000 target, plot by plot and farm by farm.
+
+    \b
+    Example:
+      fourp1000 estimate examples/plots.csv
+    """
+
+
+def _register() -> None:
+    # Imported here so that each command module stays independent of the others.
+    from .estimate import estimate, schema
+
+    main.add_command(estimate)
+    main.add_command(schema)
+
+
+_register()

@@ -1,0 +1,109 @@
+"""Option bundles and error handling shared by every command.
+
+Exit codes (documented in docs/cli.md):
+
+* 0 - success
+* 1 - data or runtime error (bad input, unknown unit/factor, unreadable file)
+* 2 - usage error (bad option or argument; click's own code)
+* 3 - ran, but the 4 per 1000 check failed (``--check`` on ``score``/``project``/``compare``)
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+
+import click
+
+from ..errors import FourP1000Error, ValidationError
+from ..output import FORMATS
+
+EXIT_OK = 0
+EXIT_DATA_ERROR = 1
+EXIT_USAGE = 2
+EXIT_TARGET_MISSED = 3
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def echo_err(message: str) -> None:
+    """Print a line on stderr (never on stdout: stdout carries results only)."""
+    click.echo(message, err=True)
+
+
+def report_error(exc: FourP1000Error, *, max_lines: int = 200) -> None:
+    """Print a library error as ``Error: ...`` lines on stderr."""
+    if isinstance(exc, ValidationError) and exc.problems:
+        n = len(exc.problems)
+        echo_err(f"Error: {n} problem{'s' if n != 1 else ''} in input:")
+        for problem in exc.problems[:max_lines]:
+            echo_err(f"  {problem}")
+        if n > max_lines:
+            echo_err(f"  ... and {n - max_lines} more (use --on-error skip --rejects FILE to get them all)")
+    else:
+        echo_err(f"Error: {exc}")
+
+
+def handle_errors(func: Callable) -> Callable:
+    """Map library exceptions to a one-line error and exit code 1 (no traceback)."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except FourP1000Error as exc:
+            report_error(exc)
+            sys.exit(exc.exit_code)
+        except (OSError, UnicodeError) as exc:
+            echo_err(f"Error: {exc}")
+            sys.exit(EXIT_DATA_ERROR)
+
+    return wrapper
+
+
+def output_options(func: Callable) -> Callable:
+    """``--format``, ``-o/--output``, ``-q/--quiet``, ``-v/--verbose``."""
+    func = click.option(
+        "-v", "--verbose", is_flag=True, help="More detail on stderr (methods, per-plot notes)."
+    )(func)
+    func = click.option("-q", "--quiet", is_flag=True, help="No progress or summary on stderr; errors only.")(func)
+    func = click.option(
+        "-o",
+        "--output",
+        type=click.Path(dir_okay=False, allow_dash=True),
+        default=None,
+        help="Write results to FILE (atomically) instead of stdout; '-' is stdout.",
+    )(func)
+    func = click.option(
+        "-f",
+        "--format",
+        "fmt",
+        type=click.Choice(FORMATS),
+        default=None,
+        help="Output format. Default: table on a terminal, csv in a pipe or file (xlsx for *.xlsx).",
+    )(func)
+    return func
+
+
+def input_options(func: Callable) -> Callable:
+    """``--sep``, ``--decimal``, ``--encoding``, ``--sheet`` for reading tables."""
+    func = click.option("--sheet", default=None, help="Excel sheet name (default: the first sheet).")(func)
+    func = click.option(
+        "--encoding", default=None, help="Text encoding of CSV input (default: sniffed; UTF-8, UTF-8-BOM or latin-1)."
+    )(func)
+    func = click.option(
+        "--decimal", default=None, type=click.Choice([".", ","]), help="Decimal mark of CSV input (default: sniffed)."
+    )(func)
+    func = click.option("--sep", default=None, help="CSV field separator (default: sniffed from , ; tab |).")(func)
+    return func
+
+
+def resolve_format(fmt: str | None, output: str | None) -> str:
+    """Default format: from the output file's extension, else table on a terminal, else csv."""
+    if fmt:
+        return fmt
+    if output not in (None, "-"):
+        suffix = output.rsplit(".", 1)[-1].lower() if "." in output else ""
+        return {"json": "json", "jsonl": "jsonl", "xlsx": "xlsx", "csv": "csv", "txt": "table"}.get(suffix, "csv")
+    return "table" if sys.stdout.isatty() else "csv"

@@ -1,0 +1,70 @@
+"""Exceptions raised by the library.
+
+The library never prints or exits: it raises one of these, and the CLI maps them, in one
+place (:func:`fourp1000.cli.main`), to a one-line ``Error: ...`` on stderr and an exit code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class FourP1000Error(Exception):
+    """Base class of every error the library raises on purpose."""
+
+    exit_code = 1
+
+
+class InputError(FourP1000Error):
+    """The input data cannot be used (missing column, bad value, bad file)."""
+
+
+class UnitError(InputError):
+    """A unit is unknown, ambiguous or of the wrong dimension."""
+
+
+class UnknownFactorError(InputError):
+    """A categorical value (climate zone, practice, ...) is not in a reference table."""
+
+
+class ReferenceDataError(FourP1000Error):
+    """A shipped coefficient table is malformed (a packaging bug, not a user error)."""
+
+
+@dataclass
+class Problem:
+    """One problem found while validating input: where it is and what was expected.
+
+    ``row`` is the 1-based data row number as a user sees it in the file (the header is
+    not counted), or ``None`` for a problem that concerns a whole file or plot.
+    """
+
+    file: str
+    row: int | None
+    column: str | None
+    rule: str
+    message: str
+    plot_id: str | None = None
+
+    def __str__(self) -> str:
+        where = [self.file]
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column:
+            where.append(f"column {self.column}")
+        return f"{', '.join(where[:1])}: {', '.join(where[1:])}{': ' if len(where) > 1 else ''}{self.message}"
+
+
+@dataclass
+class ValidationError(InputError):
+    """Input failed validation; carries every problem found, not only the first."""
+
+    problems: list[Problem] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        super().__init__(self.summary())
+
+    def summary(self) -> str:
+        n = len(self.problems)
+        first = str(self.problems[0]) if self.problems else "invalid input"
+        return first if n == 1 else f"{n} problems in input; first: {first}"
