@@ -45,6 +45,7 @@ class Problem:
     rule: str
     message: str
     plot_id: str | None = None
+    severity: str = "error"  # "error" rejects the row; "warning" is reported only
 
     def __str__(self) -> str:
         where = [self.file]

@@ -32,7 +32,7 @@ def echo_err(message: str) -> None:
     click.echo(message, err=True)
 
 
-def report_error(exc: FourP1000Error, *, max_lines: int = 200) -> None:
+def report_error(exc: FourP1000Error, *, max_lines: int = 1000) -> None:
     """Print a library error as ``Error: ...`` lines on stderr."""
     if isinstance(exc, ValidationError) and exc.problems:
         n = len(exc.problems)
@@ -107,3 +107,57 @@ def resolve_format(fmt: str | None, output: str | None) -> str:
         suffix = output.rsplit(".", 1)[-1].lower() if "." in output else ""
         return {"json": "json", "jsonl": "jsonl", "xlsx": "xlsx", "csv": "csv", "txt": "table"}.get(suffix, "csv")
     return "table" if sys.stdout.isatty() else "csv"
+
+
+def load_horizons(file: str, *, sep=None, decimal=None, encoding=None, sheet=None, som_factor=None, bd_basis="fine_earth"):
+    """Read and normalise a horizon table (raises library errors; the caller maps them)."""
+    from ..horizons import normalise
+    from ..readers import read_table
+    from ..schema import VAN_BEMMELEN
+
+    raw = read_table(file, sep=sep, decimal=decimal, encoding=encoding, sheet=sheet)
+    return normalise(raw, som_factor=som_factor or VAN_BEMMELEN, bd_basis=bd_basis)
+
+
+def report_warnings(problems, table, *, quiet: bool, verbose: bool, limit: int = 10) -> None:
+    """Print warnings (problems that do not reject rows) on stderr."""
+    if quiet or problems is None or not len(problems):
+        return
+    warnings = problems[problems["severity"] == "warning"]
+    if not len(warnings):
+        return
+    items = table.problem_list(warnings)
+    shown = items if verbose else items[:limit]
+    for item in shown:
+        echo_err(f"Warning: {item}")
+    if len(items) > len(shown):
+        echo_err(f"Warning: ... and {len(items) - len(shown)} more warnings (-v shows all)")
+
+
+def write_rejects(rejects, path: str) -> None:
+    """Write rejected rows (as read, plus row and reason) to a CSV file, atomically."""
+    from ..output import atomic_write
+
+    atomic_write(path, rejects.to_csv(index=False, lineterminator="\n"))
+
+
+class status:
+    """A transient status line on stderr, only on a terminal and when not quiet."""
+
+    def __init__(self, message: str, quiet: bool = False):
+        self.message = message
+        self.active = not quiet and sys.stderr.isatty()
+        self._status = None
+
+    def __enter__(self):
+        if self.active:
+            from rich.console import Console
+
+            self._status = Console(stderr=True).status(self.message)
+            self._status.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        if self._status is not None:
+            self._status.__exit__(*exc)
+        return False

@@ -1,0 +1,132 @@
+"""``fourp1000 estimate`` (SOC stocks per plot) and ``fourp1000 schema`` (the input model)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ..horizons import BD_BASES
+from ..output import write_tables
+from ..pipeline import DEPTH_METHODS, EstimateOptions, estimate_stocks, parse_depth
+from ..ptf import PTF_CHOICES
+from ..schema import VAN_BEMMELEN, schema_frame
+from ..stocks import STONE_DENSITY_G_CM3
+from .common import (
+    EXIT_DATA_ERROR,
+    echo_err,
+    handle_errors,
+    input_options,
+    load_horizons,
+    output_options,
+    report_warnings,
+    resolve_format,
+    status,
+    write_rejects,
+)
+
+
+def stock_options(func):
+    """Options shared by every command that computes stocks from horizons."""
+    options = [
+        click.option("--depth", default="30", show_default=True,
+                     help="Standard depth interval in cm: 30 means 0-30; or TOP-BOTTOM, e.g. 0-40."),
+        click.option("--depth-method", type=click.Choice(DEPTH_METHODS), default="proportional", show_default=True,
+                     help="How layers are cut to the interval: by overlap, or mass-preserving spline (Bishop et al. 1999)."),
+        click.option("--spline-lambda", type=float, default=0.1, show_default=True,
+                     help="Smoothing parameter of the spline."),
+        click.option("--extrapolate", is_flag=True,
+                     help="Extrapolate profiles shorter than the interval (exponential decline) and fill gaps; flagged in output."),
+        click.option("--bd-ptf", type=click.Choice(PTF_CHOICES), default="auto", show_default=True,
+                     help="Pedotransfer function for missing bulk density (see docs/methods.md)."),
+        click.option("--bd-basis", type=click.Choice(BD_BASES), default="fine_earth", show_default=True,
+                     help="What bulk_density_g_cm3 means where rows have no bd_basis column."),
+        click.option("--som-factor", type=float, default=VAN_BEMMELEN, show_default=True,
+                     help="SOM/SOC ratio for som_pct input (van Bemmelen 1.724)."),
+        click.option("--stone-density", type=float, default=STONE_DENSITY_G_CM3, show_default=True,
+                     help="Particle density of coarse fragments [g/cm3], to convert mass % to volume %."),
+        click.option("--on-error", type=click.Choice(["fail", "skip"]), default="fail", show_default=True,
+                     help="fail: report every problem and stop; skip: score valid plots, report and reject the others."),
+        click.option("--rejects", type=click.Path(dir_okay=False), default=None,
+                     help="With --on-error skip: write rejected rows, with a reason column, to this CSV."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def options_from_cli(depth, depth_method, spline_lambda, extrapolate, bd_ptf, som_factor, stone_density, on_error):
+    top, bottom = parse_depth(depth)
+    return EstimateOptions(
+        top_cm=top, bottom_cm=bottom, depth_method=depth_method, spline_lambda=spline_lambda, bd_ptf=bd_ptf,
+        extrapolate=extrapolate, som_factor=som_factor, stone_density_g_cm3=stone_density, on_error=on_error,
+    )
+
+
+@click.command()
+@click.argument("file", type=click.Path(allow_dash=True, dir_okay=False))
+@stock_options
+@input_options
+@output_options
+@click.option("--farm-summary", type=click.Path(dir_okay=False), default=None,
+              help="Also write the per-farm summary to this file (csv/json/xlsx by extension).")
+@handle_errors
+def estimate(file, depth, depth_method, spline_lambda, extrapolate, bd_ptf, bd_basis, som_factor, stone_density,
+             on_error, rejects, sep, decimal, encoding, sheet, fmt, output, quiet, verbose, farm_summary):
+    """Estimate SOC stocks (t C/ha, t CO2e/ha) per plot over a standard depth.
+
+    FILE is a horizon table (CSV, Excel, Parquet or YAML; '-' reads stdin): one row per
+    layer, with plot_id, top_cm, bottom_cm and soc_g_kg / soc_pct / som_pct; see
+    `fourp1000 schema`. Each plot also gets its 4 per 1000 target: the yearly gain
+    (0.004 x stock) that would meet the 4 per 1000 rate.
+
+    \b
+    Examples:
+      fourp1000 estimate examples/plots.csv
+      fourp1000 estimate plots.csv --depth 0-40 --depth-method spline -f json -o stocks.json
+      fourp1000 estimate lab.csv --on-error skip --rejects rejected.csv
+      cat plots.csv | fourp1000 estimate - --format csv
+    """
+    opts = options_from_cli(depth, depth_method, spline_lambda, extrapolate, bd_ptf, som_factor, stone_density, on_error)
+    fmt = resolve_format(fmt, output)
+    with status("Reading input", quiet):
+        table = load_horizons(file, sep=sep, decimal=decimal, encoding=encoding, sheet=sheet,
+                              som_factor=som_factor, bd_basis=bd_basis)
+    with status("Estimating stocks", quiet):
+        result = estimate_stocks(table, opts)
+    report_warnings(result.problems, table, quiet=quiet, verbose=verbose)
+    if rejects:
+        write_rejects(result.rejects, rejects)
+    tables = {"plots": result.plots}
+    if result.farms is not None:
+        tables["farms"] = result.farms
+    meta = {"command": "estimate", "input": table.label, "methods": result.methods,
+            "rows_read": result.n_rows, "plots_scored": len(result.plots), "rows_rejected": len(result.rejects)}
+    write_tables(tables, fmt, output, meta=meta)
+    if farm_summary and result.farms is not None:
+        write_tables({"farms": result.farms}, resolve_format(None, farm_summary), farm_summary)
+    if not quiet:
+        if verbose or fmt == "table":
+            for line in result.methods:
+                echo_err(f"Method: {line}")
+        if on_error == "skip" and len(result.rejects):
+            for problem in table.problem_list(result.problems[result.problems["severity"] == "error"])[:20]:
+                echo_err(f"  rejected: {problem}")
+        echo_err(f"{result.n_rows} rows read, {len(result.plots)} plots scored, {len(result.rejects)} rows rejected")
+    if len(result.plots) == 0 and result.n_rows > 0:
+        echo_err("Error: no plot could be scored")
+        sys.exit(EXIT_DATA_ERROR)
+
+
+@click.command()
+@output_options
+@handle_errors
+def schema(fmt, output, quiet, verbose):
+    """Print the input model: every column, its unit, valid range and meaning.
+
+    \b
+    Examples:
+      fourp1000 schema
+      fourp1000 schema --format csv -o columns.csv
+    """
+    write_tables({"columns": schema_frame()}, resolve_format(fmt, output), output)

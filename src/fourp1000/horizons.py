@@ -1,0 +1,368 @@
+"""From a table as read to the canonical horizon table, with a report of every problem.
+
+:func:`normalise` resolves column names and units (pint), parses numbers, coalesces the
+SOC columns into ``soc_g_kg``, and checks each row against the input model
+(:mod:`fourp1000.schema`). It does not stop at the first problem: every problem is
+recorded, one row per problem (``row, plot_id, column, rule, message``), so users can fix
+a file in one go (the aqp ``checkHzDepthLogic`` way). Depth logic that concerns a whole
+profile (gaps, overlaps, depth reached) is checked where the target depth is known, in
+:mod:`fourp1000.pipeline`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError, Problem, UnitError, ValidationError
+from .readers import RawTable
+from .schema import CANONICAL, COLUMNS_BY_NAME, REQUIRED, SOC_COLUMNS, UNIT_SUFFIXES, VAN_BEMMELEN
+from .units import conversion_factor
+
+PROBLEM_COLUMNS = ["position", "row", "plot_id", "column", "rule", "message", "severity"]
+# Rules whose problems are reported but do not reject the row.
+WARNING_RULES = ("texture_sum",)
+BD_BASES = ("fine_earth", "fine_earth_total_volume", "whole_soil")
+_NUMBER_WITH_COMMA = re.compile(r"^\s*-?\d+,\d+\s*$")
+
+
+@dataclass
+class HorizonTable:
+    """The canonical horizon table and the problems found while building it.
+
+    Attributes
+    ----------
+    frame : DataFrame
+        One row per input record, in input order, canonical columns (see
+        :mod:`fourp1000.schema`), plus ``source_row`` (row number as the user sees it) and any
+        extra columns passed through unchanged.
+    problems : DataFrame
+        One row per problem: ``position`` (0-based record index), ``row``, ``plot_id``,
+        ``column``, ``rule``, ``message``.
+    label : str
+        File name used in messages.
+    raw : DataFrame
+        The table as read (for writing rejected rows back in the user's own columns).
+    notes : list of str
+        Conversions applied (e.g. "soc_pct x 10 -> soc_g_kg"), for the methods statement.
+    """
+
+    frame: pd.DataFrame
+    problems: pd.DataFrame
+    label: str
+    raw: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+    source_columns: dict[str, str] = field(default_factory=dict)  # canonical -> user's column
+
+    def problem_list(self, problems: pd.DataFrame | None = None) -> list[Problem]:
+        """Problems as :class:`~fourp1000.errors.Problem` objects, in row order."""
+        frame = self.problems if problems is None else problems
+        frame = frame.sort_values(["row", "rule"], kind="stable", na_position="first")
+        return [
+            Problem(
+                file=self.label,
+                row=None if pd.isna(r.row) else int(r.row),
+                column=None if pd.isna(r.column) else str(r.column),
+                rule=str(r.rule),
+                message=str(r.message),
+                plot_id=None if pd.isna(r.plot_id) else str(r.plot_id),
+                severity=str(r.severity),
+            )
+            for r in frame.itertuples(index=False)
+        ]
+
+
+def resolve_columns(columns: list[str], label: str) -> tuple[dict[str, tuple[str, float]], list[Problem]]:
+    """Map the user's column names to canonical columns and unit conversion factors.
+
+    A column is canonical when its (lower-cased) name is in the schema. Otherwise a name
+    made of a known quantity and a unit suffix (``bulk_density_kg_m3``, ``soc_permille``) is
+    converted to the canonical column with pint. Returns ``{user_column: (canonical, factor)}``.
+    """
+    mapping: dict[str, tuple[str, float]] = {}
+    problems: list[Problem] = []
+    taken: dict[str, str] = {}
+    for col in columns:
+        key = col.strip().lower()
+        target: tuple[str, float] | None = None
+        if key in COLUMNS_BY_NAME:
+            target = (key, 1.0)
+        else:
+            target = _quantity_with_unit(key, col, label, problems)
+        if target is None:
+            continue
+        canonical = target[0]
+        if canonical in taken:
+            problems.append(
+                Problem(label, None, col, "duplicate_column", f"gives {canonical} again (already from column {taken[canonical]})")
+            )
+            continue
+        taken[canonical] = col
+        mapping[col] = target
+    return mapping, problems
+
+
+def _quantity_with_unit(key: str, col: str, label: str, problems: list[Problem]) -> tuple[str, float] | None:
+    for suffix in sorted(UNIT_SUFFIXES, key=len, reverse=True):
+        if not key.endswith("_" + suffix):
+            continue
+        quantity = key[: -len(suffix) - 1]
+        canonical = CANONICAL.get(quantity)
+        if canonical is None:
+            return None
+        target_unit = COLUMNS_BY_NAME[canonical].unit
+        try:
+            factor = conversion_factor(UNIT_SUFFIXES[suffix], _pint_unit(target_unit), context=f"column {col}")
+        except UnitError as exc:
+            problems.append(Problem(label, None, col, "unit", f"{exc}; expected a unit convertible to {target_unit}"))
+            return None
+        return canonical, factor
+    return None
+
+
+def _pint_unit(unit: str | None) -> str:
+    return {"%": "percent", "g/cm3": "g/cm**3"}.get(unit or "", unit or "dimensionless")
+
+
+def normalise(raw: RawTable, *, som_factor: float = VAN_BEMMELEN, bd_basis: str = "fine_earth") -> HorizonTable:
+    """Build the canonical horizon table from ``raw`` and report every problem found.
+
+    Parameters
+    ----------
+    raw : RawTable
+        The table as read by :func:`fourp1000.readers.read_table`.
+    som_factor : float, default 1.724
+        SOM / SOC ratio used when SOC is given only as ``som_pct`` (van Bemmelen factor;
+        Pribyl 2010 argues for 2.0).
+    bd_basis : str, default "fine_earth"
+        Default definition of ``bulk_density_g_cm3`` where a row has no ``bd_basis``.
+
+    Raises
+    ------
+    ValidationError
+        Only for problems that concern the whole file (missing required columns, unknown
+        units): then nothing can be scored. Row problems are returned in ``problems``.
+    """
+    if som_factor <= 0:
+        raise InputError(f"--som-factor must be positive, got {som_factor}")
+    if bd_basis not in BD_BASES:
+        raise InputError(f"unknown bulk density basis {bd_basis!r}; valid: {', '.join(BD_BASES)}")
+    label = raw.label
+    src = raw.frame
+    mapping, file_problems = resolve_columns(list(src.columns), label)
+    present = {canonical for canonical, _ in mapping.values()}
+    for name in REQUIRED:
+        if name not in present:
+            file_problems.append(Problem(label, None, name, "missing_column", f"required column {name} is missing"))
+    if not present.intersection(SOC_COLUMNS):
+        file_problems.append(
+            Problem(label, None, "soc_g_kg", "missing_column", "no SOC column: give soc_g_kg, soc_pct or som_pct")
+        )
+    if file_problems:
+        found = ", ".join(map(str, src.columns[:12])) + (" ..." if len(src.columns) > 12 else "")
+        file_problems[-1].message += f" (columns found: {found})"
+        raise ValidationError(file_problems)
+
+    n = len(src)
+    frame = pd.DataFrame(index=pd.RangeIndex(n))
+    problems: list[pd.DataFrame] = []
+    notes: list[str] = []
+    source_columns: dict[str, str] = {}
+    mapped_user_cols = set(mapping)
+
+    # Pass-through columns first, so canonical ones are not shadowed.
+    for col in src.columns:
+        if col not in mapped_user_cols:
+            name = "source_row_input" if col == "source_row" else col
+            frame[name] = src[col].to_numpy()
+    plot_id = _id_column(src, mapping, "plot_id")
+    frame["plot_id"] = plot_id
+    for user_col, (canonical, factor) in mapping.items():
+        spec = COLUMNS_BY_NAME[canonical]
+        source_columns[canonical] = user_col
+        if spec.kind == "number":
+            values, bad = _to_number(src[user_col])
+            if bad.any():
+                problems.append(_not_a_number(src[user_col], bad, raw, user_col, plot_id, label))
+            if factor != 1.0:
+                values = values * factor
+                notes.append(f"{user_col} converted to {canonical} (x {factor:g})")
+            frame[canonical] = values
+        elif canonical != "plot_id":
+            frame[canonical] = src[user_col].to_numpy()
+    frame["source_row"] = raw.rows
+
+    # Missing plot ids.
+    missing_id = plot_id.isna().to_numpy()
+    if missing_id.any():
+        problems.append(_problems(missing_id, raw, "plot_id", "missing_value", "plot_id is empty", plot_id))
+
+    # SOC: one column, soc_g_kg, from whichever SOC column a row has (in this order).
+    soc = np.full(n, np.nan)
+    soc_from = np.full(n, "", dtype=object)
+    for canonical, factor, note in (
+        ("soc_g_kg", 1.0, None),
+        ("soc_pct", 10.0, "soc_pct x 10 -> soc_g_kg"),
+        ("som_pct", 10.0 / som_factor, f"som_pct x 10 / {som_factor:g} (SOM/SOC factor) -> soc_g_kg"),
+    ):
+        if canonical not in frame:
+            continue
+        values = frame[canonical].to_numpy(dtype=float)
+        fill = np.isnan(soc) & ~np.isnan(values)
+        if fill.any():
+            soc[fill] = values[fill] * factor
+            soc_from[fill] = canonical
+            if note:
+                notes.append(note)
+    frame["soc_g_kg"] = soc
+    frame["soc_from"] = soc_from
+
+    for name in ("bulk_density_g_cm3", "coarse_fragments_pct", "clay_pct", "silt_pct", "sand_pct", "area_ha"):
+        if name not in frame:
+            frame[name] = np.nan
+
+    # Physical ranges (on the values as given, so the message quotes the user's number).
+    for canonical, spec in COLUMNS_BY_NAME.items():
+        if spec.kind != "number" or canonical not in source_columns or (spec.low is None and spec.high is None):
+            continue
+        values = frame[canonical].to_numpy(dtype=float)
+        low = -np.inf if spec.low is None else spec.low
+        high = np.inf if spec.high is None else spec.high
+        with np.errstate(invalid="ignore"):
+            bad = (values <= low) if spec.low_open else (values < low)
+            bad |= values > high
+        if canonical in ("top_cm", "bottom_cm"):
+            bad &= values >= 0  # negative depths get their own, clearer message below
+        if bad.any():
+            user_col = source_columns[canonical]
+            factor = mapping[user_col][1]
+            shown = values[bad] / factor
+            unit = spec.unit or ""
+            rng = f"{_g(spec.low)}–{_g(spec.high)} {unit}".strip()
+            if factor != 1.0:
+                msgs = [f"{v:g} ({v * factor:g} {unit}) is outside {rng}" for v in shown]
+            else:
+                msgs = [f"{v:g} is outside {rng}" for v in shown]
+            problems.append(_problems(bad, raw, user_col, "out_of_range", msgs, plot_id))
+
+    problems.extend(_depth_row_problems(frame, raw, source_columns, plot_id))
+    problems.extend(_texture_problems(frame, raw, plot_id))
+    problems.extend(_conflicting_plot_attributes(frame, raw, source_columns, plot_id))
+
+    # Bulk-density basis per row.
+    if "bd_basis" in frame:
+        basis = frame["bd_basis"].astype("string").str.strip().fillna(bd_basis)
+        bad = ~basis.isin(BD_BASES).to_numpy()
+        if bad.any():
+            msgs = [f"unknown basis {v!r}; valid: {', '.join(BD_BASES)}" for v in basis[bad]]
+            problems.append(_problems(bad, raw, source_columns.get("bd_basis", "bd_basis"), "unknown_value", msgs, plot_id))
+        frame["bd_basis"] = basis.where(~pd.Series(bad), bd_basis).to_numpy()
+    else:
+        frame["bd_basis"] = bd_basis
+
+    problem_frame = (
+        pd.concat(problems, ignore_index=True) if problems else pd.DataFrame(columns=PROBLEM_COLUMNS)
+    )
+    return HorizonTable(frame, problem_frame, label, src, sorted(set(notes)), source_columns)
+
+
+def _g(value: float | None) -> str:
+    return "" if value is None else f"{value:g}"
+
+
+def _id_column(src: pd.DataFrame, mapping: dict, canonical: str) -> pd.Series:
+    user_col = next(c for c, (k, _) in mapping.items() if k == canonical)
+    values = src[user_col].astype("string").str.strip()
+    values = values.mask(values == "")
+    return values.reset_index(drop=True)
+
+
+def _to_number(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Values as float, and a mask of cells that held something that is not a number."""
+    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        return series.to_numpy(dtype=float, na_value=np.nan), np.zeros(len(series), dtype=bool)
+    text = series.astype("string").str.strip()
+    values = pd.to_numeric(text, errors="coerce")
+    bad = (text.notna() & (text != "") & values.isna()).to_numpy()
+    return values.to_numpy(dtype=float, na_value=np.nan), bad
+
+
+def _not_a_number(series, bad, raw, user_col, plot_id, label) -> pd.DataFrame:
+    shown = series[bad].astype("string")
+    comma = raw.dialect.get("decimal", ".") == "." and shown.str.match(_NUMBER_WITH_COMMA).fillna(False).any()
+    hint = " (decimal comma? try --decimal ,)" if comma else ""
+    msgs = [f"{v!r} is not a number{hint}" for v in shown]
+    return _problems(bad, raw, user_col, "not_a_number", msgs, plot_id)
+
+
+def _problems(mask: np.ndarray, raw: RawTable, column: str, rule: str, message, plot_id: pd.Series) -> pd.DataFrame:
+    positions = np.flatnonzero(mask)
+    return pd.DataFrame(
+        {
+            "position": positions,
+            "row": raw.rows[positions],
+            "plot_id": plot_id.to_numpy()[positions],
+            "column": column,
+            "rule": rule,
+            "message": message,
+            "severity": "warning" if rule in WARNING_RULES else "error",
+        }
+    )
+
+
+def _depth_row_problems(frame: pd.DataFrame, raw: RawTable, cols: dict[str, str], plot_id: pd.Series) -> list:
+    top = frame["top_cm"].to_numpy(dtype=float)
+    bottom = frame["bottom_cm"].to_numpy(dtype=float)
+    out = []
+    top_col, bottom_col = cols["top_cm"], cols["bottom_cm"]
+    for values, col, name in ((top, top_col, "top_cm"), (bottom, bottom_col, "bottom_cm")):
+        missing = np.isnan(values)
+        if missing.any():
+            out.append(_problems(missing, raw, col, "missing_value", f"{name} is empty", plot_id))
+    with np.errstate(invalid="ignore"):
+        negative = (top < 0) | (bottom < 0)
+        order = ~negative & (top >= bottom)
+    if negative.any():
+        msgs = [
+            f"layer {t:g} to {b:g} cm lies above the mineral surface (negative depth); organic layers above 0 cm are not supported"
+            for t, b in zip(top[negative], bottom[negative])
+        ]
+        out.append(_problems(negative, raw, top_col, "above_surface", msgs, plot_id))
+    if order.any():
+        msgs = [f"top_cm ({t:g}) must be less than bottom_cm ({b:g})" for t, b in zip(top[order], bottom[order])]
+        out.append(_problems(order, raw, top_col, "depth_order", msgs, plot_id))
+    return out
+
+
+def _texture_problems(frame: pd.DataFrame, raw: RawTable, plot_id: pd.Series) -> list:
+    parts = frame[["sand_pct", "silt_pct", "clay_pct"]].to_numpy(dtype=float)
+    total = parts.sum(axis=1)
+    complete = ~np.isnan(parts).any(axis=1)
+    with np.errstate(invalid="ignore"):
+        bad = complete & (np.abs(total - 100.0) > 5.0)
+    if not bad.any():
+        return []
+    msgs = [f"sand + silt + clay = {t:g} %, more than 5 points from 100 %" for t in total[bad]]
+    return [_problems(bad, raw, "clay_pct", "texture_sum", msgs, plot_id)]
+
+
+def _conflicting_plot_attributes(frame: pd.DataFrame, raw: RawTable, cols: dict[str, str], plot_id: pd.Series) -> list:
+    """Plot attributes may repeat on each layer row, but must then agree."""
+    out = []
+    key = plot_id.to_numpy()
+    if "sampled_on" in frame:
+        key = plot_id.astype("string").fillna("") + "\x1f" + frame["sampled_on"].astype("string").fillna("")
+        key = key.to_numpy()
+    for name in ("farm_id", "area_ha"):
+        if name not in cols:
+            continue
+        values = frame[name]
+        first = values.groupby(key, sort=False, dropna=False).transform("first")
+        differs = (values.notna() & first.notna() & (values != first)).to_numpy()
+        if differs.any():
+            msgs = [f"{name} {v} differs from {f} on the plot's first row" for v, f in zip(values[differs], first[differs])]
+            out.append(_problems(differs, raw, cols[name], "conflict", msgs, plot_id))
+    return out

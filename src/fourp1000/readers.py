@@ -1,0 +1,279 @@
+"""Reading input tables: CSV (sniffed separator, decimal mark and encoding), Excel, Parquet, YAML.
+
+Readers return the table as published (no renaming, no unit conversion) together with the
+row number a user would see for each record, so later messages can point at it: for CSV and
+Excel the header is row 1 and the first record row 2, as a spreadsheet shows them; for
+Parquet and YAML, records are numbered from 1 in document order.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from .errors import InputError
+
+ID_COLUMNS = ("plot_id", "farm_id", "core_id", "sampled_on", "climate_id")
+_SNIFF_BYTES = 256 * 1024
+_DECIMAL_COMMA = re.compile(r"(?<![\d.,])-?\d+,\d+(?![\d,])")
+_DECIMAL_POINT = re.compile(r"(?<![\d.,])-?\d+\.\d+(?![\d.])")
+
+
+@dataclass
+class RawTable:
+    """A table as read from a file, with the user-visible row number of each record."""
+
+    frame: pd.DataFrame
+    label: str  # file name used in messages ("plots.csv", "<stdin>")
+    rows: np.ndarray  # int64 row numbers, one per record
+    dialect: dict  # what was used to read it (sep, decimal, encoding), for messages and docs
+
+
+def read_table(
+    source: str | Path,
+    *,
+    sep: str | None = None,
+    decimal: str | None = None,
+    encoding: str | None = None,
+    sheet: str | int | None = None,
+    stdin: io.BufferedIOBase | None = None,
+) -> RawTable:
+    """Read a horizon table from ``source`` (a path, or ``"-"`` for stdin).
+
+    The format follows the file extension: ``.csv``/``.txt``/``.tsv`` (default),
+    ``.xlsx``/``.xlsm``, ``.parquet``/``.pq``, ``.yaml``/``.yml``. Standard input is sniffed:
+    YAML when it looks like a YAML mapping, CSV otherwise.
+
+    Raises
+    ------
+    InputError
+        If the file cannot be found or parsed; the message names the file.
+    """
+    if str(source) == "-":
+        data = (stdin or sys.stdin.buffer).read()
+        label = "<stdin>"
+        if _looks_like_yaml(data):
+            return read_yaml_bytes(data, label)
+        return read_csv_bytes(data, label, sep=sep, decimal=decimal, encoding=encoding)
+    path = Path(source)
+    label = path.name
+    if not path.exists():
+        raise InputError(f"{source}: no such file")
+    if path.is_dir():
+        raise InputError(f"{source}: is a directory, expected a file")
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm", ".xls"):
+        return read_excel(path, sheet=sheet)
+    if suffix in (".parquet", ".pq"):
+        return read_parquet(path)
+    if suffix in (".yaml", ".yml"):
+        return read_yaml_bytes(path.read_bytes(), label)
+    return read_csv_path(path, sep=sep, decimal=decimal, encoding=encoding)
+
+
+def _looks_like_yaml(data: bytes) -> bool:
+    head = data[:4096].lstrip(b"\xef\xbb\xbf").lstrip()
+    if head.startswith(b"---"):
+        return True
+    first = head.split(b"\n", 1)[0]
+    return bool(re.match(rb"^[A-Za-z_][\w ]*:\s*(\S.*)?$", first)) and b"," not in first and b";" not in first
+
+
+def detect_encoding(sample: bytes) -> str:
+    """UTF-8 with BOM, UTF-8, or latin-1 (which decodes any byte sequence)."""
+    if sample.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    try:
+        sample.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # A multi-byte character cut at the end of the sample is still UTF-8.
+        if exc.start < len(sample) - 3:
+            return "latin-1"
+    return "utf-8"
+
+
+def detect_dialect(text_sample: str, sep: str | None = None, decimal: str | None = None) -> tuple[str, str]:
+    """Guess the field separator and the decimal mark from the start of a CSV text.
+
+    The separator is the candidate (``,`` ``;`` tab ``|``) found most often in the header
+    line and equally often in the next lines; the decimal mark is ``,`` when the separator
+    is not a comma and numbers like ``1,25`` outnumber ``1.25``.
+    """
+    lines = [ln for ln in text_sample.splitlines()[:50] if ln.strip()]
+    if sep is None:
+        header = lines[0] if lines else ""
+        counts = {c: header.count(c) for c in (",", ";", "\t", "|")}
+        best = max(counts, key=lambda c: counts[c])
+        if counts[best] == 0:
+            try:
+                best = csv.Sniffer().sniff(text_sample[:8192]).delimiter
+            except csv.Error:
+                best = ","
+        sep = best
+    if decimal is None:
+        decimal = "."
+        if sep != ",":
+            body = "\n".join(lines[1:])
+            if len(_DECIMAL_COMMA.findall(body)) > len(_DECIMAL_POINT.findall(body)):
+                decimal = ","
+    if sep == decimal:
+        raise InputError(f"separator and decimal mark are both {sep!r}; set --sep or --decimal")
+    return sep, decimal
+
+
+def _csv_kwargs(sep: str, decimal: str) -> dict:
+    return {
+        "sep": sep,
+        "decimal": decimal,
+        "dtype": {c: "string" for c in ID_COLUMNS},
+        "skipinitialspace": True,
+        "low_memory": False,
+    }
+
+
+def read_csv_path(
+    path: Path, *, sep: str | None = None, decimal: str | None = None, encoding: str | None = None
+) -> RawTable:
+    with open(path, "rb") as fh:
+        sample = fh.read(_SNIFF_BYTES)
+    encoding = encoding or detect_encoding(sample)
+    text_sample = sample.decode(encoding, errors="replace")
+    sep, decimal = detect_dialect(text_sample, sep, decimal)
+    try:
+        frame = pd.read_csv(path, encoding=encoding, **_csv_kwargs(sep, decimal))
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
+        raise InputError(f"{path.name}: cannot read as CSV (sep {sep!r}, encoding {encoding}): {_first_line(exc)}") from exc
+    return _finish_csv(frame, path.name, sep, decimal, encoding)
+
+
+def read_csv_bytes(
+    data: bytes, label: str, *, sep: str | None = None, decimal: str | None = None, encoding: str | None = None
+) -> RawTable:
+    encoding = encoding or detect_encoding(data[:_SNIFF_BYTES])
+    sep, decimal = detect_dialect(data[:_SNIFF_BYTES].decode(encoding, errors="replace"), sep, decimal)
+    try:
+        frame = pd.read_csv(io.BytesIO(data), encoding=encoding, **_csv_kwargs(sep, decimal))
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
+        raise InputError(f"{label}: cannot read as CSV (sep {sep!r}, encoding {encoding}): {_first_line(exc)}") from exc
+    return _finish_csv(frame, label, sep, decimal, encoding)
+
+
+def _finish_csv(frame: pd.DataFrame, label: str, sep: str, decimal: str, encoding: str) -> RawTable:
+    frame.columns = [str(c).strip().lstrip("\ufeff") for c in frame.columns]
+    if len(frame.columns) == 1 and len(frame) and sep == ",":
+        only = frame.columns[0]
+        if ";" in only or "\t" in only:
+            raise InputError(f"{label}: only one column found; the file looks {_sep_name(only)}-separated: try --sep")
+    rows = np.arange(2, len(frame) + 2, dtype=np.int64)
+    return RawTable(frame, label, rows, {"sep": sep, "decimal": decimal, "encoding": encoding})
+
+
+def _sep_name(header: str) -> str:
+    return "semicolon" if ";" in header else "tab"
+
+
+def read_excel(path: Path, *, sheet: str | int | None = None) -> RawTable:
+    try:
+        frame = pd.read_excel(path, sheet_name=sheet if sheet is not None else 0, dtype={c: "string" for c in ID_COLUMNS})
+    except ValueError as exc:
+        raise InputError(f"{path.name}: {_first_line(exc)}") from exc
+    except Exception as exc:  # openpyxl raises many types for corrupt files
+        raise InputError(f"{path.name}: cannot read as Excel: {_first_line(exc)}") from exc
+    frame.columns = [str(c).strip() for c in frame.columns]
+    rows = np.arange(2, len(frame) + 2, dtype=np.int64)
+    return RawTable(frame, path.name, rows, {"sheet": sheet if sheet is not None else 0})
+
+
+def read_parquet(path: Path) -> RawTable:
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises several types for bad files
+        raise InputError(f"{path.name}: cannot read as Parquet: {_first_line(exc)}") from exc
+    for col in ID_COLUMNS:
+        if col in frame.columns:
+            frame[col] = frame[col].astype("string")
+    rows = np.arange(1, len(frame) + 1, dtype=np.int64)
+    return RawTable(frame, path.name, rows, {})
+
+
+def read_yaml_bytes(data: bytes, label: str) -> RawTable:
+    """Read a farm document: farm(s) -> plots -> layers, with the same field names as CSV.
+
+    Accepted shapes::
+
+        farm_id: F1                    farms:                     plots:
+        plots:                           - farm_id: F1              - plot_id: P1
+          - plot_id: P1                    plots: [...]               layers: [...]
+            area_ha: 2.5
+            layers:
+              - {top_cm: 0, bottom_cm: 30, soc_pct: 1.2}
+
+    Farm and plot keys are copied onto each of their layers. Loaded with ``yaml.safe_load``.
+    """
+    try:
+        doc = yaml.safe_load(data.decode(detect_encoding(data[:_SNIFF_BYTES])))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        raise InputError(f"{label}:{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from exc
+    records = list(_flatten_yaml(doc, label))
+    if not records:
+        raise InputError(f"{label}: no layers found (expected farms -> plots -> layers)")
+    frame = pd.DataFrame.from_records(records)
+    for col in ID_COLUMNS:
+        if col in frame.columns:
+            frame[col] = frame[col].astype("string")
+    rows = np.arange(1, len(frame) + 1, dtype=np.int64)
+    return RawTable(frame, label, rows, {})
+
+
+def _scalars(mapping: dict, exclude: tuple[str, ...]) -> dict:
+    return {k: v for k, v in mapping.items() if k not in exclude and not isinstance(v, (list, dict))}
+
+
+def _flatten_yaml(doc, label: str):
+    if isinstance(doc, list):
+        doc = {"plots": doc}
+    if not isinstance(doc, dict):
+        raise InputError(f"{label}: expected a mapping with 'farms' or 'plots' at the top level")
+    farms = doc.get("farms")
+    if farms is None:
+        farms = [doc]
+    if not isinstance(farms, list):
+        raise InputError(f"{label}: 'farms' must be a list")
+    for f_index, farm in enumerate(farms):
+        if not isinstance(farm, dict):
+            raise InputError(f"{label}: farms[{f_index}] must be a mapping")
+        farm_attrs = _scalars(farm, ("plots",))
+        plots = farm.get("plots")
+        if not isinstance(plots, list):
+            raise InputError(f"{label}: farms[{f_index}] needs a list of 'plots'")
+        for p_index, plot in enumerate(plots):
+            if not isinstance(plot, dict):
+                raise InputError(f"{label}: farms[{f_index}].plots[{p_index}] must be a mapping")
+            plot_attrs = {**farm_attrs, **_scalars(plot, ("layers",))}
+            if isinstance(plot.get("practices"), list):
+                plot_attrs["practices"] = ";".join(str(p) for p in plot["practices"])
+            layers = plot.get("layers")
+            if layers is None:
+                yield plot_attrs  # a plot without layers (e.g. for IPCC defaults)
+                continue
+            if not isinstance(layers, list):
+                raise InputError(f"{label}: farms[{f_index}].plots[{p_index}].layers must be a list")
+            for l_index, layer in enumerate(layers):
+                if not isinstance(layer, dict):
+                    raise InputError(f"{label}: farms[{f_index}].plots[{p_index}].layers[{l_index}] must be a mapping")
+                yield {**plot_attrs, **layer}
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
