@@ -76,8 +76,7 @@ def depth_logic(codes: np.ndarray, top_cm: np.ndarray, bottom_cm: np.ndarray, n_
     first[1:] = codes[1:] != codes[:-1]
     # Deepest bottom of the previous layers in the same profile (running max per profile).
     running = _grouped_running_max(bottom_cm, first)
-    prev_deepest = np.empty(n)
-    prev_deepest[0] = -np.inf
+    prev_deepest = np.full(n, -np.inf)
     prev_deepest[1:] = running[:-1]
     prev_deepest[first] = -np.inf
     overlaps = top_cm < prev_deepest - DEPTH_TOL_CM

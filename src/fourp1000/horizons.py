@@ -60,7 +60,7 @@ class HorizonTable:
     def problem_list(self, problems: pd.DataFrame | None = None) -> list[Problem]:
         """Problems as :class:`~fourp1000.errors.Problem` objects, in row order."""
         frame = self.problems if problems is None else problems
-        frame = frame.sort_values(["row", "rule"], kind="stable", na_position="first")
+        frame = frame.sort_values("row", kind="stable", na_position="first")
         return [
             Problem(
                 file=self.label,

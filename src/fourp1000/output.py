@@ -38,6 +38,16 @@ def _json_value(value):
     return value
 
 
+def round_floats(frame: pd.DataFrame, decimals: int) -> pd.DataFrame:
+    """Round float columns so outputs do not show binary noise (43.74000000000001)."""
+    floats = [c for c in frame.columns if pd.api.types.is_float_dtype(frame[c])]
+    if not floats:
+        return frame
+    out = frame.copy()
+    out[floats] = out[floats].round(decimals)
+    return out
+
+
 def records(frame: pd.DataFrame) -> list[dict]:
     """DataFrame rows as JSON-ready dicts (NaN -> null, numpy scalars -> Python)."""
     cols = list(frame.columns)
@@ -112,6 +122,10 @@ def _format_cell(value) -> str:
     if isinstance(value, (bool, np.bool_)):
         return "yes" if value else "no"
     if isinstance(value, (float, np.floating)):
+        if float(value).is_integer() and abs(value) < 1e6:
+            return f"{value:.0f}"
+        if abs(value) < 1:
+            return f"{value:.4f}"
         return f"{value:,.3f}" if abs(value) < 1e6 else f"{value:,.0f}"
     return str(value)
 
@@ -123,6 +137,8 @@ def write_tables(
     *,
     stdout: IO[str] | None = None,
     meta: Mapping | None = None,
+    decimals: int | None = 6,
+    table_columns: Mapping[str, list[str]] | None = None,
 ) -> None:
     """Write result tables in ``fmt`` to ``output`` (a path, or ``None``/``"-"`` for stdout).
 
@@ -130,6 +146,13 @@ def write_tables(
     table plus, for ``table``, the others below it; json and xlsx carry all tables.
     """
     stdout = stdout or sys.stdout
+    if decimals is not None:
+        tables = {name: round_floats(df, decimals) for name, df in tables.items()}
+    if fmt == "table" and table_columns:
+        tables = {
+            name: df[[c for c in table_columns[name] if c in df.columns]] if name in table_columns else df
+            for name, df in tables.items()
+        }
     names = list(tables)
     main = tables[names[0]]
     if fmt == "xlsx":

@@ -268,7 +268,7 @@ def estimate_stocks(table: HorizonTable, options: EstimateOptions | None = None)
     problems.extend(plot_msgs)
 
     all_problems = (
-        pd.concat(problems, ignore_index=True).sort_values(["row", "rule"], kind="stable", na_position="first")
+        pd.concat(problems, ignore_index=True).sort_values("row", kind="stable", na_position="first")
         if problems else pd.DataFrame(columns=PROBLEM_COLUMNS)
     )
     errors = all_problems[all_problems["severity"] == "error"]
@@ -331,7 +331,7 @@ def estimate_stocks(table: HorizonTable, options: EstimateOptions | None = None)
     out["n_layers"] = logic.n_layers
     out["soil_mass_t_ha"] = soil_mass
     out["bd_ptf"] = ptf_rec
-    if "area_ha" in frame:
+    if "area_ha" in table.source_columns:
         area = pd.Series(frame["area_ha"].to_numpy(dtype=float)).groupby(codes).first().to_numpy()
         out["area_ha"] = area
     out["depth_method"] = opts.depth_method
@@ -483,7 +483,7 @@ def _spline_stock(codes, top, bottom, density, n_groups, lo, reach, lam) -> np.n
     present = np.unique(codes)
     remap = np.full(n_groups, -1)
     remap[present] = np.arange(present.size)
-    means = spline_interval_means(remap[codes], top, bottom, density, lo[present], reach[present], lam=lam,
-                                  discretisation="exact")
-    stock[present] = np.nan_to_num(np.asarray(means, dtype=float)) * (reach[present] - lo[present])
+    fit = spline_interval_means(remap[codes], top, bottom, density, lo[present], reach[present], lam=lam,
+                                discretisation="exact", n_profiles=present.size)
+    stock[present] = np.nan_to_num(np.asarray(fit.mean, dtype=float)) * (reach[present] - lo[present])
     return stock

@@ -333,9 +333,8 @@ def _cumulative_integral(c: _Coefficients, x: NDArray) -> NDArray:
         xj = x[:, j]
         loc = _locate(c, xj)
         t = xj - _at(c.top_cm, loc.here)
-        partial_horizon = t * (
-            _at(c.alpha, loc.here) + t * (_at(c.b0, loc.here) / 2.0 + _at(c.gamma, loc.here) * t / 3.0)
-        )
+        a0, b0, g = _at(c.alpha, loc.here), _at(c.b0, loc.here), _at(c.gamma, loc.here)
+        partial_horizon = t * (a0 + t * (b0 / 2.0 + g * t / 3.0))
         bot = _at(c.bottom_cm, loc.here)
         s = xj - bot
         b1 = _at(c.b1, loc.here)

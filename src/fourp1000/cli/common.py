@@ -11,6 +11,7 @@ Exit codes (documented in docs/cli.md):
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
 
@@ -57,6 +58,14 @@ def handle_errors(func: Callable) -> Callable:
             sys.exit(exc.exit_code)
         except (OSError, UnicodeError) as exc:
             echo_err(f"Error: {exc}")
+            sys.exit(EXIT_DATA_ERROR)
+        except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # a bug: still one line, never a traceback for users
+            if os.environ.get("FOURP1000_DEBUG"):
+                raise
+            echo_err(f"Error: internal error ({type(exc).__name__}: {exc}); set FOURP1000_DEBUG=1 for details "
+                     "and please report it")
             sys.exit(EXIT_DATA_ERROR)
 
     return wrapper

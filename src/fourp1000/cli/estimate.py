@@ -26,6 +26,13 @@ from .common import (
 )
 
 
+# Columns shown in the terminal table (csv/json carry them all).
+TABLE_VIEW = {
+    "plots": ["plot_id", "farm_id", "sampled_on", "core_id", "top_cm", "bottom_cm", "soc_stock_t_ha", "co2e_t_ha",
+              "target_4p1000_t_ha_yr", "bd_estimated", "extrapolated", "area_ha"],
+}
+
+
 def stock_options(func):
     """Options shared by every command that computes stocks from horizons."""
     options = [
@@ -102,7 +109,7 @@ def estimate(file, depth, depth_method, spline_lambda, extrapolate, bd_ptf, bd_b
         tables["farms"] = result.farms
     meta = {"command": "estimate", "input": table.label, "methods": result.methods,
             "rows_read": result.n_rows, "plots_scored": len(result.plots), "rows_rejected": len(result.rejects)}
-    write_tables(tables, fmt, output, meta=meta)
+    write_tables(tables, fmt, output, meta=meta, table_columns=TABLE_VIEW)
     if farm_summary and result.farms is not None:
         write_tables({"farms": result.farms}, resolve_format(None, farm_summary), farm_summary)
     if not quiet:

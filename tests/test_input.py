@@ -1,0 +1,142 @@
+"""Reading and validating horizon tables (readers.py, horizons.py)."""
+
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fourp1000.errors import InputError, ValidationError
+from fourp1000.horizons import normalise
+from fourp1000.readers import detect_dialect, read_table
+
+BASIC = "plot_id,top_cm,bottom_cm,soc_pct,bulk_density_g_cm3\nP1,0,30,1.2,1.35\n"
+
+
+def load(text: str | bytes, name="t.csv", tmp_path=None, **kw):
+    path = tmp_path / name
+    path.write_bytes(text.encode("utf-8") if isinstance(text, str) else text)
+    return normalise(read_table(path, **kw))
+
+
+def test_soc_pct_converted_to_g_kg(tmp_path):
+    t = load(BASIC, tmp_path=tmp_path)
+    assert t.frame["soc_g_kg"].tolist() == [12.0]
+    assert t.problems.empty
+
+
+def test_som_pct_uses_van_bemmelen_by_default(tmp_path):
+    t = load("plot_id,top_cm,bottom_cm,som_pct\nP1,0,30,1.724\n", tmp_path=tmp_path)
+    assert t.frame["soc_g_kg"].iloc[0] == pytest.approx(10.0)
+    t2 = normalise(read_table(tmp_path / "t.csv"), som_factor=2.0)
+    assert t2.frame["soc_g_kg"].iloc[0] == pytest.approx(8.62)
+
+
+def test_unit_suffix_is_converted_with_pint(tmp_path):
+    t = load("plot_id,top_cm,bottom_cm,soc_permille,bulk_density_kg_m3\nP1,0,30,12,1350\n", tmp_path=tmp_path)
+    assert t.frame["soc_g_kg"].iloc[0] == pytest.approx(12.0)
+    assert t.frame["bulk_density_g_cm3"].iloc[0] == pytest.approx(1.35)
+
+
+def test_incompatible_unit_suffix_is_an_error(tmp_path):
+    with pytest.raises(ValidationError, match="cannot convert"):
+        load("plot_id,top_cm,bottom_cm,soc_g_kg,bulk_density_pct\nP1,0,30,12,5\n", tmp_path=tmp_path)
+
+
+def test_missing_columns_reported_together(tmp_path):
+    with pytest.raises(ValidationError) as err:
+        load("plot,top,bottom\nP1,0,30\n", tmp_path=tmp_path)
+    names = {p.column for p in err.value.problems}
+    assert {"plot_id", "top_cm", "bottom_cm", "soc_g_kg"} <= names
+
+
+def test_every_row_problem_is_reported(tmp_path):
+    text = (
+        "plot_id,top_cm,bottom_cm,soc_pct,bulk_density_g_cm3\n"
+        "P1,0,10,1.2,3.4\n"      # row 2: BD out of range
+        "P1,10,5,1.0,1.3\n"      # row 3: top >= bottom
+        "P2,0,30,abc,1.3\n"      # row 4: not a number
+        ",0,30,1.0,1.3\n"        # row 5: no plot id
+        "P3,-5,0,30,0.3\n"       # row 6: above the mineral surface
+    )
+    t = load(text, tmp_path=tmp_path)
+    got = {(int(r.row), r.rule) for r in t.problems.itertuples()}
+    assert got == {(2, "out_of_range"), (3, "depth_order"), (4, "not_a_number"), (5, "missing_value"), (6, "above_surface")}
+    msg = t.problems.set_index("row").loc[2, "message"]
+    assert msg == "3.4 is outside 0.1–2.2 g/cm3"
+    first = t.problem_list()[0]
+    assert str(first) == "t.csv: row 2, column bulk_density_g_cm3: 3.4 is outside 0.1–2.2 g/cm3"
+
+
+def test_european_csv_sniffed(tmp_path):
+    text = "plot_id;top_cm;bottom_cm;soc_pct;bulk_density_g_cm3\nÉ1;0;30;1,2;1,35\n"
+    t = load(text.encode("latin-1"), tmp_path=tmp_path)
+    assert t.frame["plot_id"].iloc[0] == "É1"
+    assert t.frame["soc_g_kg"].iloc[0] == pytest.approx(12.0)
+    assert t.frame["bulk_density_g_cm3"].iloc[0] == pytest.approx(1.35)
+
+
+def test_utf8_bom_is_stripped(tmp_path):
+    t = load(b"\xef\xbb\xbf" + BASIC.encode(), tmp_path=tmp_path)
+    assert "plot_id" in t.frame.columns and t.problems.empty
+
+
+def test_decimal_comma_hint_when_overridden(tmp_path):
+    t = load("plot_id;top_cm;bottom_cm;soc_pct\nP1;0;30;1,2\n", tmp_path=tmp_path, decimal=".")
+    assert "decimal comma? try --decimal ," in t.problems["message"].iloc[0]
+
+
+def test_detect_dialect():
+    assert detect_dialect("a;b;c\n1,5;2,5;3\n") == (";", ",")
+    assert detect_dialect("a,b\n1.5,2\n") == (",", ".")
+    assert detect_dialect("a\tb\n1.5\t2\n") == ("\t", ".")
+
+
+def test_yaml_farm_document(tmp_path):
+    doc = """
+farm_id: F1
+plots:
+  - plot_id: P1
+    area_ha: 2
+    practices: [no_till, cover_crops]
+    layers:
+      - {top_cm: 0, bottom_cm: 10, soc_pct: 2}
+      - {top_cm: 10, bottom_cm: 30, soc_pct: 1}
+"""
+    t = load(doc, name="farm.yaml", tmp_path=tmp_path)
+    f = t.frame
+    assert f["farm_id"].tolist() == ["F1", "F1"]
+    assert f["area_ha"].tolist() == [2, 2]
+    assert f["practices"].iloc[0] == "no_till;cover_crops"
+    assert f["soc_g_kg"].tolist() == [20.0, 10.0]
+
+
+def test_yaml_is_loaded_safely(tmp_path):
+    with pytest.raises(InputError, match="not valid YAML"):
+        load("plots: !!python/object/apply:os.system ['echo hi']\n", name="x.yaml", tmp_path=tmp_path)
+
+
+def test_excel_and_parquet_round_trip(tmp_path):
+    frame = pd.read_csv(io.StringIO(BASIC))
+    frame.to_excel(tmp_path / "p.xlsx", index=False)
+    frame.to_parquet(tmp_path / "p.parquet")
+    for name in ("p.xlsx", "p.parquet"):
+        t = normalise(read_table(tmp_path / name))
+        assert t.frame["soc_g_kg"].tolist() == [12.0]
+    assert normalise(read_table(tmp_path / "p.xlsx")).frame["source_row"].tolist() == [2]
+
+
+def test_stdin(tmp_path):
+    t = normalise(read_table("-", stdin=io.BytesIO(BASIC.encode())))
+    assert t.label == "<stdin>" and t.frame["soc_g_kg"].tolist() == [12.0]
+
+
+def test_missing_file():
+    with pytest.raises(InputError, match="no such file"):
+        read_table("/nonexistent/plots.csv")
+
+
+def test_conflicting_plot_attribute(tmp_path):
+    t = load("plot_id,area_ha,top_cm,bottom_cm,soc_pct\nP1,2,0,10,1\nP1,3,10,30,1\n", tmp_path=tmp_path)
+    assert t.problems["rule"].tolist() == ["conflict"]
+    assert np.array_equal(t.problems["row"].to_numpy(), [3])
