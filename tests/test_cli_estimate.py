@@ -24,7 +24,7 @@ def runner():
 def test_worked_example_csv_on_stdin(runner):
     result = runner.invoke(main, ["estimate", "-", "--format", "csv"], input=WORKED)
     assert result.exit_code == 0, result.output
-    assert result.stdout == HEADER + "\nP1,0.0,30.0,43.74,160.38,0.17496,False,False,0.0,1,3645.0,,proportional\n"
+    assert result.stdout == HEADER + "\nP1,0,30,43.74,160.38,0.17496,false,false,0,1,3645,,proportional\n"
     assert result.stderr.strip().splitlines()[-1] == "1 rows read, 1 plots scored, 0 rows rejected"
 
 

@@ -177,7 +177,7 @@ def normalise(raw: RawTable, *, som_factor: float = VAN_BEMMELEN, bd_basis: str 
     for col in src.columns:
         if col not in mapped_user_cols:
             name = "source_row_input" if col == "source_row" else col
-            frame[name] = src[col].to_numpy()
+            frame[name] = src[col].reset_index(drop=True)
     plot_id = _id_column(src, mapping, "plot_id")
     frame["plot_id"] = plot_id
     for user_col, (canonical, factor) in mapping.items():
@@ -192,7 +192,7 @@ def normalise(raw: RawTable, *, som_factor: float = VAN_BEMMELEN, bd_basis: str 
                 notes.append(f"{user_col} converted to {canonical} (x {factor:g})")
             frame[canonical] = values
         elif canonical != "plot_id":
-            frame[canonical] = src[user_col].to_numpy()
+            frame[canonical] = src[user_col].reset_index(drop=True)
     frame["source_row"] = raw.rows
 
     # Missing plot ids.
@@ -304,7 +304,7 @@ def _problems(mask: np.ndarray, raw: RawTable, column: str, rule: str, message, 
         {
             "position": positions,
             "row": raw.rows[positions],
-            "plot_id": plot_id.to_numpy()[positions],
+            "plot_id": plot_id.iloc[positions].to_numpy(),
             "column": column,
             "rule": rule,
             "message": message,
@@ -352,15 +352,15 @@ def _texture_problems(frame: pd.DataFrame, raw: RawTable, plot_id: pd.Series) ->
 def _conflicting_plot_attributes(frame: pd.DataFrame, raw: RawTable, cols: dict[str, str], plot_id: pd.Series) -> list:
     """Plot attributes may repeat on each layer row, but must then agree."""
     out = []
-    key = plot_id.to_numpy()
-    if "sampled_on" in frame:
-        key = plot_id.astype("string").fillna("") + "\x1f" + frame["sampled_on"].astype("string").fillna("")
-        key = key.to_numpy()
+    if not any(name in cols for name in ("farm_id", "area_ha")):
+        return out
+    key = [plot_id] + ([frame["sampled_on"]] if "sampled_on" in frame else [])
     for name in ("farm_id", "area_ha"):
         if name not in cols:
             continue
         values = frame[name]
         first = values.groupby(key, sort=False, dropna=False).transform("first")
+        first.index = values.index
         differs = (values.notna() & first.notna() & (values != first)).to_numpy()
         if differs.any():
             msgs = [f"{name} {v} differs from {f} on the plot's first row" for v, f in zip(values[differs], first[differs])]

@@ -55,7 +55,43 @@ def records(frame: pd.DataFrame) -> list[dict]:
 
 
 def to_csv_text(frame: pd.DataFrame) -> str:
-    return frame.to_csv(index=False, lineterminator="\n")
+    """CSV text: header, then one line per row; floats in shortest form, booleans true/false.
+
+    Written with pyarrow (fast on large tables); fields are quoted only when the table has a
+    text cell that needs it (a comma, quote or line break), and then every text field is.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    frame = frame.reset_index(drop=True)
+    table = pa.Table.from_pandas(_text_columns_as_str(frame), preserve_index=False)
+    quoting = "none"
+    for col in frame.columns:
+        if not (pd.api.types.is_numeric_dtype(frame[col]) or pd.api.types.is_bool_dtype(frame[col])):
+            if frame[col].astype("string").str.contains(r'[,"\r\n]', regex=True).fillna(False).any():
+                quoting = "needed"
+                break
+    if any(any(ch in str(c) for ch in ',"\r\n') for c in frame.columns):
+        quoting = "needed"
+    buf = io.BytesIO()
+    pacsv.write_csv(table, buf, pacsv.WriteOptions(quoting_style=quoting, include_header=False))
+    header = ",".join(_quote(str(c)) if quoting == "needed" else str(c) for c in frame.columns)
+    return header + "\n" + buf.getvalue().decode("utf-8")
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _text_columns_as_str(frame: pd.DataFrame) -> pd.DataFrame:
+    """Object columns (mixed str/None) as pandas strings so pyarrow can type them."""
+    out = frame
+    for col in frame.columns:
+        if frame[col].dtype == object:
+            if out is frame:
+                out = frame.copy()
+            out[col] = frame[col].astype("string")
+    return out
 
 
 def to_json_text(tables: Mapping[str, pd.DataFrame], meta: Mapping | None = None) -> str:

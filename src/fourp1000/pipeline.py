@@ -181,7 +181,7 @@ def estimate_stocks(table: HorizonTable, options: EstimateOptions | None = None)
     ptf_used = np.full(n, "", dtype=object)
     if need_ptf.any():
         idx = np.flatnonzero(need_ptf)
-        land_use = frame["land_use"].to_numpy()[idx] if "land_use" in frame else None
+        land_use = frame["land_use"].iloc[idx].to_numpy() if "land_use" in frame else None
         est = estimate_bulk_density(
             soc[idx],
             method=opts.bd_ptf,
@@ -206,8 +206,10 @@ def estimate_stocks(table: HorizonTable, options: EstimateOptions | None = None)
     # 4. Carbon density per layer.
     cf = frame["coarse_fragments_pct"].to_numpy(dtype=float)
     cf_mass = frame["coarse_fragments_mass_pct"].to_numpy(dtype=float) if "coarse_fragments_mass_pct" in frame else None
+    basis = frame["bd_basis"]
+    uniform = basis.iloc[0] if n and (basis == basis.iloc[0]).all() else None
     fed = fine_earth_density(
-        bd, cf, basis=frame["bd_basis"].to_numpy(dtype=object), coarse_fragments_mass_pct=cf_mass,
+        bd, cf, basis=uniform if uniform is not None else basis.to_numpy(dtype=object), coarse_fragments_mass_pct=cf_mass,
         stone_density_g_cm3=opts.stone_density_g_cm3,
     )
     bad_fed = in_interval & ~error_rows & ~np.isnan(bd) & np.isnan(fed)
@@ -319,7 +321,7 @@ def estimate_stocks(table: HorizonTable, options: EstimateOptions | None = None)
 
     out = keys.copy()
     if "farm_id" in frame:
-        out.insert(1, "farm_id", frame["farm_id"].to_numpy()[group_first_pos])
+        out.insert(1, "farm_id", frame["farm_id"].iloc[group_first_pos].to_numpy())
     out["top_cm"] = lo
     out["bottom_cm"] = hi
     out["soc_stock_t_ha"] = stock
@@ -389,7 +391,7 @@ def _row_problems(table: HorizonTable, positions: np.ndarray, column: str, rule:
     return pd.DataFrame({
         "position": positions,
         "row": frame["source_row"].to_numpy()[positions],
-        "plot_id": frame["plot_id"].to_numpy()[positions],
+        "plot_id": frame["plot_id"].iloc[positions].to_numpy(),
         "column": table.source_columns.get(column, column),
         "rule": rule,
         "message": message,
@@ -401,11 +403,15 @@ _plot_problems = _row_problems
 
 
 def _ptf_per_record(codes, ptf_used, mask, n_groups) -> np.ndarray:
+    """The PTF names used by each record, ';'-joined (vectorised with bit flags)."""
     out = np.full(n_groups, "", dtype=object)
     if not mask.any():
         return out
-    s = pd.Series(ptf_used[mask]).groupby(codes[mask]).agg(lambda v: ";".join(sorted(set(v))))
-    out[s.index.to_numpy()] = s.to_numpy()
+    names, inverse = np.unique(ptf_used[mask].astype(str), return_inverse=True)
+    flags = np.zeros(n_groups, dtype=np.int64)
+    np.bitwise_or.at(flags, codes[mask], np.left_shift(1, inverse).astype(np.int64))
+    for value in np.unique(flags[flags > 0]):
+        out[flags == value] = ";".join(n for i, n in enumerate(names) if value >> i & 1 and n)
     return out
 
 

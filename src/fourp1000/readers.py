@@ -147,11 +147,44 @@ def read_csv_path(
     encoding = encoding or detect_encoding(sample)
     text_sample = sample.decode(encoding, errors="replace")
     sep, decimal = detect_dialect(text_sample, sep, decimal)
+    if decimal == "." and encoding in ("utf-8", "utf-8-sig") and len(sep) == 1:
+        frame = _read_csv_arrow(path, sep)
+        if frame is not None:
+            return _finish_csv(frame, path.name, sep, decimal, encoding)
     try:
         frame = pd.read_csv(path, encoding=encoding, **_csv_kwargs(sep, decimal))
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
         raise InputError(f"{path.name}: cannot read as CSV (sep {sep!r}, encoding {encoding}): {_first_line(exc)}") from exc
     return _finish_csv(frame, path.name, sep, decimal, encoding)
+
+
+def _read_csv_arrow(path: Path, sep: str) -> pd.DataFrame | None:
+    """Fast path for large, plain CSV files: pyarrow's multithreaded reader.
+
+    Returns None (the caller falls back to pandas' parser) when pyarrow cannot parse the
+    file, e.g. ragged rows; pandas then gives the user-facing message.
+    """
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+    except ImportError:  # pragma: no cover - pyarrow is a dependency
+        return None
+    try:
+        table = pacsv.read_csv(
+            path,
+            parse_options=pacsv.ParseOptions(delimiter=sep),
+            convert_options=pacsv.ConvertOptions(
+                column_types={c: pa.string() for c in ID_COLUMNS},
+                strings_can_be_null=True,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError):
+        return None
+    frame = table.to_pandas()
+    for col in ID_COLUMNS:
+        if col in frame.columns:
+            frame[col] = frame[col].astype("string")
+    return frame
 
 
 def read_csv_bytes(

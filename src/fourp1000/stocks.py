@@ -118,7 +118,13 @@ def fine_earth_density(
     shape = np.broadcast_shapes(bd.shape, np.shape(coarse_fragments_pct if coarse_fragments_pct is not None else 0))
     cf_vol = _fraction(coarse_fragments_pct, shape)
     cf_mass = _fraction(coarse_fragments_mass_pct, shape)
-    basis_arr = np.broadcast_to(np.asarray(basis, dtype=object), np.broadcast_shapes(shape, np.shape(basis)))
+    if np.ndim(basis) == 0:  # one basis for all layers: compare once, not per element
+        is_whole = basis == "whole_soil"
+        is_total = basis == "fine_earth_total_volume"
+    else:
+        basis_arr = np.asarray(basis, dtype=object)
+        is_whole = basis_arr == "whole_soil"
+        is_total = basis_arr == "fine_earth_total_volume"
 
     # Fine-earth BD: convert a mass fraction to volume where only mass is known.
     cf_vol_from_mass = cf_mass * bd / (stone_density_g_cm3 * (1.0 - cf_mass) + cf_mass * bd)
@@ -131,7 +137,7 @@ def fine_earth_density(
         bd * (1.0 - cf_mass),
         bd - np.where(np.isnan(cf_vol), 0.0, cf_vol) * stone_density_g_cm3,
     )
-    result = np.where(basis_arr == "whole_soil", whole, np.where(basis_arr == "fine_earth_total_volume", bd, fine_earth))
+    result = np.where(is_whole, whole, np.where(is_total, bd, fine_earth))
     result = np.where(result < 0, np.nan, result)
     return result
 

@@ -8,19 +8,34 @@ and convert declared units.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from importlib.resources import files
 
 import numpy as np
-import pint
 
 from .errors import UnitError
 
-ureg = pint.UnitRegistry(cache_folder=None)
-ureg.load_definitions(str(files("fourp1000") / "data" / "units.txt"))
-Q_ = ureg.Quantity
+
+@lru_cache(maxsize=1)
+def get_registry():
+    """The package's pint registry, created on first use (building it takes ~1 s)."""
+    import pint
+
+    registry = pint.UnitRegistry(cache_folder=None)
+    registry.load_definitions(str(files("fourp1000") / "data" / "units.txt"))
+    return registry
 
 
-def parse_unit(text: str, *, context: str = "") -> pint.Unit:
+def __getattr__(name: str):
+    # ``from fourp1000.units import ureg, Q_`` works, without paying for pint at import.
+    if name == "ureg":
+        return get_registry()
+    if name == "Q_":
+        return get_registry().Quantity
+    raise AttributeError(name)
+
+
+def parse_unit(text: str, *, context: str = ""):
     """Parse a unit string such as ``"g/kg"``, ``"%"``, ``"Mg m-3"`` into a pint unit.
 
     Raises
@@ -31,14 +46,17 @@ def parse_unit(text: str, *, context: str = "") -> pint.Unit:
     cleaned = text.strip().replace("³", "3").replace("²", "2").replace("⁻", "-").replace("‰", "permille")
     # Soil-science notation writes exponents inline: "Mg m-3", "kg m-2", "cm3".
     cleaned = re.sub(r"(?<=[A-Za-z])(-?\d+)", r"**\1", cleaned)
+    import pint
+
     try:
-        return ureg.parse_units(cleaned)
+        return get_registry().parse_units(cleaned)
     except (pint.UndefinedUnitError, pint.errors.DefinitionSyntaxError, ValueError, AttributeError, TypeError) as exc:
         where = f" for {context}" if context else ""
         raise UnitError(f"unknown unit {text!r}{where}") from exc
 
 
-def conversion_factor(from_unit: str | pint.Unit, to_unit: str | pint.Unit, *, context: str = "") -> float:
+@lru_cache(maxsize=256)
+def conversion_factor(from_unit, to_unit, *, context: str = "") -> float:
     """Multiplicative factor converting values in ``from_unit`` to ``to_unit``.
 
     Raises
@@ -48,9 +66,11 @@ def conversion_factor(from_unit: str | pint.Unit, to_unit: str | pint.Unit, *, c
     """
     src = parse_unit(from_unit, context=context) if isinstance(from_unit, str) else from_unit
     dst = parse_unit(to_unit, context=context) if isinstance(to_unit, str) else to_unit
+    import pint
+
     try:
         # Round off binary noise (1.0000000000000002) so exact unit identities stay exact.
-        return float(f"{Q_(1.0, src).to(dst).magnitude:.15g}")
+        return float(f"{get_registry().Quantity(1.0, src).to(dst).magnitude:.15g}")
     except pint.DimensionalityError as exc:
         where = f" for {context}" if context else ""
         raise UnitError(f"cannot convert {src:~} to {dst:~}{where}: different dimensions") from exc
