@@ -45,7 +45,7 @@ def test_incompatible_unit_suffix_is_an_error(tmp_path):
 
 def test_missing_columns_reported_together(tmp_path):
     with pytest.raises(ValidationError) as err:
-        load("plot,top,bottom\nP1,0,30\n", tmp_path=tmp_path)
+        load("id,depth,value\nP1,0,30\n", tmp_path=tmp_path)
     names = {p.column for p in err.value.problems}
     assert {"plot_id", "top_cm", "bottom_cm", "soc_g_kg"} <= names
 
@@ -140,3 +140,46 @@ def test_conflicting_plot_attribute(tmp_path):
     t = load("plot_id,area_ha,top_cm,bottom_cm,soc_pct\nP1,2,0,10,1\nP1,3,10,30,1\n", tmp_path=tmp_path)
     assert t.problems["rule"].tolist() == ["conflict"]
     assert np.array_equal(t.problems["row"].to_numpy(), [3])
+
+
+def test_units_in_headers_are_parsed(tmp_path):
+    text = "Profile,Upper (cm),Lower [mm],Corg [g/kg],BD [Mg m-3],Gravel (%),pH (H2O)\nA,0,100,21,1.2,5,6.5\n"
+    t = load(text, tmp_path=tmp_path)
+    f = t.frame
+    assert (f["plot_id"].iloc[0], f["top_cm"].iloc[0], f["bottom_cm"].iloc[0]) == ("A", 0, 10)
+    assert f["soc_g_kg"].iloc[0] == 21 and f["bulk_density_g_cm3"].iloc[0] == 1.2
+    assert f["coarse_fragments_pct"].iloc[0] == 5
+    assert f["pH (H2O)"].iloc[0] == 6.5  # not ours: passed through
+
+
+def test_quantity_without_unit_is_never_guessed(tmp_path):
+    with pytest.raises(ValidationError) as err:
+        load("plot_id,top_cm,bottom_cm,SOC\nA,0,30,1.2\n", tmp_path=tmp_path)
+    msg = str(err.value.problems[0])
+    assert msg.startswith("t.csv: column SOC: looks like soc but gives no unit: name it soc_g_kg")
+
+
+def test_ambiguous_duplicate_headers(tmp_path):
+    with pytest.raises(ValidationError, match="ambiguous"):
+        load("plot_id,top_cm,bottom_cm,soc_g_kg,SOC (g/kg)\nA,0,30,12,12\n", tmp_path=tmp_path)
+
+
+def test_two_soc_columns_must_agree(tmp_path):
+    t = load("plot_id,top_cm,bottom_cm,soc_g_kg,soc_pct\nA,0,30,12,1.2\nB,0,30,15,1.2\nC,0,30,,1.1\n", tmp_path=tmp_path)
+    assert t.problems["row"].tolist() == [3]
+    assert t.problems["message"].iloc[0] == "1.2 (12 g/kg) disagrees with soc_g_kg (15 g/kg) on the same row"
+    assert t.frame["soc_g_kg"].tolist() == [12, 15, 11]
+
+
+def test_column_map_loads_a_published_dataset(tmp_path):
+    """ISRIC's own headers (ISIS via GSIF) with a --columns map: units given in the map."""
+    cmap = {"SOURCEID": "plot_id", "UHDICM": "top_cm", "LHDICM": {"column": "bottom", "unit": "cm"},
+            "ORCDRC": {"column": "soc", "unit": "permille"}, "BLD": {"column": "bulk_density", "unit": "t/m3"},
+            "CRFVOL": "coarse_fragments_pct"}
+    text = "SOURCEID,UHDICM,LHDICM,ORCDRC,BLD,CRFVOL\nX1,0,30,12,1.35,10\n"
+    path = tmp_path / "h.csv"
+    path.write_text(text)
+    t = normalise(read_table(path), column_map=cmap)
+    assert t.frame[["soc_g_kg", "bulk_density_g_cm3", "bottom_cm"]].iloc[0].tolist() == [12, 1.35, 30]
+    with pytest.raises(ValidationError, match="unknown quantity"):
+        normalise(read_table(path), column_map={**cmap, "BLD": {"column": "density", "unit": "t/m3"}})

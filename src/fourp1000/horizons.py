@@ -19,7 +19,7 @@ import pandas as pd
 
 from .errors import InputError, Problem, UnitError, ValidationError
 from .readers import RawTable
-from .schema import CANONICAL, COLUMNS_BY_NAME, REQUIRED, SOC_COLUMNS, UNIT_SUFFIXES, VAN_BEMMELEN
+from .schema import ALIASES, CANONICAL, COLUMNS_BY_NAME, REQUIRED, SOC_COLUMNS, UNIT_SUFFIXES, VAN_BEMMELEN
 from .units import conversion_factor
 
 PROBLEM_COLUMNS = ["position", "row", "plot_id", "column", "rule", "message", "severity"]
@@ -75,29 +75,43 @@ class HorizonTable:
         ]
 
 
-def resolve_columns(columns: list[str], label: str) -> tuple[dict[str, tuple[str, float]], list[Problem]]:
+_HEADER_UNIT = re.compile(r"^\s*(?P<name>.*?)\s*[\(\[](?P<unit>[^\)\]]*)[\)\]]\s*$")
+
+
+def _key(name: str) -> str:
+    return re.sub(r"[\s.\-/]+", "_", name.strip().lower()).strip("_")
+
+
+def resolve_columns(
+    columns: list[str], label: str, column_map: dict | None = None
+) -> tuple[dict[str, tuple[str, float]], list[Problem]]:
     """Map the user's column names to canonical columns and unit conversion factors.
 
-    A column is canonical when its (lower-cased) name is in the schema. Otherwise a name
-    made of a known quantity and a unit suffix (``bulk_density_kg_m3``, ``soc_permille``) is
-    converted to the canonical column with pint. Returns ``{user_column: (canonical, factor)}``.
+    In order: an entry of ``column_map`` (``{header: canonical}`` or ``{header: {column:
+    quantity or canonical, unit: ...}}``); a canonical name (case-insensitive); a quantity
+    with a unit suffix (``bulk_density_kg_m3``); a header with its unit in brackets
+    (``SOC (%)``, ``BD [Mg m-3]``), the name matched against :data:`~fourp1000.schema.ALIASES`.
+    A known quantity whose unit is not given is an error: units are never guessed. Other
+    columns pass through unchanged. Returns ``{user_column: (canonical, factor)}``.
     """
     mapping: dict[str, tuple[str, float]] = {}
     problems: list[Problem] = []
     taken: dict[str, str] = {}
+    column_map = column_map or {}
     for col in columns:
-        key = col.strip().lower()
-        target: tuple[str, float] | None = None
-        if key in COLUMNS_BY_NAME:
-            target = (key, 1.0)
+        col = str(col)
+        if col in column_map:
+            target = _mapped(col, column_map[col], label, problems)
         else:
-            target = _quantity_with_unit(key, col, label, problems)
+            target = _by_name(col, label, problems)
         if target is None:
             continue
         canonical = target[0]
         if canonical in taken:
             problems.append(
-                Problem(label, None, col, "duplicate_column", f"gives {canonical} again (already from column {taken[canonical]})")
+                Problem(label, None, col, "duplicate_column",
+                        f"gives {canonical} again (already from column {taken[canonical]}): ambiguous; "
+                        "rename or drop one, or map them with --columns")
             )
             continue
         taken[canonical] = col
@@ -105,12 +119,82 @@ def resolve_columns(columns: list[str], label: str) -> tuple[dict[str, tuple[str
     return mapping, problems
 
 
+def _mapped(col: str, spec, label: str, problems: list[Problem]) -> tuple[str, float] | None:
+    if isinstance(spec, str):
+        target, unit = spec, None
+    elif isinstance(spec, dict) and ("column" in spec or "to" in spec):
+        target, unit = str(spec.get("column", spec.get("to"))), spec.get("unit")
+    else:
+        problems.append(Problem(label, None, col, "column_map",
+                                "--columns entry must be a column name or {column: ..., unit: ...}"))
+        return None
+    key = _key(target)
+    if unit is None:
+        if key in COLUMNS_BY_NAME:
+            return key, 1.0
+        found = _by_name(target, label, problems, shown=col)
+        if found is None and not any(p.column == col for p in problems):
+            problems.append(Problem(label, None, col, "column_map", f"--columns maps it to unknown column {target!r}; "
+                                    f"valid: {', '.join(COLUMNS_BY_NAME)}"))
+        return found
+    quantity = ALIASES.get(key, key)
+    canonical = COLUMNS_BY_NAME[key].name if key in COLUMNS_BY_NAME else CANONICAL.get(quantity) or (
+        quantity if quantity in COLUMNS_BY_NAME else None)
+    if canonical is None:
+        problems.append(Problem(label, None, col, "column_map", f"--columns maps it to unknown quantity {target!r}; "
+                                f"valid: {', '.join(sorted(CANONICAL))}"))
+        return None
+    return _with_unit(col, canonical, str(unit), label, problems)
+
+
+def _with_unit(col: str, canonical: str, unit: str, label: str, problems: list[Problem]) -> tuple[str, float] | None:
+    spec = COLUMNS_BY_NAME[canonical]
+    if spec.unit is None:
+        return canonical, 1.0
+    try:
+        return canonical, conversion_factor(unit, _pint_unit(spec.unit), context=f"column {col}")
+    except UnitError as exc:
+        problems.append(Problem(label, None, col, "unit", f"{exc}; expected a unit convertible to {spec.unit}"))
+        return None
+
+
+def _by_name(col: str, label: str, problems: list[Problem], shown: str | None = None) -> tuple[str, float] | None:
+    shown = shown or col
+    key = _key(col)
+    if key in COLUMNS_BY_NAME:
+        return key, 1.0
+    suffixed = _quantity_with_unit(key, shown, label, problems)
+    if suffixed is not None or any(p.column == shown for p in problems):
+        return suffixed
+    match = _HEADER_UNIT.match(col)
+    if match:
+        name, unit = _key(match.group("name")), match.group("unit").strip()
+        quantity = ALIASES.get(name, name)
+        canonical = quantity if quantity in COLUMNS_BY_NAME else CANONICAL.get(quantity)
+        if canonical is None:
+            return None  # e.g. "pH (H2O)": not ours, passes through
+        return _with_unit(shown, canonical, unit, label, problems)
+    alias = ALIASES.get(key)
+    if alias is None:
+        return None
+    if alias in COLUMNS_BY_NAME and COLUMNS_BY_NAME[alias].unit is None:
+        return alias, 1.0
+    canonical = CANONICAL.get(alias, alias)
+    problems.append(Problem(
+        label, None, shown, "unit",
+        f"looks like {alias.replace('_', ' ')} but gives no unit: "
+        f"name it {canonical} or put the unit in the header, e.g. '{col} ({COLUMNS_BY_NAME[canonical].unit})', "
+        "or map it with --columns",
+    ))
+    return None
+
+
 def _quantity_with_unit(key: str, col: str, label: str, problems: list[Problem]) -> tuple[str, float] | None:
     for suffix in sorted(UNIT_SUFFIXES, key=len, reverse=True):
         if not key.endswith("_" + suffix):
             continue
         quantity = key[: -len(suffix) - 1]
-        canonical = CANONICAL.get(quantity)
+        canonical = CANONICAL.get(ALIASES.get(quantity, quantity))
         if canonical is None:
             return None
         target_unit = COLUMNS_BY_NAME[canonical].unit
@@ -127,7 +211,9 @@ def _pint_unit(unit: str | None) -> str:
     return {"%": "percent", "g/cm3": "g/cm**3"}.get(unit or "", unit or "dimensionless")
 
 
-def normalise(raw: RawTable, *, som_factor: float = VAN_BEMMELEN, bd_basis: str = "fine_earth") -> HorizonTable:
+def normalise(
+    raw: RawTable, *, som_factor: float = VAN_BEMMELEN, bd_basis: str = "fine_earth", column_map: dict | None = None
+) -> HorizonTable:
     """Build the canonical horizon table from ``raw`` and report every problem found.
 
     Parameters
@@ -139,6 +225,9 @@ def normalise(raw: RawTable, *, som_factor: float = VAN_BEMMELEN, bd_basis: str 
         Pribyl 2010 argues for 2.0).
     bd_basis : str, default "fine_earth"
         Default definition of ``bulk_density_g_cm3`` where a row has no ``bd_basis``.
+    column_map : dict, optional
+        ``{header: column}`` or ``{header: {column: ..., unit: ...}}`` (see
+        :func:`resolve_columns` and :func:`load_column_map`).
 
     Raises
     ------
@@ -152,7 +241,7 @@ def normalise(raw: RawTable, *, som_factor: float = VAN_BEMMELEN, bd_basis: str 
         raise InputError(f"unknown bulk density basis {bd_basis!r}; valid: {', '.join(BD_BASES)}")
     label = raw.label
     src = raw.frame
-    mapping, file_problems = resolve_columns(list(src.columns), label)
+    mapping, file_problems = resolve_columns(list(src.columns), label, column_map)
     present = {canonical for canonical, _ in mapping.values()}
     for name in REQUIRED:
         if name not in present:
@@ -211,6 +300,13 @@ def normalise(raw: RawTable, *, som_factor: float = VAN_BEMMELEN, bd_basis: str 
         if canonical not in frame:
             continue
         values = frame[canonical].to_numpy(dtype=float)
+        converted = values * factor
+        with np.errstate(invalid="ignore"):
+            clash = ~np.isnan(soc) & ~np.isnan(values) & (np.abs(converted - soc) > 0.01 * np.maximum(soc, 1e-9))
+        if clash.any():
+            msgs = [f"{v:g} ({c:g} g/kg) disagrees with {f} ({s:g} g/kg) on the same row"
+                    for v, c, s, f in zip(values[clash], converted[clash], soc[clash], soc_from[clash])]
+            problems.append(_problems(clash, raw, source_columns[canonical], "conflict", msgs, plot_id))
         fill = np.isnan(soc) & ~np.isnan(values)
         if fill.any():
             soc[fill] = values[fill] * factor
@@ -366,3 +462,24 @@ def _conflicting_plot_attributes(frame: pd.DataFrame, raw: RawTable, cols: dict[
             msgs = [f"{name} {v} differs from {f} on the plot's first row" for v, f in zip(values[differs], first[differs])]
             out.append(_problems(differs, raw, cols[name], "conflict", msgs, plot_id))
     return out
+
+
+def load_column_map(path: str) -> dict:
+    """Read a ``--columns`` YAML file: ``{header: column}`` or ``{header: {column, unit}}``.
+
+    The mapping may sit at the top level or under a ``columns:`` key (as in a config file).
+    """
+    import yaml
+
+    try:
+        with open(path, "rb") as fh:
+            doc = yaml.safe_load(fh)
+    except OSError as exc:
+        raise InputError(f"{path}: {exc.strerror or exc}") from exc
+    except yaml.YAMLError as exc:
+        raise InputError(f"{path}: not valid YAML: {getattr(exc, 'problem', exc)}") from exc
+    if isinstance(doc, dict) and isinstance(doc.get("columns"), dict):
+        doc = doc["columns"]
+    if not isinstance(doc, dict):
+        raise InputError(f"{path}: expected a mapping of input headers to columns")
+    return {str(k): v for k, v in doc.items()}

@@ -176,6 +176,34 @@ CANONICAL: dict[str, str] = {
 }
 
 
+# Header names labs and data sets use, mapped to our quantities (lower-cased, with spaces,
+# dots and dashes turned into underscores). A quantity with a unit needs the unit in the
+# header ("SOC (%)", "Corg [g/kg]") or in a --columns map: it is never guessed.
+ALIASES: dict[str, str] = {
+    # identifiers
+    "plot": "plot_id", "plotid": "plot_id", "profile": "plot_id", "profile_id": "plot_id", "site": "plot_id",
+    "site_id": "plot_id", "pedon": "plot_id", "pedon_id": "plot_id", "sample_site": "plot_id",
+    "farm": "farm_id", "farmid": "farm_id", "holding": "farm_id",
+    "date": "sampled_on", "sampling_date": "sampled_on", "sample_date": "sampled_on", "year": "sampled_on",
+    "core": "core_id", "rep": "core_id", "replicate": "core_id",
+    # depths
+    "top": "top", "upper": "top", "upper_depth": "top", "top_depth": "top", "depth_top": "top", "from": "top",
+    "hzdept": "top", "bottom": "bottom", "lower": "bottom", "lower_depth": "bottom", "bottom_depth": "bottom",
+    "depth_bottom": "bottom", "to": "bottom", "hzdepb": "bottom",
+    # carbon and organic matter
+    "soc": "soc", "oc": "soc", "corg": "soc", "c_org": "soc", "organic_carbon": "soc", "org_c": "soc", "toc": "soc",
+    "carbon": "soc", "c": "soc",
+    "som": "som", "om": "som", "organic_matter": "som", "loi": "som",
+    # physical
+    "bd": "bulk_density", "bulk_density": "bulk_density", "db": "bulk_density", "bld": "bulk_density",
+    "rho_b": "bulk_density", "dry_bulk_density": "bulk_density",
+    "cf": "coarse_fragments", "coarse_fragments": "coarse_fragments", "stones": "coarse_fragments",
+    "gravel": "coarse_fragments", "rock_fragments": "coarse_fragments", "crf": "coarse_fragments",
+    "clay": "clay", "silt": "silt", "sand": "sand",
+    "area": "area",
+}
+
+
 def schema_frame() -> pd.DataFrame:
     """The input model as a table (column, unit, required, range, level, description)."""
     rows = []

@@ -10,22 +10,32 @@ import click
 
 from .. import __version__
 from .common import CONTEXT_SETTINGS
+from .config import CONFIG_NAME, apply_config
 
 
 @click.group(context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, "-V", "--version", prog_name="fourp1000")
-def main() -> None:
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
+              help=f"YAML file of option defaults (default: ./{CONFIG_NAME} if present).")
+@click.pass_context
+def main(ctx: click.Context, config_file: str | None) -> None:
     """Soil organic carbon stocks and the 4 per 1000 target, plot by plot and farm by farm.
+
+    Option defaults can be set in a config file (./fourp1000.yaml or --config): top-level
+    keys apply to every command that has the option, a section per command overrides
+    them, and a `columns:` mapping renames input headers (see docs/cli.md).
 
     \b
     Example:
       fourp1000 estimate examples/plots.csv
     """
+    apply_config(ctx, config_file)
 
 
 # Each command lives in a module of its own; registering them here keeps the modules
 # independent of one another. Add new commands to this list.
 from .estimate import estimate, schema  # noqa: E402
+from .rothc import rothc  # noqa: E402
 
-for _command in (estimate, schema):
+for _command in (estimate, schema, rothc):
     main.add_command(_command)

@@ -96,7 +96,14 @@ def output_options(func: Callable) -> Callable:
 
 
 def input_options(func: Callable) -> Callable:
-    """``--sep``, ``--decimal``, ``--encoding``, ``--sheet`` for reading tables."""
+    """``--sep``, ``--decimal``, ``--encoding``, ``--sheet``, ``--columns`` for reading tables."""
+    func = click.option(
+        "--columns",
+        "columns_file",
+        type=click.Path(exists=True, dir_okay=False),
+        default=None,
+        help="YAML map from your file's headers to ours, with units: {'Corg': {column: soc, unit: g/kg}}.",
+    )(func)
     func = click.option("--sheet", default=None, help="Excel sheet name (default: the first sheet).")(func)
     func = click.option(
         "--encoding", default=None, help="Text encoding of CSV input (default: sniffed; UTF-8, UTF-8-BOM or latin-1)."
@@ -118,14 +125,23 @@ def resolve_format(fmt: str | None, output: str | None) -> str:
     return "table" if sys.stdout.isatty() else "csv"
 
 
-def load_horizons(file: str, *, sep=None, decimal=None, encoding=None, sheet=None, som_factor=None, bd_basis="fine_earth"):
-    """Read and normalise a horizon table (raises library errors; the caller maps them)."""
-    from ..horizons import normalise
+def load_horizons(file: str, *, sep=None, decimal=None, encoding=None, sheet=None, som_factor=None,
+                  bd_basis="fine_earth", columns_file=None):
+    """Read and normalise a horizon table (raises library errors; the caller maps them).
+
+    The column map comes from ``--columns FILE``, else from the config file's ``columns:``.
+    """
+    from ..horizons import load_column_map, normalise
     from ..readers import read_table
     from ..schema import VAN_BEMMELEN
 
+    if columns_file:
+        column_map = load_column_map(columns_file)
+    else:
+        ctx = click.get_current_context(silent=True)
+        column_map = (ctx.find_root().obj or {}).get("column_map") if ctx else None
     raw = read_table(file, sep=sep, decimal=decimal, encoding=encoding, sheet=sheet)
-    return normalise(raw, som_factor=som_factor or VAN_BEMMELEN, bd_basis=bd_basis)
+    return normalise(raw, som_factor=som_factor or VAN_BEMMELEN, bd_basis=bd_basis, column_map=column_map)
 
 
 def report_warnings(problems, table, *, quiet: bool, verbose: bool, limit: int = 10) -> None:

@@ -79,7 +79,7 @@ def options_from_cli(depth, depth_method, spline_lambda, extrapolate, bd_ptf, so
               help="Also write the per-farm summary to this file (csv/json/xlsx by extension).")
 @handle_errors
 def estimate(file, depth, depth_method, spline_lambda, extrapolate, bd_ptf, bd_basis, som_factor, stone_density,
-             on_error, rejects, sep, decimal, encoding, sheet, fmt, output, quiet, verbose, farm_summary):
+             on_error, rejects, sep, decimal, encoding, sheet, columns_file, fmt, output, quiet, verbose, farm_summary):
     """Estimate SOC stocks (t C/ha, t CO2e/ha) per plot over a standard depth.
 
     FILE is a horizon table (CSV, Excel, Parquet or YAML; '-' reads stdin): one row per
@@ -98,7 +98,7 @@ def estimate(file, depth, depth_method, spline_lambda, extrapolate, bd_ptf, bd_b
     fmt = resolve_format(fmt, output)
     with status("Reading input", quiet):
         table = load_horizons(file, sep=sep, decimal=decimal, encoding=encoding, sheet=sheet,
-                              som_factor=som_factor, bd_basis=bd_basis)
+                              som_factor=som_factor, bd_basis=bd_basis, columns_file=columns_file)
     with status("Estimating stocks", quiet):
         result = estimate_stocks(table, opts)
     report_warnings(result.problems, table, quiet=quiet, verbose=verbose)

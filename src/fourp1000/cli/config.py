@@ -1,0 +1,78 @@
+"""The config file: option defaults for every command, and a column map.
+
+``fourp1000.yaml`` in the working directory (or ``--config FILE``)::
+
+    on_error: skip            # top level: any command that has the option
+    depth: 0-40
+    estimate:                 # per command: overrides the top level
+      depth_method: spline
+    columns:                  # input headers -> our columns (as --columns)
+      Corg: {column: soc, unit: g/kg}
+
+Keys are option names with dashes or underscores. Options given on the command line win.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..errors import InputError
+
+CONFIG_NAME = "fourp1000.yaml"
+
+
+def read_config(path: Path) -> dict:
+    """Load a config file (``yaml.safe_load``); raises InputError naming the file."""
+    import yaml
+
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as exc:
+        raise InputError(f"{path}: {exc.strerror or exc}") from exc
+    except yaml.YAMLError as exc:
+        raise InputError(f"{path}: not valid YAML: {getattr(exc, 'problem', exc)}") from exc
+    if not isinstance(doc, dict):
+        raise InputError(f"{path}: a config file must be a mapping of option names to values")
+    return doc
+
+
+def apply_config(ctx: click.Context, config_file: str | None) -> None:
+    """Turn the config file into click's ``default_map`` (per command) and ``obj['column_map']``."""
+    path = Path(config_file) if config_file else Path.cwd() / CONFIG_NAME
+    ctx.ensure_object(dict)
+    if not path.is_file():
+        if config_file:
+            raise click.BadParameter(f"{config_file}: no such file", param_hint="--config")
+        return
+    try:
+        doc = read_config(path)
+    except InputError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        ctx.exit(1)
+    commands = ctx.command.commands  # type: ignore[attr-defined]
+    columns = doc.pop("columns", None)
+    if columns is not None:
+        if not isinstance(columns, dict):
+            click.echo(f"Error: {path}: 'columns' must be a mapping of headers to columns", err=True)
+            ctx.exit(1)
+        ctx.obj["column_map"] = {str(k): v for k, v in columns.items()}
+    sections = {k: v for k, v in doc.items() if k in commands and isinstance(v, dict)}
+    top = {k.replace("-", "_"): v for k, v in doc.items() if k not in sections}
+    unknown = [k for k in top if not any(_has_param(cmd, k) for cmd in commands.values())]
+    if unknown:
+        click.echo(f"Error: {path}: unknown option(s) {', '.join(sorted(unknown))}", err=True)
+        ctx.exit(1)
+    default_map: dict[str, dict] = {}
+    for name, cmd in commands.items():
+        values = {k: v for k, v in top.items() if _has_param(cmd, k)}
+        values.update({k.replace("-", "_"): v for k, v in sections.get(name, {}).items()})
+        if values:
+            default_map[name] = values
+    ctx.default_map = default_map
+    ctx.obj["config_path"] = str(path)
+
+
+def _has_param(cmd: click.Command, name: str) -> bool:
+    return any(p.name == name for p in cmd.params)
