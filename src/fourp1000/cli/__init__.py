@@ -35,7 +35,8 @@ def main(ctx: click.Context, config_file: str | None) -> None:
 # Each command lives in a module of its own; registering them here keeps the modules
 # independent of one another. Add new commands to this list.
 from .estimate import estimate, schema  # noqa: E402
+from .project import practices, project, score  # noqa: E402
 from .rothc import rothc  # noqa: E402
 
-for _command in (estimate, schema, rothc):
+for _command in (estimate, project, score, practices, rothc, schema):
     main.add_command(_command)

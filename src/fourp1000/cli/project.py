@@ -1,0 +1,223 @@
+"""``fourp1000 project``, ``fourp1000 score`` and ``fourp1000 practices``."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .. import ipcc
+from ..output import write_tables
+from ..practices import list_practices, practice_names
+from ..projection import METHODS
+from ..readers import read_table
+from ..schema import VAN_BEMMELEN
+from ..scoring import ProjectOptions, load_plots_or_horizons, project_table
+from .common import (
+    EXIT_DATA_ERROR,
+    EXIT_TARGET_MISSED,
+    echo_err,
+    handle_errors,
+    input_options,
+    output_options,
+    report_warnings,
+    resolve_format,
+    status,
+    write_rejects,
+)
+from .estimate import options_from_cli, stock_options
+
+PLOT_VIEW = ["plot_id", "farm_id", "practices", "baseline_stock_t_ha", "final_stock_t_ha", "annual_change_t_ha_yr",
+             "rate_per_mille", "meets_4p1000"]
+FARM_VIEW = ["farm_id", "n_plots", "area_ha", "baseline_stock_t_c", "final_stock_t_c", "annual_change_t_c_yr",
+             "rate_per_mille", "meets_4p1000"]
+
+
+def projection_options(func):
+    """Options shared by ``project``, ``score`` and ``report``."""
+    options = [
+        click.option("--practice", "practices", multiple=True, metavar="NAME",
+                     help="Practice applied to every plot (repeatable); see `fourp1000 practices`."),
+        click.option("--years", type=click.IntRange(1, 500), default=20, show_default=True,
+                     help="Projection horizon in years."),
+        click.option("--ipcc-version", type=click.Choice(ipcc.IPCC_VERSIONS), default=ipcc.DEFAULT_IPCC_VERSION,
+                     show_default=True, help="IPCC tables: 2019 Refinement or 2006 Guidelines."),
+        click.option("--method", type=click.Choice(METHODS), default="ipcc", show_default=True,
+                     help="IPCC Tier 1 stock change factors, or meta-analysis rates of the practices."),
+        click.option("--rate-years", type=float, default=None,
+                     help="With --method rates: years the rates apply (default: the catalogue's duration)."),
+        click.option("--check", is_flag=True,
+                     help=f"Exit with code {EXIT_TARGET_MISSED} when any plot (project) or farm (score) misses 4 per 1000."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def run_projection(file, *, depth, depth_method, spline_lambda, extrapolate, bd_ptf, bd_basis, som_factor,
+                   stone_density, on_error, sep, decimal, encoding, sheet, columns_file, practices, years,
+                   ipcc_version, method, rate_years, quiet):
+    """Read FILE and project it (shared by project, score and report)."""
+    from ..horizons import load_column_map
+
+    est = options_from_cli(depth, depth_method, spline_lambda, extrapolate, bd_ptf, som_factor, stone_density, on_error)
+    opts = ProjectOptions(practices=tuple(practices), years=years, ipcc_version=ipcc_version, method=method,
+                          rate_years=rate_years, estimate=est)
+    if columns_file:
+        column_map = load_column_map(columns_file)
+    else:
+        ctx = click.get_current_context(silent=True)
+        column_map = (ctx.find_root().obj or {}).get("column_map") if ctx else None
+    with status("Reading input", quiet):
+        raw = read_table(file, sep=sep, decimal=decimal, encoding=encoding, sheet=sheet)
+        table = load_plots_or_horizons(raw, som_factor=som_factor or VAN_BEMMELEN, bd_basis=bd_basis,
+                                       column_map=column_map)
+    with status("Projecting", quiet):
+        result = project_table(table, opts)
+    return table, result
+
+
+def _finish(result, table, *, quiet, verbose, rejects, fmt, what: str):
+    report_warnings(result.problems, table, quiet=quiet, verbose=verbose)
+    if rejects:
+        write_rejects(result.rejects, rejects)
+    if not quiet:
+        if verbose or fmt == "table":
+            for line in result.methods:
+                echo_err(f"Method: {line}")
+        errs = result.problems[result.problems["severity"] == "error"] if len(result.problems) else result.problems
+        for problem in table.problem_list(errs)[:20] if len(errs) else []:
+            echo_err(f"  rejected: {problem}")
+
+
+def _summary(result, farms=None) -> str:
+    n_met = int(result.plots["meets_4p1000"].sum()) if len(result.plots) else 0
+    line = (f"{result.n_rows} rows read, {len(result.plots)} plots scored, {len(result.rejects)} rows rejected; "
+            f"{n_met} of {len(result.plots)} plots meet 4 per 1000")
+    if farms is not None:
+        line += f"; {int(farms['meets_4p1000'].sum())} of {len(farms)} farms"
+    return line
+
+
+@click.command()
+@click.argument("file", type=click.Path(allow_dash=True, dir_okay=False))
+@projection_options
+@click.option("--trajectory", "with_trajectory", is_flag=True,
+              help="Output the yearly stock trajectory (long format: plot_id, year, stock_t_ha) instead of the summary.")
+@stock_options
+@input_options
+@output_options
+@handle_errors
+def project(file, practices, years, ipcc_version, method, rate_years, check, with_trajectory, depth, depth_method,
+            spline_lambda, extrapolate, bd_ptf, bd_basis, som_factor, stone_density, on_error, rejects, sep, decimal,
+            encoding, sheet, columns_file, fmt, output, quiet, verbose):
+    """Project SOC stocks under practices and check 4 per 1000, per plot.
+
+    FILE is a horizon table (the measured 0-30 cm stock is the baseline) or a plot table
+    with climate_zone, soil_class, land_use, tillage and input_level (the IPCC default
+    stock is the baseline). Practices come from a `practices` column (';'-separated)
+    and/or --practice. IPCC Tier 1: linear change over 20 years, then constant.
+
+    \b
+    Examples:
+      fourp1000 project examples/plots.csv
+      fourp1000 project plots.csv --practice no_till --practice cover_crops --years 30
+      fourp1000 project plots.csv --trajectory -f csv -o trajectory.csv
+      fourp1000 project plots.csv --check -q -f json   # exit 3 if a plot misses 4 per 1000
+    """
+    fmt = resolve_format(fmt, output)
+    table, result = run_projection(
+        file, depth=depth, depth_method=depth_method, spline_lambda=spline_lambda, extrapolate=extrapolate,
+        bd_ptf=bd_ptf, bd_basis=bd_basis, som_factor=som_factor, stone_density=stone_density, on_error=on_error,
+        sep=sep, decimal=decimal, encoding=encoding, sheet=sheet, columns_file=columns_file, practices=practices,
+        years=years, ipcc_version=ipcc_version, method=method, rate_years=rate_years, quiet=quiet)
+    _finish(result, table, quiet=quiet, verbose=verbose, rejects=rejects, fmt=fmt, what="plots")
+    meta = {"command": "project", "input": table.label, "methods": result.methods, "rows_read": result.n_rows,
+            "plots_scored": len(result.plots), "rows_rejected": len(result.rejects)}
+    if with_trajectory:
+        write_tables({"trajectory": result.trajectory()}, fmt, output, meta=meta)
+    else:
+        tables = {"plots": result.plots}
+        if result.farms is not None:
+            tables["farms"] = result.farms
+        write_tables(tables, fmt, output, meta=meta, table_columns={"plots": PLOT_VIEW, "farms": FARM_VIEW})
+    if not quiet:
+        echo_err(_summary(result, result.farms))
+    _exit(result.plots, check)
+
+
+@click.command()
+@click.argument("file", type=click.Path(allow_dash=True, dir_okay=False))
+@projection_options
+@stock_options
+@input_options
+@output_options
+@handle_errors
+def score(file, practices, years, ipcc_version, method, rate_years, check, depth, depth_method, spline_lambda,
+          extrapolate, bd_ptf, bd_basis, som_factor, stone_density, on_error, rejects, sep, decimal, encoding, sheet,
+          columns_file, fmt, output, quiet, verbose):
+    """Score farms against 4 per 1000: area-weighted totals per farm, for batch work.
+
+    Same input and options as `project`; every plot needs farm_id and area_ha. Output:
+    one row per farm (farm_id, area_ha, baseline_stock_t_c, final_stock_t_c,
+    annual_change_t_c_yr, rate_per_mille, meets_4p1000, n_plots) and a summary line on
+    stderr. With --check, exits 3 when any farm misses 4 per 1000 (for CI).
+
+    \b
+    Examples:
+      fourp1000 score examples/plots.csv
+      fourp1000 score farms.parquet --on-error skip --rejects rejected.csv -o scores.csv
+      fourp1000 score plots.csv --practice cover_crops --check -q
+    """
+    fmt = resolve_format(fmt, output)
+    table, result = run_projection(
+        file, depth=depth, depth_method=depth_method, spline_lambda=spline_lambda, extrapolate=extrapolate,
+        bd_ptf=bd_ptf, bd_basis=bd_basis, som_factor=som_factor, stone_density=stone_density, on_error=on_error,
+        sep=sep, decimal=decimal, encoding=encoding, sheet=sheet, columns_file=columns_file, practices=practices,
+        years=years, ipcc_version=ipcc_version, method=method, rate_years=rate_years, quiet=quiet)
+    if result.farms is None:
+        from ..errors import InputError
+
+        raise InputError(f"{table.label}: score needs area_ha for every plot (and farm_id to group plots); "
+                         "use `fourp1000 project` for per-plot results")
+    _finish(result, table, quiet=quiet, verbose=verbose, rejects=rejects, fmt=fmt, what="farms")
+    meta = {"command": "score", "input": table.label, "methods": result.methods, "rows_read": result.n_rows,
+            "plots_scored": len(result.plots), "rows_rejected": len(result.rejects)}
+    write_tables({"farms": result.farms, "plots": result.plots}, fmt, output, meta=meta,
+                 table_columns={"farms": FARM_VIEW, "plots": PLOT_VIEW})
+    if not quiet:
+        echo_err(_summary(result, result.farms))
+    _exit(result.farms, check)
+
+
+def _exit(frame, check: bool) -> None:
+    if len(frame) == 0:
+        echo_err("Error: nothing could be scored")
+        sys.exit(EXIT_DATA_ERROR)
+    if check and not frame["meets_4p1000"].all():
+        sys.exit(EXIT_TARGET_MISSED)
+
+
+@click.command()
+@click.option("--ipcc-version", type=click.Choice(ipcc.IPCC_VERSIONS), default=ipcc.DEFAULT_IPCC_VERSION,
+              show_default=True)
+@click.option("--climate-zone", type=click.Choice(ipcc.CLIMATE_ZONES), default=None,
+              help="Also show each practice's relative change of the equilibrium stock in this zone.")
+@output_options
+@handle_errors
+def practices(ipcc_version, climate_zone, fmt, output, quiet, verbose):
+    """List the practice catalogue: IPCC effect, meta-analysis rate, and sources.
+
+    \b
+    Examples:
+      fourp1000 practices
+      fourp1000 practices --climate-zone warm_temperate_moist -f csv
+    """
+    table = list_practices(ipcc_version, climate_zone)
+    view = ["practice", "applies_to", "ipcc_effect", "rate_t_c_ha_yr", "rate_duration_yr"]
+    if climate_zone:
+        view.append("ipcc_relative_change")
+    write_tables({"practices": table}, resolve_format(fmt, output), output,
+                 table_columns={"practices": view})
+    if not quiet and resolve_format(fmt, output) == "table":
+        echo_err(f"{len(practice_names())} practices; full sources with -f csv or -f json")

@@ -1,0 +1,304 @@
+"""From a horizon (or plot) table to projected stocks and 4 per 1000 verdicts per plot and farm.
+
+This is the library behind ``fourp1000 project`` and ``fourp1000 score``:
+
+1. the table is reduced to one row per plot: plot attributes (climate zone, soil class,
+   management, practices, farm, area) and, where the plot has layers, its measured SOC
+   stock over 0-30 cm (the IPCC Tier 1 depth) from :func:`fourp1000.pipeline.estimate_stocks`
+   (the latest sampling date, mean over cores);
+2. :func:`fourp1000.projection.project` projects each plot under its practices;
+3. plots are aggregated by farm (area-weighted).
+
+A plot table with no layers at all (only plot attributes) is accepted: every plot then
+starts from the IPCC default stock SOC_REF x F_LU x F_MG x F_I.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from . import ipcc
+from .errors import FourP1000Error, InputError, Problem, ValidationError
+from .horizons import PROBLEM_COLUMNS, HorizonTable
+from .pipeline import EstimateOptions, estimate_stocks
+from .projection import MEASURED_STOCK_COLUMN, aggregate_farms, project, trajectory
+
+PLOT_ATTRIBUTES = (
+    "farm_id", "area_ha", "climate_zone", "soil_class", "land_use", "tillage", "input_level",
+    "grassland_condition", "practices", "mat_c", "map_mm", "pet_mm", "elevation_m", "clay_pct",
+)
+# Tier 1 stock change factors and SOC_REF are defined for 0-30 cm.
+TIER1_TOP_CM, TIER1_BOTTOM_CM = 0.0, 30.0
+
+
+@dataclass
+class ProjectOptions:
+    """Options of :func:`project_table` (the CLI flags map one to one)."""
+
+    practices: tuple[str, ...] = ()
+    years: int = 20
+    ipcc_version: str = ipcc.DEFAULT_IPCC_VERSION
+    method: str = "ipcc"
+    rate_years: float | None = None
+    estimate: EstimateOptions = field(default_factory=lambda: EstimateOptions(top_cm=TIER1_TOP_CM,
+                                                                              bottom_cm=TIER1_BOTTOM_CM))
+
+
+@dataclass
+class ProjectResult:
+    """Per-plot projections, farm totals, rejects and the accounting of rows."""
+
+    plots: pd.DataFrame
+    farms: pd.DataFrame | None
+    problems: pd.DataFrame
+    rejects: pd.DataFrame
+    n_rows: int
+    methods: list[str]
+    options: ProjectOptions
+
+    def trajectory(self) -> pd.DataFrame:
+        """Yearly stocks, long format (plot_id, year, stock_t_ha)."""
+        return trajectory(self.plots, self.options.years)
+
+
+def plot_table(table: HorizonTable, options: EstimateOptions) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[str]]:
+    """One row per plot: attributes and measured 0-30 cm stock (NaN where no layers).
+
+    Returns ``(plots, problems, rejects, methods)``. Plots whose layers cannot be scored
+    are rejected (with ``on_error="skip"``) or raise (``"fail"``).
+    """
+    frame = table.frame
+    has_layers = frame[["top_cm", "bottom_cm", "soc_g_kg"]].notna().any(axis=1).to_numpy()
+    layer_plots = set(frame.loc[has_layers, "plot_id"].dropna())
+    in_layer_plot = frame["plot_id"].isin(layer_plots).to_numpy()
+    methods: list[str] = []
+    # Problems on rows of plots without layers (attribute rows) are checked here.
+    p = table.problems
+    other = p[~in_layer_plot[p["position"].to_numpy(dtype=np.int64)]] if len(p) else p
+    other_errors = other[other["severity"] == "error"] if len(other) else other
+    problems = [other] if len(other) else []
+    rejects = [_rejects_for_plots(table, set(other_errors["plot_id"].dropna()), other_errors)] if len(other_errors) else []
+    measured = pd.Series(dtype=float)
+    bad_plots = set(other_errors["plot_id"].dropna()) if len(other_errors) else set()
+    if len(other_errors) and options.on_error == "fail":
+        if layer_plots:
+            try:
+                estimate_stocks(_subset(table, in_layer_plot), options)
+            except ValidationError as exc:
+                raise ValidationError(sorted(exc.problems + table.problem_list(other_errors),
+                                             key=lambda q: (q.row is None, q.row or 0))) from None
+        raise ValidationError(table.problem_list(other_errors))
+    if layer_plots:
+        est = estimate_stocks(_subset(table, in_layer_plot), options)
+        problems.append(est.problems)
+        rejects.append(est.rejects)
+        methods.extend(est.methods)
+        measured = _latest_mean_stock(est.plots)
+        bad_plots |= set(layer_plots) - set(measured.index)
+    no_id = frame["plot_id"].isna().to_numpy()
+    if no_id.any():
+        out = table.raw[no_id].reset_index(drop=True).copy()
+        out.insert(0, "row", frame.loc[no_id, "source_row"].to_numpy())
+        out["reason"] = "plot_id is empty"
+        rejects.append(out)
+    attrs = _plot_attributes(frame)
+    attrs = attrs[~attrs["plot_id"].isin(bad_plots) & attrs["plot_id"].notna()].reset_index(drop=True)
+    attrs[MEASURED_STOCK_COLUMN] = attrs["plot_id"].map(measured).to_numpy(dtype=float)
+    all_problems = pd.concat(problems, ignore_index=True) if problems else pd.DataFrame(columns=PROBLEM_COLUMNS)
+    all_rejects = (pd.concat(rejects, ignore_index=True) if rejects
+                   else pd.DataFrame(columns=list(table.raw.columns) + ["row", "reason"]))
+    return attrs, all_problems, all_rejects, methods
+
+
+def project_table(table: HorizonTable, options: ProjectOptions | None = None) -> ProjectResult:
+    """Project every plot of ``table`` and aggregate by farm.
+
+    Plots with unknown classes or practices are reported by row; with
+    ``options.estimate.on_error == "skip"`` they are rejected and the others projected.
+    """
+    opts = options or ProjectOptions()
+    plots, problems, rejects, methods = plot_table(table, opts.estimate)
+    plots = _derive_climate_zone(plots, methods)
+    extra_problems: list[Problem] = []
+    result = None
+    # Each failing lookup names every row with the same bad value; retry without them.
+    for _ in range(50):
+        try:
+            result = project(plots, practices=opts.practices, years=opts.years, ipcc_version=opts.ipcc_version,
+                             method=opts.method, rate_years=opts.rate_years)
+            break
+        except FourP1000Error as exc:
+            bad = _rows_of_error(exc, plots)
+            extra_problems.extend(_problems_from_error(table, exc, plots, bad))
+            if opts.estimate.on_error == "fail" or not bad.any():
+                break
+            plots = plots[~bad].reset_index(drop=True)
+    if extra_problems:
+        all_problems = pd.concat([problems, _problem_frame(extra_problems)], ignore_index=True)
+        if opts.estimate.on_error == "fail" or result is None:
+            raise ValidationError(table.problem_list(all_problems[all_problems["severity"] == "error"]))
+        problems = all_problems
+        rejected_plots = {p.plot_id for p in extra_problems}
+        rejects = pd.concat([rejects, _rejects_for_plots(table, rejected_plots, _problem_frame(extra_problems))],
+                            ignore_index=True)
+    assert result is not None
+    if len(rejects):
+        rejects = rejects.drop_duplicates(subset="row", keep="first").sort_values("row", kind="stable")
+        rejects = rejects.reset_index(drop=True)
+    farms = aggregate_farms(result) if "area_ha" in result and result["area_ha"].notna().all() and len(result) else None
+    methods.append(_method_statement(opts))
+    return ProjectResult(result, farms, problems, rejects, len(table.frame), methods, opts)
+
+
+def _method_statement(opts: ProjectOptions) -> str:
+    if opts.method == "rates":
+        return (f"rates method: meta-analysis sequestration rates of the practices, applied for a finite duration; "
+                f"horizon {opts.years} yr")
+    return (f"IPCC Tier 1 ({opts.ipcc_version}): stock = SOC_REF x F_LU x F_MG x F_I (0-30 cm), or the measured stock "
+            f"scaled by the ratio of new to old factor products; linear change over 20 yr, then constant; "
+            f"horizon {opts.years} yr; 4 per 1000 met when the mean yearly change >= 4 per mille of the baseline")
+
+
+def _subset(table: HorizonTable, mask: np.ndarray) -> HorizonTable:
+    positions = np.flatnonzero(mask)
+    remap = np.full(len(mask), -1)
+    remap[positions] = np.arange(positions.size)
+    problems = table.problems
+    if len(problems):
+        pos = problems["position"].to_numpy(dtype=np.int64)
+        keep = mask[pos]
+        problems = problems[keep].copy()
+        problems["position"] = remap[pos[keep]]
+    return HorizonTable(
+        table.frame.iloc[positions].reset_index(drop=True), problems.reset_index(drop=True), table.label,
+        table.raw.iloc[positions].reset_index(drop=True), table.notes, table.source_columns,
+    )
+
+
+def _latest_mean_stock(plots: pd.DataFrame) -> pd.Series:
+    """Measured stock per plot_id: mean over cores, at the latest sampling date."""
+    if plots.empty:
+        return pd.Series(dtype=float)
+    frame = plots[["plot_id", "soc_stock_t_ha"] + (["sampled_on"] if "sampled_on" in plots else [])].copy()
+    if "sampled_on" in frame:
+        frame["_when"] = _sampling_order(frame["sampled_on"])
+        frame = frame.groupby(["plot_id", "_when"], sort=False, dropna=False)["soc_stock_t_ha"].mean().reset_index()
+        frame = frame.sort_values(["plot_id", "_when"], kind="stable").groupby("plot_id").tail(1)
+        return frame.set_index("plot_id")["soc_stock_t_ha"]
+    return frame.groupby("plot_id", sort=False)["soc_stock_t_ha"].mean()
+
+
+def _sampling_order(values: pd.Series) -> pd.Series:
+    """Sortable sampling dates: years and ISO dates both become timestamps."""
+    text = values.astype("string")
+    years = pd.to_numeric(text, errors="coerce")
+    dates = pd.to_datetime(text.where(years.isna()), errors="coerce", format="mixed")
+    from_years = pd.to_datetime(years.dropna().astype(int).astype(str) + "-01-01", errors="coerce")
+    return dates.fillna(from_years.reindex(values.index))
+
+
+def _plot_attributes(frame: pd.DataFrame) -> pd.DataFrame:
+    cols = [c for c in PLOT_ATTRIBUTES if c in frame.columns]
+    keep = ["plot_id", "source_row"] + cols
+    sub = frame[keep]
+    if cols and "sampled_on" in frame:
+        # The latest sampling carries the current management; attributes are per plot anyway.
+        pass
+    grouped = sub.groupby("plot_id", sort=False, dropna=True)
+    out = grouped.first().reset_index()
+    if "clay_pct" in out:
+        out = out.drop(columns="clay_pct")  # a layer property; RothC reads it per layer
+    return out
+
+
+def _derive_climate_zone(plots: pd.DataFrame, methods: list[str]) -> pd.DataFrame:
+    needed = ("mat_c", "map_mm", "pet_mm", "elevation_m")
+    if not all(c in plots for c in needed):
+        return plots
+    zone = plots["climate_zone"] if "climate_zone" in plots else pd.Series(pd.NA, index=plots.index, dtype="string")
+    missing = zone.isna() & plots[list(needed)].notna().all(axis=1)
+    if not missing.any():
+        return plots
+    derived = ipcc.climate_zone_from_climate(*(plots.loc[missing, c].to_numpy(dtype=float) for c in needed))
+    plots = plots.copy()
+    plots["climate_zone"] = zone.astype(object)
+    plots.loc[missing, "climate_zone"] = np.asarray(derived, dtype=object)
+    methods.append(f"climate zone derived for {int(missing.sum())} plots from mat_c, map_mm, pet_mm, elevation_m "
+                   "(IPCC 2019 Vol. 4 Ch. 3 Annex 3A.5 scheme)")
+    return plots
+
+
+def _rows_of_error(exc: FourP1000Error, plots: pd.DataFrame) -> np.ndarray:
+    rows = getattr(exc, "rows", None)
+    if rows is None or "source_row" not in plots:
+        return np.zeros(len(plots), dtype=bool)
+    return plots["source_row"].isin(list(np.atleast_1d(rows))).to_numpy()
+
+
+def _problems_from_error(table: HorizonTable, exc: FourP1000Error, plots: pd.DataFrame, bad: np.ndarray) -> list[Problem]:
+    column = getattr(exc, "column", None)
+    if not bad.any():
+        return [Problem(table.label, None, column, "projection", str(exc))]
+    out = []
+    for row, plot in zip(plots.loc[bad, "source_row"], plots.loc[bad, "plot_id"]):
+        out.append(Problem(table.label, int(row), column, "unknown_value", _short(str(exc)), str(plot)))
+    return out
+
+
+def _short(message: str) -> str:
+    # Library messages may name the rows themselves; each problem names its own row.
+    return message.split(" (rows ")[0].split(" in rows ")[0]
+
+
+def _problem_frame(problems: list[Problem]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [{"position": -1, "row": p.row, "plot_id": p.plot_id, "column": p.column, "rule": p.rule,
+          "message": p.message, "severity": p.severity} for p in problems],
+        columns=PROBLEM_COLUMNS,
+    )
+
+
+def _rejects_for_plots(table: HorizonTable, plot_ids: set, problems: pd.DataFrame) -> pd.DataFrame:
+    if not plot_ids:
+        return pd.DataFrame(columns=list(table.raw.columns) + ["row", "reason"])
+    mask = table.frame["plot_id"].isin(plot_ids).to_numpy()
+    reason = problems.dropna(subset=["plot_id"]).groupby("plot_id")["message"].first().to_dict()
+    out = table.raw[mask].reset_index(drop=True).copy()
+    out.insert(0, "row", table.frame.loc[mask, "source_row"].to_numpy())
+    out["reason"] = [f"plot not projected: {reason.get(p, 'plot has errors')}"
+                     for p in table.frame.loc[mask, "plot_id"]]
+    return out
+
+
+def load_plots_or_horizons(raw, *, som_factor, bd_basis, column_map) -> HorizonTable:
+    """Normalise a table that may hold layers or only plot attributes.
+
+    A table without depth and SOC columns is a plot table: the required horizon columns
+    are then not required.
+    """
+    from .horizons import normalise, resolve_columns
+
+    mapping, _ = resolve_columns(list(raw.frame.columns), raw.label, column_map)
+    present = {c for c, _ in mapping.values()}
+    if not ({"top_cm", "bottom_cm"} & present) and not ({"soc_g_kg", "soc_pct", "som_pct"} & present):
+        frame = raw.frame.copy()
+        for col in ("top_cm", "bottom_cm"):
+            frame[col] = np.nan
+        frame["soc_g_kg"] = np.nan
+        raw = type(raw)(frame, raw.label, raw.rows, raw.dialect)
+    table = normalise(raw, som_factor=som_factor, bd_basis=bd_basis, column_map=column_map)
+    if len(table.problems):
+        # Plot rows with no layer data are not missing depths.
+        no_layer = table.frame[["top_cm", "bottom_cm", "soc_g_kg"]].isna().all(axis=1).to_numpy()
+        p = table.problems
+        drop = (p["rule"] == "missing_value") & p["column"].isin([table.source_columns.get("top_cm", "top_cm"),
+                                                                    table.source_columns.get("bottom_cm", "bottom_cm")])
+        drop &= no_layer[p["position"].to_numpy(dtype=np.int64)]
+        table.problems = p[~drop].reset_index(drop=True)
+    return table
+
+
+__all__ = ["ProjectOptions", "ProjectResult", "project_table", "plot_table", "load_plots_or_horizons", "InputError"]
