@@ -21,3 +21,21 @@ def test_readme_has_the_two_commands_and_ci_runs_the_test_one():
     test_cmd = "python -m pip install '.[test]' && python -m pytest -q"
     assert test_cmd in readme
     assert test_cmd in (README.parent / ".ci" / "run").read_text()
+
+
+def test_cli_reference_is_generated_from_help():
+    from fourp1000.cli.reference import markdown
+
+    assert (DOCS / "cli-reference.md").read_text() == markdown(), (
+        "docs/cli-reference.md is stale: python -m fourp1000.cli.reference > docs/cli-reference.md")
+
+
+def test_every_command_has_help_and_docs():
+    from fourp1000.cli import main
+    from fourp1000.cli.reference import command_help
+
+    reference = (DOCS / "cli-reference.md").read_text()
+    for name, cmd in main.commands.items():
+        assert cmd.help and len(cmd.help) > 40, f"{name} has no help text"
+        assert "Example" in command_help(name), f"{name} --help has no example"
+        assert f"## fourp1000 {name}" in reference, f"{name} missing from docs/cli-reference.md"

@@ -37,6 +37,7 @@ def main(ctx: click.Context, config_file: str | None) -> None:
 from .estimate import estimate, schema  # noqa: E402
 from .project import practices, project, score  # noqa: E402
 from .rothc import rothc  # noqa: E402
+from .template import template  # noqa: E402
 
-for _command in (estimate, project, score, practices, rothc, schema):
+for _command in (estimate, project, score, practices, rothc, schema, template):
     main.add_command(_command)
