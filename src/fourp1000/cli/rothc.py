@@ -71,6 +71,15 @@ def rothc(
     }
     # Full double precision, like the R and Python reference outputs.
     write_tables({name: table}, resolve_format(fmt, output), output, meta=meta, decimals=None)
+    if verbose and not quiet:
+        echo_err(
+            "Method: RothC-26.3 monthly (Coleman & Jenkinson 1996), as the Rothamsted reference code; "
+            + (
+                "reference spin-up: the official loop, stopped when active C changes by <= 1e-6 t C/ha/yr"
+                if spinup_method == "reference"
+                else "analytic spin-up: the exact periodic steady state (~1e-4 t C/ha above the reference loop's)"
+            )
+        )
     if not quiet:
         years = result.year_results
         span = f"{years['Year'].iat[1]}-{years['Year'].iat[-1]}" if len(years) > 1 else "no forward run"
