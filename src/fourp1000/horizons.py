@@ -445,19 +445,34 @@ def _texture_problems(frame: pd.DataFrame, raw: RawTable, plot_id: pd.Series) ->
     return [_problems(bad, raw, "clay_pct", "texture_sum", msgs, plot_id)]
 
 
+PLOT_LEVEL_ATTRIBUTES = ("farm_id", "area_ha", "climate_zone", "soil_class", "land_use", "tillage", "input_level",
+                         "practices")
+
+
+def record_codes(frame: pd.DataFrame) -> np.ndarray:
+    """Integer code per row for its plot and sampling date (-1 where plot_id is missing)."""
+    codes, _ = pd.factorize(frame["plot_id"], use_na_sentinel=True)
+    if "sampled_on" in frame:
+        when, _ = pd.factorize(frame["sampled_on"], use_na_sentinel=False)
+        pair = codes.astype(np.int64) * (int(when.max()) + 1 if when.size else 1) + when
+        codes = np.where(codes < 0, -1, pd.factorize(pair)[0])
+    return codes
+
+
 def _conflicting_plot_attributes(frame: pd.DataFrame, raw: RawTable, cols: dict[str, str], plot_id: pd.Series) -> list:
-    """Plot attributes may repeat on each layer row, but must then agree."""
+    """Plot attributes may repeat on each layer row, but must then agree (per plot and sampling date)."""
     out = []
-    if not any(name in cols for name in ("farm_id", "area_ha")):
+    present = [name for name in PLOT_LEVEL_ATTRIBUTES if name in cols]
+    if not present:
         return out
-    key = [plot_id] + ([frame["sampled_on"]] if "sampled_on" in frame else [])
-    for name in ("farm_id", "area_ha"):
-        if name not in cols:
-            continue
+    codes = record_codes(frame)
+    for name in present:
         values = frame[name]
-        first = values.groupby(key, sort=False, dropna=False).transform("first")
+        if values.notna().sum() <= 1:
+            continue
+        first = values.groupby(codes, sort=False).transform("first")
         first.index = values.index
-        differs = (values.notna() & first.notna() & (values != first)).to_numpy()
+        differs = (values.notna() & first.notna() & (values != first)).to_numpy() & (codes >= 0)
         if differs.any():
             msgs = [f"{name} {v} differs from {f} on the plot's first row" for v, f in zip(values[differs], first[differs])]
             out.append(_problems(differs, raw, cols[name], "conflict", msgs, plot_id))

@@ -114,9 +114,14 @@ def group_codes(frame: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
     Codes follow the order in which records first appear in the input.
     """
     keys = [c for c in GROUP_COLUMNS if c in frame.columns]
-    key_frame = frame[keys].astype("string").fillna("")
-    codes = key_frame.groupby(keys, sort=False, dropna=False).ngroup().to_numpy()
-    first_pos = pd.Series(np.arange(len(frame))).groupby(codes).first().to_numpy()
+    if keys == ["plot_id"]:
+        codes, _ = pd.factorize(frame["plot_id"], use_na_sentinel=False)
+    else:
+        key_frame = frame[keys].astype("string").fillna("")
+        codes = key_frame.groupby(keys, sort=False, dropna=False).ngroup().to_numpy()
+    n_groups = int(codes.max()) + 1 if codes.size else 0
+    first_pos = np.full(n_groups, len(frame), dtype=np.int64)
+    np.minimum.at(first_pos, codes, np.arange(len(frame)))
     return codes, frame.iloc[first_pos][keys].reset_index(drop=True)
 
 
@@ -229,7 +234,8 @@ def estimate_stocks(table: HorizonTable, options: EstimateOptions | None = None)
     plot_msgs: list[pd.DataFrame] = []
 
     no_data = logic.n_layers == 0
-    group_first_pos = pd.Series(np.arange(n)).groupby(codes).first().to_numpy()
+    group_first_pos = np.full(n_groups, n, dtype=np.int64)
+    np.minimum.at(group_first_pos, codes, np.arange(n))
     if no_data.any():
         g = np.flatnonzero(no_data)
         plot_msgs.append(_plot_problems(table, group_first_pos[g], "soc_g_kg", "no_data",
