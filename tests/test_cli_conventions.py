@@ -75,3 +75,14 @@ def test_results_only_on_stdout(runner):
 def test_dash_output_is_stdout(runner):
     result = runner.invoke(main, ["estimate", "-", "-o", "-", "-f", "jsonl", "-q"], input=WORKED)
     assert result.stdout.startswith('{"plot_id": "P1"')
+
+
+def test_output_files_get_normal_permissions(runner, tmp_path):
+    import os
+    import stat
+
+    out = tmp_path / "s.csv"
+    runner.invoke(main, ["estimate", "-", "-o", str(out), "-q"], input=WORKED)
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~mask
