@@ -302,7 +302,9 @@ def normalise(
         values = frame[canonical].to_numpy(dtype=float)
         converted = values * factor
         with np.errstate(invalid="ignore"):
+            # SOM is its own measurement; only two SOC columns must agree.
             clash = ~np.isnan(soc) & ~np.isnan(values) & (np.abs(converted - soc) > 0.01 * np.maximum(soc, 1e-9))
+            clash &= canonical != "som_pct"
         if clash.any():
             msgs = [f"{v:g} ({c:g} g/kg) disagrees with {f} ({s:g} g/kg) on the same row"
                     for v, c, s, f in zip(values[clash], converted[clash], soc[clash], soc_from[clash])]

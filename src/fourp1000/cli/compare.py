@@ -1,0 +1,147 @@
+"""``fourp1000 compare``: measured SOC change between samplings, equivalent soil mass basis."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .. import esm
+from ..errors import InputError
+from ..monitoring import CompareOptions, compare_tables
+from ..output import atomic_write, write_tables
+from ..pipeline import parse_depth
+from .common import (
+    EXIT_DATA_ERROR,
+    EXIT_TARGET_MISSED,
+    echo_err,
+    handle_errors,
+    input_options,
+    load_horizons,
+    output_options,
+    resolve_format,
+    status,
+)
+
+PLOT_VIEW = ["plot_id", "farm_id", "depth_cm", "baseline_sampled_on", "sampled_on", "years", "baseline_stock_t_ha",
+             "fixed_depth_stock_t_ha", "esm_stock_t_ha", "esm_change_t_ha", "annual_change_t_ha_yr", "rate_per_mille",
+             "meets_4p1000", "p_meets_4p1000", "extrapolated"]
+
+
+def parse_depths(values: tuple[str, ...]) -> tuple[float, ...]:
+    """``--depth 30 --depth 10,50`` or ``0-30`` -> sorted bottom depths [cm] (ESM depths start at 0)."""
+    out: list[float] = []
+    for value in values:
+        for part in str(value).split(","):
+            top, bottom = parse_depth(part)
+            if top != 0:
+                raise InputError(f"invalid depth {part!r}: equivalent soil mass depths start at the surface (0-{bottom:g})")
+            out.append(bottom)
+    return tuple(sorted(set(out)))
+
+
+@click.command()
+@click.argument("file", type=click.Path(allow_dash=True, dir_okay=False))
+@click.argument("file2", type=click.Path(dir_okay=False), required=False)
+@click.option("--esm-method", type=click.Choice(esm.METHODS), default="spline", show_default=True,
+              help="spline: cumulative SOC vs mineral mass, R's monotone 'hyman' spline (von Haden et al. 2020); "
+                   "linear; ellert_bettany (minimum mass, 1995); fowler (Fowler et al. 2023); elementary_layers "
+                   "(SimpleESM 1-mm method); fixed_depth.")
+@click.option("--depth", "depths", multiple=True, default=("30",), show_default=True,
+              help="Standard depth(s) in cm from the surface: 30, 0-30, or several (--depth 10 --depth 30 or 10,30,50).")
+@click.option("--mass-basis", type=click.Choice(esm.MASS_BASES), default="mineral", show_default=True,
+              help="Equivalent mineral soil mass (von Haden) or total soil mass (SimpleESM).")
+@click.option("--som-factor", type=float, default=esm.DEFAULT_SOM_FACTOR, show_default=True,
+              help="SOM = factor x SOC where som_pct is not given (2.0 after Pribyl 2010, as the ESM R packages).")
+@click.option("--reference", type=click.Choice(["baseline_mean", "minimum"]), default="baseline_mean",
+              show_default=True, help="Reference masses: mean over the baseline cores, or the lightest core.")
+@click.option("--extrapolate/--no-extrapolate", default=True, show_default=True,
+              help="Extrapolate cores whose sampled mass is short of the reference mass (flagged).")
+@click.option("--bootstrap", "n_bootstrap", type=click.IntRange(0, None), default=1000, show_default=True,
+              help="Bootstrap resamples over cores for the interval of the change and p_meets_4p1000 (0: off).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap.")
+@click.option("--confidence", type=click.FloatRange(0.5, 0.999), default=0.95, show_default=True,
+              help="Confidence level of the interval of the change.")
+@click.option("--check", is_flag=True, help=f"Exit with code {EXIT_TARGET_MISSED} when any plot misses 4 per 1000.")
+@click.option("--on-error", type=click.Choice(["fail", "skip"]), default="fail", show_default=True,
+              help="fail: report every problem and stop; skip: compare what can be compared, report the rest.")
+@click.option("--rejects", type=click.Path(dir_okay=False), default=None,
+              help="With --on-error skip: write the rows not used, with a reason column, to this CSV.")
+@click.option("--cores", "cores_file", type=click.Path(dir_okay=False), default=None,
+              help="Also write the per-core, per-depth stocks to this file.")
+@input_options
+@output_options
+@handle_errors
+def compare(file, file2, esm_method, depths, mass_basis, som_factor, reference, extrapolate, n_bootstrap, seed,
+            confidence, check, on_error, rejects, cores_file, sep, decimal, encoding, sheet, columns_file, fmt, output,
+            quiet, verbose):
+    """Measured SOC change between samplings, on an equivalent soil mass basis, against 4 per 1000.
+
+    Either FILE holds several samplings per plot (`sampled_on`: a date or year; the
+    earliest is the baseline), or FILE is the follow-up and FILE2 the baseline. Optional
+    `core_id` for replicate cores: reference masses are the mean over the baseline cores,
+    results the mean over cores with their spread, a bootstrap interval of the change and
+    `p_meets_4p1000`. Fixed-depth stocks are reported beside the ESM ones.
+
+    \b
+    Examples:
+      fourp1000 compare campaigns.csv
+      fourp1000 compare followup_2025.csv baseline_2020.csv --depth 10,30,50
+      fourp1000 compare campaigns.csv --esm-method linear --on-error skip --rejects rejected.csv
+    """
+    depths_cm = parse_depths(depths)
+    opts = CompareOptions(depths_cm=depths_cm, method=esm_method, mass_basis=mass_basis, som_factor=som_factor,
+                          reference=reference, extrapolate=extrapolate, n_bootstrap=n_bootstrap,
+                          confidence=confidence, seed=seed, on_error=on_error)
+    fmt = resolve_format(fmt, output)
+    with status("Reading input", quiet):
+        table = load_horizons(file, sep=sep, decimal=decimal, encoding=encoding, sheet=sheet, som_factor=som_factor,
+                              columns_file=columns_file)
+        baseline = (load_horizons(file2, sep=sep, decimal=decimal, encoding=encoding, sheet=sheet,
+                                  som_factor=som_factor, columns_file=columns_file) if file2 else None)
+    with status("Comparing samplings", quiet):
+        result = compare_tables(table, baseline, opts)
+    if rejects:
+        atomic_write(rejects, result.rejects.to_csv(index=False, lineterminator="\n"))
+    tables = {"plots": result.plots}
+    if result.farms is not None:
+        tables["farms"] = result.farms
+    if fmt in ("json", "xlsx"):
+        tables["cores"] = result.cores
+    meta = {"command": "compare", "input": [table.label] + ([baseline.label] if baseline else []),
+            "methods": [_method_statement(opts)], "rows_read": result.n_rows, "plots_compared":
+            int(result.plots["plot_id"].nunique()) if len(result.plots) else 0, "rows_rejected": len(result.rejects)}
+    write_tables(tables, fmt, output, meta=meta, table_columns={"plots": PLOT_VIEW})
+    if cores_file:
+        write_tables({"cores": result.cores}, resolve_format(None, cores_file), cores_file)
+    if not quiet:
+        if verbose or fmt == "table":
+            echo_err(f"Method: {_method_statement(opts)}")
+        for problem in result.problems[:20]:
+            echo_err(f"  {'rejected' if problem.severity == 'error' else 'warning'}: {problem}")
+        n_plots = meta["plots_compared"]
+        n_met = int(result.plots.groupby("plot_id")["meets_4p1000"].all().sum()) if len(result.plots) else 0
+        echo_err(f"{result.n_rows} rows read, {n_plots} plots compared, {len(result.rejects)} rows rejected; "
+                 f"{n_met} of {n_plots} plots meet 4 per 1000")
+    if len(result.plots) == 0:
+        echo_err("Error: no plot could be compared")
+        sys.exit(EXIT_DATA_ERROR)
+    if check and not result.plots["meets_4p1000"].fillna(False).astype(bool).all():
+        sys.exit(EXIT_TARGET_MISSED)
+
+
+def _method_statement(opts: CompareOptions) -> str:
+    names = {
+        "spline": "equivalent soil mass: cumulative SOC vs cumulative {basis} soil mass, R's monotone 'hyman' cubic "
+                  "spline (von Haden, Yang & DeLucia 2020, Glob. Change Biol. 26:3759)",
+        "linear": "equivalent soil mass: cumulative SOC vs cumulative {basis} soil mass, linear interpolation",
+        "ellert_bettany": "equivalent soil mass: minimum/reference mass correction (Ellert & Bettany 1995, "
+                          "Can. J. Soil Sci. 75:529)",
+        "fowler": "simple mass correction (Fowler et al. 2023, Sci. Rep. 13)",
+        "elementary_layers": "equivalent soil mass: 1-mm elementary layers (SimpleESM, Ferchaud et al.)",
+        "fixed_depth": "fixed depth (no mass correction)",
+    }
+    text = names[opts.method].format(basis=opts.mass_basis)
+    return (f"{text}; reference masses: {opts.reference.replace('_', ' ')} at {', '.join(f'0-{d:g}' for d in opts.depths_cm)} cm; "
+            f"SOM = {opts.som_factor:g} x SOC where not measured; rate per mille = ESM change per year / baseline stock "
+            f"x 1000; bootstrap over cores: {opts.n_bootstrap} resamples, seed {opts.seed}")

@@ -1,0 +1,178 @@
+"""Measured change between sampling campaigns (the library behind ``fourp1000 compare``).
+
+Wraps :func:`fourp1000.esm.compare_samplings` for one or two horizon tables: row-level
+problems from the loader, plot-level problems from the comparison, rejected rows (every
+input row is either used or rejected), and farm summaries (area-weighted, as in
+``score``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from . import esm
+from .errors import Problem, ValidationError
+from .horizons import HorizonTable
+from .targets import meets_target, rate_per_mille
+
+
+@dataclass
+class CompareOptions:
+    """Options of :func:`compare_tables` (the CLI's flags map one to one)."""
+
+    depths_cm: tuple[float, ...] = (30.0,)
+    method: str = "spline"
+    mass_basis: str = "mineral"
+    som_factor: float = esm.DEFAULT_SOM_FACTOR
+    reference: str = "baseline_mean"
+    extrapolate: bool = True
+    n_bootstrap: int = 1000
+    confidence: float = 0.95
+    seed: int | None = 0
+    on_error: str = "fail"
+
+
+@dataclass
+class MonitoringResult:
+    plots: pd.DataFrame
+    cores: pd.DataFrame
+    farms: pd.DataFrame | None
+    problems: list[Problem]
+    rejects: pd.DataFrame
+    n_rows: int
+
+
+def compare_tables(table: HorizonTable, baseline: HorizonTable | None = None,
+                   options: CompareOptions | None = None) -> MonitoringResult:
+    """Compare samplings on an equivalent-soil-mass basis and score the change against 4 per 1000.
+
+    Raises
+    ------
+    ValidationError
+        With ``on_error="fail"``, when any row, core or plot has a problem (all of them).
+    """
+    opts = options or CompareOptions()
+    tables = [table] + ([baseline] if baseline is not None else [])
+    row_problems: list[Problem] = []
+    clean: list[pd.DataFrame] = []
+    for t in tables:
+        errs = t.problems[t.problems["severity"] == "error"] if len(t.problems) else t.problems
+        row_problems.extend(t.problem_list(errs) if len(errs) else [])
+        bad = np.zeros(len(t.frame), dtype=bool)
+        if len(errs):
+            bad[errs["position"].to_numpy(dtype=np.int64)] = True
+        clean.append(t.frame[~bad])
+    comparison = esm.compare_samplings(
+        clean[0], opts.depths_cm, baseline=clean[1] if baseline is not None else None, method=opts.method,
+        mass_basis=opts.mass_basis, som_factor=opts.som_factor, reference=opts.reference,
+        extrapolate=opts.extrapolate, n_bootstrap=opts.n_bootstrap, confidence=opts.confidence, seed=opts.seed,
+        file=table.label, baseline_file=baseline.label if baseline is not None else "<baseline>",
+    )
+    problems = sorted(row_problems + list(comparison.problems), key=lambda p: (p.file, p.row is None, p.row or 0))
+    errors = [p for p in problems if p.severity == "error"]
+    if errors and opts.on_error == "fail":
+        raise ValidationError(errors)
+    rejects = _rejects(tables, comparison, row_problems)
+    farms = compare_farm_summary(comparison.plots, tables)
+    n_rows = sum(len(t.frame) for t in tables)
+    return MonitoringResult(comparison.plots, comparison.cores, farms, problems, rejects, n_rows)
+
+
+def _rejects(tables: list[HorizonTable], comparison, row_problems: list[Problem]) -> pd.DataFrame:
+    """Rows not used: rows with problems, and every row of a plot that was not compared."""
+    compared = set(comparison.plots["plot_id"].astype(str)) if len(comparison.plots) else set()
+    used_cores = _used_cores(comparison.cores)
+    parts = []
+    for t in tables:
+        frame = t.frame
+        reasons = pd.Series("", index=frame.index, dtype=object)
+        own = {(p.row): p.message for p in row_problems if p.file == t.label and p.row is not None}
+        rows = frame["source_row"].to_numpy()
+        own_mask = np.isin(rows, list(own)) if own else np.zeros(len(frame), dtype=bool)
+        plot = frame["plot_id"].astype("string")
+        not_compared = ~plot.isin(compared).fillna(False).to_numpy()
+        core_dropped = np.zeros(len(frame), dtype=bool)
+        if used_cores is not None:
+            key = _core_key(frame)
+            core_dropped = ~key.isin(used_cores).to_numpy() & ~not_compared
+        mask = own_mask | not_compared | core_dropped
+        if not mask.any():
+            continue
+        plot_reason = {p.plot_id: p.message for p in reversed(list(comparison.problems)) if p.plot_id}
+        for i in np.flatnonzero(mask):
+            if own_mask[i]:
+                reasons.iat[i] = own[rows[i]]
+            elif not_compared[i]:
+                reasons.iat[i] = f"plot not compared: {plot_reason.get(plot.iat[i], 'plot has no valid comparison')}"
+            else:
+                reasons.iat[i] = "core left out: " + plot_reason.get(plot.iat[i], "invalid core")
+        out = t.raw[mask].reset_index(drop=True).copy()
+        out.insert(0, "row", rows[mask])
+        out.insert(0, "file", t.label)
+        out["reason"] = reasons[mask].to_numpy()
+        parts.append(out)
+    if not parts:
+        return pd.DataFrame(columns=["file", "row", "reason"])
+    return pd.concat(parts, ignore_index=True)
+
+
+def _core_key(frame: pd.DataFrame) -> pd.Series:
+    parts = [frame["plot_id"].astype("string").fillna("")]
+    for col in ("sampled_on", "core_id"):
+        if col in frame:
+            parts.append(frame[col].astype("string").fillna(""))
+    key = parts[0]
+    for p in parts[1:]:
+        key = key + "\x1f" + p
+    return key
+
+
+def _used_cores(cores: pd.DataFrame):
+    if cores is None or not len(cores) or "plot_id" not in cores:
+        return None
+    frame = cores.copy()
+    if "sampled_on" in frame and frame["sampled_on"].isin(["baseline", "follow-up"]).all():
+        return None  # two files without dates: cores are not identified by date
+    return set(_core_key(frame))
+
+
+def compare_farm_summary(plots: pd.DataFrame, tables: list[HorizonTable]) -> pd.DataFrame | None:
+    """Area-weighted farm totals per depth and follow-up sampling (as ``score`` does for projections).
+
+    Columns: ``farm_id``, ``depth_cm``, ``sampled_on``, ``n_plots``, ``area_ha``,
+    ``baseline_stock_t_c``, ``esm_change_t_c``, ``annual_change_t_c_yr``, ``rate_per_mille``,
+    ``meets_4p1000``. None without ``farm_id`` and ``area_ha``.
+    """
+    if plots.empty or "farm_id" not in plots:
+        return None
+    area = _plot_area(tables)
+    if area is None:
+        return None
+    frame = plots.assign(area_ha=plots["plot_id"].astype(str).map(area))
+    frame = frame[frame["area_ha"].notna() & (frame["area_ha"] > 0)]
+    if frame.empty:
+        return None
+    frame = frame.assign(
+        baseline_stock_t_c=frame["baseline_stock_t_ha"] * frame["area_ha"],
+        esm_change_t_c=frame["esm_change_t_ha"] * frame["area_ha"],
+        annual_change_t_c_yr=frame["annual_change_t_ha_yr"] * frame["area_ha"],
+    )
+    keys = ["farm_id", "depth_cm", "sampled_on"]
+    farms = frame.groupby(keys, sort=False, dropna=False).agg(
+        n_plots=("plot_id", "nunique"), area_ha=("area_ha", "sum"), baseline_stock_t_c=("baseline_stock_t_c", "sum"),
+        esm_change_t_c=("esm_change_t_c", "sum"), annual_change_t_c_yr=("annual_change_t_c_yr", "sum"),
+    ).reset_index()
+    farms["rate_per_mille"] = rate_per_mille(farms["annual_change_t_c_yr"], farms["baseline_stock_t_c"])
+    farms["meets_4p1000"] = meets_target(farms["rate_per_mille"])
+    return farms
+
+
+def _plot_area(tables: list[HorizonTable]) -> dict | None:
+    parts = [t.frame[["plot_id", "area_ha"]] for t in tables if "area_ha" in t.source_columns]
+    if not parts:
+        return None
+    frame = pd.concat(parts).dropna()
+    return frame.groupby(frame["plot_id"].astype(str))["area_ha"].first().to_dict()

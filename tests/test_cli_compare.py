@@ -1,0 +1,91 @@
+"""CLI tests for `fourp1000 compare` (equivalent soil mass monitoring)."""
+
+import io
+import json
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from fourp1000.cli import main
+
+CAMPAIGNS = """plot_id,farm_id,area_ha,core_id,sampled_on,top_cm,bottom_cm,soc_pct,bulk_density_g_cm3
+A,F,2,1,2020,0,10,2.5,1.25
+A,F,2,1,2020,10,30,1.5,1.30
+A,F,2,2,2020,0,10,2.4,1.20
+A,F,2,2,2020,10,30,1.6,1.32
+A,F,2,1,2025,0,10,2.6,1.40
+A,F,2,1,2025,10,30,1.55,1.32
+A,F,2,2,2025,0,10,2.5,1.38
+A,F,2,2,2025,10,30,1.5,1.33
+B,F,3,1,2020,0,30,1.2,1.30
+"""
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+def read(result):
+    return pd.read_csv(io.StringIO(result.stdout))
+
+
+def test_one_sampling_plot_fails_the_strict_run(runner):
+    result = runner.invoke(main, ["compare", "-", "-f", "csv"], input=CAMPAIGNS)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "Error: 1 problem in input:",
+        "  <stdin>: row 10, column plot_id: plot has one sampling only (2020): nothing to compare"]
+
+
+def test_skip_compares_the_rest_and_accounts_for_rows(runner, tmp_path):
+    rej = tmp_path / "r.csv"
+    result = runner.invoke(main, ["compare", "-", "-f", "csv", "--on-error", "skip", "--rejects", str(rej)],
+                           input=CAMPAIGNS)
+    assert result.exit_code == 0, result.stderr
+    plots = read(result)
+    assert plots["plot_id"].tolist() == ["A"]
+    row = plots.iloc[0]
+    assert row["years"] == 5 and row["depth_cm"] == 30
+    assert row["annual_change_t_ha_yr"] == pytest.approx(row["esm_change_t_ha"] / 5)
+    assert row["rate_per_mille"] == pytest.approx(row["annual_change_t_ha_yr"] / row["baseline_stock_t_ha"] * 1000)
+    assert 0 <= row["p_meets_4p1000"] <= 1
+    assert pd.read_csv(rej)["row"].tolist() == [10]
+    assert result.stderr.splitlines()[-1] == ("9 rows read, 1 plots compared, 1 rows rejected; "
+                                              "1 of 1 plots meet 4 per 1000")
+
+
+def test_json_has_farms_and_cores(runner):
+    result = runner.invoke(main, ["compare", "-", "-f", "json", "--on-error", "skip", "-q"], input=CAMPAIGNS)
+    doc = json.loads(result.stdout)
+    assert {"plots", "farms", "cores", "meta"} <= set(doc)
+    farm = doc["farms"][0]
+    plot = doc["plots"][0]
+    assert farm["baseline_stock_t_c"] == pytest.approx(plot["baseline_stock_t_ha"] * 2)
+    assert len(doc["cores"]) == 4
+
+
+def test_depth_must_start_at_surface(runner):
+    result = runner.invoke(main, ["compare", "-", "--depth", "10-30"], input=CAMPAIGNS)
+    assert result.exit_code == 1 and "start at the surface" in result.stderr
+
+
+@pytest.mark.reference
+def test_von_haden_worked_case_through_the_cli(runner, reference_dir, tmp_path):
+    """Y5_T1_P1_S1 against Y0_T1_P1_S1, 0-30 cm: fixed depth 72.54 vs ESM 70.31 t C/ha (von Haden et al. 2020)."""
+    src = pd.read_csv(reference_dir / "esm" / "vonhaden2020" / "Example_datasets__a_temporal_paired.csv")
+    ours = pd.DataFrame({
+        "plot_id": src["ID"].str[3:], "sampled_on": src["ID"].str[1].astype(int) + 2000,
+        "top_cm": src["Upper_cm"], "bottom_cm": src["Lower_cm"], "soc_pct": src["SOC_pct"],
+        "som_pct": src["SOM_pct"], "bulk_density_g_cm3": src["BD_g_cm3"],
+    })
+    path = tmp_path / "a.csv"
+    ours.to_csv(path, index=False)
+    result = runner.invoke(main, ["compare", str(path), "-f", "csv", "--depth", "10,30", "-q"])
+    assert result.exit_code == 0, result.stderr
+    plots = read(result).set_index(["plot_id", "depth_cm"])
+    case = plots.loc[("T1_P1_S1", 30)]
+    assert case["fixed_depth_stock_t_ha"] == pytest.approx(72.54, abs=0.005)
+    assert case["esm_stock_t_ha"] == pytest.approx(70.31, abs=0.005)
+    assert case["baseline_stock_t_ha"] == pytest.approx(70.297, abs=0.005)
