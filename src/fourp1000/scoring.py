@@ -21,15 +21,21 @@ import numpy as np
 import pandas as pd
 
 from . import ipcc
+from .climate import ClimateTable
 from .errors import FourP1000Error, InputError, Problem, ValidationError
 from .horizons import PROBLEM_COLUMNS, HorizonTable
 from .pipeline import EstimateOptions, estimate_stocks
 from .projection import MEASURED_STOCK_COLUMN, aggregate_farms, project, trajectory
+from .rothc_projection import method_statement as rothc_method_statement
+from .rothc_projection import project_rothc
 
 PLOT_ATTRIBUTES = (
     "farm_id", "area_ha", "climate_zone", "soil_class", "land_use", "tillage", "input_level",
     "grassland_condition", "practices", "mat_c", "map_mm", "pet_mm", "elevation_m", "clay_pct",
+    "climate_id", "cover_months", "dpm_rpm_ratio",
 )
+#: Projection models: IPCC Tier 1 (:mod:`fourp1000.projection`) and RothC-26.3 (:mod:`fourp1000.rothc_projection`).
+MODELS = ("ipcc", "rothc")
 # Tier 1 stock change factors and SOC_REF are defined for 0-30 cm.
 TIER1_TOP_CM, TIER1_BOTTOM_CM = 0.0, 30.0
 
@@ -43,6 +49,8 @@ class ProjectOptions:
     ipcc_version: str = ipcc.DEFAULT_IPCC_VERSION
     method: str = "ipcc"
     rate_years: float | None = None
+    models: tuple[str, ...] = ("ipcc",)
+    climate: ClimateTable | None = None  # monthly climate for the RothC model
     estimate: EstimateOptions = field(default_factory=lambda: EstimateOptions(top_cm=TIER1_TOP_CM,
                                                                               bottom_cm=TIER1_BOTTOM_CM))
 
@@ -58,10 +66,20 @@ class ProjectResult:
     n_rows: int
     methods: list[str]
     options: ProjectOptions
+    rothc_trajectory: pd.DataFrame | None = None  # yearly RothC stocks (plot_id, year, stock_t_ha)
 
     def trajectory(self) -> pd.DataFrame:
-        """Yearly stocks, long format (plot_id, year, stock_t_ha)."""
-        return trajectory(self.plots, self.options.years)
+        """Yearly stocks, long format (plot_id, year, stock_t_ha; and model with several models)."""
+        if tuple(self.options.models) == ("ipcc",):
+            return trajectory(self.plots, self.options.years)
+        parts = []
+        for model in self.options.models:
+            if model == "ipcc":
+                part = trajectory(self.plots[self.plots["model"] == "ipcc"], self.options.years)
+            else:
+                part = self.rothc_trajectory
+            parts.append(part.assign(model=model)[["model", "plot_id", "year", "stock_t_ha"]])
+        return pd.concat(parts, ignore_index=True)
 
 
 def plot_table(table: HorizonTable, options: EstimateOptions) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[str]]:
@@ -105,6 +123,8 @@ def plot_table(table: HorizonTable, options: EstimateOptions) -> tuple[pd.DataFr
         out["reason"] = "plot_id is empty"
         rejects.append(out)
     attrs = _plot_attributes(frame)
+    clay = _plot_clay(frame, options.top_cm, options.bottom_cm)
+    attrs["clay_pct"] = attrs["plot_id"].map(clay).to_numpy(dtype=float)
     attrs = attrs[~attrs["plot_id"].isin(bad_plots) & attrs["plot_id"].notna()].reset_index(drop=True)
     attrs[MEASURED_STOCK_COLUMN] = attrs["plot_id"].map(measured).to_numpy(dtype=float)
     all_problems = pd.concat(problems, ignore_index=True) if problems else pd.DataFrame(columns=PROBLEM_COLUMNS)
@@ -123,12 +143,11 @@ def project_table(table: HorizonTable, options: ProjectOptions | None = None) ->
     plots, problems, rejects, methods = plot_table(table, opts.estimate)
     plots = _derive_climate_zone(plots, methods)
     extra_problems: list[Problem] = []
-    result = None
+    result = rothc_trajectory = None
     # Each failing lookup names every row with the same bad value; retry without them.
     for _ in range(50):
         try:
-            result = project(plots, practices=opts.practices, years=opts.years, ipcc_version=opts.ipcc_version,
-                             method=opts.method, rate_years=opts.rate_years)
+            result, rothc_trajectory = _project_models(plots, opts)
             break
         except FourP1000Error as exc:
             bad = _rows_of_error(exc, plots)
@@ -148,12 +167,48 @@ def project_table(table: HorizonTable, options: ProjectOptions | None = None) ->
     if len(rejects):
         rejects = rejects.drop_duplicates(subset="row", keep="first").sort_values("row", kind="stable")
         rejects = rejects.reset_index(drop=True)
-    farms = aggregate_farms(result) if "area_ha" in result and result["area_ha"].notna().all() and len(result) else None
-    methods.append(_method_statement(opts))
-    return ProjectResult(result, farms, problems, rejects, len(table.frame), methods, opts)
+    farms = _aggregate(result) if "area_ha" in result and result["area_ha"].notna().all() and len(result) else None
+    methods.extend(_method_statement(opts, model) for model in opts.models)
+    return ProjectResult(result, farms, problems, rejects, len(table.frame), methods, opts, rothc_trajectory)
 
 
-def _method_statement(opts: ProjectOptions) -> str:
+def _project_models(plots: pd.DataFrame, opts: ProjectOptions) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Project with each model of ``opts.models``; several models give a long table with a ``model`` column."""
+    models = tuple(opts.models)
+    unknown = [m for m in models if m not in MODELS]
+    if not models or unknown or len(set(models)) != len(models):
+        raise InputError(f"unknown or repeated model in {','.join(models)!r}; valid: {', '.join(MODELS)}")
+    frames, rothc_trajectory = [], None
+    for model in models:  # at most two models
+        if model == "ipcc":
+            frame = project(plots, practices=opts.practices, years=opts.years, ipcc_version=opts.ipcc_version,
+                            method=opts.method, rate_years=opts.rate_years)
+            if models != ("ipcc",):
+                frame.insert(list(frame.columns).index("method"), "model", "ipcc")
+        else:
+            if opts.climate is None:
+                raise InputError("the RothC model needs a monthly climate table (--climate FILE)")
+            run = project_rothc(plots, opts.climate, practices=opts.practices, years=opts.years,
+                                ipcc_version=opts.ipcc_version)
+            frame, rothc_trajectory = run.plots, run.trajectory
+        frames.append(frame)
+    result = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    return result, rothc_trajectory
+
+
+def _aggregate(result: pd.DataFrame) -> pd.DataFrame:
+    """Farm totals; per model (a ``model`` column first) when the result holds several models."""
+    if "model" not in result.columns:
+        return aggregate_farms(result)
+    parts = [aggregate_farms(result[result["model"] == m]).assign(model=m)
+             for m in pd.unique(result["model"])]  # one group per model
+    farms = pd.concat(parts, ignore_index=True)
+    return farms[["model"] + [c for c in farms.columns if c != "model"]]
+
+
+def _method_statement(opts: ProjectOptions, model: str = "ipcc") -> str:
+    if model == "rothc":
+        return rothc_method_statement(opts.years)
     if opts.method == "rates":
         return (f"rates method: meta-analysis sequestration rates of the practices, applied for a finite duration; "
                 f"horizon {opts.years} yr")
@@ -210,8 +265,30 @@ def _plot_attributes(frame: pd.DataFrame) -> pd.DataFrame:
     grouped = sub.groupby("plot_id", sort=False, dropna=True)
     out = grouped.first().reset_index()
     if "clay_pct" in out:
-        out = out.drop(columns="clay_pct")  # a layer property; RothC reads it per layer
+        out = out.drop(columns="clay_pct")  # a layer property: plot_table sets the 0-30 cm mean
     return out
+
+
+def _plot_clay(frame: pd.DataFrame, top_cm: float, bottom_cm: float) -> pd.Series:
+    """Clay content [%] of each plot over the stock interval (0-30 cm), by plot_id.
+
+    Layers are weighted by their overlap with the interval (a thickness-weighted mean, the
+    discrete form of the depth average of FAO's GSOCseq manual, eq. 6.1). A plot without
+    layer clay takes the value of its plot row (a plot table gives ``clay_pct`` per plot).
+    """
+    if "clay_pct" not in frame.columns:
+        return pd.Series(dtype=float)
+    clay = pd.to_numeric(frame["clay_pct"], errors="coerce").to_numpy(dtype=float)
+    top = frame["top_cm"].to_numpy(dtype=float)
+    bottom = frame["bottom_cm"].to_numpy(dtype=float)
+    overlap = np.clip(np.minimum(bottom, bottom_cm) - np.maximum(top, top_cm), 0.0, None)
+    weight = np.where(np.isfinite(clay) & np.isfinite(overlap), overlap, 0.0)
+    sums = pd.DataFrame({"plot_id": frame["plot_id"].to_numpy(dtype=object), "w": weight,
+                         "wc": weight * np.where(np.isfinite(clay), clay, 0.0),
+                         "plain": np.where(np.isfinite(top) | np.isfinite(bottom), np.nan, clay)})
+    grouped = sums.groupby("plot_id", sort=False).agg(w=("w", "sum"), wc=("wc", "sum"), plain=("plain", "first"))
+    layered = grouped["wc"] / grouped["w"].where(grouped["w"] > 0)
+    return layered.fillna(grouped["plain"])
 
 
 def _derive_climate_zone(plots: pd.DataFrame, methods: list[str]) -> pd.DataFrame:

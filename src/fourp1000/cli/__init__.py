@@ -37,8 +37,9 @@ def main(ctx: click.Context, config_file: str | None) -> None:
 from .compare import compare  # noqa: E402
 from .estimate import estimate, schema  # noqa: E402
 from .project import practices, project, score  # noqa: E402
+from .report import report  # noqa: E402
 from .rothc import rothc  # noqa: E402
 from .template import template  # noqa: E402
 
-for _command in (estimate, project, score, compare, practices, rothc, schema, template):
+for _command in (estimate, project, score, compare, report, practices, rothc, schema, template):
     main.add_command(_command)

@@ -24,6 +24,7 @@ from .common import (
     status,
     write_rejects,
 )
+from .uncertainty_options import uncertainty_from_cli, uncertainty_meta, uncertainty_options, with_interval_columns
 
 
 # Columns shown in the terminal table (csv/json carry them all).
@@ -77,9 +78,11 @@ def options_from_cli(depth, depth_method, spline_lambda, extrapolate, bd_ptf, so
 @output_options
 @click.option("--farm-summary", type=click.Path(dir_okay=False), default=None,
               help="Also write the per-farm summary to this file (csv/json/xlsx by extension).")
+@uncertainty_options
 @handle_errors
 def estimate(file, depth, depth_method, spline_lambda, extrapolate, bd_ptf, bd_basis, som_factor, stone_density,
-             on_error, rejects, sep, decimal, encoding, sheet, columns_file, fmt, output, quiet, verbose, farm_summary):
+             on_error, rejects, sep, decimal, encoding, sheet, columns_file, fmt, output, quiet, verbose, farm_summary,
+             uncertainty, draws, seed, confidence):
     """Estimate SOC stocks (t C/ha, t CO2e/ha) per plot over a standard depth.
 
     FILE is a horizon table (CSV, Excel, Parquet or YAML; '-' reads stdin): one row per
@@ -93,14 +96,21 @@ def estimate(file, depth, depth_method, spline_lambda, extrapolate, bd_ptf, bd_b
       fourp1000 estimate plots.csv --depth 0-40 --depth-method spline -f json -o stocks.json
       fourp1000 estimate lab.csv --on-error skip --rejects rejected.csv
       cat plots.csv | fourp1000 estimate - --format csv
+      fourp1000 estimate plots.csv --uncertainty --draws 2000 -o stocks.csv
     """
     opts = options_from_cli(depth, depth_method, spline_lambda, extrapolate, bd_ptf, som_factor, stone_density, on_error)
+    unc = uncertainty_from_cli(uncertainty, draws, seed, confidence)
     fmt = resolve_format(fmt, output)
     with status("Reading input", quiet):
         table = load_horizons(file, sep=sep, decimal=decimal, encoding=encoding, sheet=sheet,
                               som_factor=som_factor, bd_basis=bd_basis, columns_file=columns_file)
     with status("Estimating stocks", quiet):
         result = estimate_stocks(table, opts)
+    if unc is not None:
+        from ..uncertainty import estimate_uncertainty
+
+        with status("Monte Carlo", quiet):
+            result = estimate_uncertainty(table, result, opts, unc)
     report_warnings(result.problems, table, quiet=quiet, verbose=verbose)
     if rejects:
         write_rejects(result.rejects, rejects)
@@ -108,8 +118,10 @@ def estimate(file, depth, depth_method, spline_lambda, extrapolate, bd_ptf, bd_b
     if result.farms is not None:
         tables["farms"] = result.farms
     meta = {"command": "estimate", "input": table.label, "methods": result.methods,
-            "rows_read": result.n_rows, "plots_scored": len(result.plots), "rows_rejected": len(result.rejects)}
-    write_tables(tables, fmt, output, meta=meta, table_columns=TABLE_VIEW)
+            "rows_read": result.n_rows, "plots_scored": len(result.plots), "rows_rejected": len(result.rejects),
+            **uncertainty_meta(unc)}
+    view = with_interval_columns(TABLE_VIEW, unc, {"plots": ["soc_stock_t_ha_p2_5", "soc_stock_t_ha_p97_5"]})
+    write_tables(tables, fmt, output, meta=meta, table_columns=view)
     if farm_summary and result.farms is not None:
         write_tables({"farms": result.farms}, resolve_format(None, farm_summary), farm_summary)
     if not quiet:

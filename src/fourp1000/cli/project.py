@@ -12,7 +12,7 @@ from ..practices import list_practices, practice_names
 from ..projection import METHODS
 from ..readers import read_table
 from ..schema import VAN_BEMMELEN
-from ..scoring import ProjectOptions, load_plots_or_horizons, project_table
+from ..scoring import MODELS, ProjectOptions, load_plots_or_horizons, project_table
 from .common import (
     EXIT_DATA_ERROR,
     EXIT_TARGET_MISSED,
@@ -26,11 +26,21 @@ from .common import (
     write_rejects,
 )
 from .estimate import options_from_cli, stock_options
+from .uncertainty_options import (
+    uncertainty_from_cli,
+    uncertainty_meta,
+    uncertainty_options,
+    uncertainty_summary,
+    verdict_view,
+    with_interval_columns,
+)
 
-PLOT_VIEW = ["plot_id", "farm_id", "practices", "baseline_stock_t_ha", "final_stock_t_ha", "annual_change_t_ha_yr",
-             "rate_per_mille", "meets_4p1000"]
-FARM_VIEW = ["farm_id", "n_plots", "area_ha", "baseline_stock_t_c", "final_stock_t_c", "annual_change_t_c_yr",
-             "rate_per_mille", "meets_4p1000"]
+PLOT_VIEW = ["model", "plot_id", "farm_id", "practices", "baseline_stock_t_ha", "final_stock_t_ha",
+             "annual_change_t_ha_yr", "rate_per_mille", "meets_4p1000"]
+FARM_VIEW = ["model", "farm_id", "n_plots", "area_ha", "baseline_stock_t_c", "final_stock_t_c",
+             "annual_change_t_c_yr", "rate_per_mille", "meets_4p1000"]
+# With --uncertainty the terminal table adds the 95 % interval of the rate and the verdict at confidence.
+INTERVAL_VIEW = ["rate_per_mille_p2_5", "rate_per_mille_p97_5", "p_meets_4p1000", "meets_4p1000_at_confidence"]
 
 
 def projection_options(func):
@@ -54,15 +64,45 @@ def projection_options(func):
     return func
 
 
+def model_options(func):
+    """``--model`` and ``--climate`` (``project`` and ``score``)."""
+    func = click.option("--climate", "climate_file", type=click.Path(allow_dash=False, dir_okay=False), default=None,
+                        metavar="FILE",
+                        help="Monthly climate table for --model rothc: climate_id (or plot_id), month, temperature_c, "
+                             "rain_mm, evaporation_mm (open pan) or pet_mm.")(func)
+    func = click.option("--model", "model", default="ipcc", show_default=True, metavar="MODEL[,MODEL]",
+                        callback=_parse_models,
+                        help="Projection model: ipcc (Tier 1 factors), rothc (RothC-26.3, needs --climate), or "
+                             "ipcc,rothc for both side by side (long format with a model column).")(func)
+    return func
+
+
+def _parse_models(ctx, param, value) -> tuple[str, ...]:
+    models = tuple(m.strip().lower() for m in str(value).split(",") if m.strip())
+    bad = [m for m in models if m not in MODELS]
+    if not models or bad or len(set(models)) != len(models):
+        raise click.BadParameter(f"{value!r}: give ipcc, rothc or ipcc,rothc (valid models: {', '.join(MODELS)})")
+    return models
+
+
 def run_projection(file, *, depth, depth_method, spline_lambda, extrapolate, bd_ptf, bd_basis, som_factor,
                    stone_density, on_error, sep, decimal, encoding, sheet, columns_file, practices, years,
-                   ipcc_version, method, rate_years, quiet):
+                   ipcc_version, method, rate_years, quiet, model=("ipcc",), climate=None):
     """Read FILE and project it (shared by project, score and report)."""
     from ..horizons import load_column_map
 
+    models = tuple(model)
+    if "rothc" in models and not climate:
+        raise click.UsageError("--model rothc needs a monthly climate table: --climate FILE")
+    climate_table = None
+    if climate and "rothc" in models:
+        from ..climate import read_climate
+
+        with status("Reading climate", quiet):
+            climate_table = read_climate(climate)
     est = options_from_cli(depth, depth_method, spline_lambda, extrapolate, bd_ptf, som_factor, stone_density, on_error)
     opts = ProjectOptions(practices=tuple(practices), years=years, ipcc_version=ipcc_version, method=method,
-                          rate_years=rate_years, estimate=est)
+                          rate_years=rate_years, models=models, climate=climate_table, estimate=est)
     if columns_file:
         column_map = load_column_map(columns_file)
     else:
@@ -91,6 +131,8 @@ def _finish(result, table, *, quiet, verbose, rejects, fmt, what: str):
 
 
 def _summary(result, farms=None) -> str:
+    if "model" in result.plots.columns:
+        return _model_summary(result, farms)
     n_met = int(result.plots["meets_4p1000"].sum()) if len(result.plots) else 0
     line = (f"{result.n_rows} rows read, {len(result.plots)} plots scored, {len(result.rejects)} rows rejected; "
             f"{n_met} of {len(result.plots)} plots meet 4 per 1000")
@@ -99,24 +141,45 @@ def _summary(result, farms=None) -> str:
     return line
 
 
+def _model_summary(result, farms=None) -> str:
+    """Summary line with the verdicts of each model (``--model ipcc,rothc`` or ``rothc``)."""
+    plots = result.plots
+    n_plots = plots["plot_id"].nunique()
+    parts = []
+    for model in dict.fromkeys(plots["model"]):  # one or two models
+        sel = plots[plots["model"] == model]
+        part = f"{model}: {int(sel['meets_4p1000'].sum())} of {len(sel)} plots meet 4 per 1000"
+        if farms is not None and "model" in farms.columns:
+            f = farms[farms["model"] == model]
+            part += f", {int(f['meets_4p1000'].sum())} of {len(f)} farms"
+        parts.append(part)
+    return (f"{result.n_rows} rows read, {n_plots} plots scored, {len(result.rejects)} rows rejected; "
+            + "; ".join(parts))
+
+
 @click.command()
 @click.argument("file", type=click.Path(allow_dash=True, dir_okay=False))
 @projection_options
+@model_options
 @click.option("--trajectory", "with_trajectory", is_flag=True,
               help="Output the yearly stock trajectory (long format: plot_id, year, stock_t_ha) instead of the summary.")
 @stock_options
 @input_options
 @output_options
+@uncertainty_options
 @handle_errors
 def project(file, practices, years, ipcc_version, method, rate_years, check, with_trajectory, depth, depth_method,
             spline_lambda, extrapolate, bd_ptf, bd_basis, som_factor, stone_density, on_error, rejects, sep, decimal,
-            encoding, sheet, columns_file, fmt, output, quiet, verbose):
+            encoding, sheet, columns_file, fmt, output, quiet, verbose, uncertainty, draws, seed, confidence, model,
+            climate_file):
     """Project SOC stocks under practices and check 4 per 1000, per plot.
 
     FILE is a horizon table (the measured 0-30 cm stock is the baseline) or a plot table
     with climate_zone, soil_class, land_use, tillage and input_level (the IPCC default
     stock is the baseline). Practices come from a `practices` column (';'-separated)
     and/or --practice. IPCC Tier 1: linear change over 20 years, then constant.
+    --model rothc runs RothC-26.3 from the stock as equilibrium, with a monthly --climate
+    table and clay_pct; --model ipcc,rothc gives both, one row per plot and model.
 
     \b
     Examples:
@@ -124,38 +187,51 @@ def project(file, practices, years, ipcc_version, method, rate_years, check, wit
       fourp1000 project plots.csv --practice no_till --practice cover_crops --years 30
       fourp1000 project plots.csv --trajectory -f csv -o trajectory.csv
       fourp1000 project plots.csv --check -q -f json   # exit 3 if a plot misses 4 per 1000
+      fourp1000 project plots.csv --uncertainty --confidence 0.9 -f csv
+      fourp1000 project examples/plots.csv --model rothc --climate examples/climate.csv
+      fourp1000 project examples/plots.csv --model ipcc,rothc --climate examples/climate.csv -f csv
     """
     fmt = resolve_format(fmt, output)
+    unc = uncertainty_from_cli(uncertainty, draws, seed, confidence)
+    if unc is not None and tuple(model) != ("ipcc",):
+        raise click.UsageError("--uncertainty applies to --model ipcc only")
     table, result = run_projection(
         file, depth=depth, depth_method=depth_method, spline_lambda=spline_lambda, extrapolate=extrapolate,
         bd_ptf=bd_ptf, bd_basis=bd_basis, som_factor=som_factor, stone_density=stone_density, on_error=on_error,
         sep=sep, decimal=decimal, encoding=encoding, sheet=sheet, columns_file=columns_file, practices=practices,
-        years=years, ipcc_version=ipcc_version, method=method, rate_years=rate_years, quiet=quiet)
+        years=years, ipcc_version=ipcc_version, method=method, rate_years=rate_years, quiet=quiet, model=model,
+        climate=climate_file)
+    result = _with_uncertainty(table, result, unc, quiet)
     _finish(result, table, quiet=quiet, verbose=verbose, rejects=rejects, fmt=fmt, what="plots")
     meta = {"command": "project", "input": table.label, "methods": result.methods, "rows_read": result.n_rows,
-            "plots_scored": len(result.plots), "rows_rejected": len(result.rejects)}
+            "plots_scored": len(result.plots), "rows_rejected": len(result.rejects), **uncertainty_meta(unc)}
     if with_trajectory:
         write_tables({"trajectory": result.trajectory()}, fmt, output, meta=meta)
     else:
         tables = {"plots": result.plots}
         if result.farms is not None:
             tables["farms"] = result.farms
-        write_tables(tables, fmt, output, meta=meta, table_columns={"plots": PLOT_VIEW, "farms": FARM_VIEW})
+        write_tables(tables, fmt, output, meta=meta, table_columns=with_interval_columns(
+            {"plots": PLOT_VIEW, "farms": FARM_VIEW}, unc, {"plots": INTERVAL_VIEW, "farms": INTERVAL_VIEW}))
     if not quiet:
         echo_err(_summary(result, result.farms))
-    _exit(result.plots, check)
+        if unc is not None:
+            echo_err(uncertainty_summary(result.plots, result.farms, unc))
+    _exit(verdict_view(result.plots, unc), check)
 
 
 @click.command()
 @click.argument("file", type=click.Path(allow_dash=True, dir_okay=False))
 @projection_options
+@model_options
 @stock_options
 @input_options
 @output_options
+@uncertainty_options
 @handle_errors
 def score(file, practices, years, ipcc_version, method, rate_years, check, depth, depth_method, spline_lambda,
           extrapolate, bd_ptf, bd_basis, som_factor, stone_density, on_error, rejects, sep, decimal, encoding, sheet,
-          columns_file, fmt, output, quiet, verbose):
+          columns_file, fmt, output, quiet, verbose, uncertainty, draws, seed, confidence, model, climate_file):
     """Score farms against 4 per 1000: area-weighted totals per farm, for batch work.
 
     Same input and options as `project`; every plot needs farm_id and area_ha. Output:
@@ -168,26 +244,46 @@ def score(file, practices, years, ipcc_version, method, rate_years, check, depth
       fourp1000 score examples/plots.csv
       fourp1000 score farms.parquet --on-error skip --rejects rejected.csv -o scores.csv
       fourp1000 score plots.csv --practice cover_crops --check -q
+      fourp1000 score plots.csv --uncertainty --draws 5000 --check   # exit 3 unless P(meet) >= 0.9
+      fourp1000 score examples/plots.csv --model ipcc,rothc --climate examples/climate.csv
     """
     fmt = resolve_format(fmt, output)
+    unc = uncertainty_from_cli(uncertainty, draws, seed, confidence)
+    if unc is not None and tuple(model) != ("ipcc",):
+        raise click.UsageError("--uncertainty applies to --model ipcc only")
     table, result = run_projection(
         file, depth=depth, depth_method=depth_method, spline_lambda=spline_lambda, extrapolate=extrapolate,
         bd_ptf=bd_ptf, bd_basis=bd_basis, som_factor=som_factor, stone_density=stone_density, on_error=on_error,
         sep=sep, decimal=decimal, encoding=encoding, sheet=sheet, columns_file=columns_file, practices=practices,
-        years=years, ipcc_version=ipcc_version, method=method, rate_years=rate_years, quiet=quiet)
+        years=years, ipcc_version=ipcc_version, method=method, rate_years=rate_years, quiet=quiet, model=model,
+        climate=climate_file)
     if result.farms is None:
         from ..errors import InputError
 
         raise InputError(f"{table.label}: score needs area_ha for every plot (and farm_id to group plots); "
                          "use `fourp1000 project` for per-plot results")
+    result = _with_uncertainty(table, result, unc, quiet)
     _finish(result, table, quiet=quiet, verbose=verbose, rejects=rejects, fmt=fmt, what="farms")
     meta = {"command": "score", "input": table.label, "methods": result.methods, "rows_read": result.n_rows,
-            "plots_scored": len(result.plots), "rows_rejected": len(result.rejects)}
+            "plots_scored": len(result.plots), "rows_rejected": len(result.rejects), **uncertainty_meta(unc)}
     write_tables({"farms": result.farms, "plots": result.plots}, fmt, output, meta=meta,
-                 table_columns={"farms": FARM_VIEW, "plots": PLOT_VIEW})
+                 table_columns=with_interval_columns({"farms": FARM_VIEW, "plots": PLOT_VIEW}, unc,
+                                                     {"farms": INTERVAL_VIEW, "plots": INTERVAL_VIEW}))
     if not quiet:
         echo_err(_summary(result, result.farms))
-    _exit(result.farms, check)
+        if unc is not None:
+            echo_err(uncertainty_summary(result.plots, result.farms, unc))
+    _exit(verdict_view(result.farms, unc), check)
+
+
+def _with_uncertainty(table, result, unc, quiet: bool):
+    """Add Monte Carlo statistics (``--uncertainty``) to a projection result."""
+    if unc is None:
+        return result
+    from ..uncertainty import project_uncertainty
+
+    with status("Monte Carlo", quiet):
+        return project_uncertainty(table, result, unc)
 
 
 def _exit(frame, check: bool) -> None:

@@ -1,0 +1,118 @@
+"""``fourp1000 report``: one self-contained HTML page of a projection."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import sys
+
+import click
+
+from ..errors import InputError
+from ..output import atomic_write
+from .common import EXIT_TARGET_MISSED, echo_err, handle_errors, input_options
+from .estimate import stock_options
+from .project import _finish, _summary, _with_uncertainty, projection_options, run_projection
+from .uncertainty_options import uncertainty_from_cli, uncertainty_options, uncertainty_summary, verdict_view
+
+
+@contextlib.contextmanager
+def _stdin_bytes(file: str):
+    """Read stdin once when FILE is '-', so the report can hash what the projection reads."""
+    if file != "-":
+        yield None
+        return
+    data = click.get_binary_stream("stdin").read()
+    saved = sys.stdin
+    sys.stdin = io.TextIOWrapper(io.BytesIO(data))
+    try:
+        yield data
+    finally:
+        sys.stdin = saved
+
+
+@click.command()
+@click.argument("file", type=click.Path(allow_dash=True, dir_okay=False))
+@projection_options
+@stock_options
+@input_options
+@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default="report.html",
+              show_default=True, help="HTML file to write (atomically); '-' is stdout.")
+@click.option("--title", default=None, help="Page title (default: 'Soil carbon and the 4 per 1000 target').")
+@click.option("--max-farm-figures", type=click.IntRange(0, None), default=60, show_default=True,
+              help="Trajectory figures for at most this many farms (best-ranked first).")
+@click.option("--max-plot-rows", type=click.IntRange(0, None), default=500, show_default=True,
+              help="Leave the table of all plots out above this many plots.")
+@click.option("-q", "--quiet", is_flag=True, help="No summary on stderr; errors only.")
+@click.option("-v", "--verbose", is_flag=True, help="Methods on stderr too.")
+@uncertainty_options
+@handle_errors
+def report(file, output, title, max_farm_figures, max_plot_rows, quiet, verbose, check, rejects, uncertainty, draws,
+           seed, confidence, **options):
+    """Write an HTML report: farms, stock trajectories, plot rates, methods.
+
+    Same input and options as `project`/`score`. The page is one self-contained file
+    that opens offline (inline SVG figures, no scripts, fonts or links to fetch): a
+    summary, farms ranked by rate, a trajectory figure per farm against the 4 per 1000
+    path, the distribution of plot rates, the plots that fall short, the methods and
+    sources, and the input file's SHA-256. Set SOURCE_DATE_EPOCH for a reproducible page.
+    With --uncertainty, the page adds 95 % intervals, a band around each trajectory and
+    the probability of meeting 4 per 1000. With --check, exits 3 when any farm misses
+    4 per 1000 (at --confidence with --uncertainty); the report is still written.
+
+    \b
+    Examples:
+      fourp1000 report examples/plots.csv -o report.html
+      fourp1000 report plots.csv --practice cover_crops --years 30 -o cover_crops.html
+      fourp1000 report plots.csv --uncertainty --draws 2000 -o report.html
+      SOURCE_DATE_EPOCH=0 fourp1000 report plots.csv -o report.html
+    """
+    from .. import report as lib
+
+    unc = uncertainty_from_cli(uncertainty, draws, seed, confidence)
+    with _stdin_bytes(file) as data:
+        table, result = run_projection(file, quiet=quiet, **options)
+    # Hashed after reading, so a missing file gets the reader's own error message.
+    input_file = lib.InputFile.from_bytes("<stdin>", data) if data is not None else lib.InputFile.from_path(file)
+    if len(result.plots) == 0:
+        raise InputError(f"{table.label}: no plot could be projected; nothing to report")
+    result = _with_uncertainty(table, result, unc, quiet)
+    # Warnings, rejected rows and (-v) methods on stderr, as `project` and `score` print them.
+    _finish(result, table, quiet=quiet, verbose=verbose, rejects=rejects, fmt="html", what="farms")
+    notes = _notes(table, result)
+    html_text = lib.build_report(result, input_file=input_file, title=title, notes=notes,
+                                 max_plot_rows=max_plot_rows, max_farm_figures=max_farm_figures,
+                                 confidence=None if unc is None else unc.confidence)
+    if output == "-":
+        sys.stdout.write(html_text)
+        sys.stdout.flush()
+    else:
+        atomic_write(output, html_text)
+    if not quiet:
+        farms = lib.farm_table(result)
+        where = "stdout" if output == "-" else output
+        echo_err(f"{_summary(result, farms)}; report written to {where}")
+        if unc is not None:
+            echo_err(uncertainty_summary(result.plots, result.farms, unc))
+    if check:
+        farms = verdict_view(lib.farm_table(result), unc)
+        if len(farms) and not farms["meets_4p1000"].all():
+            sys.exit(EXIT_TARGET_MISSED)
+
+
+def _notes(table, result, limit: int = 200) -> list[str]:
+    """Warnings and rejected rows, one line each, for the report's data notes."""
+    problems = result.problems
+    if problems is None or not len(problems):
+        return []
+    items = table.problem_list(problems)
+    lines = [str(p) for p in items[:limit]]
+    if len(items) > limit:
+        lines.append(f"... and {len(items) - limit} more problems (`fourp1000 project -v` lists them all)")
+    if len(result.rejects):
+        n = len(result.rejects)
+        lines.append(f"{n} row{'s' if n != 1 else ''} rejected (--on-error skip); --rejects FILE writes them")
+    return lines
+
+
+__all__ = ["report"]

@@ -1,0 +1,317 @@
+"""Monthly climate tables for RothC: reading, validation and lookup per plot.
+
+A climate table holds one monthly climatology (a representative year) per climate id:
+
+* ``climate_id`` *or* ``plot_id`` - the key; with ``plot_id`` each plot has its own
+  climate, with ``climate_id`` plots refer to it (see :meth:`ClimateTable.lookup`);
+* ``month`` - 1 to 12, every month exactly once per id;
+* ``temperature_c`` - mean monthly air temperature [°C];
+* ``rain_mm`` - monthly rainfall [mm];
+* ``evaporation_mm`` - monthly **open-pan** evaporation [mm], or ``pet_mm`` - monthly
+  potential evapotranspiration [mm], converted to open-pan evaporation by ÷ 0.75
+  (:func:`fourp1000.rothc.pan_evaporation_from_pet`). A row gives one of the two.
+
+Other columns (a ``source`` column, station names, ...) are ignored. Every problem is
+reported with the file, row and column, all at once (:class:`~fourp1000.errors.ValidationError`).
+
+Notes
+-----
+RothC needs open-pan evaporation: the model multiplies it by 0.75 to get the
+evapotranspiration of the topsoil. Giving a PET as ``evaporation_mm`` would understate
+the drying of the soil by a quarter; hence the two distinct columns.
+
+References
+----------
+.. [1] Coleman, K., Jenkinson, D.S. (1996). RothC-26.3 - A model for the turnover of
+   carbon in soil. In: Evaluation of Soil Organic Matter Models, NATO ASI Series I 38,
+   Springer, 237-246. :doi:`10.1007/978-3-642-61094-3_17`
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import rothc
+from .errors import Problem, UnknownFactorError, ValidationError
+from .readers import read_table
+
+KEY_COLUMNS = ("climate_id", "plot_id")
+MONTHS = 12
+#: Plausible ranges of monthly values (inclusive); outside them a value is a data error.
+#: Wide on purpose: they catch unit slips (K for °C, cm or m for mm, yearly totals), not climates.
+RANGES = {
+    "temperature_c": (-60.0, 50.0),
+    "rain_mm": (0.0, 3000.0),
+    "evaporation_mm": (0.0, 1000.0),
+    "pet_mm": (0.0, 750.0),
+}
+
+
+@dataclass(frozen=True)
+class ClimateTable:
+    """Validated monthly climatologies, one column per climate id.
+
+    Attributes
+    ----------
+    label : str
+        File name used in messages.
+    key : str
+        ``climate_id`` or ``plot_id``: what the ids are.
+    ids : numpy.ndarray of object, shape (n_ids,)
+        The ids, in order of first appearance.
+    temperature_c : numpy.ndarray, shape (12, n_ids) [°C]
+    rain_mm : numpy.ndarray, shape (12, n_ids) [mm]
+    evaporation_mm : numpy.ndarray, shape (12, n_ids) [mm]
+        Open-pan evaporation (converted from ``pet_mm`` where that was given).
+    evaporation_source : numpy.ndarray of object, shape (n_ids,)
+        ``open_pan``, ``pet/0.75`` or ``mixed`` (months of both kinds).
+    """
+
+    label: str
+    key: str
+    ids: np.ndarray
+    temperature_c: np.ndarray
+    rain_mm: np.ndarray
+    evaporation_mm: np.ndarray
+    evaporation_source: np.ndarray
+
+    def index_of(self, keys: object, *, source_row: object = None, column: str | None = None) -> np.ndarray:
+        """Column index of each key in the table.
+
+        Parameters
+        ----------
+        keys : array-like of str
+            One key per plot (its ``climate_id``, or its ``plot_id``).
+        source_row : array-like of int, optional
+            Row numbers of the plots, for the error message.
+        column : str, optional
+            Name of the plot column the keys come from (default: :attr:`key`).
+
+        Returns
+        -------
+        numpy.ndarray of int
+
+        Raises
+        ------
+        UnknownFactorError
+            Keys missing from the table (or empty); names the rows and lists the valid ids.
+            Its ``rows`` attribute holds every offending row.
+        """
+        column = column or self.key
+        values = pd.Series(np.asarray(keys, dtype=object), dtype=object)
+        text = values.where(values.isna(), values.astype(str).str.strip())
+        lookup = pd.Index(self.ids)
+        index = lookup.get_indexer(text.to_numpy(dtype=object))
+        bad = index < 0
+        if bad.any():
+            rows = None if source_row is None else np.asarray(source_row)
+            first = int(np.flatnonzero(bad)[0])
+            value = text.iloc[first]
+            where = f" in row {int(rows[first])}" if rows is not None else ""
+            more = f" (and {int(bad.sum()) - 1} more plots)" if bad.sum() > 1 else ""
+            shown = ", ".join(map(str, self.ids[:20])) + (" ..." if len(self.ids) > 20 else "")
+            head = f"missing {column}" if pd.isna(value) else f"{column} {value!r} is not in {self.label}"
+            err = UnknownFactorError(f"{head}{where}{more}; valid: {shown}")
+            err.column = column
+            err.rows = None if rows is None else [int(r) for r in rows[bad]]
+            raise err
+        return index
+
+    def monthly(self, index: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Temperature [°C], rain [mm] and open-pan evaporation [mm] of the given ids, each (12, n)."""
+        return self.temperature_c[:, index], self.rain_mm[:, index], self.evaporation_mm[:, index]
+
+
+def read_climate(source: str | Path, *, sep: str | None = None, decimal: str | None = None,
+                 encoding: str | None = None, sheet: str | int | None = None) -> ClimateTable:
+    """Read and validate a monthly climate table (CSV, Excel, Parquet or YAML).
+
+    Parameters
+    ----------
+    source : str or path
+        File to read (``-`` for stdin).
+    sep, decimal, encoding, sheet
+        As for :func:`fourp1000.readers.read_table` (sniffed by default).
+
+    Returns
+    -------
+    ClimateTable
+
+    Raises
+    ------
+    InputError
+        The file cannot be read.
+    ValidationError
+        Every problem of the table, each with file, row and column.
+    """
+    raw = read_table(source, sep=sep, decimal=decimal, encoding=encoding, sheet=sheet)
+    return climate_from_frame(raw.frame, label=raw.label, rows=raw.rows)
+
+
+def _numbers(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray]:
+    """Column as floats (NaN where empty) and a mask of cells that are present but not numbers."""
+    values = frame[column]
+    number = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    present = values.notna().to_numpy() & (values.astype(str).str.strip() != "").to_numpy()
+    return number, present & ~np.isfinite(number)
+
+
+def climate_from_frame(frame: pd.DataFrame, *, label: str = "<climate>",
+                       rows: np.ndarray | None = None) -> ClimateTable:
+    """Validate a climate table already in memory (see the module docstring for the columns).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per id and month.
+    label : str
+        File name for messages.
+    rows : numpy.ndarray of int, optional
+        Row number of each record as the user sees it (default: 2, 3, ... as in a
+        spreadsheet with a header row).
+
+    Returns
+    -------
+    ClimateTable
+
+    Raises
+    ------
+    ValidationError
+        Listing every problem: missing columns, empty keys, months outside 1-12 or
+        repeated, ids without all 12 months, values that are not numbers or out of range,
+        rows with both or neither of ``evaporation_mm`` and ``pet_mm``.
+
+    Examples
+    --------
+    >>> months = list(range(1, 13))
+    >>> t = climate_from_frame(pd.DataFrame({"climate_id": "A", "month": months,
+    ...     "temperature_c": 10.0, "rain_mm": 50.0, "pet_mm": 60.0}))
+    >>> float(t.evaporation_mm[0, 0])
+    80.0
+    """
+    frame = frame.rename(columns=lambda c: str(c).strip())
+    n = len(frame)
+    rows = np.arange(2, n + 2, dtype=np.int64) if rows is None else np.asarray(rows, dtype=np.int64)
+    problems: list[Problem] = []
+
+    def problem(row, column, rule, message, key=None):
+        problems.append(Problem(label, None if row is None else int(row), column, rule, message, key))
+
+    keys = [k for k in KEY_COLUMNS if k in frame.columns]
+    if not keys:
+        problem(None, None, "missing_column", "no column climate_id or plot_id: name the climate of each row")
+    elif len(keys) > 1:
+        problem(None, None, "ambiguous_key", "both climate_id and plot_id are columns; keep one of them as the key")
+    required = ["month", "temperature_c", "rain_mm"]
+    for col in required:
+        if col not in frame.columns:
+            problem(None, col, "missing_column", f"missing column {col}")
+    evap_cols = [c for c in ("evaporation_mm", "pet_mm") if c in frame.columns]
+    if not evap_cols:
+        problem(None, "evaporation_mm", "missing_column",
+                "missing column evaporation_mm (open-pan evaporation) or pet_mm (potential evapotranspiration)")
+    if problems:
+        raise ValidationError(problems)
+    if n == 0:
+        raise ValidationError([Problem(label, None, None, "empty", "the climate table has no rows")])
+    key = keys[0]
+
+    raw_key = frame[key]
+    key_text = raw_key.astype("string").str.strip()
+    empty_key = key_text.isna().to_numpy() | (key_text == "").fillna(True).to_numpy()
+    for i in np.flatnonzero(empty_key):
+        problem(rows[i], key, "missing_value", f"{key} is empty")
+
+    month_num, month_bad = _numbers(frame, "month")
+    month_ok = np.isfinite(month_num) & (month_num == np.round(month_num)) & (month_num >= 1) & (month_num <= MONTHS)
+    for i in np.flatnonzero(~month_ok):
+        shown = frame["month"].iloc[i]
+        got = "nothing" if pd.isna(shown) else repr(str(shown).strip())
+        problem(rows[i], "month", "out_of_range", f"month must be a whole number from 1 to 12, got {got}",
+                None if empty_key[i] else key_text.iloc[i])
+
+    values: dict[str, np.ndarray] = {}
+    valid = ~empty_key & month_ok
+    for col in ["temperature_c", "rain_mm", *evap_cols]:
+        number, not_number = _numbers(frame, col)
+        lo, hi = RANGES[col]
+        for i in np.flatnonzero(not_number):
+            problem(rows[i], col, "not_a_number", f"{col} must be a number, got {str(frame[col].iloc[i]).strip()!r}",
+                    None if empty_key[i] else key_text.iloc[i])
+        out = np.isfinite(number) & ((number < lo) | (number > hi))
+        for i in np.flatnonzero(out):
+            problem(rows[i], col, "out_of_range",
+                    f"{col} {number[i]:g} is outside the plausible range {lo:g} to {hi:g}",
+                    None if empty_key[i] else key_text.iloc[i])
+        if col in ("temperature_c", "rain_mm"):
+            missing = ~np.isfinite(number) & ~not_number
+            for i in np.flatnonzero(missing):
+                problem(rows[i], col, "missing_value", f"{col} is empty", None if empty_key[i] else key_text.iloc[i])
+        valid &= ~not_number & ~out
+        values[col] = number
+
+    # Evaporation: open pan as given, else PET / 0.75; exactly one of the two per row.
+    pan = values.get("evaporation_mm", np.full(n, np.nan))
+    pet = values.get("pet_mm", np.full(n, np.nan))
+    has_pan, has_pet = np.isfinite(pan), np.isfinite(pet)
+    both = has_pan & has_pet
+    for i in np.flatnonzero(both):
+        problem(rows[i], "pet_mm", "ambiguous_value",
+                "both evaporation_mm and pet_mm are given; give one "
+                "(pet_mm is converted to open-pan evaporation by / 0.75)",
+                None if empty_key[i] else key_text.iloc[i])
+    neither = ~has_pan & ~has_pet
+    bad_evap_cell = np.zeros(n, bool)
+    for col in evap_cols:
+        bad_evap_cell |= _numbers(frame, col)[1]
+    for i in np.flatnonzero(neither & ~bad_evap_cell):
+        problem(rows[i], evap_cols[0], "missing_value", "give evaporation_mm (open pan) or pet_mm",
+                None if empty_key[i] else key_text.iloc[i])
+    evaporation = np.where(has_pan, pan, rothc.pan_evaporation_from_pet(np.where(has_pet, pet, 0.0)))
+    from_pet = has_pet & ~has_pan
+
+    # Each id: every month exactly once.
+    ids_all = key_text.to_numpy(dtype=object)
+    month_int = np.where(month_ok, month_num, 0).astype(int)
+    keyed = pd.DataFrame({"id": ids_all, "month": month_int, "row": rows, "pos": np.arange(n)})[~empty_key & month_ok]
+    dup = keyed.duplicated(subset=["id", "month"], keep="first")
+    if dup.any():
+        first_row = keyed.drop_duplicates(subset=["id", "month"]).set_index(["id", "month"])["row"]
+        for _, rec in keyed[dup].iterrows():
+            also = first_row[(rec["id"], rec["month"])]
+            problem(rec["row"], "month", "duplicate",
+                    f"month {rec['month']} of {key} {rec['id']!r} is given twice (also row {also})", rec["id"])
+    ids = pd.unique(ids_all[~empty_key])
+    seen = keyed.drop_duplicates(subset=["id", "month"])
+    n_months = seen.groupby("id", sort=False)["month"].size().reindex(ids, fill_value=0)
+    incomplete = n_months.index[n_months.to_numpy() < MONTHS]
+    if len(incomplete):  # only the incomplete ids are visited, not every id
+        first_rows = pd.Series(rows[~empty_key], index=ids_all[~empty_key]).groupby(level=0, sort=False).first()
+        have = seen[seen["id"].isin(incomplete)].groupby("id", sort=False)["month"].agg(set)
+        for ident in incomplete:
+            lacking = [m for m in range(1, MONTHS + 1) if m not in have.get(ident, set())]
+            problem(first_rows[ident], "month", "incomplete",
+                    f"{key} {ident!r} lacks month{'s' if len(lacking) > 1 else ''} {', '.join(map(str, lacking))}; "
+                    "give all 12 months", ident)
+    if problems:
+        problems.sort(key=lambda p: (p.row is None, p.row or 0))
+        raise ValidationError(problems)
+
+    # All checks passed: every id has exactly months 1..12, each once.
+    order = pd.Index(ids).get_indexer(ids_all)
+    shape = (MONTHS, len(ids))
+    temp, rain, evap = np.empty(shape), np.empty(shape), np.empty(shape)
+    pet_count = np.zeros(len(ids), dtype=int)
+    temp[month_int - 1, order] = values["temperature_c"]
+    rain[month_int - 1, order] = values["rain_mm"]
+    evap[month_int - 1, order] = evaporation
+    np.add.at(pet_count, order, from_pet.astype(int))
+    source = np.where(pet_count == MONTHS, "pet/0.75", np.where(pet_count == 0, "open_pan", "mixed")).astype(object)
+    return ClimateTable(label, key, np.asarray(ids, dtype=object), temp, rain, evap, source)
+
+
+__all__ = ["ClimateTable", "read_climate", "climate_from_frame", "KEY_COLUMNS", "RANGES"]

@@ -1,0 +1,363 @@
+"""`fourp1000 report` and :mod:`fourp1000.report`: a self-contained HTML page of a projection.
+
+The page is parsed with the standard library's html.parser: every figure is present, nothing
+points outside the file, and the numbers shown are those of `project_table` on the same input.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import shutil
+import subprocess
+from dataclasses import replace
+from datetime import datetime, timezone
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fourp1000 import __version__
+from fourp1000.cli import main
+from fourp1000.readers import read_table
+from fourp1000.report import (InputFile, build_report, farm_table, farm_trajectories, rate_edges, report_time,
+                              summarise)
+from fourp1000.schema import VAN_BEMMELEN
+from fourp1000.scoring import ProjectOptions, load_plots_or_horizons, project_table
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "plots.csv"
+EPOCH = "1700000000"  # 2023-11-14 22:13:20 UTC
+FIXED = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
+
+TWO_FARMS = (
+    "farm_id,plot_id,area_ha,climate_zone,soil_class,land_use,tillage,input_level,practices\n"
+    "F1,A,10,warm_temperate_moist,HAC,cropland,full,medium,no_till;cover_crops\n"
+    "F2,B,5,cool_temperate_dry,HAC,cropland,full,medium,reduced_tillage\n"
+    "F2,C,5,cool_temperate_dry,HAC,cropland,full,medium,\n"
+)
+
+
+class Page(HTMLParser):
+    """Collects what the tests look at: elements with attributes, and the text of each."""
+
+    def __init__(self, text: str):
+        super().__init__(convert_charrefs=True)
+        self.elements: list[tuple[str, dict, list[str]]] = []  # (tag, attrs, open ancestors' classes)
+        self.stack: list[tuple[str, dict]] = []
+        self.text_by_key: dict[str, str] = {}
+        self._capture: list[list] = []
+        self.feed(text)
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        attrs = {k: (v or "") for k, v in attrs}
+        self.elements.append((tag, attrs, [a.get("class", "") for _, a in self.stack]))
+        if tag not in ("meta", "br", "path", "use", "rect", "stop", "input", "img", "link"):
+            self.stack.append((tag, attrs))
+        if "data-key" in attrs:
+            self._capture.append([attrs["data-key"], tag, ""])
+
+    def handle_startendtag(self, tag, attrs):
+        attrs = {k: (v or "") for k, v in attrs}
+        self.elements.append((tag, attrs, [a.get("class", "") for _, a in self.stack]))
+
+    def handle_endtag(self, tag):
+        if self._capture and self._capture[-1][1] == tag:
+            key, _, text = self._capture.pop()
+            self.text_by_key[key] = text
+        for i in range(len(self.stack) - 1, -1, -1):
+            if self.stack[i][0] == tag:
+                del self.stack[i:]
+                break
+
+    def handle_data(self, data):
+        for item in self._capture:
+            item[2] += data
+
+    def find(self, tag: str, cls: str | None = None) -> list[dict]:
+        return [a for t, a, _ in self.elements if t == tag and (cls is None or cls in a.get("class", "").split())]
+
+    def inside(self, tag: str, ancestor_class: str) -> list[dict]:
+        return [a for t, a, anc in self.elements
+                if t == tag and any(ancestor_class in c.split() for c in anc)]
+
+
+def project_example(path: Path = EXAMPLE, options: ProjectOptions | None = None):
+    table = load_plots_or_horizons(read_table(path), som_factor=VAN_BEMMELEN, bd_basis="fine_earth", column_map=None)
+    return project_table(table, options or ProjectOptions())
+
+
+@pytest.fixture(scope="module")
+def example_result():
+    return project_example()
+
+
+@pytest.fixture(scope="module")
+def example_page(tmp_path_factory):
+    """The README command on the shipped example, run once for the module."""
+    out = tmp_path_factory.mktemp("report") / "report.html"
+    result = CliRunner().invoke(main, ["report", str(EXAMPLE), "-o", str(out)], env={"SOURCE_DATE_EPOCH": EPOCH})
+    assert result.exit_code == 0, result.output
+    return out, out.read_text(encoding="utf-8"), result
+
+
+def test_cli_writes_the_report_and_a_summary_line(example_page):
+    out, text, result = example_page
+    assert text.startswith("<!DOCTYPE html>") and text.rstrip().endswith("</html>")
+    assert result.stdout == ""  # results go to the file; the summary goes to stderr
+    assert result.stderr.splitlines()[-1] == (
+        f"21 rows read, 10 plots scored, 0 rows rejected; 8 of 10 plots meet 4 per 1000; 3 of 3 farms; "
+        f"report written to {out}")
+
+
+def test_every_figure_is_present_and_inline(example_page, example_result):
+    """One trajectory per farm (3 in the example) and the rate distribution, each an inline SVG."""
+    page = Page(example_page[1])
+    farms = {a["data-farm"] for a in page.find("figure", "trajectory")}
+    assert farms == set(example_result.farms["farm_id"]) == {"beaulieu", "campo-alto", "shamba-moja"}
+    assert len(page.find("figure", "trajectory")) == 3
+    assert len(page.find("figure", "rate-distribution")) == 1
+    svgs = page.find("svg", "chart")
+    assert len(svgs) == 4
+    assert len(page.inside("svg", "trajectory")) == 3 and len(page.inside("svg", "rate-distribution")) == 1
+    # No band without uncertainty columns.
+    assert "95 % interval" not in example_page[1] and "#56b4e9" not in example_page[1]
+
+
+def test_nothing_points_outside_the_file(example_page):
+    text = example_page[1]
+    page = Page(text)
+    refs = [a[k] for _, a, _ in page.elements for k in ("src", "href", "xlink:href") if k in a]
+    assert refs, "SVG glyph references are expected"
+    assert all(r.startswith("#") for r in refs), [r for r in refs if not r.startswith("#")][:5]
+    urls = re.findall(r"url\(([^)]*)\)", text)
+    assert urls and all(u.startswith("#") for u in urls)
+    assert "http" not in text and "//" not in re.sub(r"<style>.*?</style>", "", text, flags=re.S).replace(
+        "<!DOCTYPE html>", "")
+    for tag in ("script", "link", "iframe", "img", "object", "embed"):
+        assert not page.find(tag), tag
+    # ids stay unique although several SVGs share the document
+    ids = [a["id"] for _, a, _ in page.elements if "id" in a]
+    assert len(ids) == len(set(ids))
+    targets = {r[1:] for r in refs} | {u[1:] for u in urls}
+    assert targets <= set(ids)
+
+
+def test_summary_numbers_equal_those_of_project_table(example_page, example_result):
+    """Example: 10 plots on 52.4 ha; CA-01 (12.0 ha) and CA-03 (5.0 ha) fall short, so 8 meet on 35.4 ha."""
+    page = Page(example_page[1])
+    values = {a["data-key"]: a["data-value"] for a in page.find("dd") if "data-key" in a}
+    plots, farms = example_result.plots, example_result.farms
+    assert int(values["n_plots"]) == len(plots) == 10
+    assert int(values["n_farms"]) == len(farms) == 3
+    assert float(values["area_ha"]) == pytest.approx(plots["area_ha"].sum()) == pytest.approx(52.4)
+    assert float(values["share_plots_meeting"]) == pytest.approx(plots["meets_4p1000"].mean()) == 0.8
+    meeting_area = plots.loc[plots["meets_4p1000"], "area_ha"].sum()
+    assert float(values["share_area_meeting"]) == pytest.approx(meeting_area / plots["area_ha"].sum())
+    assert float(values["share_area_meeting"]) == pytest.approx(35.4 / 52.4)
+    assert page.text_by_key["share_plots_meeting"].startswith("80 %")
+    assert page.text_by_key["area_ha"].startswith("52.4 ha")
+
+
+def test_farm_table_and_short_plots(example_page, example_result):
+    text = example_page[1]
+    page = Page(text)
+    short_rows = page.inside("tr", "plots")
+    short_rows = [a for a in short_rows if "short" in a.get("class", "").split()]
+    expected = set(example_result.plots.loc[~example_result.plots["meets_4p1000"], "plot_id"])
+    assert expected == {"CA-01", "CA-03"} and len(short_rows) == 2
+    short_section = text[text.index('id="short"'):text.index('id="plots"')]
+    assert "CA-01" in short_section and "CA-03" in short_section and "BL-01" not in short_section
+    # CA-01 needs 0.004 x 27.3696 - 0.05762 = 0.0519 t C/ha/yr more.
+    assert "0.052" in short_section
+    farms_section = text[text.index('id="farms"'):text.index('id="trajectories"')]
+    order = [farms_section.index(f) for f in ("shamba-moja", "campo-alto", "beaulieu")]
+    assert order == sorted(order)  # ranked by rate: 16.9, 10.0, 7.3 per mille
+    assert "[t C]" in farms_section and "[ha]" in farms_section
+
+
+def test_methods_and_provenance(example_page, example_result):
+    text = example_page[1]
+    page = Page(text)
+    assert page.text_by_key["sha256"] == hashlib.sha256(EXAMPLE.read_bytes()).hexdigest()
+    assert "plots.csv" in text and f"fourp1000 {__version__}" in text
+    assert "2023-11-14 22:13 UTC" in text  # SOURCE_DATE_EPOCH=1700000000
+    methods = text[text.index('id="methods"'):text.index('id="provenance"')]
+    for line in example_result.methods:
+        assert line.replace(">", "&gt;").replace("<", "&lt;") in methods
+    assert "Practices used" in methods and "no_till" in methods
+
+
+def test_same_inputs_give_identical_bytes(example_result):
+    kwargs = {"input_file": InputFile.from_path(EXAMPLE), "generated": FIXED, "version": "9.9",
+              "max_farm_figures": 2}
+    assert build_report(example_result, **kwargs) == build_report(example_result, **kwargs)
+
+
+def test_report_time_reads_source_date_epoch():
+    assert report_time({"SOURCE_DATE_EPOCH": "86400"}) == datetime(1970, 1, 2, tzinfo=timezone.utc)
+    assert report_time({}).tzinfo is timezone.utc
+    with pytest.raises(ValueError, match="SOURCE_DATE_EPOCH"):
+        report_time({"SOURCE_DATE_EPOCH": "yesterday"})
+
+
+def test_farm_trajectories_add_up_to_the_farm_totals(example_result):
+    traj = farm_trajectories(example_result)
+    assert traj.unit == "t C" and not traj.has_band
+    frame = traj.frame.set_index(["farm_id", "year"])
+    farms = example_result.farms.set_index("farm_id")
+    for farm in farms.index:
+        assert frame.loc[(farm, 0), "scenario"] == pytest.approx(farms.loc[farm, "baseline_stock_t_c"])
+        assert frame.loc[(farm, 20), "scenario"] == pytest.approx(farms.loc[farm, "final_stock_t_c"])
+        assert frame.loc[(farm, 20), "no_change"] == pytest.approx(farms.loc[farm, "baseline_stock_t_c"])
+    # 4 per 1000 path, linear: beaulieu 748.661185 t C x (1 + 0.004 x 20) = 808.554080 t C.
+    assert frame.loc[("beaulieu", 20), "path_4p1000"] == pytest.approx(748.661185 * 1.08, rel=1e-8)
+    assert frame.loc[("beaulieu", 10), "path_4p1000"] == pytest.approx(748.661185 * 1.04, rel=1e-8)
+    # Tier 1 is linear over 20 years: the farm sum is linear too (midpoint = mean of the ends).
+    mid = frame.loc[("campo-alto", 10), "scenario"]
+    assert mid == pytest.approx((farms.loc["campo-alto", "baseline_stock_t_c"]
+                                 + farms.loc["campo-alto", "final_stock_t_c"]) / 2)
+
+
+def _with_uncertainty(result):
+    """A result with Monte Carlo-style percentile columns added by hand."""
+    farms = result.farms.copy()
+    for col, lo, hi in (("baseline_stock_t_c", 0.95, 1.04), ("final_stock_t_c", 0.85, 1.12)):
+        farms[f"{col}_p2_5"] = farms[col] * lo
+        farms[f"{col}_p97_5"] = farms[col] * hi
+    farms["rate_per_mille_p2_5"] = farms["rate_per_mille"] - 3.0
+    farms["rate_per_mille_p97_5"] = farms["rate_per_mille"] + 3.0
+    farms["p_meets_4p1000"] = 0.9
+    plots = result.plots.copy()
+    plots["p_meets_4p1000"] = 0.5
+    return replace(result, farms=farms, plots=plots)
+
+
+def test_uncertainty_band_follows_the_projected_path(example_result):
+    """Band = 95 % interval at year 0 and at the horizon, moved along the path (linear here)."""
+    result = _with_uncertainty(example_result)
+    traj = farm_trajectories(result)
+    assert traj.has_band
+    frame = traj.frame.set_index(["farm_id", "year"])
+    f = result.farms.set_index("farm_id").loc["beaulieu"]
+    assert frame.loc[("beaulieu", 0), "lower"] == pytest.approx(f["baseline_stock_t_c"] * 0.95)
+    assert frame.loc[("beaulieu", 20), "upper"] == pytest.approx(f["final_stock_t_c"] * 1.12)
+    # Half-way along a linear path, the band is half-way between its ends.
+    assert frame.loc[("beaulieu", 10), "lower"] == pytest.approx(
+        (f["baseline_stock_t_c"] * 0.95 + f["final_stock_t_c"] * 0.85) / 2)
+    text = build_report(result, generated=FIXED)
+    assert text.count('aria-label="Stock trajectory of farm') == 3
+    assert "95 % interval" in text and "P(≥ 4 ‰)" in text
+    assert text.count("fill: #56b4e9; fill-opacity: 0.35") == 6  # band + legend swatch, 3 farms
+    farms_section = text[text.index('id="farms"'):text.index('id="trajectories"')]
+    assert farms_section.count('<td class="num">90</td>') == 3  # p_meets_4p1000 0.9 -> 90 %
+
+
+def test_cli_uncertainty_draws_a_band_per_farm(tmp_path):
+    """--uncertainty (fourp1000.uncertainty) adds the band, intervals and the verdict at confidence."""
+    out = tmp_path / "r.html"
+    args = ["report", str(EXAMPLE), "-o", str(out), "-q", "--uncertainty", "--draws", "200", "--seed", "7"]
+    result = CliRunner().invoke(main, args, env={"SOURCE_DATE_EPOCH": EPOCH})
+    assert result.exit_code == 0, result.output
+    text = out.read_text()
+    # one band and its legend swatch per farm figure, in the Okabe-Ito sky blue
+    assert text.count("fill: #56b4e9; fill-opacity: 0.35") == 6
+    assert "shaded band is the 95 % Monte Carlo interval" in text
+    assert "4 ‰ at P ≥ 0.9" in text and "With Monte Carlo uncertainty" in text
+
+
+def test_without_areas_farms_are_plain_means(tmp_path):
+    csv = tmp_path / "no_area.csv"
+    text = EXAMPLE.read_text().splitlines()
+    header = text[0].split(",")
+    keep = [i for i, h in enumerate(header) if h != "area_ha"]
+    lines = [",".join(line.split(",")[i] for i in keep) for line in text]
+    csv.write_text("\n".join(lines) + "\n")
+    result = project_example(csv)
+    assert result.farms is None
+    s = summarise(result)
+    assert math.isnan(s.area_ha) and s.n_farms == 3 and s.n_plots_meeting == 8
+    farms = farm_table(result).set_index("farm_id")
+    plots = result.plots[result.plots["farm_id"] == "beaulieu"]
+    assert farms.loc["beaulieu", "baseline_stock_t_c"] == pytest.approx(plots["baseline_stock_t_ha"].mean())
+    traj = farm_trajectories(result)
+    assert traj.unit == "t C ha-1"
+    html_text = build_report(result, generated=FIXED)
+    assert "not area-weighted totals" in html_text
+    assert len(Page(html_text).find("figure", "trajectory")) == 3
+
+
+def test_text_from_the_input_is_escaped():
+    csv = TWO_FARMS.replace("F1,A,", 'F<b>&"1,A<i>,')
+    result = CliRunner().invoke(main, ["report", "-", "-o", "-", "-q"], input=csv)
+    assert result.exit_code == 0, result.output
+    assert "<b>" not in result.stdout and "<i>" not in result.stdout
+    assert "F&lt;b&gt;&amp;&quot;1" in result.stdout and "A&lt;i&gt;" in result.stdout
+
+
+def test_stdin_is_hashed_and_check_exits_3_but_writes(tmp_path):
+    out = tmp_path / "r.html"
+    result = CliRunner().invoke(main, ["report", "-", "-o", str(out), "--check", "-q"], input=TWO_FARMS)
+    assert result.exit_code == 3 and result.stderr == ""  # F2 loses carbon: -0.3 per mille
+    page = Page(out.read_text())
+    assert page.text_by_key["sha256"] == hashlib.sha256(TWO_FARMS.encode()).hexdigest()
+    assert "&lt;stdin&gt;" in out.read_text()
+    only_f1 = "\n".join(TWO_FARMS.splitlines()[:2]) + "\n"
+    assert CliRunner().invoke(main, ["report", "-", "-o", str(out), "--check", "-q"], input=only_f1).exit_code == 0
+
+
+def test_default_output_is_report_html():
+    runner = CliRunner()
+    with runner.isolated_filesystem():
+        result = runner.invoke(main, ["report", "-", "-q"], input=TWO_FARMS)
+        assert result.exit_code == 0 and result.stdout == "" and result.stderr == ""
+        assert len(Page(Path("report.html").read_text()).find("figure", "trajectory")) == 2
+
+
+def test_errors_are_one_line_without_traceback(tmp_path):
+    result = CliRunner().invoke(main, ["report", str(tmp_path / "nope.csv"), "-o", str(tmp_path / "r.html")])
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: {tmp_path / 'nope.csv'}: no such file\n"
+    assert not (tmp_path / "r.html").exists()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(-500, 500, allow_nan=False), min_size=0, max_size=50))
+def test_rate_edges_cover_every_rate_on_round_numbers(rates):
+    edges = rate_edges(np.array(rates))
+    width = edges[1] - edges[0]
+    assert np.allclose(np.diff(edges), width)
+    assert edges[0] <= min(rates + [4.0]) and edges[-1] > max(rates + [4.0]) - 1e-9
+    mantissa = width / 10 ** math.floor(math.log10(width))
+    assert any(math.isclose(mantissa, m) for m in (1, 2, 4, 5, 10))
+    if width <= 4:  # the 4 per mille line falls on a bin edge
+        assert np.isclose(edges, 4.0).any()
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="headless Chromium not installed")
+def test_report_renders_in_headless_chromium(example_page, tmp_path):
+    """Render the page and check the figures were drawn (Okabe-Ito blue and vermillion pixels)."""
+    from matplotlib.image import imread
+
+    png = tmp_path / "report.png"
+    cmd = [shutil.which("chromium"), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+           "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
+           f"--screenshot={png}", "--window-size=1200,2400", example_page[0].as_uri()]
+    subprocess.run(cmd, check=True, capture_output=True, timeout=120)
+    image = imread(png)[..., :3]
+    assert image.shape[:2] == (2400, 1200)
+    rgb = (image * 255).round().astype(int)
+
+    def pixels(colour):
+        return int((np.abs(rgb - np.array(colour)).sum(axis=-1) <= 12).sum())
+
+    # The header rule alone is about 3,300 blue pixels; the figures' lines and bars add
+    # tens of thousands (54,198 blue and 13,313 vermillion when this test was written).
+    assert pixels((0x00, 0x72, 0xB2)) > 20000
+    assert pixels((0xD5, 0x5E, 0x00)) > 5000
+    assert rgb.std() > 20  # not a blank page
