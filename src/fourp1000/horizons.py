@@ -436,11 +436,12 @@ def _depth_row_problems(frame: pd.DataFrame, raw: RawTable, cols: dict[str, str]
 
 
 def _texture_problems(frame: pd.DataFrame, raw: RawTable, plot_id: pd.Series) -> list:
-    parts = frame[["sand_pct", "silt_pct", "clay_pct"]].to_numpy(dtype=float)
-    total = parts.sum(axis=1)
-    complete = ~np.isnan(parts).any(axis=1)
+    parts = [frame[c].to_numpy(dtype=float) for c in ("sand_pct", "silt_pct", "clay_pct")]
+    if any(np.isnan(p).all() for p in parts):  # texture incomplete everywhere: nothing to check
+        return []
+    total = parts[0] + parts[1] + parts[2]
     with np.errstate(invalid="ignore"):
-        bad = complete & (np.abs(total - 100.0) > 5.0)
+        bad = np.abs(total - 100.0) > 5.0  # NaN totals compare False
     if not bad.any():
         return []
     msgs = [f"sand + silt + clay = {t:g} %, more than 5 points from 100 %" for t in total[bad]]

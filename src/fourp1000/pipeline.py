@@ -462,9 +462,12 @@ def farm_summary(plots: pd.DataFrame) -> pd.DataFrame | None:
     if "farm_id" not in plots or "area_ha" not in plots or plots.empty:
         return None
     keys = ["farm_id", "plot_id"] + (["sampled_on"] if "sampled_on" in plots else [])
-    per_plot = plots.groupby(keys, sort=False, dropna=False).agg(
-        soc_stock_t_ha=("soc_stock_t_ha", "mean"), area_ha=("area_ha", "first")
-    ).reset_index()
+    if "core_id" in plots:
+        per_plot = plots.groupby(keys, sort=False, dropna=False).agg(
+            soc_stock_t_ha=("soc_stock_t_ha", "mean"), area_ha=("area_ha", "first")
+        ).reset_index()
+    else:  # one record per plot (and date) already
+        per_plot = plots[keys + ["soc_stock_t_ha", "area_ha"]].copy()
     per_plot["has_area"] = per_plot["area_ha"].notna() & (per_plot["area_ha"] > 0)
     per_plot["stock_t_c"] = np.where(per_plot["has_area"], per_plot["soc_stock_t_ha"] * per_plot["area_ha"], 0.0)
     per_plot["area_w"] = np.where(per_plot["has_area"], per_plot["area_ha"], 0.0)
