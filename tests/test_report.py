@@ -224,7 +224,7 @@ def test_farm_trajectories_add_up_to_the_farm_totals(example_result):
                                  + farms.loc["campo-alto", "final_stock_t_c"]) / 2)
 
 
-def _with_uncertainty(result):
+def with_uncertainty(result):
     """A result with Monte Carlo-style percentile columns added by hand."""
     farms = result.farms.copy()
     for col, lo, hi in (("baseline_stock_t_c", 0.95, 1.04), ("final_stock_t_c", 0.85, 1.12)):
@@ -240,7 +240,7 @@ def _with_uncertainty(result):
 
 def test_uncertainty_band_follows_the_projected_path(example_result):
     """Band = 95 % interval at year 0 and at the horizon, moved along the path (linear here)."""
-    result = _with_uncertainty(example_result)
+    result = with_uncertainty(example_result)
     traj = farm_trajectories(result)
     assert traj.has_band
     frame = traj.frame.set_index(["farm_id", "year"])

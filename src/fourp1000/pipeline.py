@@ -174,7 +174,7 @@ def estimate_stocks(table: HorizonTable, options: EstimateOptions | None = None)
     methods: list[str] = list(table.notes)
 
     # 2. Bulk density from BD-only rows of the same record.
-    bd_from_rows = _bd_from_bd_only_rows(codes, top, bottom, bd, usable & np.isnan(soc), has_soc & np.isnan(bd))
+    bd_from_rows = bd_from_bd_only_rows(codes, top, bottom, bd, usable & np.isnan(soc), has_soc & np.isnan(bd))
     took = ~np.isnan(bd_from_rows)
     if took.any():
         bd[took] = bd_from_rows[took]
@@ -362,7 +362,7 @@ def _method_statement(opts: EstimateOptions) -> str:
             f"fragments vol.) / 10 [t C/ha]; {how}; CO2e = C x 44/12; 4 per 1000 target = 0.004 x stock per year")
 
 
-def _bd_from_bd_only_rows(codes, top, bottom, bd, bd_rows, needs) -> np.ndarray:
+def bd_from_bd_only_rows(codes, top, bottom, bd, bd_rows, needs) -> np.ndarray:
     """Overlap-weighted mean BD of the BD-only rows that overlap each layer needing one."""
     out = np.full(codes.shape[0], np.nan)
     src = bd_rows & ~np.isnan(bd)

@@ -141,7 +141,7 @@ def project_table(table: HorizonTable, options: ProjectOptions | None = None) ->
     """
     opts = options or ProjectOptions()
     plots, problems, rejects, methods = plot_table(table, opts.estimate)
-    plots = _derive_climate_zone(plots, methods)
+    plots = derive_climate_zone(plots, methods)
     extra_problems: list[Problem] = []
     result = rothc_trajectory = None
     # Each failing lookup names every row with the same bad value; retry without them.
@@ -239,14 +239,14 @@ def _latest_mean_stock(plots: pd.DataFrame) -> pd.Series:
         return pd.Series(dtype=float)
     frame = plots[["plot_id", "soc_stock_t_ha"] + (["sampled_on"] if "sampled_on" in plots else [])].copy()
     if "sampled_on" in frame:
-        frame["_when"] = _sampling_order(frame["sampled_on"])
+        frame["_when"] = sampling_order(frame["sampled_on"])
         frame = frame.groupby(["plot_id", "_when"], sort=False, dropna=False)["soc_stock_t_ha"].mean().reset_index()
         frame = frame.sort_values(["plot_id", "_when"], kind="stable").groupby("plot_id").tail(1)
         return frame.set_index("plot_id")["soc_stock_t_ha"]
     return frame.groupby("plot_id", sort=False)["soc_stock_t_ha"].mean()
 
 
-def _sampling_order(values: pd.Series) -> pd.Series:
+def sampling_order(values: pd.Series) -> pd.Series:
     """Sortable sampling dates: years and ISO dates both become timestamps."""
     text = values.astype("string")
     years = pd.to_numeric(text, errors="coerce")
@@ -291,7 +291,7 @@ def _plot_clay(frame: pd.DataFrame, top_cm: float, bottom_cm: float) -> pd.Serie
     return layered.fillna(grouped["plain"])
 
 
-def _derive_climate_zone(plots: pd.DataFrame, methods: list[str]) -> pd.DataFrame:
+def derive_climate_zone(plots: pd.DataFrame, methods: list[str]) -> pd.DataFrame:
     needed = ("mat_c", "map_mm", "pet_mm", "elevation_m")
     if not all(c in plots for c in needed):
         return plots

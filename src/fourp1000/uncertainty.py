@@ -78,7 +78,7 @@ import pandas as pd
 from . import ipcc
 from .depth import overlap_cm
 from .errors import FourP1000Error, InputError, ReferenceDataError
-from .pipeline import EstimateOptions, EstimateResult, _bd_from_bd_only_rows, estimate_stocks, group_codes
+from .pipeline import EstimateOptions, EstimateResult, bd_from_bd_only_rows, estimate_stocks, group_codes
 from .practices import SEPARATOR, catalogue, multiplier_table
 from .projection import MEASURED_STOCK_COLUMN, ProjectionInputs, linear_transition, prepare
 from .ptf import estimate_bulk_density, ptf_table
@@ -579,7 +579,7 @@ def layer_errors(table, result: EstimateResult, options: EstimateOptions | None 
     has_soc = usable & ~np.isnan(soc)
     in_interval = has_soc & (overlap_cm(top, bottom, opts.top_cm, opts.bottom_cm) > 0)
     scored = record_of_group[codes] >= 0
-    bd_from_rows = _bd_from_bd_only_rows(codes, top, bottom, bd, usable & np.isnan(soc), has_soc & np.isnan(bd))
+    bd_from_rows = bd_from_bd_only_rows(codes, top, bottom, bd, usable & np.isnan(soc), has_soc & np.isnan(bd))
     took = ~np.isnan(bd_from_rows)
     bd[took] = bd_from_rows[took]
     ptf_name = np.full(n, "", dtype=object)
@@ -1093,13 +1093,13 @@ def _ipcc_rows(frame: pd.DataFrame) -> np.ndarray:
 
 def _projection_inputs(table, plots: pd.DataFrame, popts) -> ProjectionInputs:
     """Rebuild :func:`fourp1000.projection.prepare`'s inputs for the projected plots."""
-    from .scoring import PLOT_ATTRIBUTES, _derive_climate_zone
+    from .scoring import PLOT_ATTRIBUTES, derive_climate_zone
 
     frame = table.frame
     cols = [c for c in PLOT_ATTRIBUTES if c in frame.columns and c not in ("farm_id", "area_ha", "practices",
                                                                          "clay_pct")]
     attrs = frame[["plot_id"] + cols].groupby("plot_id", sort=False, dropna=True).first().reset_index()
-    attrs = _derive_climate_zone(attrs, [])
+    attrs = derive_climate_zone(attrs, [])
     attrs = attrs.set_index(attrs["plot_id"].astype(str))
     ids = plots["plot_id"].astype(str)
     sub = attrs.reindex(ids).reset_index(drop=True)
@@ -1179,7 +1179,7 @@ def _check_reproduces(inputs: ProjectionInputs, plots: pd.DataFrame, factors: Fa
 def _plot_layers(table, plots: pd.DataFrame, popts, measured_plot: np.ndarray, unc: UncertaintyOptions
                  ) -> tuple[LayerErrors | None, list[str]]:
     """Layers behind each plot's measured baseline (cores of the latest sampling, averaged)."""
-    from .scoring import _sampling_order
+    from .scoring import sampling_order
 
     if not measured_plot.any():
         return None, []
@@ -1193,7 +1193,7 @@ def _plot_layers(table, plots: pd.DataFrame, popts, measured_plot: np.ndarray, u
     # The records that make each plot's measured stock: the latest sampling date, all cores.
     rec = pd.DataFrame({"plot_id": records["plot_id"].astype(str), "pos": np.arange(len(records))})
     if "sampled_on" in records:
-        rec["_when"] = _sampling_order(records["sampled_on"]).to_numpy()
+        rec["_when"] = sampling_order(records["sampled_on"]).to_numpy()
         latest = (rec.sort_values(["plot_id", "_when"], kind="stable", na_position="last")
                   .groupby("plot_id").tail(1)[["plot_id", "_when"]])
         rec = rec.merge(latest, on=["plot_id", "_when"], how="inner")

@@ -117,7 +117,7 @@ def run_projection(file, *, depth, depth_method, spline_lambda, extrapolate, bd_
     return table, result
 
 
-def _finish(result, table, *, quiet, verbose, rejects, fmt, what: str):
+def report_run(result, table, *, quiet, verbose, rejects, fmt, what: str):
     report_warnings(result.problems, table, quiet=quiet, verbose=verbose)
     if rejects:
         write_rejects(result.rejects, rejects)
@@ -130,7 +130,7 @@ def _finish(result, table, *, quiet, verbose, rejects, fmt, what: str):
             echo_err(f"  rejected: {problem}")
 
 
-def _summary(result, farms=None) -> str:
+def summary_line(result, farms=None) -> str:
     if "model" in result.plots.columns:
         return _model_summary(result, farms)
     n_met = int(result.plots["meets_4p1000"].sum()) if len(result.plots) else 0
@@ -201,8 +201,8 @@ def project(file, practices, years, ipcc_version, method, rate_years, check, wit
         sep=sep, decimal=decimal, encoding=encoding, sheet=sheet, columns_file=columns_file, practices=practices,
         years=years, ipcc_version=ipcc_version, method=method, rate_years=rate_years, quiet=quiet, model=model,
         climate=climate_file)
-    result = _with_uncertainty(table, result, unc, quiet)
-    _finish(result, table, quiet=quiet, verbose=verbose, rejects=rejects, fmt=fmt, what="plots")
+    result = with_uncertainty(table, result, unc, quiet)
+    report_run(result, table, quiet=quiet, verbose=verbose, rejects=rejects, fmt=fmt, what="plots")
     meta = {"command": "project", "input": table.label, "methods": result.methods, "rows_read": result.n_rows,
             "plots_scored": len(result.plots), "rows_rejected": len(result.rejects), **uncertainty_meta(unc)}
     if with_trajectory:
@@ -214,7 +214,7 @@ def project(file, practices, years, ipcc_version, method, rate_years, check, wit
         write_tables(tables, fmt, output, meta=meta, table_columns=with_interval_columns(
             {"plots": PLOT_VIEW, "farms": FARM_VIEW}, unc, {"plots": INTERVAL_VIEW, "farms": INTERVAL_VIEW}))
     if not quiet:
-        echo_err(_summary(result, result.farms))
+        echo_err(summary_line(result, result.farms))
         if unc is not None:
             echo_err(uncertainty_summary(result.plots, result.farms, unc))
     _exit(verdict_view(result.plots, unc), check)
@@ -262,21 +262,21 @@ def score(file, practices, years, ipcc_version, method, rate_years, check, depth
 
         raise InputError(f"{table.label}: score needs area_ha for every plot (and farm_id to group plots); "
                          "use `fourp1000 project` for per-plot results")
-    result = _with_uncertainty(table, result, unc, quiet)
-    _finish(result, table, quiet=quiet, verbose=verbose, rejects=rejects, fmt=fmt, what="farms")
+    result = with_uncertainty(table, result, unc, quiet)
+    report_run(result, table, quiet=quiet, verbose=verbose, rejects=rejects, fmt=fmt, what="farms")
     meta = {"command": "score", "input": table.label, "methods": result.methods, "rows_read": result.n_rows,
             "plots_scored": len(result.plots), "rows_rejected": len(result.rejects), **uncertainty_meta(unc)}
     write_tables({"farms": result.farms, "plots": result.plots}, fmt, output, meta=meta,
                  table_columns=with_interval_columns({"farms": FARM_VIEW, "plots": PLOT_VIEW}, unc,
                                                      {"farms": INTERVAL_VIEW, "plots": INTERVAL_VIEW}))
     if not quiet:
-        echo_err(_summary(result, result.farms))
+        echo_err(summary_line(result, result.farms))
         if unc is not None:
             echo_err(uncertainty_summary(result.plots, result.farms, unc))
     _exit(verdict_view(result.farms, unc), check)
 
 
-def _with_uncertainty(table, result, unc, quiet: bool):
+def with_uncertainty(table, result, unc, quiet: bool):
     """Add Monte Carlo statistics (``--uncertainty``) to a projection result."""
     if unc is None:
         return result

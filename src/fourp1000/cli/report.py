@@ -12,7 +12,7 @@ from ..errors import InputError
 from ..output import atomic_write
 from .common import EXIT_TARGET_MISSED, echo_err, handle_errors, input_options
 from .estimate import stock_options
-from .project import _finish, _summary, _with_uncertainty, projection_options, run_projection
+from .project import report_run, summary_line, with_uncertainty, projection_options, run_projection
 from .uncertainty_options import uncertainty_from_cli, uncertainty_options, uncertainty_summary, verdict_view
 
 
@@ -76,9 +76,9 @@ def report(file, output, title, max_farm_figures, max_plot_rows, quiet, verbose,
     input_file = lib.InputFile.from_bytes("<stdin>", data) if data is not None else lib.InputFile.from_path(file)
     if len(result.plots) == 0:
         raise InputError(f"{table.label}: no plot could be projected; nothing to report")
-    result = _with_uncertainty(table, result, unc, quiet)
+    result = with_uncertainty(table, result, unc, quiet)
     # Warnings, rejected rows and (-v) methods on stderr, as `project` and `score` print them.
-    _finish(result, table, quiet=quiet, verbose=verbose, rejects=rejects, fmt="html", what="farms")
+    report_run(result, table, quiet=quiet, verbose=verbose, rejects=rejects, fmt="html", what="farms")
     notes = _notes(table, result)
     html_text = lib.build_report(result, input_file=input_file, title=title, notes=notes,
                                  max_plot_rows=max_plot_rows, max_farm_figures=max_farm_figures,
@@ -91,7 +91,7 @@ def report(file, output, title, max_farm_figures, max_plot_rows, quiet, verbose,
     if not quiet:
         farms = lib.farm_table(result)
         where = "stdout" if output == "-" else output
-        echo_err(f"{_summary(result, farms)}; report written to {where}")
+        echo_err(f"{summary_line(result, farms)}; report written to {where}")
         if unc is not None:
             echo_err(uncertainty_summary(result.plots, result.farms, unc))
     if check:
