@@ -8,7 +8,6 @@ mixed into 2006 tables, see data/ipcc_sources.md).
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st

@@ -48,7 +48,7 @@ from . import ipcc
 from .errors import InputError
 from .practices import ManagementChange, apply_practices, multiplier_table, parse_practices, practice_rates
 from .stocks import co2e
-from .targets import meets_target, rate_per_mille
+from .targets import change_columns, meets_target, rate_per_mille
 
 METHODS = ("ipcc", "rates")
 DEFAULT_YEARS = 20
@@ -336,8 +336,6 @@ def project(
         rate, duration, without_rate, rate_status = practice_rates(inp.change.practices, duration_yr=rate_years)
         target = baseline + rate * duration
     final = linear_transition(baseline, target, float(years), duration)
-    annual = (final - baseline) / float(years)
-    per_mille = rate_per_mille(annual, baseline)
 
     out = pd.DataFrame({"plot_id": plots["plot_id"].to_numpy()})
     for col in ("farm_id", "area_ha"):
@@ -348,14 +346,8 @@ def project(
     out["practices"] = inp.change.practices
     out["years"] = float(years)
     out["baseline_source"] = np.where(np.isfinite(inp.measured_stock_t_c_ha), "measured", "ipcc_default")
-    out["baseline_stock_t_ha"] = baseline
-    out["final_stock_t_ha"] = final
-    out["annual_change_t_ha_yr"] = annual
-    out["rate_per_mille"] = per_mille
-    out["meets_4p1000"] = meets_target(per_mille)
-    out["baseline_co2e_t_ha"] = co2e(baseline)
-    out["final_co2e_t_ha"] = co2e(final)
-    out["annual_change_co2e_t_ha_yr"] = co2e(annual)
+    for name, values in change_columns(baseline, final, years).items():
+        out[name] = values
     out["equilibrium_stock_t_ha"] = target
     out["transition_years"] = duration
     out["soc_ref_t_ha"] = np.where(inp.soc_ref_index >= 0, soc_table.value[np.maximum(inp.soc_ref_index, 0)], np.nan)

@@ -1441,7 +1441,6 @@ def _cycle_map(
     Returns A (n, 4, 4) and, per component, b (n, 4) with ``C_end = A C_start + sum_j b_j``.
     """
     length, n = rates.shape
-    k = p.k_per_yr
     a_map = np.broadcast_to(np.eye(4), (n, 4, 4)).copy()
     b_maps = [np.zeros((n, 4)) for _ in offsets]
     for t in range(length):

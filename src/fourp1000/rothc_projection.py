@@ -68,8 +68,7 @@ from . import ipcc, projection, rothc
 from .climate import ClimateTable
 from .errors import InputError, ReferenceDataError
 from .practices import SEPARATOR, multiplier_table, practice_names
-from .stocks import co2e
-from .targets import meets_target, rate_per_mille
+from .targets import change_columns
 
 MODEL = "rothc"
 #: Depth of the RothC layer [cm]: the depth of the stocks it starts from (0-30 cm).
@@ -615,8 +614,6 @@ def project_rothc(
     equilibrium = rothc.spinup(final_cycle, clay, depth_cm, fit.iom_t_c_ha, params=p).state.soc_t_c_ha
 
     final = stock_years[-1]
-    annual = (final - baseline) / float(n_years)
-    per_mille = rate_per_mille(annual, baseline)
     added_plant = plant_new.sum(axis=0) - base_plant.sum(axis=0)
     added_fym = fym_new.sum(axis=0) - fym_base.sum(axis=0)
 
@@ -628,14 +625,8 @@ def project_rothc(
     out["practices"] = combos
     out["years"] = float(n_years)
     out["baseline_source"] = np.where(measured, "measured", "ipcc_default")
-    out["baseline_stock_t_ha"] = baseline
-    out["final_stock_t_ha"] = final
-    out["annual_change_t_ha_yr"] = annual
-    out["rate_per_mille"] = per_mille
-    out["meets_4p1000"] = meets_target(per_mille)
-    out["baseline_co2e_t_ha"] = co2e(baseline)
-    out["final_co2e_t_ha"] = co2e(final)
-    out["annual_change_co2e_t_ha_yr"] = co2e(annual)
+    for name, values in change_columns(baseline, final, n_years).items():
+        out[name] = values
     out["equilibrium_stock_t_ha"] = equilibrium
     out["plant_c_input_t_ha_yr"] = fit.plant_c_t_ha_yr
     out["fym_c_input_t_ha_yr"] = fym_base_yr

@@ -54,3 +54,29 @@ def meets_target(rate_pm: np.ndarray | float, tolerance: float = 1e-9) -> np.nda
 def compound_target_stock(baseline: np.ndarray | float, years: np.ndarray | float) -> np.ndarray:
     """Stock [same unit as baseline] after ``years`` of 0.4 % compound growth."""
     return np.asarray(baseline, dtype=float) * (1.0 + RATE_PER_YEAR) ** np.asarray(years, dtype=float)
+
+
+def change_columns(baseline_t_ha: np.ndarray, final_t_ha: np.ndarray, years: float) -> dict[str, np.ndarray]:
+    """The verdict columns every projection reports, from baseline and final stocks [t C ha-1].
+
+    Returns ``baseline_stock_t_ha``, ``final_stock_t_ha``, ``annual_change_t_ha_yr`` (mean
+    over ``years``), ``rate_per_mille``, ``meets_4p1000`` and the CO2 equivalents
+    ``baseline_co2e_t_ha``, ``final_co2e_t_ha``, ``annual_change_co2e_t_ha_yr`` (x 44/12),
+    in that order, so that the IPCC and RothC paths give the same table.
+    """
+    from .stocks import co2e
+
+    baseline = np.asarray(baseline_t_ha, dtype=float)
+    final = np.asarray(final_t_ha, dtype=float)
+    annual = (final - baseline) / float(years)
+    per_mille = rate_per_mille(annual, baseline)
+    return {
+        "baseline_stock_t_ha": baseline,
+        "final_stock_t_ha": final,
+        "annual_change_t_ha_yr": annual,
+        "rate_per_mille": per_mille,
+        "meets_4p1000": meets_target(per_mille),
+        "baseline_co2e_t_ha": co2e(baseline),
+        "final_co2e_t_ha": co2e(final),
+        "annual_change_co2e_t_ha_yr": co2e(annual),
+    }
