@@ -89,3 +89,20 @@ def test_von_haden_worked_case_through_the_cli(runner, reference_dir, tmp_path):
     assert case["fixed_depth_stock_t_ha"] == pytest.approx(72.54, abs=0.005)
     assert case["esm_stock_t_ha"] == pytest.approx(70.31, abs=0.005)
     assert case["baseline_stock_t_ha"] == pytest.approx(70.297, abs=0.005)
+
+
+def test_cores_on_different_days_are_flagged(runner):
+    """Cores of one campaign taken on different days look like separate samplings: warn, don't guess."""
+    text = CAMPAIGNS.replace("A,F,2,2,2020", "A,F,2,2,2020-01-20").replace("A,F,2,1,2020", "A,F,2,1,2020-01-10")
+    result = runner.invoke(main, ["compare", "-", "-f", "csv", "--on-error", "skip"], input=text)
+    assert result.exit_code == 0
+    assert "only 10 days after the baseline 2020-01-10; if these are cores of one campaign" in result.stderr
+
+
+def test_campaigns_example(runner, examples_dir):
+    result = runner.invoke(main, ["compare", str(examples_dir / "campaigns.csv"), "-f", "csv", "-q"])
+    assert result.exit_code == 0, result.stderr
+    plots = read(result).set_index("plot_id")
+    # FS-01: topsoil compacted under reduced tillage, so fixed depth overstates the gain.
+    assert plots.loc["FS-01", "fixed_depth_change_t_ha"] > plots.loc["FS-01", "esm_change_t_ha"] > 0
+    assert plots.loc["FS-01", "n_cores"] == 3

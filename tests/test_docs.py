@@ -39,3 +39,33 @@ def test_every_command_has_help_and_docs():
         assert cmd.help and len(cmd.help) > 40, f"{name} has no help text"
         assert "Example" in command_help(name), f"{name} --help has no example"
         assert f"## fourp1000 {name}" in reference, f"{name} missing from docs/cli-reference.md"
+
+
+def test_tutorial_figures_match_the_commands(examples_dir):
+    """The tutorial quotes real output; re-run its commands and check the figures it quotes."""
+    import io
+    import json
+
+    import pandas as pd
+    from click.testing import CliRunner
+
+    from fourp1000.cli import main
+
+    text = (DOCS / "tutorial.md").read_text()
+    run = CliRunner().invoke
+    farm = str(examples_dir / "farm.yaml")
+    est = pd.read_csv(io.StringIO(run(main, ["estimate", farm, "-f", "csv", "-q"]).stdout)).set_index("plot_id")
+    proj = pd.read_csv(io.StringIO(run(main, ["project", farm, "-f", "csv", "-q"]).stdout)).set_index("plot_id")
+    score = json.loads(run(main, ["score", farm, "--uncertainty", "-f", "json", "-q"]).stdout)["farms"][0]
+    quoted = {
+        f"| FS-01 | {est.loc['FS-01', 'soc_stock_t_ha']:.2f} |", f"| FS-02 | {est.loc['FS-02', 'soc_stock_t_ha']:.2f} |",
+        f"| {proj.loc['FS-01', 'final_stock_t_ha']:.2f} | {proj.loc['FS-01', 'annual_change_t_ha_yr']:.3f} |",
+        f"**{score['rate_per_mille']:.2f} ‰ a year**",
+        f"interval of {score['rate_per_mille_p2_5']:.1f}–{score['rate_per_mille_p97_5']:.1f} ‰",
+        f"{100 * score['p_meets_4p1000']:.1f} % of the draws",
+    }
+    for snippet in quoted:
+        assert snippet in text, snippet
+    cmp_ = pd.read_csv(io.StringIO(run(main, ["compare", str(examples_dir / "campaigns.csv"), "-f", "csv", "-q"]).stdout))
+    fs01 = cmp_.set_index("plot_id").loc["FS-01"]
+    assert f"| FS-01 | {fs01['fixed_depth_change_t_ha']:.2f} | {fs01['esm_change_t_ha']:.2f} |" in text

@@ -99,3 +99,22 @@ def test_gsif_ocskgm_documented_example():
     from fourp1000.stocks import layer_stock
 
     assert layer_stock(50.0, 1.5, 30.0, 10.0) == pytest.approx(202.5)
+
+
+def test_isis_with_original_isric_headers_and_a_column_map(reference_dir, examples_dir):
+    """Issue 7: the published file, original ISRIC column names, loads with a --columns map and
+    gives the same stocks as the file mapped to our names."""
+    runner = CliRunner()
+    original = str(reference_dir / "profiles" / "isis" / "isis_horizons.csv")
+    mapped = str(reference_dir / "profiles" / "isis" / "isis_mapped.csv")
+    cmap = str(examples_dir / "columns_isric.yaml")
+    a = runner.invoke(main, ["estimate", original, "--columns", cmap, "--on-error", "skip", "-f", "csv", "-q"])
+    b = runner.invoke(main, ["estimate", mapped, "--on-error", "skip", "-f", "csv", "-q"])
+    assert a.exit_code == 0 and b.exit_code == 0, a.stderr
+    fa = pd.read_csv(pd.io.common.StringIO(a.stdout)).set_index("plot_id").sort_index()
+    fb = pd.read_csv(pd.io.common.StringIO(b.stdout)).set_index("plot_id").sort_index()
+    assert len(fa) == len(fb) > 400
+    assert (fa["soc_stock_t_ha"] - fb["soc_stock_t_ha"]).abs().max() < 1e-9
+    # Without the map, the unit-less ISRIC headers are not guessed: a clear error listing what is expected.
+    c = runner.invoke(main, ["estimate", original])
+    assert c.exit_code == 1 and "required column plot_id is missing" in c.stderr

@@ -71,7 +71,8 @@ def compare_tables(table: HorizonTable, baseline: HorizonTable | None = None,
         extrapolate=opts.extrapolate, n_bootstrap=opts.n_bootstrap, confidence=opts.confidence, seed=opts.seed,
         file=table.label, baseline_file=baseline.label if baseline is not None else "<baseline>",
     )
-    problems = sorted(row_problems + list(comparison.problems), key=lambda p: (p.file, p.row is None, p.row or 0))
+    problems = sorted(row_problems + list(comparison.problems) + _close_samplings(comparison.plots, table.label),
+                      key=lambda p: (p.file, p.row is None, p.row or 0))
     errors = [p for p in problems if p.severity == "error"]
     if errors and opts.on_error == "fail":
         raise ValidationError(errors)
@@ -79,6 +80,26 @@ def compare_tables(table: HorizonTable, baseline: HorizonTable | None = None,
     farms = compare_farm_summary(comparison.plots, tables)
     n_rows = sum(len(t.frame) for t in tables)
     return MonitoringResult(comparison.plots, comparison.cores, farms, problems, rejects, n_rows)
+
+
+# Follow-ups closer than this to the baseline are probably cores of the same campaign
+# taken on different days; a yearly rate over so short a span is meaningless.
+MIN_YEARS_BETWEEN_SAMPLINGS = 0.5
+
+
+def _close_samplings(plots: pd.DataFrame, label: str) -> list[Problem]:
+    """Warnings for follow-ups less than half a year after the baseline."""
+    if plots.empty or "years" not in plots:
+        return []
+    close = plots[(plots["years"] > 0) & (plots["years"] < MIN_YEARS_BETWEEN_SAMPLINGS)]
+    close = close.drop_duplicates(subset=["plot_id", "sampled_on"])
+    return [
+        Problem(label, None, "sampled_on", "close_samplings",
+                f"plot {r.plot_id}: sampling {r.sampled_on} is only {r.years * 365.25:.0f} days after the baseline "
+                f"{r.baseline_sampled_on}; if these are cores of one campaign, give them the same sampled_on",
+                str(r.plot_id), severity="warning")
+        for r in close.itertuples()
+    ]
 
 
 def _rejects(tables: list[HorizonTable], comparison, row_problems: list[Problem]) -> pd.DataFrame:

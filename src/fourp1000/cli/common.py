@@ -167,22 +167,31 @@ def write_rejects(rejects, path: str) -> None:
 
 
 class status:
-    """A transient status line on stderr, only on a terminal and when not quiet."""
+    """A progress bar for one stage of a run, on stderr, only on a terminal and when not quiet.
+
+    The work inside a stage is vectorised (no per-row loop to count), so the bar pulses
+    and shows the stage and the elapsed time; it disappears when the stage ends.
+    """
 
     def __init__(self, message: str, quiet: bool = False):
         self.message = message
         self.active = not quiet and sys.stderr.isatty()
-        self._status = None
+        self._progress = None
 
     def __enter__(self):
         if self.active:
             from rich.console import Console
+            from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-            self._status = Console(stderr=True).status(self.message)
-            self._status.__enter__()
+            self._progress = Progress(
+                SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+                console=Console(stderr=True), transient=True,
+            )
+            self._progress.add_task(self.message, total=None)
+            self._progress.start()
         return self
 
     def __exit__(self, *exc):
-        if self._status is not None:
-            self._status.__exit__(*exc)
+        if self._progress is not None:
+            self._progress.stop()
         return False
