@@ -106,3 +106,33 @@ def test_campaigns_example(runner, examples_dir):
     # FS-01: topsoil compacted under reduced tillage, so fixed depth overstates the gain.
     assert plots.loc["FS-01", "fixed_depth_change_t_ha"] > plots.loc["FS-01", "esm_change_t_ha"] > 0
     assert plots.loc["FS-01", "n_cores"] == 3
+
+
+def test_two_files_with_dates(runner, tmp_path):
+    base = tmp_path / "base.csv"
+    follow = tmp_path / "follow.csv"
+    base.write_text("plot_id,sampled_on,top_cm,bottom_cm,soc_pct,bulk_density_g_cm3\nA,2020,0,10,2.5,1.25\nA,2020,10,30,1.5,1.3\n")
+    follow.write_text("plot_id,sampled_on,top_cm,bottom_cm,soc_pct,bulk_density_g_cm3\nA,2025,0,10,2.45,1.41\nA,2025,10,30,1.44,1.32\n")
+    result = runner.invoke(main, ["compare", str(follow), str(base), "-f", "csv"])
+    assert result.exit_code == 0, result.stderr
+    row = read(result).iloc[0]
+    assert (row["baseline_sampled_on"], row["sampled_on"], row["years"]) == (2020, 2025, 5)
+    # von Haden's worked core, rounded: compaction makes fixed depth gain 2.3 t C/ha, ESM much less.
+    assert row["fixed_depth_change_t_ha"] == pytest.approx(2.311, abs=1e-3)
+    assert 0 < row["esm_change_t_ha"] < 1
+    assert result.stderr.splitlines()[-1] == "4 rows read, 1 plots compared, 0 rows rejected; 0 of 1 plots meet 4 per 1000"
+
+
+def test_two_files_without_dates_give_no_verdict(runner, tmp_path):
+    base = tmp_path / "base.csv"
+    follow = tmp_path / "follow.csv"
+    base.write_text("plot_id,top_cm,bottom_cm,soc_pct,bulk_density_g_cm3\nA,0,30,1.2,1.3\nB,0,30,1.2,1.3\n")
+    follow.write_text("plot_id,top_cm,bottom_cm,soc_pct,bulk_density_g_cm3\nA,0,30,1.3,1.3\nC,0,30,1,1.2\n")
+    rej = tmp_path / "rej.csv"
+    result = runner.invoke(main, ["compare", str(follow), str(base), "--on-error", "skip", "--rejects", str(rej),
+                                  "--check", "-f", "csv"])
+    assert result.exit_code == 3  # no verdict fails --check
+    assert result.stderr.splitlines()[-1] == ("4 rows read, 1 plots compared, 2 rows rejected; 0 of 1 plots meet "
+                                              "4 per 1000 (1 without a verdict: sampling dates unknown)")
+    rejects = pd.read_csv(rej)
+    assert sorted(zip(rejects["file"], rejects["row"])) == [("base.csv", 3), ("follow.csv", 3)]

@@ -142,9 +142,9 @@ def _rejects(tables: list[HorizonTable], comparison, row_problems: list[Problem]
 
 def _core_key(frame: pd.DataFrame) -> pd.Series:
     parts = [frame["plot_id"].astype("string").fillna("")]
-    for col in ("sampled_on", "core_id"):
-        if col in frame:
-            parts.append(frame[col].astype("string").fillna(""))
+    for col in ("sampled_on", "core_id"):  # missing columns count as empty, as in the cores table
+        parts.append(frame[col].astype("string").fillna("") if col in frame
+                     else pd.Series("", index=frame.index, dtype="string"))
     key = parts[0]
     for p in parts[1:]:
         key = key + "\x1f" + p

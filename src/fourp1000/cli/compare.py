@@ -120,14 +120,30 @@ def compare(file, file2, esm_method, depths, mass_basis, som_factor, reference, 
         for problem in result.problems[:20]:
             echo_err(f"  {'rejected' if problem.severity == 'error' else 'warning'}: {problem}")
         n_plots = meta["plots_compared"]
-        n_met = int(result.plots.groupby("plot_id")["meets_4p1000"].all().sum()) if len(result.plots) else 0
-        echo_err(f"{result.n_rows} rows read, {n_plots} plots compared, {len(result.rejects)} rows rejected; "
-                 f"{n_met} of {n_plots} plots meet 4 per 1000")
+        verdict = _plot_verdicts(result.plots)
+        line = (f"{result.n_rows} rows read, {n_plots} plots compared, {len(result.rejects)} rows rejected; "
+                f"{int(verdict.fillna(False).sum())} of {n_plots} plots meet 4 per 1000")
+        if verdict.isna().any():
+            line += f" ({int(verdict.isna().sum())} without a verdict: sampling dates unknown)"
+        echo_err(line)
     if len(result.plots) == 0:
         echo_err("Error: no plot could be compared")
         sys.exit(EXIT_DATA_ERROR)
-    if check and not result.plots["meets_4p1000"].fillna(False).astype(bool).all():
+    if check and not _plot_verdicts(result.plots).fillna(False).all():  # no verdict fails the check
         sys.exit(EXIT_TARGET_MISSED)
+
+
+def _plot_verdicts(plots):
+    """Per plot: True if every follow-up and depth meets 4 per 1000, False if one misses, NA if unknown."""
+    import pandas as pd
+
+    if plots.empty:
+        return pd.Series(dtype="boolean")
+    meets = plots["meets_4p1000"].astype("boolean")
+    grouped = meets.groupby(plots["plot_id"], sort=False)
+    out = grouped.min()  # False wins over True; all-NA stays NA
+    out[meets.isna().groupby(plots["plot_id"], sort=False).any()] = pd.NA
+    return out
 
 
 def _method_statement(opts: CompareOptions) -> str:
