@@ -116,3 +116,14 @@ def test_practices_lists_catalogue(runner):
     for name in ("reduced_tillage", "no_till", "cover_crops", "residue_retention", "manure", "agroforestry",
                  "improved_grassland", "set_aside"):
         assert name in names
+
+
+def test_climate_zone_derived_from_climate_columns(runner):
+    """Without climate_zone, the IPCC 2019 classification scheme derives it from mat_c, map_mm, pet_mm, elevation_m."""
+    plots = ("plot_id,mat_c,map_mm,pet_mm,elevation_m,soil_class,land_use,tillage,input_level\n"
+             "W,14.0,1200,800,200,HAC,cropland,full,medium\n")
+    result = runner.invoke(main, ["project", "-", "-f", "csv", "-v"], input=plots)
+    assert result.exit_code == 0, result.stderr
+    r = csv_out(result).iloc[0]
+    assert r["baseline_stock_t_ha"] == pytest.approx(44.16)  # warm temperate moist, HAC: 64 x 0.69
+    assert "climate zone derived for 1 plots" in result.stderr
