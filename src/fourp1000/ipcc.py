@@ -82,7 +82,7 @@ FACTORS = ("F_LU", "F_MG", "F_I")
 LEVELS = LAND_USES + TILLAGE_CLASSES + INPUT_LEVELS + GRASSLAND_CONDITIONS
 
 #: Confirmation statuses of a table cell, weakest first (see data/ipcc_sources.md).
-STATUS_ORDER = ("unconfirmed", "1src", "2src", "worked_example", "definition")
+STATUS_ORDER = ("unconfirmed", "1src", "2src", "worked_example", "ipcc_document", "definition")
 NOT_IN_TABLE = "not_in_table"
 
 # Spellings users bring, mapped to the canonical vocabulary. Keys are already normalised
@@ -667,12 +667,12 @@ def climate_zone_from_climate(
     MAP > 2000 mm, moist where MAP > 1000 mm, dry otherwise. Warm temperate: MAT > 10 degC;
     cool temperate: MAT > 0 degC; boreal: MAT <= 0 degC with a warmest month >= 10 degC.
     Outside the tropics, moist where MAP/PET > 1, dry otherwise. Thresholds as in Fig.
-    3A.5.1 of 2019 Vol. 4 Ch. 3 Annex 3A.5 (with its corrigendum), read from a public
+    3A.5.2 of 2019 Vol. 4 Ch. 3 Annex 3A.5 (with its corrigendum), read from a public
     reimplementation; the figure itself was not available to us (see docs/ipcc-tier1.md).
 
     References
     ----------
-    .. [1] IPCC (2019) 2019 Refinement, Vol. 4, Ch. 3, Annex 3A.5, Figure 3A.5.1
+    .. [1] IPCC (2019) 2019 Refinement, Vol. 4, Ch. 3, Annex 3A.5, Figure 3A.5.2
        (updated climate zone delineation) and corrigendum.
 
     Examples
