@@ -21,14 +21,13 @@ def test_config_file_feeds_defaults_and_columns(runner, tmp_path, monkeypatch):
         "depth: 0-40\nestimate:\n  depth_method: spline\ncolumns:\n  Corg: {column: soc, unit: g/kg}\n")
     data = "plot_id,top_cm,bottom_cm,Corg,bulk_density_g_cm3\nA,0,20,12,1.3\nA,20,40,8,1.4\n"
     monkeypatch.chdir(tmp_path)
-    if True:
-        result = runner.invoke(main, ["estimate", "-", "-f", "csv", "-q"], input=data)
-        assert result.exit_code == 0, result.stderr
-        row = pd.read_csv(io.StringIO(result.stdout)).iloc[0]
-        assert (row["bottom_cm"], row["depth_method"]) == (40, "spline")
-        # The command line wins over the config file.
-        result = runner.invoke(main, ["estimate", "-", "-f", "csv", "-q", "--depth", "30"], input=data)
-        assert pd.read_csv(io.StringIO(result.stdout)).iloc[0]["bottom_cm"] == 30
+    result = runner.invoke(main, ["estimate", "-", "-f", "csv", "-q"], input=data)
+    assert result.exit_code == 0, result.stderr
+    row = pd.read_csv(io.StringIO(result.stdout)).iloc[0]
+    assert (row["bottom_cm"], row["depth_method"]) == (40, "spline")
+    # The command line wins over the config file.
+    result = runner.invoke(main, ["estimate", "-", "-f", "csv", "-q", "--depth", "30"], input=data)
+    assert pd.read_csv(io.StringIO(result.stdout)).iloc[0]["bottom_cm"] == 30
 
 
 def test_unknown_config_key_is_an_error(runner, tmp_path):

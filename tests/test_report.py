@@ -311,12 +311,12 @@ def test_stdin_is_hashed_and_check_exits_3_but_writes(tmp_path):
     assert CliRunner().invoke(main, ["report", "-", "-o", str(out), "--check", "-q"], input=only_f1).exit_code == 0
 
 
-def test_default_output_is_report_html():
+def test_default_output_is_report_html(tmp_path, monkeypatch):
     runner = CliRunner()
-    with runner.isolated_filesystem():
-        result = runner.invoke(main, ["report", "-", "-q"], input=TWO_FARMS)
-        assert result.exit_code == 0 and result.stdout == "" and result.stderr == ""
-        assert len(Page(Path("report.html").read_text()).find("figure", "trajectory")) == 2
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(main, ["report", "-", "-q"], input=TWO_FARMS)
+    assert result.exit_code == 0 and result.stdout == "" and result.stderr == ""
+    assert len(Page(Path("report.html").read_text()).find("figure", "trajectory")) == 2
 
 
 def test_errors_are_one_line_without_traceback(tmp_path):

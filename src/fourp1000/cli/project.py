@@ -87,8 +87,8 @@ def _parse_models(ctx, param, value) -> tuple[str, ...]:
 
 def run_projection(file, *, depth, depth_method, spline_lambda, extrapolate, bd_ptf, bd_basis, som_factor,
                    stone_density, on_error, sep, decimal, encoding, sheet, columns_file, practices, years,
-                   ipcc_version, method, rate_years, quiet, model=("ipcc",), climate=None):
-    """Read FILE and project it (shared by project, score and report)."""
+                   ipcc_version, method, rate_years, quiet, model=("ipcc",), climate=None, stdin=None):
+    """Read FILE and project it (shared by project, score and report); ``stdin`` replaces sys.stdin for '-'."""
     from ..horizons import load_column_map
 
     models = tuple(model)
@@ -109,7 +109,7 @@ def run_projection(file, *, depth, depth_method, spline_lambda, extrapolate, bd_
         ctx = click.get_current_context(silent=True)
         column_map = (ctx.find_root().obj or {}).get("column_map") if ctx else None
     with status("Reading input", quiet):
-        raw = read_table(file, sep=sep, decimal=decimal, encoding=encoding, sheet=sheet)
+        raw = read_table(file, sep=sep, decimal=decimal, encoding=encoding, sheet=sheet, stdin=stdin)
         table = load_plots_or_horizons(raw, som_factor=som_factor or VAN_BEMMELEN, bd_basis=bd_basis,
                                        column_map=column_map)
     with status("Projecting", quiet):

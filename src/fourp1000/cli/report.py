@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import io
 import sys
 
@@ -14,21 +13,6 @@ from .common import EXIT_TARGET_MISSED, echo_err, handle_errors, input_options
 from .estimate import stock_options
 from .project import report_run, summary_line, with_uncertainty, projection_options, run_projection
 from .uncertainty_options import uncertainty_from_cli, uncertainty_options, uncertainty_summary, verdict_view
-
-
-@contextlib.contextmanager
-def _stdin_bytes(file: str):
-    """Read stdin once when FILE is '-', so the report can hash what the projection reads."""
-    if file != "-":
-        yield None
-        return
-    data = click.get_binary_stream("stdin").read()
-    saved = sys.stdin
-    sys.stdin = io.TextIOWrapper(io.BytesIO(data))
-    try:
-        yield data
-    finally:
-        sys.stdin = saved
 
 
 @click.command()
@@ -70,8 +54,9 @@ def report(file, output, title, max_farm_figures, max_plot_rows, quiet, verbose,
     from .. import report as lib
 
     unc = uncertainty_from_cli(uncertainty, draws, seed, confidence)
-    with _stdin_bytes(file) as data:
-        table, result = run_projection(file, quiet=quiet, **options)
+    # Read stdin once, so the report can hash exactly what the projection reads.
+    data = sys.stdin.buffer.read() if file == "-" else None
+    table, result = run_projection(file, quiet=quiet, stdin=io.BytesIO(data) if data is not None else None, **options)
     # Hashed after reading, so a missing file gets the reader's own error message.
     input_file = lib.InputFile.from_bytes("<stdin>", data) if data is not None else lib.InputFile.from_path(file)
     if len(result.plots) == 0:
