@@ -1,0 +1,362 @@
+"""Measured SOC change between samplings of the same plots, on an equivalent soil mass.
+
+:func:`compare_samplings` pairs each plot's follow-up samplings with its baseline (the
+earliest sampling of one table, or of a separate baseline table), averages the per-core
+stocks of :func:`fourp1000.esm.core_stocks` over each sampling's cores, and gives per plot
+and standard depth the change, its annual rate in per mille of the baseline stock, the
+4 per 1000 verdict and a bootstrap over cores (percentile interval of the change and the
+share of resamples meeting the target). Plots that cannot be compared are left out and
+reported as :class:`fourp1000.errors.Problem` records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from ..errors import InputError, Problem
+from .cores import _INTERNAL, _check_options, _core_table, _samplings
+from .knots import Array
+from .profiles import (
+    DEFAULT_SOM_FACTOR,
+    Profiles,
+    _problem,
+    _sampling_codes,
+    build_profiles,
+)
+from ..stocks import STONE_DENSITY_G_CM3
+from ..targets import meets_target, rate_per_mille
+
+__all__ = ["Comparison", "compare_samplings"]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Result of :func:`compare_samplings`: per plot, per core, and the problems found."""
+
+    plots: pd.DataFrame
+    cores: pd.DataFrame
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _combine_files(horizons: pd.DataFrame, baseline: pd.DataFrame, file: str, baseline_file: str) -> pd.DataFrame:
+    parts = []
+    for frame, name, label, is_base in (
+        (baseline, baseline_file, "baseline", True), (horizons, file, "follow-up", False)
+    ):
+        part = frame.copy()
+        sampled = part["sampled_on"] if "sampled_on" in part else pd.Series(label, index=part.index)
+        part["sampled_on"] = sampled.astype(object)
+        part["_file"] = name
+        part["_from_baseline"] = is_base
+        if "source_row" not in part:
+            part["source_row"] = np.arange(1, len(part) + 1)
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True)
+
+
+def _plot_problems(
+    data: pd.DataFrame, cores: pd.DataFrame, is_baseline: NDArray[np.bool_], baselines: pd.DataFrame, two_files: bool
+) -> tuple[NDArray[np.bool_], list[Problem]]:
+    """Which cores' plots can be compared, and a problem for each plot that cannot."""
+    plot, pair = _sampling_codes(data)
+    rows = pd.DataFrame({"_plot": plot, "_pair": pair, "_from_baseline": data["_from_baseline"].to_numpy(dtype=bool),
+                         "plot_id": data["plot_id"].array, "sampled_on": data["sampled_on"].array,
+                         "file": data["_file"].array, "source_row": data["source_row"].array})
+    rows = rows[rows["_plot"] >= 0]  # rows without plot_id are reported by build_profiles
+    plots = rows.groupby("_plot").agg(
+        plot_id=("plot_id", "first"), sampled_on=("sampled_on", "first"), file=("file", "first"),
+        source_row=("source_row", "first"), in_baseline=("_from_baseline", "any"), n_samplings=("_pair", "nunique"),
+    )
+    core_plot = cores["_plot"].to_numpy()
+    plots["has_base"] = pd.Series(is_baseline).groupby(core_plot).any().reindex(plots.index, fill_value=False)
+    plots["has_follow"] = pd.Series(~is_baseline).groupby(core_plot).any().reindex(plots.index, fill_value=False)
+    rule = np.select(
+        [
+            two_files & ~plots["in_baseline"].to_numpy(dtype=bool),
+            plots["n_samplings"].to_numpy() < 2,
+            ~plots["has_base"].to_numpy(dtype=bool),
+            ~plots["has_follow"].to_numpy(dtype=bool),
+        ],
+        ["not_in_baseline", "one_sampling", "no_valid_baseline", "no_valid_follow_up"],
+        default="",
+    )
+    messages = {
+        "not_in_baseline": "plot is not in the baseline file: left out",
+        "one_sampling": "plot has one sampling only ({sampled_on}): nothing to compare",
+        "no_valid_baseline": "the baseline sampling ({baseline}) has no valid core: plot left out",
+        "no_valid_follow_up": "no follow-up sampling has a valid core: plot left out",
+    }
+    problems = []
+    for i in np.flatnonzero(rule != ""):
+        code = plots.index[i]
+        baseline = baselines["sampled_on"].get(code, "?")
+        text = messages[str(rule[i])].format(sampled_on=plots["sampled_on"].iat[i], baseline=baseline)
+        problems.append(_problem(plots["file"].iat[i], plots["source_row"].iat[i], "plot_id", str(rule[i]), text,
+                                 plots["plot_id"].iat[i]))
+    return np.isin(core_plot, plots.index[rule == ""].to_numpy()), problems
+
+
+def compare_samplings(
+    horizons: pd.DataFrame,
+    depths_cm: Sequence[float] = (30.0,),
+    *,
+    baseline: pd.DataFrame | None = None,
+    method: str = "spline",
+    mass_basis: Literal["mineral", "total"] = "mineral",
+    som_factor: float = DEFAULT_SOM_FACTOR,
+    reference: str | Sequence[float] | pd.DataFrame = "baseline_mean",
+    extrapolate: bool = True,
+    stone_density_g_cm3: float = STONE_DENSITY_G_CM3,
+    n_bootstrap: int = 1000,
+    confidence: float = 0.95,
+    seed: int | None = 0,
+    file: str = "<input>",
+    baseline_file: str = "<baseline>",
+) -> Comparison:
+    """Measured SOC change between the baseline and each follow-up sampling, per plot.
+
+    Parameters
+    ----------
+    horizons : DataFrame
+        Canonical horizon table. Alone, it holds several samplings per plot
+        (``sampled_on``: a year or a date) and the earliest of each plot is the baseline.
+        With ``baseline``, it holds the follow-up sampling(s).
+    depths_cm : sequence of float [cm]
+        Standard depths (the 4 per 1000 target is defined on 0–30 cm).
+    baseline : DataFrame, optional
+        Baseline horizon table (two-file mode): each plot's earliest sampling in it is
+        the baseline; every other sampling, in either table, is a follow-up. A table
+        without ``sampled_on`` is one sampling, labelled "baseline" or "follow-up" (then
+        ``years`` and the rates are unknown).
+    method, mass_basis, som_factor, reference, extrapolate, stone_density_g_cm3
+        As in :func:`fourp1000.esm.core_stocks`.
+    n_bootstrap : int
+        Bootstrap resamples over cores (0 to skip).
+    confidence : float
+        Confidence level of the interval of the change.
+    seed : int or None
+        Seed of the bootstrap; a given seed gives the same result.
+    file, baseline_file : str
+        File names for problem reports.
+
+    Returns
+    -------
+    Comparison
+        ``plots``: one row per plot, follow-up sampling and depth: ``plot_id``,
+        [``farm_id``], ``depth_cm``, ``baseline_sampled_on``, ``sampled_on``, ``years``,
+        ``n_baseline_cores``, ``n_cores``, ``reference_mass_t_ha``,
+        ``baseline_stock_t_ha`` (ESM basis), ``baseline_stock_sd_t_ha``,
+        ``baseline_fixed_depth_stock_t_ha``, ``fixed_depth_stock_t_ha``,
+        ``fixed_depth_stock_sd_t_ha``, ``esm_stock_t_ha``, ``esm_stock_sd_t_ha``,
+        ``fixed_depth_change_t_ha``, ``esm_change_t_ha``, ``esm_change_se_t_ha``,
+        ``change_ci_low_t_ha``, ``change_ci_high_t_ha``, ``annual_change_t_ha_yr``,
+        ``rate_per_mille``, ``meets_4p1000``, ``p_meets_4p1000``, ``extrapolated`` (any
+        core of either sampling), ``method``, ``mass_basis``. ``cores``: the per-core
+        table of :func:`fourp1000.esm.core_stocks`. ``problems``: bad cores, plots with one sampling,
+        follow-up plots missing from the baseline, ...; those are left out, the rest is
+        computed.
+
+    Notes
+    -----
+    Stocks of a sampling are means over its cores, sd over cores (ddof 1); the standard
+    error of the change is ``sqrt(sd_b²/n_b + sd_f²/n_f)``. ``rate_per_mille`` = ESM
+    change / years / baseline ESM stock × 1000, and ``meets_4p1000`` is
+    ``rate_per_mille >= 4`` (:mod:`fourp1000.targets`). The bootstrap resamples the
+    baseline and the follow-up cores independently, with replacement, the reference
+    masses held fixed; it gives the percentile interval of the change of the mean stock
+    and ``p_meets_4p1000``, the share of resamples whose rate reaches 4 per mille. Both
+    need two or more cores in each sampling (NaN otherwise); ``p_meets_4p1000`` also
+    needs ``years > 0``.
+
+    References
+    ----------
+    .. [1] von Haden, A. C., Yang, W. H. & DeLucia, E. H. (2020). Glob. Change Biol. 26,
+       3759–3770. doi:10.1111/gcb.15124
+    .. [2] Minasny, B. et al. (2017). Soil carbon 4 per mille. Geoderma 292, 59–86.
+       doi:10.1016/j.geoderma.2017.01.002
+    .. [3] Efron, B. & Tibshirani, R. J. (1993). An Introduction to the Bootstrap.
+       Chapman & Hall, New York. Ch. 13 (percentile intervals).
+    """
+    depth = _check_options(method, depths_cm)
+    if not 0 < confidence < 1:
+        raise InputError(f"confidence must be between 0 and 1, got {confidence!r}")
+    two_files = baseline is not None
+    if two_files:
+        data = _combine_files(horizons, baseline, file, baseline_file)
+    else:
+        if "sampled_on" not in horizons:
+            raise InputError("comparing samplings needs a sampled_on column, or a separate baseline table")
+        data = horizons.assign(_file=file, _from_baseline=False)
+        if "source_row" not in data:
+            data["source_row"] = np.arange(1, len(data) + 1)
+    data = data.drop(columns=["_plot", "_pair"], errors="ignore")
+    data["_plot"], data["_pair"] = _sampling_codes(data)
+    samplings, baselines = _samplings(data, data["_from_baseline"].to_numpy(dtype=bool) if two_files else None)
+    profiles, problems = build_profiles(
+        data, mass_basis=mass_basis, som_factor=som_factor, stone_density_g_cm3=stone_density_g_cm3, file=file
+    )
+    is_baseline = np.isin(profiles.cores["_pair"].to_numpy(), baselines["_pair"].to_numpy())
+    keep, plot_problems = _plot_problems(data, profiles.cores, is_baseline, baselines, two_files)
+    kept = Profiles(
+        cores=profiles.cores[keep].reset_index(drop=True),
+        boundary_cm=profiles.boundary_cm[keep],
+        cum_mass_t_ha=profiles.cum_mass_t_ha[keep],
+        cum_soc_t_ha=profiles.cum_soc_t_ha[keep],
+        n_knots=profiles.n_knots[keep],
+        mass_basis=mass_basis,
+    )
+    table, more = _core_table(kept, is_baseline[keep], depth, reference, method, extrapolate)
+    plots = _plot_table(table, depth, samplings["_year"], n_bootstrap, confidence, np.random.default_rng(seed))
+    plots["method"] = method
+    plots["mass_basis"] = mass_basis
+    return Comparison(plots=plots, cores=table.drop(columns=_INTERNAL), problems=problems + plot_problems + more)
+
+
+def _padded(values: Array, group: NDArray[np.int64], n_groups: int) -> tuple[Array, NDArray[np.int64]]:
+    """Non-NaN values of each group as a row of a NaN-padded matrix, and the group sizes."""
+    keep = ~np.isnan(values)
+    vals, grp = values[keep], group[keep]
+    order = np.argsort(grp, kind="stable")
+    vals, grp = vals[order], grp[order]
+    counts = np.bincount(grp, minlength=n_groups)
+    pos = np.arange(len(grp)) - np.concatenate([[0], np.cumsum(counts)[:-1]])[grp]
+    out = np.full((n_groups, max(int(counts.max(initial=0)), 1)), np.nan)
+    out[grp, pos] = vals
+    return out, counts
+
+
+def _resampled_means(values: Array, counts: NDArray[np.int64], n_bootstrap: int, rng: np.random.Generator) -> Array:
+    """Means of ``n_bootstrap`` resamples (with replacement) of each row's ``counts`` values.
+
+    Rows are grouped by their number of values k (a loop over distinct core counts) and
+    each resample sums k random draws (a loop over k), so no padding or masking is needed.
+    """
+    means = np.empty((values.shape[0], n_bootstrap))
+    for k in (int(c) for c in np.unique(counts)):
+        rows = np.flatnonzero(counts == k)
+        block = values[rows, :k]
+        step = max(1, 4_000_000 // (n_bootstrap * k))  # bound the working arrays
+        for start in range(0, rows.size, step):
+            part = block[start : start + step]
+            flat = part.ravel()
+            offset = (np.arange(part.shape[0]) * k)[:, None]
+            total = np.zeros((part.shape[0], n_bootstrap))
+            for _ in range(k):
+                total += flat[rng.integers(0, k, size=total.shape) + offset]
+            means[rows[start : start + step]] = total / k
+    return means
+
+
+def _percentiles(samples: Array, probabilities: Sequence[float]) -> list[Array]:
+    """Row-wise percentiles with linear interpolation (numpy's default method), via one sort."""
+    ordered = np.sort(samples, axis=1)
+    n = ordered.shape[1]
+    out = []
+    for prob in probabilities:
+        pos = prob * (n - 1)
+        lo = int(np.floor(pos))
+        hi = min(lo + 1, n - 1)
+        out.append(ordered[:, lo] + (pos - lo) * (ordered[:, hi] - ordered[:, lo]))
+    return out
+
+
+def _bootstrap(
+    base: Array, n_base: NDArray[np.int64], follow: Array, n_follow: NDArray[np.int64], years: Array,
+    *, n_bootstrap: int, confidence: float, rng: np.random.Generator,
+) -> tuple[Array, Array, Array]:
+    """Percentile interval of the change of mean stock, and share of resamples meeting 4 per 1000."""
+    low, high, p_meets = (np.full(base.shape[0], np.nan) for _ in range(3))
+    ok = np.flatnonzero((n_base >= 2) & (n_follow >= 2))
+    if ok.size == 0 or n_bootstrap <= 0:
+        return low, high, p_meets
+    tail = (1.0 - confidence) / 2.0
+    step = max(1, 2_000_000 // n_bootstrap)
+    for start in range(0, ok.size, step):
+        rows = ok[start : start + step]
+        base_mean = _resampled_means(base[rows], n_base[rows], n_bootstrap, rng)
+        change = _resampled_means(follow[rows], n_follow[rows], n_bootstrap, rng) - base_mean
+        low[rows], high[rows] = _percentiles(change, [tail, 1.0 - tail])
+        yrs = years[rows][:, None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rate = rate_per_mille(change / np.where(yrs > 0, yrs, np.nan), base_mean)
+        p_meets[rows] = np.where(years[rows] > 0, meets_target(rate).mean(axis=1), np.nan)
+    return low, high, p_meets
+
+
+_PLOT_COLUMNS = (
+    "plot_id", "depth_cm", "baseline_sampled_on", "sampled_on", "years", "n_baseline_cores", "n_cores",
+    "reference_mass_t_ha", "baseline_stock_t_ha", "baseline_stock_sd_t_ha", "baseline_fixed_depth_stock_t_ha",
+    "fixed_depth_stock_t_ha", "fixed_depth_stock_sd_t_ha", "esm_stock_t_ha", "esm_stock_sd_t_ha",
+    "fixed_depth_change_t_ha", "esm_change_t_ha", "esm_change_se_t_ha", "change_ci_low_t_ha",
+    "change_ci_high_t_ha", "annual_change_t_ha_yr", "rate_per_mille", "meets_4p1000", "p_meets_4p1000",
+    "extrapolated",
+)
+
+
+def _plot_table(
+    table: pd.DataFrame, depth_cm: Array, year_of_pair: pd.Series, n_bootstrap: int, confidence: float,
+    rng: np.random.Generator,
+) -> pd.DataFrame:
+    """Aggregate cores to (plot, sampling, depth) and pair each follow-up with the baseline."""
+    t = table.assign(_group=table.groupby(["_pair", "depth_cm"], sort=False).ngroup())
+    stats = t.groupby("_group").agg(
+        plot_id=("plot_id", "first"),
+        _plot=("_plot", "first"),
+        _pair=("_pair", "first"),
+        depth_cm=("depth_cm", "first"),
+        sampled_on=("sampled_on", "first"),
+        is_baseline=("is_baseline", "first"),
+        n=("esm_stock_t_ha", "count"),
+        esm=("esm_stock_t_ha", "mean"),
+        esm_sd=("esm_stock_t_ha", "std"),
+        fd=("fixed_depth_stock_t_ha", "mean"),
+        fd_sd=("fixed_depth_stock_t_ha", "std"),
+        reference_mass_t_ha=("reference_mass_t_ha", "first"),
+        extrapolated=("extrapolated", "any"),
+    ).reset_index()
+    values, counts = _padded(t["esm_stock_t_ha"].to_numpy(dtype=float), t["_group"].to_numpy(), len(stats))
+
+    base = stats[stats["is_baseline"]].rename(columns={
+        "sampled_on": "baseline_sampled_on", "n": "n_baseline_cores", "esm": "baseline_stock_t_ha",
+        "esm_sd": "baseline_stock_sd_t_ha", "fd": "baseline_fixed_depth_stock_t_ha",
+        "extrapolated": "_base_extrapolated", "_group": "_base_group", "_pair": "_base_pair",
+    })[["_plot", "_base_pair", "depth_cm", "baseline_sampled_on", "n_baseline_cores", "baseline_stock_t_ha",
+        "baseline_stock_sd_t_ha", "baseline_fixed_depth_stock_t_ha", "_base_extrapolated", "_base_group"]]
+    out = stats[~stats["is_baseline"]].merge(base, on=["_plot", "depth_cm"], how="inner")
+    out = out.rename(columns={"n": "n_cores", "esm": "esm_stock_t_ha", "esm_sd": "esm_stock_sd_t_ha",
+                              "fd": "fixed_depth_stock_t_ha", "fd_sd": "fixed_depth_stock_sd_t_ha"})
+
+    out["_year"] = year_of_pair.reindex(out["_pair"]).to_numpy()
+    years = out["_year"].to_numpy() - year_of_pair.reindex(out["_base_pair"]).to_numpy()
+    out["years"] = years
+    out["esm_change_t_ha"] = out["esm_stock_t_ha"] - out["baseline_stock_t_ha"]
+    out["fixed_depth_change_t_ha"] = out["fixed_depth_stock_t_ha"] - out["baseline_fixed_depth_stock_t_ha"]
+    out["esm_change_se_t_ha"] = np.sqrt(
+        out["esm_stock_sd_t_ha"] ** 2 / out["n_cores"] + out["baseline_stock_sd_t_ha"] ** 2 / out["n_baseline_cores"]
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        annual = out["esm_change_t_ha"].to_numpy(dtype=float) / np.where(years > 0, years, np.nan)
+    out["annual_change_t_ha_yr"] = annual
+    rate = rate_per_mille(annual, out["baseline_stock_t_ha"].to_numpy(dtype=float))
+    out["rate_per_mille"] = rate
+    out["meets_4p1000"] = pd.array(np.where(np.isnan(rate), None, meets_target(rate)), dtype="boolean")
+
+    bg, fg = out["_base_group"].to_numpy(), out["_group"].to_numpy()
+    low, high, p_meets = _bootstrap(values[bg], counts[bg], values[fg], counts[fg], years,
+                                    n_bootstrap=n_bootstrap, confidence=confidence, rng=rng)
+    out["change_ci_low_t_ha"], out["change_ci_high_t_ha"], out["p_meets_4p1000"] = low, high, p_meets
+    out["extrapolated"] = out["extrapolated"] | out["_base_extrapolated"]
+
+    columns = list(_PLOT_COLUMNS)
+    if "farm_id" in table:
+        out["farm_id"] = out["_plot"].map(table.drop_duplicates("_plot").set_index("_plot")["farm_id"])
+        columns.insert(1, "farm_id")
+    out["_depth_order"] = out["depth_cm"].map({d: i for i, d in enumerate(depth_cm)})
+    out = out.sort_values(["_plot", "_year", "_depth_order"], kind="stable")
+    return out[columns].reset_index(drop=True)

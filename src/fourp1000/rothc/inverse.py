@@ -1,0 +1,159 @@
+"""Inverse mode of RothC-26.3: the plant C input whose equilibrium SOC equals a measured stock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from ..errors import InputError
+from .cycle import (
+    _check_decomposes,
+    _cycle_length,
+    _cycle_map,
+    _cycle_offsets,
+    _cycle_rates,
+    _fixed_point,
+    _smd_orbit,
+)
+from .decomposition import _Forcing
+from .drivers import _Drivers, _n_plots, _per_plot, _Site
+from .equilibrium import Spinup, spinup
+from .modifiers import BareSoilLimit, falloon_iom
+from .parameters import RothCParameters, _params
+from .state import MonthlyInputs
+
+
+@dataclass
+class EquilibriumFit:
+    """Result of :func:`fit_plant_input`.
+
+    Attributes
+    ----------
+    plant_c_t_ha_yr : array (n_plots,) [t C ha-1 yr-1]
+        Annual plant C input that makes the equilibrium SOC equal the target (NaN where
+        no non-negative input can, with ``strict=False``).
+    inputs : MonthlyInputs
+        The cycle with the fitted monthly plant inputs (shape (cycle, n_plots)).
+    spinup : Spinup
+        The equilibrium with those inputs (analytic): the initial state of a projection.
+    iom_t_c_ha : array (n_plots,) [t C ha-1]
+        IOM used (given, or Falloon et al. 1998 from the target SOC).
+    """
+
+    plant_c_t_ha_yr: NDArray
+    inputs: MonthlyInputs
+    spinup: Spinup
+    iom_t_c_ha: NDArray
+
+
+def fit_plant_input(
+    inputs: MonthlyInputs,
+    clay_pct: ArrayLike,
+    depth_cm: ArrayLike,
+    soc_t_c_ha: ArrayLike,
+    iom_t_c_ha: ArrayLike | None = None,
+    *,
+    radiocarbon: bool = False,
+    bare_soil_limit: BareSoilLimit = "classic",
+    strict: bool = True,
+    params: RothCParameters | None = None,
+) -> EquilibriumFit:
+    """Inverse mode: the plant C input whose equilibrium SOC equals a measured stock.
+
+    With the weather, cover, DPM/RPM ratio and manure of the cycle fixed, the equilibrium
+    active carbon is affine in the plant input: ``C_eq = s · C_plant + C_fym``, where
+    ``C_plant`` is the equilibrium for 1 t C/ha/yr distributed over the months like
+    ``inputs.plant_c_t_ha`` and ``C_fym`` the equilibrium from manure alone. So
+    ``s = (SOC - IOM - ΣC_fym) / ΣC_plant`` in one batched solve, no iteration.
+
+    Parameters
+    ----------
+    inputs : MonthlyInputs
+        The cycle (as for :func:`spinup`). ``plant_c_t_ha`` gives only the monthly
+        distribution of the plant input (its total is ignored); manure (``fym_c_t_ha``)
+        is kept as given.
+    clay_pct : array (n_plots,) [%]
+    depth_cm : array (n_plots,) [cm]
+    soc_t_c_ha : array (n_plots,) [t C ha-1]
+        Measured SOC stock of the layer, taken as the equilibrium stock.
+    iom_t_c_ha : array (n_plots,), optional [t C ha-1]
+        Inert organic matter; default Falloon et al. (1998) from ``soc_t_c_ha``.
+    radiocarbon : bool
+        Also return the radiocarbon equilibrium.
+    bare_soil_limit : {"classic", "wilting_point"}
+    strict : bool
+        Raise when a plot's target cannot be reached with a non-negative plant input
+        (target below IOM plus the manure-only equilibrium); with False those plots get NaN.
+    params : RothCParameters, optional
+
+    Returns
+    -------
+    EquilibriumFit
+
+    Raises
+    ------
+    InputError
+        A plot's monthly plant-input pattern is all zero, nothing decomposes, or (strict)
+        the target is unreachable.
+
+    Notes
+    -----
+    Assumes the soil is at equilibrium with the cycle, as RothC users do when initialising
+    from a measured stock. The reference code has no such solver; users adjusted C_inp by
+    hand until the spin-up matched.
+
+    References
+    ----------
+    .. [1] Coleman, K., Jenkinson, D.S. (1996). RothC-26.3 - A model for the turnover of
+       carbon in soil. NATO ASI Series I 38, Springer, 237-246.
+       :doi:`10.1007/978-3-642-61094-3_17`
+    .. [2] Falloon, P., Smith, P., Coleman, K., Marshall, S. (1998). Soil Biology and
+       Biochemistry 30(8), 1207-1211. :doi:`10.1016/S0038-0717(97)00256-3`
+    """
+    p = _params(params)
+    drv = _Drivers.build(inputs, p)
+    n = _n_plots(drv, clay_pct, depth_cm, soc_t_c_ha, iom_t_c_ha)
+    target = _per_plot("soc_t_c_ha", soc_t_c_ha, n)
+    iom = falloon_iom(target, p) if iom_t_c_ha is None else _per_plot("iom_t_c_ha", iom_t_c_ha, n)
+    site = _Site.build(clay_pct, depth_cm, iom, n, p, bare_soil_limit)
+    length = _cycle_length(drv, p)
+
+    pattern = np.empty((length, n))
+    for t in range(length):
+        pattern[t] = np.broadcast_to(drv.at("plant_c_t_ha", t), (n,))
+    total = pattern.sum(axis=0)
+    if (total <= 0).any():
+        shown = ", ".join(str(i) for i in np.flatnonzero(total <= 0)[:10])
+        raise InputError(f"plant_c_t_ha: the monthly pattern of plot(s) {shown} is all zero; give the months of input")
+    years = length / p.months_per_year
+    unit_pattern = pattern / (total / years)  # 1 t C/ha/yr, same monthly shape
+
+    forcing = [_Forcing.of(drv, t, p) for t in range(length)]
+    smd_start = _smd_orbit(forcing, site, np.zeros(n))
+    rates = _cycle_rates(forcing, site, smd_start, p)
+    _check_decomposes(rates)
+    unit_drv = _Drivers({**drv.arrays, "plant_c_t_ha": unit_pattern}, p)
+    u_plant, u_fym = _cycle_offsets(unit_drv, length, n, p)
+    a_map, (b_plant, b_fym) = _cycle_map(rates, site, p, [u_plant, u_fym])
+    eq_plant = _fixed_point(a_map, b_plant)
+    eq_fym = _fixed_point(a_map, b_fym)
+    active_plant = eq_plant.sum(axis=0)
+    active_fym = eq_fym.sum(axis=0)
+    scale = (target - iom - active_fym) / active_plant
+    bad = ~(scale >= 0)
+    if bad.any():
+        if strict:
+            shown = ", ".join(str(i) for i in np.flatnonzero(bad)[:10])
+            raise InputError(
+                f"SOC target below IOM plus the manure-only equilibrium for plot(s) {shown}: "
+                "no non-negative plant input reaches it"
+            )
+        scale = np.where(bad, np.nan, scale)
+    fitted = inputs.replace(plant_c_t_ha=unit_pattern * np.where(bad, 0.0, scale))
+    result = spinup(fitted, clay_pct, depth_cm, iom, method="analytic", radiocarbon=radiocarbon,
+                    bare_soil_limit=bare_soil_limit, params=p)
+    if bad.any():
+        result.state.pools_t_c_ha[:, bad] = np.nan
+    return EquilibriumFit(scale, fitted, result, iom)

@@ -1,0 +1,189 @@
+"""The forward model: :func:`run` advances RothC-26.3 month by month for many plots from a
+given state and records the chosen variables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from ..errors import InputError, UnknownFactorError
+from .decomposition import _ForcingSource, _Month, _step
+from .drivers import _Drivers, _n_plots, _Site
+from .modifiers import BareSoilLimit
+from .parameters import RothCParameters, _params
+from .radiocarbon import _delta14c
+from .state import MonthlyInputs, RothCState
+
+OUTPUTS = (
+    "dpm_t_c_ha",
+    "rpm_t_c_ha",
+    "bio_t_c_ha",
+    "hum_t_c_ha",
+    "iom_t_c_ha",
+    "soc_t_c_ha",
+    "co2_t_c_ha",
+    "smd_mm",
+    "rm_temperature",
+    "rm_moisture",
+    "rm_cover",
+    "delta14c_permil",
+)
+"""Variables :func:`run` can record (``delta14c_permil`` only with radiocarbon)."""
+
+
+Record = Literal["monthly", "yearly", "final"]
+
+
+@dataclass
+class RothCRun:
+    """Result of :func:`run`.
+
+    Attributes
+    ----------
+    month_index : array of int (n_records,)
+        0-based month of each record (the state at the end of that month).
+    outputs : dict of str to array (n_records, n_plots)
+        Recorded variables (see :data:`OUTPUTS`): pools, IOM and SOC [t C ha-1],
+        cumulative CO2 since the start of the run [t C ha-1], the deficit [mm], the three
+        rate modifiers of the month [-] and, with radiocarbon, Δ14C [‰].
+    final_state : RothCState
+        State at the end of the last month (start of a continuation run).
+    """
+
+    month_index: NDArray
+    outputs: dict[str, NDArray]
+    final_state: RothCState
+
+
+def run(
+    inputs: MonthlyInputs,
+    clay_pct: ArrayLike,
+    depth_cm: ArrayLike,
+    initial: RothCState,
+    *,
+    n_months: int | None = None,
+    record: Record = "monthly",
+    variables: tuple[str, ...] | None = None,
+    radiocarbon: bool | None = None,
+    bare_soil_limit: BareSoilLimit = "classic",
+    params: RothCParameters | None = None,
+) -> RothCRun:
+    """Run RothC-26.3 month by month for many plots at once.
+
+    Parameters
+    ----------
+    inputs : MonthlyInputs
+        Drivers, shape ``(n_months, n_plots)`` or broadcastable, read cyclically.
+    clay_pct : array (n_plots,) [%]
+        Clay content.
+    depth_cm : array (n_plots,) [cm]
+        Depth of the layer (enters the moisture deficit only).
+    initial : RothCState
+        State at the start (e.g. ``spinup(...).state``); its deficit carries on.
+    n_months : int, optional
+        Months to run; default: the longest input period.
+    record : {"monthly", "yearly", "final"}
+        Record every month, every 12th month (the end of each year of the run), or only
+        the last month.
+    variables : tuple of str, optional
+        Subset of :data:`OUTPUTS` to record (saves memory for large batches).
+    radiocarbon : bool, optional
+        Track radiocarbon; default: when the initial state carries it.
+    bare_soil_limit : {"classic", "wilting_point"}
+        See :func:`smd_limits`.
+    params : RothCParameters, optional
+
+    Returns
+    -------
+    RothCRun
+
+    Raises
+    ------
+    InputError
+        Inputs of the wrong shape, non-finite or negative where they must not be.
+
+    Notes
+    -----
+    Pools are in t C ha-1 for the layer the inputs and IOM refer to; the model has no depth
+    or bulk-density conversion of SOC. CO2 is accumulated from 0 at the start of the run.
+    The model applies to non-waterlogged topsoils.
+
+    References
+    ----------
+    .. [1] Coleman, K., Jenkinson, D.S. (1996). RothC-26.3 - A model for the turnover of
+       carbon in soil. NATO ASI Series I 38, Springer, 237-246.
+       :doi:`10.1007/978-3-642-61094-3_17`
+    .. [2] Rothamsted Research (2024). RothC_Code, RothC_R, RothC_Py: official
+       implementations of RothC (Apache-2.0), github.com/Rothamsted-Models.
+    """
+    p = _params(params)
+    drv = _Drivers.build(inputs, p)
+    n = _n_plots(drv, clay_pct, depth_cm, initial.iom_t_c_ha)
+    if initial.n_plots not in (1, n):
+        raise InputError(f"initial state has {initial.n_plots} plots, inputs have {n}")
+    if n_months is None:
+        n_months = max(drv.periods)
+    if n_months < 1:
+        raise InputError("n_months must be >= 1")
+    drv.check_months(n_months)
+    if radiocarbon is None:
+        radiocarbon = initial.c14_activity_t_c_ha is not None
+    if radiocarbon and initial.c14_activity_t_c_ha is None:
+        raise InputError("radiocarbon needs an initial state with radiocarbon (spinup(..., radiocarbon=True))")
+    site = _Site.build(clay_pct, depth_cm, initial.iom_t_c_ha, n, p, bare_soil_limit)
+
+    wanted = tuple(v for v in (variables or OUTPUTS) if radiocarbon or v != "delta14c_permil")
+    unknown = [v for v in wanted if v not in OUTPUTS]
+    if unknown:
+        raise UnknownFactorError(f"unknown output {', '.join(unknown)}; valid: {', '.join(OUTPUTS)}")
+    if record == "monthly":
+        months = np.arange(n_months)
+    elif record == "yearly":
+        per_year = int(p.months_per_year)
+        months = np.arange(per_year - 1, n_months, per_year)
+    elif record == "final":
+        months = np.array([n_months - 1])
+    else:
+        raise UnknownFactorError(f"unknown record {record!r}; valid: monthly, yearly, final")
+    outputs = {v: np.empty((len(months), n)) for v in wanted}
+    record_at = np.full(n_months, -1)
+    record_at[months] = np.arange(len(months))
+
+    pools = np.broadcast_to(initial.pools_t_c_ha, (4, n)).astype(float)
+    smd = np.broadcast_to(initial.smd_mm, (n,)).astype(float)
+    activity = None
+    if radiocarbon:
+        activity = np.broadcast_to(initial.c14_activity_t_c_ha, (4, n)).astype(float)
+    co2_total = np.zeros(n)
+    forcing = _ForcingSource(drv, p, n)
+    for t in range(n_months):
+        pools, smd, activity, month = _step(pools, smd, activity, forcing(t), site, p)
+        co2_total = co2_total + month.co2_t_c_ha
+        r = record_at[t]
+        if r >= 0:
+            _record(outputs, r, pools, smd, activity, co2_total, month, site, p)
+    final = RothCState(pools, site.iom_t_c_ha.copy(), smd, activity)
+    return RothCRun(months, outputs, final)
+
+
+def _record(outputs, r, pools, smd, activity, co2_total, month: _Month, site: _Site, p) -> None:
+    values = {
+        "dpm_t_c_ha": lambda: pools[0],
+        "rpm_t_c_ha": lambda: pools[1],
+        "bio_t_c_ha": lambda: pools[2],
+        "hum_t_c_ha": lambda: pools[3],
+        "iom_t_c_ha": lambda: site.iom_t_c_ha,
+        "soc_t_c_ha": lambda: pools[0] + pools[1] + pools[2] + pools[3] + site.iom_t_c_ha,
+        "co2_t_c_ha": lambda: co2_total,
+        "smd_mm": lambda: smd,
+        "rm_temperature": lambda: month.rm_temperature,
+        "rm_moisture": lambda: month.rm_moisture,
+        "rm_cover": lambda: month.rm_cover,
+        "delta14c_permil": lambda: _delta14c(pools, activity, site.iom_t_c_ha, p),
+    }
+    for name, out in outputs.items():
+        out[r] = values[name]()

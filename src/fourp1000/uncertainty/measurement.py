@@ -1,0 +1,225 @@
+"""Measurement errors per layer: the default error table and the layers behind each stock.
+
+Default errors are package data (``data/measurement_errors.csv``, one standard deviation
+each, with sources); per-layer columns ``soc_sd_pct``, ``bulk_density_sd_pct`` and
+``coarse_fragments_sd_pct`` override them. :func:`layer_errors` rebuilds, for every record
+of an ``estimate`` result, the layers the pipeline summed and gives each its contribution
+to the stock and its relative errors (:class:`fourp1000.uncertainty.layers.LayerErrors`).
+Sampling and laboratory errors of different samples are independent [1]_.
+
+References
+----------
+.. [1] Goidts E., van Wesemael B., Crucifix M. (2009) Magnitude and sources of uncertainties
+   in soil organic carbon (SOC) stock assessments at various scales. Eur. J. Soil Sci.
+   60:723-739, doi:10.1111/j.1365-2389.2009.01157.x
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+import pandas as pd
+
+from ..depth import overlap_cm
+from ..errors import InputError, ReferenceDataError
+from ..pipeline import EstimateOptions, EstimateResult, bd_from_bd_only_rows, group_codes
+from ..ptf import estimate_bulk_density, ptf_table
+from ..stocks import fine_earth_density
+from .layers import LayerErrors
+
+#: Per-layer columns that override the default relative errors [% of the value, 1 sd].
+OVERRIDE_COLUMNS = {"soc": "soc_sd_pct", "bulk_density": "bulk_density_sd_pct",
+                    "coarse_fragments": "coarse_fragments_sd_pct"}
+ERRORS_FILE = "measurement_errors.csv"
+
+
+@lru_cache(maxsize=1)
+def measurement_error_table() -> pd.DataFrame:
+    """Default measurement errors (``data/measurement_errors.csv``), one row per quantity
+    and method: ``quantity``, ``method``, ``sd``, ``sd_unit`` (``pct`` of the value or
+    ``g_cm3``), ``status``, ``source``, ``doi``, ``note``. Every bulk-density PTF of
+    ``data/bd_ptf.csv`` has a row."""
+    path = resources.files("fourp1000") / "data" / ERRORS_FILE
+    try:
+        with path.open("r", encoding="utf-8") as fh:
+            table = pd.read_csv(fh)
+    except (OSError, ValueError) as exc:
+        raise ReferenceDataError(f"cannot read package data {ERRORS_FILE}: {exc}") from exc
+    _check_error_table(table, ERRORS_FILE)
+    return table
+
+
+def _check_error_table(table: pd.DataFrame, label: str) -> None:
+    need = {"quantity", "method", "sd", "sd_unit"}
+    if not need <= set(table.columns):
+        raise ReferenceDataError(f"{label} lacks columns {sorted(need - set(table.columns))}")
+    keys = set(zip(table["quantity"], table["method"]))
+    wanted = {("soc", "measured"), ("soc", "from_som"), ("bulk_density", "measured"),
+              ("coarse_fragments", "measured")} | {("bulk_density", p) for p in ptf_table().index}
+    if not wanted <= keys:
+        raise ReferenceDataError(f"{label} has no row for {sorted(wanted - keys)}")
+    if (pd.to_numeric(table["sd"], errors="coerce") < 0).any() or table["sd"].isna().any():
+        raise ReferenceDataError(f"{label}: sd must be a non-negative number in every row")
+
+
+def _default_error(table: pd.DataFrame, quantity: str, method: str) -> tuple[float, str]:
+    row = table[(table["quantity"] == quantity) & (table["method"] == method)].iloc[0]
+    return float(row["sd"]), str(row["sd_unit"])
+
+
+def _override(frame: pd.DataFrame, column: str, rows: np.ndarray, label: str) -> np.ndarray:
+    """Per-layer relative error [-] from an override column (NaN where not given)."""
+    if column not in frame.columns:
+        return np.full(rows.size, np.nan)
+    values = pd.to_numeric(frame[column].iloc[rows], errors="coerce").to_numpy(dtype=float)
+    raw = frame[column].iloc[rows]
+    bad = (values < 0) | (np.isnan(values) & raw.notna().to_numpy() & (raw.astype("string").str.strip() != ""))
+    if bad.any():
+        first = np.flatnonzero(bad)[0]
+        where = f" in row {int(frame['source_row'].iloc[rows[first]])}" if "source_row" in frame else ""
+        raise InputError(f"{label}: {column} must be a non-negative number (% of the value, one standard "
+                         f"deviation){where}, got {str(raw.iloc[first])!r}")
+    return values / 100.0
+
+
+def layer_errors(table, result: EstimateResult, options: EstimateOptions | None = None,
+                 errors: pd.DataFrame | None = None) -> LayerErrors:
+    """The layers behind each record of an ``estimate`` result, with their errors.
+
+    Parameters
+    ----------
+    table : fourp1000.horizons.HorizonTable
+        The table ``result`` was computed from.
+    result : fourp1000.pipeline.EstimateResult
+        Deterministic stocks (records in ``result.plots``).
+    options : EstimateOptions
+        The options of that run.
+    errors : pandas.DataFrame, optional
+        Error table; default :func:`measurement_error_table`.
+
+    Returns
+    -------
+    LayerErrors
+        ``unit`` is the row of ``result.plots``.
+
+    Notes
+    -----
+    The layers, their bulk densities (measured, from bulk-density-only rows, or predicted
+    with the same PTF) and their fine-earth densities are rebuilt as the pipeline builds
+    them; each layer contributes carbon density x its overlap with the depth interval. With
+    the proportional depth method this reproduces the pipeline's stock exactly. The spline
+    (a linear smoother with other weights), gap filling and the exponential extension below
+    the deepest layer are not reproduced layer by layer: the contributions of such records
+    are rescaled to the pipeline's stock, i.e. their errors are propagated with the
+    proportional weights (noted in ``notes``). The dependence of a PTF's prediction on the
+    drawn SOC is ignored (second order beside the PTF's own error).
+    """
+    opts = options or EstimateOptions()
+    errors = measurement_error_table() if errors is None else errors
+    _check_error_table(errors, "measurement error table")
+    frame = table.frame
+    n = len(frame)
+    plots = result.plots
+    codes, keys = group_codes(frame)
+    record_of_group = _match_records(keys, plots)
+    top = frame["top_cm"].to_numpy(dtype=float)
+    bottom = frame["bottom_cm"].to_numpy(dtype=float)
+    soc = frame["soc_g_kg"].to_numpy(dtype=float)
+    bd = frame["bulk_density_g_cm3"].to_numpy(dtype=float).copy()
+    error_rows = np.zeros(n, dtype=bool)
+    if len(result.problems):
+        errs = result.problems[result.problems["severity"] == "error"]
+        pos = pd.to_numeric(errs["position"], errors="coerce").dropna().to_numpy(dtype=np.int64)
+        error_rows[pos[(pos >= 0) & (pos < n)]] = True
+    usable = ~error_rows & frame["plot_id"].notna().to_numpy() & ~np.isnan(top) & ~np.isnan(bottom)
+    has_soc = usable & ~np.isnan(soc)
+    in_interval = has_soc & (overlap_cm(top, bottom, opts.top_cm, opts.bottom_cm) > 0)
+    scored = record_of_group[codes] >= 0
+    bd_from_rows = bd_from_bd_only_rows(codes, top, bottom, bd, usable & np.isnan(soc), has_soc & np.isnan(bd))
+    took = ~np.isnan(bd_from_rows)
+    bd[took] = bd_from_rows[took]
+    ptf_name = np.full(n, "", dtype=object)
+    need_ptf = in_interval & scored & np.isnan(bd)
+    if need_ptf.any():
+        idx = np.flatnonzero(need_ptf)
+        est = estimate_bulk_density(
+            soc[idx], method=opts.bd_ptf, sand_pct=frame["sand_pct"].to_numpy(dtype=float)[idx],
+            clay_pct=frame["clay_pct"].to_numpy(dtype=float)[idx], top_cm=top[idx],
+            land_use=frame["land_use"].iloc[idx].to_numpy() if "land_use" in frame else None,
+            som_factor=opts.som_factor)
+        bd[idx] = est.bulk_density_g_cm3
+        ptf_name[idx] = est.ptf
+    rows = np.flatnonzero(in_interval & scored & ~np.isnan(bd))
+    unit = record_of_group[codes[rows]]
+    cf = frame["coarse_fragments_pct"].to_numpy(dtype=float)[rows]
+    cf_mass = (frame["coarse_fragments_mass_pct"].to_numpy(dtype=float)[rows] if "coarse_fragments_mass_pct" in frame
+               else np.full(rows.size, np.nan))
+    basis = frame["bd_basis"].to_numpy(dtype=object)[rows]
+    fed = fine_earth_density(bd[rows], cf, basis=basis, coarse_fragments_mass_pct=cf_mass,
+                             stone_density_g_cm3=opts.stone_density_g_cm3)
+    contribution = soc[rows] * np.nan_to_num(fed) / 10.0 * overlap_cm(top[rows], bottom[rows], opts.top_cm,
+                                                                       opts.bottom_cm)
+    notes: list[str] = []
+    contribution = _rescale(unit, contribution, plots["soc_stock_t_ha"].to_numpy(dtype=float), notes,
+                            exact=opts.depth_method == "proportional" and not opts.extrapolate, what="records")
+
+    # Relative errors: the override columns, else the defaults by kind of value.
+    label = getattr(table, "label", "input")
+    soc_cv = _override(frame, OVERRIDE_COLUMNS["soc"], rows, label)
+    bd_cv = _override(frame, OVERRIDE_COLUMNS["bulk_density"], rows, label)
+    cf_cv = _override(frame, OVERRIDE_COLUMNS["coarse_fragments"], rows, label)
+    from_som = (frame["soc_from"].to_numpy(dtype=object)[rows] == "som_pct") if "soc_from" in frame else \
+        np.zeros(rows.size, dtype=bool)
+    soc_cv = np.where(np.isnan(soc_cv), np.where(from_som, _pct(errors, "soc", "from_som"),
+                                                 _pct(errors, "soc", "measured")), soc_cv)
+    ptf_rows = ptf_name[rows].astype(str)
+    predicted = ptf_rows != ""
+    bd_cv = np.where(np.isnan(bd_cv), _pct(errors, "bulk_density", "measured"), bd_cv)
+    for name in np.unique(ptf_rows[predicted]):
+        sd, sd_unit = _default_error(errors, "bulk_density", name)
+        sel = ptf_rows == name
+        # A PTF's RMSE is absolute [g cm-3]; it replaces any measured-BD error given for the row.
+        bd_cv[sel] = sd / bd[rows][sel] if sd_unit == "g_cm3" else sd / 100.0
+    cf_cv = np.where(np.isnan(cf_cv), _pct(errors, "coarse_fragments", "measured"), cf_cv)
+    if predicted.any():
+        notes.append(f"{int(predicted.sum())} layers with PTF bulk density drawn with the PTF's error "
+                     f"({', '.join(sorted(set(ptf_rows[predicted])))})")
+    return LayerErrors(unit, contribution, soc_cv, bd_cv, cf_cv, bd[rows], cf, cf_mass, basis,
+                       opts.stone_density_g_cm3, notes)
+
+
+def _pct(errors: pd.DataFrame, quantity: str, method: str) -> float:
+    sd, sd_unit = _default_error(errors, quantity, method)
+    if sd_unit != "pct":
+        raise ReferenceDataError(f"measurement error of {quantity} ({method}) must be in pct, got {sd_unit!r}")
+    return sd / 100.0
+
+
+def _match_records(keys: pd.DataFrame, plots: pd.DataFrame) -> np.ndarray:
+    """Row of ``plots`` for each record key of :func:`fourp1000.pipeline.group_codes` (-1 if absent)."""
+    cols = list(keys.columns)
+    if plots.empty:
+        return np.full(len(keys), -1)
+    left = pd.MultiIndex.from_frame(keys[cols].astype("string").fillna(""))
+    right = pd.MultiIndex.from_frame(plots[cols].astype("string").fillna(""))
+    return right.get_indexer(left)
+
+
+def _rescale(unit: np.ndarray, contribution: np.ndarray, target: np.ndarray, notes: list[str], *, exact: bool,
+             what: str) -> np.ndarray:
+    """Scale each unit's contributions so they add up to its deterministic stock."""
+    total = np.bincount(unit, weights=contribution, minlength=target.shape[0])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        scale = np.where(total > 0, target / total, 1.0)
+    off = np.abs(scale - 1.0) > 1e-9
+    if off.any():
+        worst = float(np.nanmax(np.abs(scale[off] - 1.0)))
+        if exact:
+            notes.append(f"layer contributions of {int(off.sum())} {what} differed from the pipeline's stock by up to "
+                         f"{worst:.2%} and were rescaled to it")
+        else:
+            notes.append(f"measurement errors of {int(off.sum())} {what} (spline, gap filling or extrapolation) "
+                         "propagated with proportional layer weights, rescaled to the pipeline's stock")
+    return contribution * np.nan_to_num(scale[unit], nan=1.0)

@@ -1,0 +1,271 @@
+"""Monte Carlo statistics of a ``project``/``score`` result: coefficients and measurements.
+
+Entry point :func:`project_uncertainty`. Each draw recomputes the IPCC Tier 1 projection
+with drawn tables (:mod:`fourp1000.uncertainty.factors`) and, for plots with layers, a
+drawn measured baseline stock (:mod:`fourp1000.uncertainty.measurement`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from ..errors import FourP1000Error
+from ..pipeline import estimate_stocks
+from ..practices import SEPARATOR
+from ..projection import MEASURED_STOCK_COLUMN, ProjectionInputs, linear_transition, prepare
+from ..targets import rate_per_mille
+from .draws import DrawStreams
+from .engine import SimulationPlan, processing_order, simulate
+from .factors import FactorModel
+from .layers import LayerErrors, _canonical_layers, _layer_block
+from .measurement import _rescale, layer_errors
+from .options import UncertaintyOptions
+from .results import _append, _method_line
+
+
+def project_uncertainty(table, result, uncertainty: UncertaintyOptions | None = None):
+    """Add Monte Carlo statistics to a ``project``/``score`` result.
+
+    Parameters
+    ----------
+    table : fourp1000.horizons.HorizonTable
+        The input of ``result``.
+    result : fourp1000.scoring.ProjectResult
+        From :func:`fourp1000.scoring.project_table`.
+    uncertainty : UncertaintyOptions
+
+    Returns
+    -------
+    fourp1000.scoring.ProjectResult
+        ``plots`` with ``{baseline_stock_t_ha, final_stock_t_ha, annual_change_t_ha_yr,
+        rate_per_mille}_{mean,median,p2_5,p97_5}``, ``p_meets_4p1000`` and
+        ``meets_4p1000_at_confidence``; ``farms`` with ``{baseline_stock_t_c,
+        final_stock_t_c, annual_change_t_c_yr, rate_per_mille}_*`` and the same verdicts;
+        a methods line.
+
+    Notes
+    -----
+    Each draw recomputes the Tier 1 projection with drawn tables through the hooks of
+    :class:`fourp1000.projection.ProjectionInputs` (every table cell drawn once and shared
+    by the plots that use it) and, for plots with layers, a drawn measured baseline stock
+    (mean of the cores of the latest sampling, as :mod:`fourp1000.scoring`). The farm rate
+    is the farm's annual change over its baseline stock, both summed over plots in the
+    same draw.
+
+    With several projection models (a ``model`` column), only the IPCC Tier 1 rows get
+    statistics; the other rows are left empty (NaN / NA).
+
+    Raises
+    ------
+    FourP1000Error
+        If the rebuilt projection inputs do not reproduce the deterministic result (a bug).
+    """
+    unc = uncertainty or UncertaintyOptions()
+    unc.check()
+    popts = result.options
+    plot_rows = _ipcc_rows(result.plots)
+    plots = result.plots.iloc[plot_rows].reset_index(drop=True)
+    farms = None
+    farm_rows = None
+    if result.farms is not None:
+        farm_rows = _ipcc_rows(result.farms)
+        farms = result.farms.iloc[farm_rows].reset_index(drop=True)
+    n = len(plots)
+    if n == 0:
+        return result
+    measured_plot = (plots["baseline_source"] == "measured").to_numpy()
+    inputs = _projection_inputs(table, plots, popts)
+    factors = FactorModel.for_version(inputs.ipcc_version, enabled=unc.factors)
+    layers, notes = _plot_layers(table, plots, popts, measured_plot, unc)
+    years = plots["years"].to_numpy(dtype=float)
+    duration = plots["transition_years"].to_numpy(dtype=float)
+    incidence = _rate_incidence(inputs.change.practices, factors.rate_names)
+    _check_reproduces(inputs, plots, factors, incidence, years, duration, popts.method)
+
+    farm_code = farm_weight = farm_index = None
+    n_farms = 0
+    if farms is not None:
+        farm = (plots["farm_id"].astype(object).where(plots["farm_id"].notna(), "all")
+                if "farm_id" in plots else pd.Series("all", index=plots.index, dtype=object))
+        farm_code, uniques = pd.factorize(farm.astype(str))
+        farm_index = pd.Index(uniques).get_indexer(farms["farm_id"].astype(str))
+        farm_weight = pd.to_numeric(plots["area_ha"], errors="coerce").to_numpy(dtype=float)
+        n_farms = len(uniques)
+    order = processing_order(n, farm_code)
+    canon, rank_sorted = _canonical_layers(layers, order)
+    streams = DrawStreams(unc.seed)
+    n_layers = 0 if layers is None else len(layers)
+    n_cells = factors.n_cells
+
+    def make_block(block: np.ndarray, start: int) -> Callable[[int, int], dict[str, np.ndarray]]:
+        inp = _take(inputs, block, n)
+        meas = _layer_block(canon, rank_sorted, start, start + block.size, streams, n_layers, unc.measurement)
+        inc = incidence[block]
+        yrs, dur = years[block], duration[block]
+
+        def evaluate(d0: int, d1: int) -> dict[str, np.ndarray]:
+            c = d1 - d0
+            z = streams.normals(DrawStreams.FACTORS, d0, d1, n_cells, 0, n_cells) if unc.factors else None
+            soc, mgmt, mult, rates = factors.draw(z, c)
+            base = _baseline(inp, soc, mgmt, c)
+            if meas is not None:
+                cols, values = meas(d0, d1)
+                base[:, cols] = values
+            return _project_draws(inp, base, mgmt, mult, rates, inc, yrs, dur, popts.method)
+
+        return evaluate
+
+    def derived(sums: dict[str, np.ndarray], ids: np.ndarray) -> dict[str, np.ndarray]:
+        return {"rate_per_mille": rate_per_mille(sums["annual_change_t_c_yr"], sums["baseline_stock_t_c"])}
+
+    quantities = ("baseline_stock_t_ha", "final_stock_t_ha", "annual_change_t_ha_yr", "rate_per_mille")
+    plan = SimulationPlan(n, quantities, make_block, "rate_per_mille", farm_code, n_farms, farm_weight,
+                 (("baseline_stock_t_c", "baseline_stock_t_ha"), ("final_stock_t_c", "final_stock_t_ha"),
+                  ("annual_change_t_c_yr", "annual_change_t_ha_yr")), derived,
+                 ("baseline_stock_t_c", "final_stock_t_c", "annual_change_t_c_yr", "rate_per_mille"))
+    per_unit = np.bincount(layers.unit, minlength=n) if layers is not None and len(layers) else np.zeros(n, int)
+    summary = simulate(plan, unc, layers_per_unit=per_unit + 1)
+    new_plots = _append(result.plots, summary.units, plot_rows)
+    new_farms = result.farms
+    if farms is not None:
+        new_farms = _append(result.farms, {k: v[farm_index] for k, v in summary.farms.items()}, farm_rows)
+    line = _method_line(unc, notes, factors)
+    if len(plot_rows) < len(result.plots):
+        line += "; IPCC Tier 1 rows only (other models have no Monte Carlo statistics)"
+    return dataclasses.replace(result, plots=new_plots, farms=new_farms, methods=list(result.methods) + [line])
+
+
+def _ipcc_rows(frame: pd.DataFrame) -> np.ndarray:
+    """Rows of the IPCC Tier 1 model (all rows of a single-model result)."""
+    if "model" not in frame.columns:
+        return np.arange(len(frame))
+    return np.flatnonzero((frame["model"] == "ipcc").to_numpy(dtype=bool))
+
+
+def _projection_inputs(table, plots: pd.DataFrame, popts) -> ProjectionInputs:
+    """Rebuild :func:`fourp1000.projection.prepare`'s inputs for the projected plots."""
+    from ..scoring import PLOT_ATTRIBUTES, derive_climate_zone
+
+    frame = table.frame
+    cols = [c for c in PLOT_ATTRIBUTES if c in frame.columns and c not in ("farm_id", "area_ha", "practices",
+                                                                         "clay_pct")]
+    attrs = frame[["plot_id"] + cols].groupby("plot_id", sort=False, dropna=True).first().reset_index()
+    attrs = derive_climate_zone(attrs, [])
+    attrs = attrs.set_index(attrs["plot_id"].astype(str))
+    ids = plots["plot_id"].astype(str)
+    sub = attrs.reindex(ids).reset_index(drop=True)
+    sub["plot_id"] = plots["plot_id"].to_numpy()
+    sub["practices"] = plots["practices"].to_numpy() if "practices" in plots else ""
+    measured = (plots["baseline_source"] == "measured").to_numpy() if len(plots) else np.zeros(0, bool)
+    sub[MEASURED_STOCK_COLUMN] = np.where(measured, plots["baseline_stock_t_ha"].to_numpy(dtype=float), np.nan)
+    if "source_row" in plots:
+        sub["source_row"] = plots["source_row"].to_numpy()
+    return prepare(sub, (), popts.ipcc_version, method=popts.method)
+
+
+def _take(obj, sel: np.ndarray, n: int):
+    """Slice every per-plot array of a (nested) dataclass to the plots ``sel``."""
+    if obj is None:
+        return None
+    if isinstance(obj, np.ndarray):
+        return obj[sel] if obj.ndim >= 1 and obj.shape[0] == n else obj
+    if isinstance(obj, pd.DataFrame):
+        return obj.iloc[sel] if len(obj) == n else obj
+    if isinstance(obj, Mapping):
+        return {k: _take(v, sel, n) for k, v in obj.items()}
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        changes = {f.name: _take(getattr(obj, f.name), sel, n) for f in dataclasses.fields(obj)
+                   if f.name != "factor_rows"}
+        return dataclasses.replace(obj, **changes)
+    return obj
+
+
+def _baseline(inp: ProjectionInputs, soc: np.ndarray, mgmt: np.ndarray, c: int) -> np.ndarray:
+    """Drawn baseline stocks (measured plots keep the deterministic value here)."""
+    n = inp.measured_stock_t_c_ha.shape[0]
+    base = inp.baseline_stock(soc, mgmt)
+    return np.array(np.broadcast_to(base, (c, n)), dtype=float)
+
+
+def _project_draws(inp: ProjectionInputs, base: np.ndarray, mgmt: np.ndarray, mult: np.ndarray, rates: np.ndarray,
+                   incidence: np.ndarray, years: np.ndarray, duration: np.ndarray,
+                   method: str) -> dict[str, np.ndarray]:
+    if method == "ipcc":
+        target = inp.equilibrium_stock(base, mgmt, mult)
+    else:
+        target = base + (rates @ incidence.T) * duration
+    final = linear_transition(base, target, years, duration)
+    annual = (final - base) / years
+    return {"baseline_stock_t_ha": base, "final_stock_t_ha": final, "annual_change_t_ha_yr": annual,
+            "rate_per_mille": rate_per_mille(annual, base)}
+
+
+def _rate_incidence(practices: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
+    """Plots x rated practices: 1 where the plot adopts the practice (rates add up)."""
+    combos = np.asarray(practices, dtype=object)
+    out = np.zeros((combos.size, len(names)))
+    codes, uniques = pd.factorize(pd.Series(combos, dtype=object).fillna(""))
+    for k, combo in enumerate(uniques):  # distinct combinations, not plots
+        adopted = set(str(combo).split(SEPARATOR))
+        row = [1.0 if name in adopted else 0.0 for name in names]
+        out[codes == k] = row
+    return out
+
+
+def _check_reproduces(inputs: ProjectionInputs, plots: pd.DataFrame, factors: FactorModel, incidence: np.ndarray,
+                      years: np.ndarray, duration: np.ndarray, method: str) -> None:
+    """The rebuilt inputs with the tables' own values must give the deterministic projection."""
+    if not len(plots):
+        return
+    soc, mgmt, mult, rates = dataclasses.replace(factors, enabled=False).draw(None, 1)
+    base = _baseline(inputs, soc, mgmt, 1)
+    got = _project_draws(inputs, base, mgmt, mult, rates, incidence, years, duration, method)
+    for name in ("baseline_stock_t_ha", "final_stock_t_ha"):
+        want = plots[name].to_numpy(dtype=float)
+        if not np.allclose(got[name][0], want, rtol=1e-9, atol=1e-9, equal_nan=True):
+            raise FourP1000Error(f"internal error: the Monte Carlo inputs do not reproduce the deterministic {name}; "
+                                 "please report it")
+
+
+def _plot_layers(table, plots: pd.DataFrame, popts, measured_plot: np.ndarray, unc: UncertaintyOptions
+                 ) -> tuple[LayerErrors | None, list[str]]:
+    """Layers behind each plot's measured baseline (cores of the latest sampling, averaged)."""
+    from ..scoring import sampling_order
+
+    if not measured_plot.any():
+        return None, []
+    frame = table.frame
+    if not frame[["top_cm", "bottom_cm", "soc_g_kg"]].notna().any(axis=1).any():
+        return None, []
+    est_opts = dataclasses.replace(popts.estimate, on_error="skip")
+    est = estimate_stocks(table, est_opts)
+    layers = layer_errors(table, est, est_opts, unc.measurement_errors)
+    records = est.plots
+    # The records that make each plot's measured stock: the latest sampling date, all cores.
+    rec = pd.DataFrame({"plot_id": records["plot_id"].astype(str), "pos": np.arange(len(records))})
+    if "sampled_on" in records:
+        rec["_when"] = sampling_order(records["sampled_on"]).to_numpy()
+        latest = (rec.sort_values(["plot_id", "_when"], kind="stable", na_position="last")
+                  .groupby("plot_id").tail(1)[["plot_id", "_when"]])
+        rec = rec.merge(latest, on=["plot_id", "_when"], how="inner")
+    pos = pd.Index(plots["plot_id"].astype(str)).get_indexer(rec["plot_id"])
+    ok = pos >= 0
+    ok[ok] = measured_plot[pos[ok]]
+    rec = rec[ok].assign(plot=pos[ok])
+    rec["weight"] = 1.0 / np.bincount(rec["plot"].to_numpy(), minlength=len(plots))[rec["plot"].to_numpy()]
+    plot_of_record = np.full(len(records), -1)
+    weight_of_record = np.zeros(len(records))
+    plot_of_record[rec["pos"].to_numpy()] = rec["plot"].to_numpy()
+    weight_of_record[rec["pos"].to_numpy()] = rec["weight"].to_numpy()
+    keep = np.flatnonzero(plot_of_record[layers.unit] >= 0)
+    part = layers.take(keep)
+    part.contribution_t_c_ha = part.contribution_t_c_ha * weight_of_record[part.unit]
+    part.unit = plot_of_record[part.unit]
+    notes = list(layers.notes)
+    target = np.where(measured_plot, plots["baseline_stock_t_ha"].to_numpy(dtype=float), 0.0)
+    part.contribution_t_c_ha = _rescale(part.unit, part.contribution_t_c_ha, target, notes, exact=True, what="plots")
+    return part, notes
