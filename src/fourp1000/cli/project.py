@@ -192,15 +192,7 @@ def project(file, practices, years, ipcc_version, method, rate_years, check, wit
       fourp1000 project examples/plots.csv --model ipcc,rothc --climate examples/climate.csv -f csv
     """
     fmt = resolve_format(fmt, output)
-    unc = uncertainty_from_cli(uncertainty, draws, seed, confidence)
-    if unc is not None and tuple(model) != ("ipcc",):
-        raise click.UsageError("--uncertainty applies to --model ipcc only")
-    table, result = run_projection(
-        file, depth=depth, depth_method=depth_method, spline_lambda=spline_lambda, extrapolate=extrapolate,
-        bd_ptf=bd_ptf, bd_basis=bd_basis, som_factor=som_factor, stone_density=stone_density, on_error=on_error,
-        sep=sep, decimal=decimal, encoding=encoding, sheet=sheet, columns_file=columns_file, practices=practices,
-        years=years, ipcc_version=ipcc_version, method=method, rate_years=rate_years, quiet=quiet, model=model,
-        climate=climate_file)
+    table, result, unc = _project_from_options(file, click.get_current_context().params)
     result = with_uncertainty(table, result, unc, quiet)
     report_run(result, table, quiet=quiet, verbose=verbose, rejects=rejects, fmt=fmt, what="plots")
     meta = {"command": "project", "input": table.label, "methods": result.methods, "rows_read": result.n_rows,
@@ -214,9 +206,7 @@ def project(file, practices, years, ipcc_version, method, rate_years, check, wit
         write_tables(tables, fmt, output, meta=meta, table_columns=with_interval_columns(
             {"plots": PLOT_VIEW, "farms": FARM_VIEW}, unc, {"plots": INTERVAL_VIEW, "farms": INTERVAL_VIEW}))
     if not quiet:
-        echo_err(summary_line(result, result.farms))
-        if unc is not None:
-            echo_err(uncertainty_summary(result.plots, result.farms, unc))
+        _print_summary(result, unc)
     _exit(verdict_view(result.plots, unc), check)
 
 
@@ -248,15 +238,7 @@ def score(file, practices, years, ipcc_version, method, rate_years, check, depth
       fourp1000 score examples/plots.csv --model ipcc,rothc --climate examples/climate.csv
     """
     fmt = resolve_format(fmt, output)
-    unc = uncertainty_from_cli(uncertainty, draws, seed, confidence)
-    if unc is not None and tuple(model) != ("ipcc",):
-        raise click.UsageError("--uncertainty applies to --model ipcc only")
-    table, result = run_projection(
-        file, depth=depth, depth_method=depth_method, spline_lambda=spline_lambda, extrapolate=extrapolate,
-        bd_ptf=bd_ptf, bd_basis=bd_basis, som_factor=som_factor, stone_density=stone_density, on_error=on_error,
-        sep=sep, decimal=decimal, encoding=encoding, sheet=sheet, columns_file=columns_file, practices=practices,
-        years=years, ipcc_version=ipcc_version, method=method, rate_years=rate_years, quiet=quiet, model=model,
-        climate=climate_file)
+    table, result, unc = _project_from_options(file, click.get_current_context().params)
     if result.farms is None:
         from ..errors import InputError
 
@@ -270,10 +252,29 @@ def score(file, practices, years, ipcc_version, method, rate_years, check, depth
                  table_columns=with_interval_columns({"farms": FARM_VIEW, "plots": PLOT_VIEW}, unc,
                                                      {"farms": INTERVAL_VIEW, "plots": INTERVAL_VIEW}))
     if not quiet:
-        echo_err(summary_line(result, result.farms))
-        if unc is not None:
-            echo_err(uncertainty_summary(result.plots, result.farms, unc))
+        _print_summary(result, unc)
     _exit(verdict_view(result.farms, unc), check)
+
+
+# Options of `project`/`score` handed to run_projection unchanged.
+_RUN_OPTIONS = ("depth", "depth_method", "spline_lambda", "extrapolate", "bd_ptf", "bd_basis", "som_factor",
+                "stone_density", "on_error", "sep", "decimal", "encoding", "sheet", "columns_file", "practices",
+                "years", "ipcc_version", "method", "rate_years", "quiet", "model")
+
+
+def _project_from_options(file: str, params: dict):
+    """Read and project FILE with a command's options; Monte Carlo only for the IPCC model."""
+    unc = uncertainty_from_cli(params["uncertainty"], params["draws"], params["seed"], params["confidence"])
+    if unc is not None and tuple(params["model"]) != ("ipcc",):
+        raise click.UsageError("--uncertainty applies to --model ipcc only")
+    table, result = run_projection(file, climate=params["climate_file"], **{k: params[k] for k in _RUN_OPTIONS})
+    return table, result, unc
+
+
+def _print_summary(result, unc) -> None:
+    echo_err(summary_line(result, result.farms))
+    if unc is not None:
+        echo_err(uncertainty_summary(result.plots, result.farms, unc))
 
 
 def with_uncertainty(table, result, unc, quiet: bool):
