@@ -8,14 +8,15 @@ Run by hand: ``python benchmarks/bench_compare.py [n_plots]``.
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_score import timed  # noqa: E402
 
 
 def make_campaigns(n_plots: int, seed: int = 3) -> pd.DataFrame:
@@ -34,12 +35,6 @@ def make_campaigns(n_plots: int, seed: int = 3) -> pd.DataFrame:
         "soc_pct": np.round(soc, 3),
         "bulk_density_g_cm3": np.round(rng.uniform(1.15, 1.55, n), 3),
     })
-
-
-def timed(cmd: list[str]) -> float:
-    t0 = time.perf_counter()
-    subprocess.run(cmd, check=True)
-    return time.perf_counter() - t0
 
 
 def main(n_plots: int = 100_000) -> None:

@@ -109,7 +109,6 @@ def _rejects(tables: list[HorizonTable], comparison, row_problems: list[Problem]
     parts = []
     for t in tables:
         frame = t.frame
-        reasons = pd.Series("", index=frame.index, dtype=object)
         own = {(p.row): p.message for p in row_problems if p.file == t.label and p.row is not None}
         rows = frame["source_row"].to_numpy()
         own_mask = np.isin(rows, list(own)) if own else np.zeros(len(frame), dtype=bool)
@@ -122,14 +121,15 @@ def _rejects(tables: list[HorizonTable], comparison, row_problems: list[Problem]
         mask = own_mask | not_compared | core_dropped
         if not mask.any():
             continue
-        plot_reason = {p.plot_id: p.message for p in reversed(list(comparison.problems)) if p.plot_id}
-        for i in np.flatnonzero(mask):
-            if own_mask[i]:
-                reasons.iat[i] = own[rows[i]]
-            elif not_compared[i]:
-                reasons.iat[i] = f"plot not compared: {plot_reason.get(plot.iat[i], 'plot has no valid comparison')}"
-            else:
-                reasons.iat[i] = "core left out: " + plot_reason.get(plot.iat[i], "invalid core")
+        plot_reason = pd.Series({p.plot_id: p.message for p in reversed(list(comparison.problems)) if p.plot_id},
+                                dtype=object)
+        reason_of_plot = plot.map(plot_reason)
+        reasons = pd.Series(rows, index=frame.index).map(pd.Series(own, dtype=object)).where(own_mask)
+        reasons = reasons.where(own_mask, np.where(
+            not_compared,
+            "plot not compared: " + reason_of_plot.fillna("plot has no valid comparison").astype(str),
+            "core left out: " + reason_of_plot.fillna("invalid core").astype(str),
+        ))
         out = t.raw[mask].reset_index(drop=True).copy()
         out.insert(0, "row", rows[mask])
         out.insert(0, "file", t.label)

@@ -429,23 +429,18 @@ def _rejects(table: HorizonTable, problems: pd.DataFrame, rejected: np.ndarray, 
         return pd.DataFrame(columns=cols)
     errs = problems[problems["severity"] == "error"]
     own = errs.groupby("position")["message"].agg("; ".join) if len(errs) else pd.Series(dtype=object)
-    cols = errs.set_index("position")["column"] if len(errs) else pd.Series(dtype=object)
     # Reason for rows rejected only because their plot was: the plot's first problem.
-    plot_reason = {}
+    plot_reason = pd.Series(dtype=object)
     if len(errs):
         e = errs.assign(code=codes[errs["position"].to_numpy(dtype=np.int64)])
         e = e[plot_bad[e["code"].to_numpy()]]
-        plot_reason = e.groupby("code")["message"].first().to_dict()
-    reasons = []
-    for pos in positions:
-        if pos in own.index:
-            reasons.append(own[pos])
-        else:
-            reasons.append(f"plot not scored: {plot_reason.get(codes[pos], 'plot has errors')}")
+        plot_reason = e.groupby("code")["message"].first()
+    from_plot = "plot not scored: " + plot_reason.reindex(codes[positions]).fillna("plot has errors").astype(str)
+    reasons = own.reindex(positions).astype(object).to_numpy()
+    reasons = np.where(pd.isna(reasons), from_plot.to_numpy(), reasons)
     out = table.raw.iloc[positions].reset_index(drop=True).copy()
     out.insert(0, "row", table.frame["source_row"].to_numpy()[positions])
     out["reason"] = reasons
-    del cols
     return out
 
 

@@ -11,7 +11,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import InputError
-from .decomposition import _Forcing, _retained
+from .decomposition import _Forcing, _rate_modifier, _retained
 from .drivers import _Drivers, _Site
 from .parameters import RothCParameters
 
@@ -56,14 +56,7 @@ def _cycle_rates(forcing: list[_Forcing], site: _Site, start: NDArray, p: RothCP
     smd = start
     for t, f in enumerate(forcing):
         smd = _next_smd(smd, f, site)
-        rm_m = site.limits.max_mm - smd
-        rm_m *= p.rm_moist_max - p.rm_moist_min
-        rm_m /= site.smd_span_mm
-        rm_m += p.rm_moist_min
-        np.minimum(rm_m, p.rm_moist_max, out=rm_m)
-        rate = f.rm_temperature * rm_m
-        rate *= f.rm_cover
-        rates[t] = rate
+        rates[t] = _rate_modifier(smd, f, site, p)[0]
     return rates
 
 

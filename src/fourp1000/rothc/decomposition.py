@@ -96,6 +96,20 @@ class _ForcingSource:
         return _Forcing.of(self.drv, month, self.p, management)
 
 
+def _rate_modifier(smd: NDArray, f: _Forcing, site: _Site, p: RothCParameters) -> tuple[NDArray, NDArray]:
+    """RateM = a x b x c for this month, and b, from the month's new deficit ``smd`` [mm]."""
+    # b = lo + (hi - lo) (max - SMD) / (max - one_bar), in the reference's operation order.
+    rm_m = site.limits.max_mm - smd
+    rm_m *= p.rm_moist_max - p.rm_moist_min
+    rm_m /= site.smd_span_mm
+    rm_m += p.rm_moist_min
+    # The line reaches 1 at the -1 bar deficit and exceeds it above: b = min(line, 1).
+    np.minimum(rm_m, p.rm_moist_max, out=rm_m)
+    rate = f.rm_temperature * rm_m
+    rate *= f.rm_cover
+    return rate, rm_m
+
+
 @functools.lru_cache(maxsize=8)
 def _decay_plan(p: RothCParameters) -> tuple[float, tuple[int, ...]] | None:
     """Integer multiples of the slowest rate constant, when the rate constants are such.
@@ -184,15 +198,7 @@ def _step(
         if mode == -1:
             np.copyto(floor, lim.max_mm, where=f.covered)
         smd = np.maximum(floor, wetter, out=floor)
-    # b = lo + (hi - lo) (max - SMD) / (max - one_bar), in the reference's operation order.
-    rm_m = lim.max_mm - smd
-    rm_m *= p.rm_moist_max - p.rm_moist_min
-    rm_m /= site.smd_span_mm
-    rm_m += p.rm_moist_min
-    # The line reaches 1 at the -1 bar deficit and exceeds it above: b = min(line, 1).
-    np.minimum(rm_m, p.rm_moist_max, out=rm_m)
-    rate = f.rm_temperature * rm_m
-    rate *= f.rm_cover
+    rate, rm_m = _rate_modifier(smd, f, site, p)
 
     # Exact exponential decay over the month with piecewise-constant modifiers.
     retained = _retained(rate, p)
