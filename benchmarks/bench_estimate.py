@@ -74,10 +74,10 @@ def main(n_plots: int = 250_000) -> None:
 
 def in_process_stages(path: Path, out: Path) -> dict[str, float]:
     """The same job through the library, timed by stage (start-up excluded)."""
-    from fourp1000.horizons import normalise
-    from fourp1000.output import write_tables
-    from fourp1000.pipeline import EstimateOptions, estimate_stocks
-    from fourp1000.readers import read_table
+    from fourp1000.io.horizons import normalise
+    from fourp1000.io.writers import write_tables
+    from fourp1000.stocks.estimate import EstimateOptions, estimate_stocks
+    from fourp1000.io.readers import read_table
 
     stages = {}
     t0 = time.perf_counter()

@@ -1,4 +1,4 @@
-"""Monthly climate tables for RothC (fourp1000.climate): reading, validation, lookup.
+"""Monthly climate tables for RothC (fourp1000.io.climate): reading, validation, lookup.
 
 Every problem names the file, the row (1-based data row as a spreadsheet shows it: the
 header is row 1) and the column, and all problems are reported at once.
@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fourp1000.climate import climate_from_frame, read_climate
+from fourp1000.io.climate import climate_from_frame, read_climate
 from fourp1000.errors import UnknownFactorError, ValidationError
 
 MONTHS = list(range(1, 13))

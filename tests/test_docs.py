@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from fourp1000.schema import schema_markdown
+from fourp1000.io.schema import schema_markdown
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 README = Path(__file__).resolve().parents[1] / "README.md"

@@ -1,4 +1,4 @@
-"""Tests of the R-compatible FMM spline and Hyman filter (:mod:`fourp1000.hyman`)."""
+"""Tests of the R-compatible FMM spline and Hyman filter (:mod:`fourp1000.esm.hyman`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.interpolate import PchipInterpolator
 
-from fourp1000.hyman import fmm_coefficients, hyman_filter, spline, spline_rows
+from fourp1000.esm.hyman import fmm_coefficients, hyman_filter, spline, spline_rows
 
 
 def test_three_knots_give_the_parabola():

@@ -1,4 +1,4 @@
-"""Reading and validating horizon tables (readers.py, horizons.py)."""
+"""Reading and validating horizon tables (io/readers.py, io/horizons.py)."""
 
 import io
 
@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from fourp1000.errors import InputError, ValidationError
-from fourp1000.horizons import normalise
-from fourp1000.readers import detect_dialect, read_table
+from fourp1000.io.horizons import normalise
+from fourp1000.io.readers import detect_dialect, read_table
 
 BASIC = "plot_id,top_cm,bottom_cm,soc_pct,bulk_density_g_cm3\nP1,0,30,1.2,1.35\n"
 

@@ -1,4 +1,4 @@
-"""IPCC Tier 1 tables and lookups (:mod:`fourp1000.ipcc`).
+"""IPCC Tier 1 tables and lookups (:mod:`fourp1000.projection.ipcc`).
 
 Published cells are typed in below with their table; the tests guard the shipped CSVs
 against transcription errors, including the ones known from other tools (GPG-2003 numbers
@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fourp1000 import ipcc
+from fourp1000.projection import ipcc
 from fourp1000.errors import UnknownFactorError
 
 # (version, zone, soil, value t C/ha, ±%, n) -- 2019: Table 2.3 (Updated), values, 95 % CI

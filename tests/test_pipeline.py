@@ -1,4 +1,4 @@
-"""The estimate pipeline: depth handling, bulk density sources, rejects (pipeline.py, depth.py)."""
+"""The estimate pipeline: depth handling, bulk density sources, rejects (stocks/estimate.py, stocks/depth.py)."""
 
 import io
 
@@ -7,11 +7,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fourp1000.depth import decline_rate, exponential_extension
+from fourp1000.stocks.depth import decline_rate, exponential_extension
 from fourp1000.errors import InputError, ValidationError
-from fourp1000.horizons import normalise
-from fourp1000.pipeline import EstimateOptions, estimate_stocks, parse_depth
-from fourp1000.readers import read_table
+from fourp1000.io.horizons import normalise
+from fourp1000.stocks.estimate import EstimateOptions, estimate_stocks, parse_depth
+from fourp1000.io.readers import read_table
 
 
 def run(csv: str, **opts):

@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fourp1000 import ipcc, practices as pr
+from fourp1000.projection import ipcc
+from fourp1000 import practices as pr
 from fourp1000.errors import InputError, UnknownFactorError
 
 REQUIRED = {"reduced_tillage", "no_till", "cover_crops", "residue_retention", "manure", "agroforestry",

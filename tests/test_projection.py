@@ -1,4 +1,4 @@
-"""Tier 1 projections of plots and farms (:mod:`fourp1000.projection`)."""
+"""Tier 1 projections of plots and farms (:mod:`fourp1000.projection.tier1`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fourp1000 import ipcc, projection as pj
+from fourp1000.projection import ipcc, tier1 as pj
 from fourp1000.errors import InputError, UnknownFactorError
 
 

@@ -1,4 +1,4 @@
-"""Bulk-density pedotransfer functions against their published equations (ptf.py).
+"""Bulk-density pedotransfer functions against their published equations (stocks/ptf.py).
 
 Expected values are computed here by hand from the equations as printed in the papers
 (coefficients typed from the sources, not read from the package's data file), so a
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from fourp1000.errors import UnknownFactorError
-from fourp1000.ptf import adams, estimate_bulk_density, hollis, hollis_organic, linear_oc, ptf_table, sqrt_oc
+from fourp1000.stocks.ptf import adams, estimate_bulk_density, hollis, hollis_organic, linear_oc, ptf_table, sqrt_oc
 
 
 def test_manrique_jones_1991_sqrt():

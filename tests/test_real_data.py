@@ -10,9 +10,9 @@ from click.testing import CliRunner
 
 from fourp1000.cli import main
 from fourp1000.errors import ValidationError
-from fourp1000.horizons import normalise
-from fourp1000.pipeline import EstimateOptions, estimate_stocks
-from fourp1000.readers import read_table
+from fourp1000.io.horizons import normalise
+from fourp1000.stocks.estimate import EstimateOptions, estimate_stocks
+from fourp1000.io.readers import read_table
 
 pytestmark = pytest.mark.reference
 
@@ -81,7 +81,7 @@ def test_isis_single_horizon_cross_check(isis):
     assert len(both) >= 1
     for row in both.itertuples():
         kg_m2 = row.soc_g_kg / 1000 * (row.bottom_cm - row.top_cm) / 100 * row.bulk_density_g_cm3 * 1000
-        from fourp1000.stocks import layer_stock
+        from fourp1000.stocks.layers import layer_stock
         assert layer_stock(row.soc_g_kg, row.bulk_density_g_cm3, row.bottom_cm - row.top_cm) == pytest.approx(kg_m2 * 10)
 
 
@@ -96,7 +96,7 @@ def test_sierra_transect_extrapolates_to_100cm(reference_dir):
 
 def test_gsif_ocskgm_documented_example():
     """GSIF man/OCSKGM.Rd: ORCDRC 50 g/kg, BLD 1500 kg/m3, CRFVOL 10 %, HSIZE 30 cm -> 20.25 kg/m2."""
-    from fourp1000.stocks import layer_stock
+    from fourp1000.stocks.layers import layer_stock
 
     assert layer_stock(50.0, 1.5, 30.0, 10.0) == pytest.approx(202.5)
 

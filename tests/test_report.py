@@ -24,11 +24,11 @@ from hypothesis import strategies as st
 
 from fourp1000 import __version__
 from fourp1000.cli import main
-from fourp1000.readers import read_table
+from fourp1000.io.readers import read_table
 from fourp1000.report import (InputFile, build_report, farm_table, farm_trajectories, rate_edges, report_time,
                               summarise)
-from fourp1000.schema import VAN_BEMMELEN
-from fourp1000.scoring import ProjectOptions, load_plots_or_horizons, project_table
+from fourp1000.io.schema import VAN_BEMMELEN
+from fourp1000.projection.table import ProjectOptions, load_plots_or_horizons, project_table
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "plots.csv"
 EPOCH = "1700000000"  # 2023-11-14 22:13:20 UTC

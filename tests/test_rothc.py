@@ -1,4 +1,4 @@
-"""RothC-26.3 (fourp1000.rothc, fourp1000.rothc_io).
+"""RothC-26.3 (fourp1000.rothc, fourp1000.io.rothc_files).
 
 Three layers:
 
@@ -24,7 +24,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fourp1000 import rothc, rothc_io
+from fourp1000 import rothc
+from fourp1000.io import rothc_files as rothc_io
 from fourp1000.errors import InputError, UnknownFactorError
 
 TSTEP = 1.0 / 12.0

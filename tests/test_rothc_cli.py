@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from fourp1000.cli import main
-from fourp1000.rothc_io import MONTH_COLUMNS, YEAR_COLUMNS
+from fourp1000.io.rothc_files import MONTH_COLUMNS, YEAR_COLUMNS
 
 YEAR_HEADER = "Year,Month,DPM_t_C_ha,RPM_t_C_ha,Bio_t_C_ha,Hum_t_C_ha,IOM_t_C_ha,SOC_t_C_ha,CO2_t_C_ha"
 

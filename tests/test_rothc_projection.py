@@ -1,4 +1,4 @@
-"""RothC projections with practices (fourp1000.rothc_projection) and the CLI's --model.
+"""RothC projections with practices (fourp1000.projection.rothc) and the CLI's --model.
 
 Hand-checked cases use a constant climate (every month alike, moist, covered), for which
 the monthly RothC-26.3 map is the same every month, C -> M C + u, and the equilibrium is
@@ -27,12 +27,12 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fourp1000 import projection
+from fourp1000.projection import tier1 as projection
 from fourp1000.cli import main
-from fourp1000.climate import climate_from_frame
+from fourp1000.io.climate import climate_from_frame
 from fourp1000.errors import InputError, UnknownFactorError
 from fourp1000.practices import practice_names
-from fourp1000.rothc_projection import (
+from fourp1000.projection.rothc import (
     format_cover_months,
     land_use_defaults,
     parse_cover_months,
@@ -404,7 +404,7 @@ def test_cli_skip_rejects_plots_rothc_cannot_run(runner, example_args, tmp_path)
 
 
 def test_result_columns_and_empty_input(climate):
-    from fourp1000.rothc_projection import RESULT_COLUMNS
+    from fourp1000.projection.rothc import RESULT_COLUMNS
 
     plots = _plots(farm_id="F", area_ha=2.0, source_row=[7])
     r = project_rothc(plots, climate).plots

@@ -1,4 +1,4 @@
-"""Tests of the mass-preserving (equal-area) spline, :mod:`fourp1000.spline`.
+"""Tests of the mass-preserving (equal-area) spline, :mod:`fourp1000.stocks.spline`.
 
 Reference values come from mpspline2 (obrl-soil, R package v0.1.9): its own test suite and
 README, and outputs generated with it for several profiles, lambdas and depth sets
@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fourp1000.errors import InputError
-from fourp1000.spline import (
+from fourp1000.stocks.spline import (
     DEFAULT_DEPTHS_CM,
     OverlappingHorizonsError,
     _fit,

@@ -1,11 +1,11 @@
-"""Unit and property tests of the layer stock formula and bulk-density bases (stocks.py)."""
+"""Unit and property tests of the layer stock formula and bulk-density bases (stocks/layers.py)."""
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fourp1000.stocks import carbon_density, co2e, fine_earth_density, layer_stock, soil_mass
+from fourp1000.stocks.layers import carbon_density, co2e, fine_earth_density, layer_stock, soil_mass
 from fourp1000.targets import four_per_mille
 
 

@@ -22,12 +22,12 @@ from scipy import stats
 from fourp1000 import uncertainty as unc
 from fourp1000.cli import main
 from fourp1000.errors import InputError
-from fourp1000.horizons import normalise
-from fourp1000.pipeline import EstimateOptions, estimate_stocks
-from fourp1000.ptf import ptf_table
-from fourp1000.readers import read_table
-from fourp1000.schema import VAN_BEMMELEN
-from fourp1000.scoring import ProjectOptions, load_plots_or_horizons, project_table
+from fourp1000.io.horizons import normalise
+from fourp1000.stocks.estimate import EstimateOptions, estimate_stocks
+from fourp1000.stocks.ptf import ptf_table
+from fourp1000.io.readers import read_table
+from fourp1000.io.schema import VAN_BEMMELEN
+from fourp1000.projection.table import ProjectOptions, load_plots_or_horizons, project_table
 
 Z975 = stats.norm.ppf(0.975)
 

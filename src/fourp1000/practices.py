@@ -13,7 +13,7 @@ Each practice (``data/practices.yaml``) acts on a plot's management in one of th
 Practices combine: the classes they set or raise are merged (the highest input wins) and
 the resulting factors multiply. Alongside the IPCC mapping, some practices carry a
 meta-analysis sequestration rate [t C ha-1 yr-1] applied for a finite duration, used by
-``method="rates"`` in :mod:`fourp1000.projection`.
+``method="rates"`` in :mod:`fourp1000.projection.tier1`.
 
 Notes
 -----
@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from . import ipcc
+from .projection import ipcc
 from .errors import InputError, ReferenceDataError
 
 PRACTICES_FILE = "practices.yaml"
@@ -122,7 +122,7 @@ def multiplier_table() -> ipcc.FactorTable:
     """Extra stock change factors of practices (agroforestry), keyed by (practice, land_use).
 
     Uncertainties are stored as % of the value so the table behaves like the IPCC tables
-    (:meth:`fourp1000.ipcc.FactorTable.standard_deviation`).
+    (:meth:`fourp1000.projection.ipcc.FactorTable.standard_deviation`).
     """
     rows = []
     for p in catalogue().values():
@@ -231,7 +231,7 @@ def apply_practices(practices: np.ndarray, land_use: object, tillage: object = N
     practices : array-like of str
         Canonical combinations from :func:`parse_practices`.
     land_use, tillage, input_level, grassland_condition : array-like of str
-        Baseline management (vocabulary of :mod:`fourp1000.ipcc`).
+        Baseline management (vocabulary of :mod:`fourp1000.projection.ipcc`).
     source_row : array-like of int, optional
         Row numbers for error messages.
 

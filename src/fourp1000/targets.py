@@ -64,7 +64,7 @@ def change_columns(baseline_t_ha: np.ndarray, final_t_ha: np.ndarray, years: flo
     ``baseline_co2e_t_ha``, ``final_co2e_t_ha``, ``annual_change_co2e_t_ha_yr`` (x 44/12),
     in that order, so that the IPCC and RothC paths give the same table.
     """
-    from .stocks import co2e
+    from .stocks.layers import co2e
 
     baseline = np.asarray(baseline_t_ha, dtype=float)
     final = np.asarray(final_t_ha, dtype=float)

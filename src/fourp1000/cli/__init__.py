@@ -1,7 +1,7 @@
 """The ``fourp1000`` command line: a thin layer over the library.
 
 Commands parse options, call library functions and format results. Computation lives in
-the library modules (:mod:`fourp1000.stocks`, :mod:`fourp1000.depth`, ...).
+the library modules (:mod:`fourp1000.stocks.layers`, :mod:`fourp1000.stocks.depth`, ...).
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from collections.abc import Callable
 import click
 
 from ..errors import FourP1000Error, ValidationError
-from ..output import FORMATS
+from ..io.writers import FORMATS
 
 EXIT_OK = 0
 EXIT_DATA_ERROR = 1
@@ -131,9 +131,9 @@ def load_horizons(file: str, *, sep=None, decimal=None, encoding=None, sheet=Non
 
     The column map comes from ``--columns FILE``, else from the config file's ``columns:``.
     """
-    from ..horizons import load_column_map, normalise
-    from ..readers import read_table
-    from ..schema import VAN_BEMMELEN
+    from ..io.horizons import load_column_map, normalise
+    from ..io.readers import read_table
+    from ..io.schema import VAN_BEMMELEN
 
     if columns_file:
         column_map = load_column_map(columns_file)
@@ -161,7 +161,7 @@ def report_warnings(problems, table, *, quiet: bool, verbose: bool, limit: int =
 
 def write_rejects(rejects, path: str) -> None:
     """Write rejected rows (as read, plus row and reason) to a CSV file, atomically."""
-    from ..output import atomic_write
+    from ..io.writers import atomic_write
 
     atomic_write(path, rejects.to_csv(index=False, lineterminator="\n"))
 

@@ -8,9 +8,9 @@ import click
 
 from .. import esm
 from ..errors import InputError
-from ..monitoring import CompareOptions, compare_tables
-from ..output import atomic_write, write_tables
-from ..pipeline import parse_depth
+from ..esm.campaigns import CompareOptions, compare_tables
+from ..io.writers import atomic_write, write_tables
+from ..stocks.estimate import parse_depth
 from .common import (
     EXIT_DATA_ERROR,
     EXIT_TARGET_MISSED,

@@ -6,12 +6,12 @@ import sys
 
 import click
 
-from ..horizons import BD_BASES
-from ..output import write_tables
-from ..pipeline import DEPTH_METHODS, EstimateOptions, estimate_stocks, parse_depth
-from ..ptf import PTF_CHOICES
-from ..schema import VAN_BEMMELEN, schema_frame
-from ..stocks import STONE_DENSITY_G_CM3
+from ..io.horizons import BD_BASES
+from ..io.writers import write_tables
+from ..stocks.estimate import DEPTH_METHODS, EstimateOptions, estimate_stocks, parse_depth
+from ..stocks.ptf import PTF_CHOICES
+from ..io.schema import VAN_BEMMELEN, schema_frame
+from ..stocks.layers import STONE_DENSITY_G_CM3
 from .common import (
     EXIT_DATA_ERROR,
     echo_err,

@@ -6,13 +6,13 @@ import sys
 
 import click
 
-from .. import ipcc
-from ..output import write_tables
+from ..projection import ipcc
+from ..io.writers import write_tables
 from ..practices import list_practices, practice_names
-from ..projection import METHODS
-from ..readers import read_table
-from ..schema import VAN_BEMMELEN
-from ..scoring import MODELS, ProjectOptions, load_plots_or_horizons, project_table
+from ..projection.tier1 import METHODS
+from ..io.readers import read_table
+from ..io.schema import VAN_BEMMELEN
+from ..projection.table import MODELS, ProjectOptions, load_plots_or_horizons, project_table
 from .common import (
     EXIT_DATA_ERROR,
     EXIT_TARGET_MISSED,
@@ -89,14 +89,14 @@ def run_projection(file, *, depth, depth_method, spline_lambda, extrapolate, bd_
                    stone_density, on_error, sep, decimal, encoding, sheet, columns_file, practices, years,
                    ipcc_version, method, rate_years, quiet, model=("ipcc",), climate=None, stdin=None):
     """Read FILE and project it (shared by project, score and report); ``stdin`` replaces sys.stdin for '-'."""
-    from ..horizons import load_column_map
+    from ..io.horizons import load_column_map
 
     models = tuple(model)
     if "rothc" in models and not climate:
         raise click.UsageError("--model rothc needs a monthly climate table: --climate FILE")
     climate_table = None
     if climate and "rothc" in models:
-        from ..climate import read_climate
+        from ..io.climate import read_climate
 
         with status("Reading climate", quiet):
             climate_table = read_climate(climate)

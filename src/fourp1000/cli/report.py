@@ -8,7 +8,7 @@ import sys
 import click
 
 from ..errors import InputError
-from ..output import atomic_write
+from ..io.writers import atomic_write
 from .common import EXIT_TARGET_MISSED, echo_err, handle_errors, input_options
 from .estimate import stock_options
 from .project import report_run, summary_line, with_uncertainty, projection_options, run_projection

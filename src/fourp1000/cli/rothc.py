@@ -6,8 +6,8 @@ import sys
 
 import click
 
-from .. import rothc_io
-from ..output import write_tables
+from ..io import rothc_files as rothc_io
+from ..io.writers import write_tables
 from .common import CONTEXT_SETTINGS, echo_err, handle_errors, output_options, resolve_format
 
 

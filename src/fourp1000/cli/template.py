@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from ..output import atomic_write
-from ..template import template_csv, template_yaml
+from ..io.writers import atomic_write
+from ..io.template import template_csv, template_yaml
 from .common import handle_errors
 
 

@@ -29,7 +29,7 @@ from .profiles import (
     _sampling_codes,
     build_profiles,
 )
-from ..stocks import STONE_DENSITY_G_CM3
+from ..stocks.layers import STONE_DENSITY_G_CM3
 from ..targets import meets_target, rate_per_mille
 
 __all__ = ["Comparison", "compare_samplings"]

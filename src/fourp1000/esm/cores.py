@@ -35,7 +35,7 @@ from .profiles import (
     _sampling_codes,
     build_profiles,
 )
-from ..stocks import STONE_DENSITY_G_CM3
+from ..stocks.layers import STONE_DENSITY_G_CM3
 
 __all__ = ["METHODS", "CoreStocks", "core_stocks"]
 

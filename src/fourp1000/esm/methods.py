@@ -30,7 +30,7 @@ from .knots import (
     _rows,
     _take,
 )
-from ..hyman import spline_rows
+from .hyman import spline_rows
 
 __all__ = [
     "fixed_depth_stock",
@@ -107,7 +107,7 @@ def esm_spline(
     Notes
     -----
     Interpolant: R's ``spline(method = "hyman")`` (FMM cubic spline + Hyman filter,
-    :mod:`fourp1000.hyman`) through (0, 0) and the cumulative points, as in von Haden et
+    :mod:`fourp1000.esm.hyman`) through (0, 0) and the cumulative points, as in von Haden et
     al.'s script and SimpleESM's "ESM2"; masses beyond the core's are extrapolated with
     the last cubic piece (flag them, see :func:`fourp1000.esm.core_stocks`). With one layer the
     interpolation is linear; von Haden et al. designed the method for cores cut into

@@ -21,14 +21,14 @@ from numpy.typing import ArrayLike, NDArray
 
 from ..errors import InputError, Problem
 from .knots import Array, _valid
-from ..stocks import STONE_DENSITY_G_CM3, fine_earth_density
+from ..stocks.layers import STONE_DENSITY_G_CM3, fine_earth_density
 
 __all__ = ["DEFAULT_SOM_FACTOR", "MASS_BASES", "Profiles", "build_profiles"]
 
 #: SOM / SOC ratio used where ``som_pct`` is not measured. Pribyl (2010,
 #: doi:10.1016/j.geoderma.2010.02.003) found a median of 1.9 (empirical studies) and 2
 #: (theory) and concluded that 2 "would in almost all cases be more accurate" than the
-#: conventional van Bemmelen factor 1.724 (:data:`fourp1000.schema.VAN_BEMMELEN`, SOM taken
+#: conventional van Bemmelen factor 1.724 (:data:`fourp1000.io.schema.VAN_BEMMELEN`, SOM taken
 #: as 58 % C); 2 is also the default of the R ESM packages.
 DEFAULT_SOM_FACTOR = 2.0
 
@@ -114,7 +114,7 @@ def build_profiles(
         SOM/SOC ratio where ``som_pct`` is missing (default :data:`DEFAULT_SOM_FACTOR`).
     stone_density_g_cm3 : float [g cm-3]
         Particle density of coarse fragments, used only to convert between volume and
-        mass % of stones (see :func:`fourp1000.stocks.fine_earth_density`).
+        mass % of stones (see :func:`fourp1000.stocks.layers.fine_earth_density`).
     file : str
         File name for problem reports (a ``_file`` column, if present, wins per row).
 

@@ -27,7 +27,7 @@ one: with ``cv = sd / mean``, ``sigma**2 = ln(1 + cv**2)`` and
 recommends for positive quantities with large uncertainty, and tends to the normal for small
 ones. The tables give their uncertainty either as two standard deviations (Tables 5.5 and
 6.2) or as the half-width of the 95 % interval (2019 Table 2.3, Cardinael et al. 2018);
-:meth:`fourp1000.ipcc.FactorTable.standard_deviation` converts both. Practice rates (which
+:meth:`fourp1000.projection.ipcc.FactorTable.standard_deviation` converts both. Practice rates (which
 can be negative) are drawn from a normal distribution; a rate whose +/- has no stated kind
 is read as one standard deviation, the wider of the usual readings. Default measurement
 errors are package data (``data/measurement_errors.csv``, one standard deviation each, with

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from ..pipeline import EstimateOptions, EstimateResult
+from ..stocks.estimate import EstimateOptions, EstimateResult
 from .draws import DrawStreams
 from .engine import SimulationPlan, processing_order, simulate
 from .layers import _canonical_layers, _layer_block
@@ -27,10 +27,10 @@ def estimate_uncertainty(table, result: EstimateResult, options: EstimateOptions
 
     Parameters
     ----------
-    table : fourp1000.horizons.HorizonTable
+    table : fourp1000.io.horizons.HorizonTable
         The input of ``result``.
-    result : fourp1000.pipeline.EstimateResult
-        From :func:`fourp1000.pipeline.estimate_stocks` with ``options``.
+    result : fourp1000.stocks.estimate.EstimateResult
+        From :func:`fourp1000.stocks.estimate.estimate_stocks` with ``options``.
     options : EstimateOptions
     uncertainty : UncertaintyOptions
 
@@ -43,7 +43,7 @@ def estimate_uncertainty(table, result: EstimateResult, options: EstimateOptions
     Notes
     -----
     Only measurement errors enter a stock estimate (no coefficient is involved). Farm
-    totals average replicate cores per plot, as :func:`fourp1000.pipeline.farm_summary`.
+    totals average replicate cores per plot, as :func:`fourp1000.stocks.estimate.farm_summary`.
     """
     unc = uncertainty or UncertaintyOptions()
     unc.check()
@@ -88,7 +88,7 @@ def estimate_uncertainty(table, result: EstimateResult, options: EstimateOptions
 
 def _estimate_farms(plots: pd.DataFrame, farms: pd.DataFrame | None):
     """Farm group of each record and its weight in the farm total (area / cores), as
-    :func:`fourp1000.pipeline.farm_summary` groups them."""
+    :func:`fourp1000.stocks.estimate.farm_summary` groups them."""
     if farms is None or "farm_id" not in plots or "area_ha" not in plots or plots.empty:
         return None, None, None, None
     date = ["sampled_on"] if "sampled_on" in plots else []

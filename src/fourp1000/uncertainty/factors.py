@@ -2,7 +2,7 @@
 
 Every table cell is drawn once per draw and shared by every plot that uses it: a factor's
 error is systematic. Factors are lognormal with the tabled value as mean and the standard
-deviation from the tabled +/- (:meth:`fourp1000.ipcc.FactorTable.standard_deviation`
+deviation from the tabled +/- (:meth:`fourp1000.projection.ipcc.FactorTable.standard_deviation`
 converts two standard deviations and 95 % half-widths) [1]_; practice rates are normal.
 
 References
@@ -18,7 +18,7 @@ from functools import cached_property
 
 import numpy as np
 
-from .. import ipcc
+from ..projection import ipcc
 from ..practices import catalogue, multiplier_table
 from .draws import lognormal_draws
 

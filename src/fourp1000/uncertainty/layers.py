@@ -17,7 +17,7 @@ from functools import cached_property
 
 import numpy as np
 
-from ..stocks import STONE_DENSITY_G_CM3, fine_earth_density
+from ..stocks.layers import STONE_DENSITY_G_CM3, fine_earth_density
 from .draws import DrawStreams, lognormal_sigma
 
 
@@ -41,7 +41,7 @@ class LayerErrors:
     bulk_density_g_cm3, coarse_fragments_pct, coarse_fragments_mass_pct : numpy.ndarray
         Values used by the deterministic run [g cm-3, % volume, % mass].
     basis : numpy.ndarray of object
-        Bulk-density basis of each layer (see :func:`fourp1000.stocks.fine_earth_density`).
+        Bulk-density basis of each layer (see :func:`fourp1000.stocks.layers.fine_earth_density`).
     stone_density_g_cm3 : float
     notes : list of str
         What was assumed, for the methods statement.

@@ -22,11 +22,11 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
-from ..depth import overlap_cm
+from ..stocks.depth import overlap_cm
 from ..errors import InputError, ReferenceDataError
-from ..pipeline import EstimateOptions, EstimateResult, bd_from_bd_only_rows, group_codes
-from ..ptf import estimate_bulk_density, ptf_table
-from ..stocks import fine_earth_density
+from ..stocks.estimate import EstimateOptions, EstimateResult, bd_from_bd_only_rows, group_codes
+from ..stocks.ptf import estimate_bulk_density, ptf_table
+from ..stocks.layers import fine_earth_density
 from .layers import LayerErrors
 
 #: Per-layer columns that override the default relative errors [% of the value, 1 sd].
@@ -90,9 +90,9 @@ def layer_errors(table, result: EstimateResult, options: EstimateOptions | None 
 
     Parameters
     ----------
-    table : fourp1000.horizons.HorizonTable
+    table : fourp1000.io.horizons.HorizonTable
         The table ``result`` was computed from.
-    result : fourp1000.pipeline.EstimateResult
+    result : fourp1000.stocks.estimate.EstimateResult
         Deterministic stocks (records in ``result.plots``).
     options : EstimateOptions
         The options of that run.
@@ -198,7 +198,7 @@ def _pct(errors: pd.DataFrame, quantity: str, method: str) -> float:
 
 
 def _match_records(keys: pd.DataFrame, plots: pd.DataFrame) -> np.ndarray:
-    """Row of ``plots`` for each record key of :func:`fourp1000.pipeline.group_codes` (-1 if absent)."""
+    """Row of ``plots`` for each record key of :func:`fourp1000.stocks.estimate.group_codes` (-1 if absent)."""
     cols = list(keys.columns)
     if plots.empty:
         return np.full(len(keys), -1)

@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import FourP1000Error
-from ..pipeline import estimate_stocks
+from ..stocks.estimate import estimate_stocks
 from ..practices import SEPARATOR
-from ..projection import MEASURED_STOCK_COLUMN, ProjectionInputs, linear_transition, prepare
+from ..projection.tier1 import MEASURED_STOCK_COLUMN, ProjectionInputs, linear_transition, prepare
 from ..targets import rate_per_mille
 from .draws import DrawStreams
 from .engine import SimulationPlan, processing_order, simulate
@@ -32,15 +32,15 @@ def project_uncertainty(table, result, uncertainty: UncertaintyOptions | None = 
 
     Parameters
     ----------
-    table : fourp1000.horizons.HorizonTable
+    table : fourp1000.io.horizons.HorizonTable
         The input of ``result``.
-    result : fourp1000.scoring.ProjectResult
-        From :func:`fourp1000.scoring.project_table`.
+    result : fourp1000.projection.table.ProjectResult
+        From :func:`fourp1000.projection.table.project_table`.
     uncertainty : UncertaintyOptions
 
     Returns
     -------
-    fourp1000.scoring.ProjectResult
+    fourp1000.projection.table.ProjectResult
         ``plots`` with ``{baseline_stock_t_ha, final_stock_t_ha, annual_change_t_ha_yr,
         rate_per_mille}_{mean,median,p2_5,p97_5}``, ``p_meets_4p1000`` and
         ``meets_4p1000_at_confidence``; ``farms`` with ``{baseline_stock_t_c,
@@ -50,9 +50,9 @@ def project_uncertainty(table, result, uncertainty: UncertaintyOptions | None = 
     Notes
     -----
     Each draw recomputes the Tier 1 projection with drawn tables through the hooks of
-    :class:`fourp1000.projection.ProjectionInputs` (every table cell drawn once and shared
+    :class:`fourp1000.projection.tier1.ProjectionInputs` (every table cell drawn once and shared
     by the plots that use it) and, for plots with layers, a drawn measured baseline stock
-    (mean of the cores of the latest sampling, as :mod:`fourp1000.scoring`). The farm rate
+    (mean of the cores of the latest sampling, as :mod:`fourp1000.projection.table`). The farm rate
     is the farm's annual change over its baseline stock, both summed over plots in the
     same draw.
 
@@ -147,8 +147,8 @@ def _ipcc_rows(frame: pd.DataFrame) -> np.ndarray:
 
 
 def _projection_inputs(table, plots: pd.DataFrame, popts) -> ProjectionInputs:
-    """Rebuild :func:`fourp1000.projection.prepare`'s inputs for the projected plots."""
-    from ..scoring import PLOT_ATTRIBUTES, derive_climate_zone
+    """Rebuild :func:`fourp1000.projection.tier1.prepare`'s inputs for the projected plots."""
+    from ..projection.table import PLOT_ATTRIBUTES, derive_climate_zone
 
     frame = table.frame
     cols = [c for c in PLOT_ATTRIBUTES if c in frame.columns and c not in ("farm_id", "area_ha", "practices",
@@ -234,7 +234,7 @@ def _check_reproduces(inputs: ProjectionInputs, plots: pd.DataFrame, factors: Fa
 def _plot_layers(table, plots: pd.DataFrame, popts, measured_plot: np.ndarray, unc: UncertaintyOptions
                  ) -> tuple[LayerErrors | None, list[str]]:
     """Layers behind each plot's measured baseline (cores of the latest sampling, averaged)."""
-    from ..scoring import sampling_order
+    from ..projection.table import sampling_order
 
     if not measured_plot.any():
         return None, []

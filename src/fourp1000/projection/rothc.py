@@ -1,9 +1,9 @@
 """Project SOC stocks under practices with RothC-26.3, plot by plot, and score them against 4 per 1000.
 
-The process-model counterpart of :mod:`fourp1000.projection` (IPCC Tier 1). For every plot:
+The process-model counterpart of :mod:`fourp1000.projection.tier1` (IPCC Tier 1). For every plot:
 
 1. **Baseline cycle.** A representative year: the plot's monthly climate (a
-   :class:`~fourp1000.climate.ClimateTable`), its soil cover (``cover_months`` or the land
+   :class:`~fourp1000.io.climate.ClimateTable`), its soil cover (``cover_months`` or the land
    use default), the DPM/RPM ratio of its land use (or a ``dpm_rpm_ratio`` column), plant C
    input spread over the input months of the land use (over the covered months where
    ``cover_months`` is given) and, on ``high_manure`` plots, farmyard manure.
@@ -21,7 +21,7 @@ The process-model counterpart of :mod:`fourp1000.projection` (IPCC Tier 1). For 
 
 All plots are computed at once (arrays of shape ``(12, n_plots)``; the only loops run over
 months, practices and distinct practice combinations). The result has the columns and the
-4 per 1000 verdict of :func:`fourp1000.projection.project`, with ``model = "rothc"``.
+4 per 1000 verdict of :func:`fourp1000.projection.tier1.project`, with ``model = "rothc"``.
 
 Notes
 -----
@@ -64,11 +64,12 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from . import ipcc, projection, rothc
-from .climate import ClimateTable
-from .errors import InputError, ReferenceDataError
-from .practices import SEPARATOR, multiplier_table, practice_names
-from .targets import change_columns
+from . import ipcc, tier1
+from .. import rothc
+from ..io.climate import ClimateTable
+from ..errors import InputError, ReferenceDataError
+from ..practices import SEPARATOR, multiplier_table, practice_names
+from ..targets import change_columns
 
 MODEL = "rothc"
 #: Depth of the RothC layer [cm]: the depth of the stocks it starts from (0-30 cm).
@@ -114,7 +115,7 @@ def land_use_defaults() -> pd.DataFrame:
     Raises
     ------
     ReferenceDataError
-        The table misses a land use of :data:`fourp1000.ipcc.LAND_USES`, a source, or has
+        The table misses a land use of :data:`fourp1000.projection.ipcc.LAND_USES`, a source, or has
         invalid values (a packaging bug).
     """
     table = _read(LAND_USE_FILE).set_index("land_use")
@@ -363,7 +364,7 @@ def project_rothc(
     climate: ClimateTable,
     *,
     practices: Iterable[str] = (),
-    years: int = projection.DEFAULT_YEARS,
+    years: int = tier1.DEFAULT_YEARS,
     ipcc_version: str = ipcc.DEFAULT_IPCC_VERSION,
     depth_cm: float = MODEL_DEPTH_CM,
     effects: pd.DataFrame | None = None,
@@ -382,7 +383,7 @@ def project_rothc(
         ``climate_zone`` is looked up in the climate table), ``cover_months`` (e.g. ``4-9``),
         ``dpm_rpm_ratio`` [-], ``farm_id``, ``area_ha``, ``source_row``.
     climate : ClimateTable
-        Monthly climatologies (:func:`fourp1000.climate.read_climate`), keyed by
+        Monthly climatologies (:func:`fourp1000.io.climate.read_climate`), keyed by
         ``climate_id`` or by ``plot_id``.
     practices : iterable of str
         Practices applied to every plot, in addition to the ``practices`` column.
@@ -432,7 +433,7 @@ def project_rothc(
 
     Examples
     --------
-    >>> from fourp1000.climate import climate_from_frame
+    >>> from fourp1000.io.climate import climate_from_frame
     >>> clim = climate_from_frame(pd.DataFrame({"climate_id": "x", "month": range(1, 13),
     ...     "temperature_c": 10.0, "rain_mm": 60.0, "evaporation_mm": 50.0}))
     >>> plots = pd.DataFrame({"plot_id": ["a"], "land_use": ["cropland"], "clay_pct": [20.0],
@@ -458,7 +459,7 @@ def project_rothc(
                                pd.DataFrame(columns=["plot_id", "year", "stock_t_ha"]))
 
     # Practices, measured stocks and IPCC defaults: the same parsing and checks as the IPCC path.
-    inp = projection.prepare(plots, practices, ipcc_version, method="rates")
+    inp = tier1.prepare(plots, practices, ipcc_version, method="rates")
     rows = inp.source_row
     baseline = inp.baseline_stock()
     measured = np.isfinite(inp.measured_stock_t_c_ha)

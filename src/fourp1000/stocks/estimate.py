@@ -2,15 +2,15 @@
 
 Steps, all vectorised over layers and plots:
 
-1. rows with problems found by :func:`fourp1000.horizons.normalise` are set aside;
+1. rows with problems found by :func:`fourp1000.io.horizons.normalise` are set aside;
 2. rows that carry only a bulk density (core samples stored on rows of their own, as in
    ISRIC's ISIS data) lend it to the SOC layers they overlap (overlap-weighted mean);
 3. remaining missing bulk densities are estimated with a pedotransfer function
-   (:mod:`fourp1000.ptf`) and flagged;
-4. each layer is reduced to its carbon density [t C ha-1 cm-1] (:mod:`fourp1000.stocks`);
+   (:mod:`fourp1000.stocks.ptf`) and flagged;
+4. each layer is reduced to its carbon density [t C ha-1 cm-1] (:mod:`fourp1000.stocks.layers`);
 5. the depth logic of the layers meeting the target interval is checked (gaps, overlaps,
    start and depth reached) and the stock is integrated over the interval
-   (:mod:`fourp1000.depth`), extrapolating below the deepest layer only when asked;
+   (:mod:`fourp1000.stocks.depth`), extrapolating below the deepest layer only when asked;
 6. per-plot results, per-farm summaries, and the rejected rows with their reasons.
 
 A record is one plot per sampling date (``sampled_on``) and core (``core_id``) where those
@@ -25,12 +25,12 @@ import numpy as np
 import pandas as pd
 
 from . import depth as depth_mod
-from .errors import InputError, ValidationError
-from .horizons import PROBLEM_COLUMNS, HorizonTable
+from ..errors import InputError, ValidationError
+from ..io.horizons import PROBLEM_COLUMNS, HorizonTable
 from .ptf import PTF_CHOICES, estimate_bulk_density
-from .schema import VAN_BEMMELEN
-from .stocks import STONE_DENSITY_G_CM3, carbon_density, co2e, fine_earth_density
-from .targets import four_per_mille
+from ..io.schema import VAN_BEMMELEN
+from .layers import STONE_DENSITY_G_CM3, carbon_density, co2e, fine_earth_density
+from ..targets import four_per_mille
 
 DEPTH_METHODS = ("proportional", "spline")
 GROUP_COLUMNS = ("plot_id", "sampled_on", "core_id")
@@ -131,7 +131,7 @@ def estimate_stocks(table: HorizonTable, options: EstimateOptions | None = None)
     Parameters
     ----------
     table : HorizonTable
-        From :func:`fourp1000.horizons.normalise`.
+        From :func:`fourp1000.io.horizons.normalise`.
     options : EstimateOptions
 
     Returns
@@ -147,7 +147,7 @@ def estimate_stocks(table: HorizonTable, options: EstimateOptions | None = None)
     Notes
     -----
     The stock of a layer is SOC x fine-earth density x thickness / 10 [t C ha-1]
-    (:mod:`fourp1000.stocks`); the 4 per 1000 target is 0.004 x stock per year
+    (:mod:`fourp1000.stocks.layers`); the 4 per 1000 target is 0.004 x stock per year
     (:mod:`fourp1000.targets`).
     """
     opts = options or EstimateOptions()

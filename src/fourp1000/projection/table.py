@@ -4,9 +4,9 @@ This is the library behind ``fourp1000 project`` and ``fourp1000 score``:
 
 1. the table is reduced to one row per plot: plot attributes (climate zone, soil class,
    management, practices, farm, area) and, where the plot has layers, its measured SOC
-   stock over 0-30 cm (the IPCC Tier 1 depth) from :func:`fourp1000.pipeline.estimate_stocks`
+   stock over 0-30 cm (the IPCC Tier 1 depth) from :func:`fourp1000.stocks.estimate.estimate_stocks`
    (the latest sampling date, mean over cores);
-2. :func:`fourp1000.projection.project` projects each plot under its practices;
+2. :func:`fourp1000.projection.tier1.project` projects each plot under its practices;
 3. plots are aggregated by farm (area-weighted).
 
 A plot table with no layers at all (only plot attributes) is accepted: every plot then
@@ -21,20 +21,20 @@ import numpy as np
 import pandas as pd
 
 from . import ipcc
-from .climate import ClimateTable
-from .errors import FourP1000Error, InputError, Problem, ValidationError
-from .horizons import PROBLEM_COLUMNS, HorizonTable
-from .pipeline import EstimateOptions, estimate_stocks
-from .projection import MEASURED_STOCK_COLUMN, aggregate_farms, project, trajectory
-from .rothc_projection import method_statement as rothc_method_statement
-from .rothc_projection import project_rothc
+from ..io.climate import ClimateTable
+from ..errors import FourP1000Error, InputError, Problem, ValidationError
+from ..io.horizons import PROBLEM_COLUMNS, HorizonTable
+from ..stocks.estimate import EstimateOptions, estimate_stocks
+from .tier1 import MEASURED_STOCK_COLUMN, aggregate_farms, project, trajectory
+from .rothc import method_statement as rothc_method_statement
+from .rothc import project_rothc
 
 PLOT_ATTRIBUTES = (
     "farm_id", "area_ha", "climate_zone", "soil_class", "land_use", "tillage", "input_level",
     "grassland_condition", "practices", "mat_c", "map_mm", "pet_mm", "elevation_m", "clay_pct",
     "climate_id", "cover_months", "dpm_rpm_ratio",
 )
-#: Projection models: IPCC Tier 1 (:mod:`fourp1000.projection`) and RothC-26.3 (:mod:`fourp1000.rothc_projection`).
+#: Projection models: IPCC Tier 1 (:mod:`fourp1000.projection.tier1`) and RothC-26.3 (:mod:`fourp1000.projection.rothc`).
 MODELS = ("ipcc", "rothc")
 # Tier 1 stock change factors and SOC_REF are defined for 0-30 cm.
 TIER1_TOP_CM, TIER1_BOTTOM_CM = 0.0, 30.0
@@ -356,7 +356,7 @@ def load_plots_or_horizons(raw, *, som_factor, bd_basis, column_map) -> HorizonT
     A table without depth and SOC columns is a plot table: the required horizon columns
     are then not required.
     """
-    from .horizons import normalise, resolve_columns
+    from ..io.horizons import normalise, resolve_columns
 
     mapping, _ = resolve_columns(list(raw.frame.columns), raw.label, column_map)
     present = {c for c, _ in mapping.values()}

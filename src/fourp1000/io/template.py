@@ -1,4 +1,4 @@
-"""Starter input files (``fourp1000 template``), built from the input model in :mod:`fourp1000.schema`."""
+"""Starter input files (``fourp1000 template``), built from the input model in :mod:`fourp1000.io.schema`."""
 
 from __future__ import annotations
 

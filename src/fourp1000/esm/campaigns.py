@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import esm
-from .errors import Problem, ValidationError
-from .horizons import HorizonTable
-from .targets import meets_target, rate_per_mille
+from .. import esm
+from ..errors import Problem, ValidationError
+from ..io.horizons import HorizonTable
+from ..targets import meets_target, rate_per_mille
 
 
 @dataclass

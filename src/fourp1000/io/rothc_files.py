@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import rothc
-from .errors import InputError
+from .. import rothc
+from ..errors import InputError
 
 YEAR_COLUMNS = (
     "Year",

@@ -35,8 +35,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import rothc
-from .errors import Problem, UnknownFactorError, ValidationError
+from .. import rothc
+from ..errors import Problem, UnknownFactorError, ValidationError
 from .readers import read_table
 
 KEY_COLUMNS = ("climate_id", "plot_id")
@@ -135,7 +135,7 @@ def read_climate(source: str | Path, *, sep: str | None = None, decimal: str | N
     source : str or path
         File to read (``-`` for stdin).
     sep, decimal, encoding, sheet
-        As for :func:`fourp1000.readers.read_table` (sniffed by default).
+        As for :func:`fourp1000.io.readers.read_table` (sniffed by default).
 
     Returns
     -------

@@ -38,7 +38,7 @@ from typing import Literal, NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .errors import InputError
+from ..errors import InputError
 
 __all__ = [
     "DEFAULT_DEPTHS_CM",

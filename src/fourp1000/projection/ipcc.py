@@ -8,7 +8,7 @@ Refinement) writes the equilibrium SOC stock of a land-use/management system, 0-
 with SOC_REF the stock under native vegetation for a climate zone and soil class
 (Table 2.3), and F_LU, F_MG, F_I the land-use, management (tillage, grassland condition)
 and input factors (cropland Table 5.5, grassland Table 6.2). A change of system moves the
-stock linearly to the new equilibrium over D = 20 years (see :mod:`fourp1000.projection`).
+stock linearly to the new equilibrium over D = 20 years (see :mod:`fourp1000.projection.tier1`).
 
 The tables are package data (``data/ipcc{2019,2006}_*.csv``), one row per table cell and
 climate zone, each with its uncertainty, a confirmation ``status`` and its source; the file
@@ -50,7 +50,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import ReferenceDataError, UnknownFactorError
+from ..errors import ReferenceDataError, UnknownFactorError
 
 IPCC_VERSIONS = ("2019", "2006")
 DEFAULT_IPCC_VERSION = "2019"

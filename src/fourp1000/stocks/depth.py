@@ -113,7 +113,7 @@ def proportional_stock(codes: np.ndarray, top_cm: np.ndarray, bottom_cm: np.ndar
     top_cm, bottom_cm : array [cm]
         Layer limits.
     density : array [t C ha-1 cm-1]
-        Carbon density of each layer (see :func:`fourp1000.stocks.carbon_density`).
+        Carbon density of each layer (see :func:`fourp1000.stocks.layers.carbon_density`).
     n_profiles : int
     interval_top_cm, interval_bottom_cm : array [cm], length n_profiles
         Target interval per profile.

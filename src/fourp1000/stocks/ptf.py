@@ -37,8 +37,8 @@ from importlib.resources import files
 import numpy as np
 import pandas as pd
 
-from .errors import UnknownFactorError
-from .schema import VAN_BEMMELEN
+from ..errors import UnknownFactorError
+from ..io.schema import VAN_BEMMELEN
 
 # Organic horizons: OC of at least 12 % (the lower limit of organic soil material in the
 # USDA and WRB definitions for clay-free material) switch to Hollis's organic equation.

@@ -2,11 +2,11 @@
 
 :func:`normalise` resolves column names and units (pint), parses numbers, coalesces the
 SOC columns into ``soc_g_kg``, and checks each row against the input model
-(:mod:`fourp1000.schema`). It does not stop at the first problem: every problem is
+(:mod:`fourp1000.io.schema`). It does not stop at the first problem: every problem is
 recorded, one row per problem (``row, plot_id, column, rule, message``), so users can fix
 a file in one go (the aqp ``checkHzDepthLogic`` way). Depth logic that concerns a whole
 profile (gaps, overlaps, depth reached) is checked where the target depth is known, in
-:mod:`fourp1000.pipeline`.
+:mod:`fourp1000.stocks.estimate`.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .errors import InputError, Problem, UnitError, ValidationError
+from ..errors import InputError, Problem, UnitError, ValidationError
 from .readers import RawTable
 from .schema import ALIASES, CANONICAL, COLUMNS_BY_NAME, REQUIRED, SOC_COLUMNS, UNIT_SUFFIXES, VAN_BEMMELEN
-from .units import conversion_factor
+from ..units import conversion_factor
 
 PROBLEM_COLUMNS = ["position", "row", "plot_id", "column", "rule", "message", "severity"]
 # Rules whose problems are reported but do not reject the row.
@@ -37,7 +37,7 @@ class HorizonTable:
     ----------
     frame : DataFrame
         One row per input record, in input order, canonical columns (see
-        :mod:`fourp1000.schema`), plus ``source_row`` (row number as the user sees it) and any
+        :mod:`fourp1000.io.schema`), plus ``source_row`` (row number as the user sees it) and any
         extra columns passed through unchanged.
     problems : DataFrame
         One row per problem: ``position`` (0-based record index), ``row``, ``plot_id``,
@@ -90,7 +90,7 @@ def resolve_columns(
     In order: an entry of ``column_map`` (``{header: canonical}`` or ``{header: {column:
     quantity or canonical, unit: ...}}``); a canonical name (case-insensitive); a quantity
     with a unit suffix (``bulk_density_kg_m3``); a header with its unit in brackets
-    (``SOC (%)``, ``BD [Mg m-3]``), the name matched against :data:`~fourp1000.schema.ALIASES`.
+    (``SOC (%)``, ``BD [Mg m-3]``), the name matched against :data:`~fourp1000.io.schema.ALIASES`.
     A known quantity whose unit is not given is an error: units are never guessed. Other
     columns pass through unchanged. Returns ``{user_column: (canonical, factor)}``.
     """
@@ -219,7 +219,7 @@ def normalise(
     Parameters
     ----------
     raw : RawTable
-        The table as read by :func:`fourp1000.readers.read_table`.
+        The table as read by :func:`fourp1000.io.readers.read_table`.
     som_factor : float, default 1.724
         SOM / SOC ratio used when SOC is given only as ``som_pct`` (van Bemmelen factor;
         Pribyl 2010 argues for 2.0).

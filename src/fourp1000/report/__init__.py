@@ -1,6 +1,6 @@
 """A self-contained HTML report of a projection: farms, trajectories, rates, methods, provenance.
 
-:func:`build_report` turns a :class:`fourp1000.scoring.ProjectResult` into one HTML page that
+:func:`build_report` turns a :class:`fourp1000.projection.table.ProjectResult` into one HTML page that
 opens offline: the CSS is inline, figures are inline SVG drawn with matplotlib, text uses the
 reader's system fonts, and nothing is fetched (no scripts, web fonts, stylesheets or links
 to other sites). The page holds
@@ -25,7 +25,7 @@ deterministic projection only.
 Notes
 -----
 * The farm trajectory is the sum over the farm's plots of ``area_ha x stock(t)``, which
-  at the horizon equals ``final_stock_t_c`` of :func:`fourp1000.projection.aggregate_farms`.
+  at the horizon equals ``final_stock_t_c`` of :func:`fourp1000.projection.tier1.aggregate_farms`.
   Where some plot has no ``area_ha`` every plot weighs the same and farm stocks are means
   [t C ha-1]; the report says so.
 * The 95 % band is drawn from the farm's percentiles at year 0 and at the horizon only
@@ -67,10 +67,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .targets import RATE_PER_YEAR, TARGET_PER_MILLE
+from ..targets import RATE_PER_YEAR, TARGET_PER_MILLE
 
 if TYPE_CHECKING:
-    from .scoring import ProjectResult
+    from ..projection.table import ProjectResult
 
 #: Okabe-Ito colours (colour-blind safe) [2]_.
 COLOURS = {"scenario": "#0072B2", "band": "#56B4E9", "target": "#D55E00", "baseline": "#555555",
@@ -167,7 +167,7 @@ def _farm_keys(plots: pd.DataFrame) -> np.ndarray:
 
 
 def summarise(result: ProjectResult) -> Summary:
-    """Headline figures of a :class:`~fourp1000.scoring.ProjectResult`."""
+    """Headline figures of a :class:`~fourp1000.projection.table.ProjectResult`."""
     plots = result.plots
     meets = plots["meets_4p1000"].to_numpy(dtype=bool) if len(plots) else np.zeros(0, bool)
     area = _area_ha(plots)
@@ -197,7 +197,7 @@ def farm_table(result: ProjectResult) -> pd.DataFrame:
         farms = result.farms.copy()
         farms.attrs["weighted_by_area"] = True
     else:
-        from .targets import meets_target, rate_per_mille
+        from ..targets import meets_target, rate_per_mille
 
         plots = result.plots
         frame = pd.DataFrame({
@@ -244,7 +244,7 @@ def farm_trajectories(result: ProjectResult, farms: pd.DataFrame | None = None) 
 
     Parameters
     ----------
-    result : fourp1000.scoring.ProjectResult
+    result : fourp1000.projection.table.ProjectResult
     farms : pandas.DataFrame, optional
         Output of :func:`farm_table` (computed when not given).
 
@@ -672,7 +672,7 @@ def _summary_cards(s: Summary) -> str:
 
 
 def _practice_sources(plots: pd.DataFrame, ipcc_version: str, method: str) -> str:
-    from .practices import list_practices
+    from ..practices import list_practices
 
     if "practices" not in plots:
         return ""
@@ -875,8 +875,8 @@ def build_report(
 
     Parameters
     ----------
-    result : fourp1000.scoring.ProjectResult
-        Output of :func:`fourp1000.scoring.project_table`; uncertainty columns are used
+    result : fourp1000.projection.table.ProjectResult
+        Output of :func:`fourp1000.projection.table.project_table`; uncertainty columns are used
         when present (see the module notes).
     input_file : InputFile, optional
         Name, size and checksum of the input, shown in the provenance block.
@@ -908,8 +908,8 @@ def build_report(
     InputError
         If the result has no plot.
     """
-    from . import __version__
-    from .errors import InputError
+    from .. import __version__
+    from ..errors import InputError
 
     if not len(result.plots):
         raise InputError("no plot was projected; nothing to report")

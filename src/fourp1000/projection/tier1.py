@@ -45,10 +45,10 @@ import numpy as np
 import pandas as pd
 
 from . import ipcc
-from .errors import InputError
-from .practices import ManagementChange, apply_practices, multiplier_table, parse_practices, practice_rates
-from .stocks import co2e
-from .targets import change_columns, meets_target, rate_per_mille
+from ..errors import InputError
+from ..practices import ManagementChange, apply_practices, multiplier_table, parse_practices, practice_rates
+from ..stocks.layers import co2e
+from ..targets import change_columns, meets_target, rate_per_mille
 
 METHODS = ("ipcc", "rates")
 DEFAULT_YEARS = 20
@@ -104,8 +104,8 @@ class ProjectionInputs:
     measured_stock_t_c_ha : numpy.ndarray [t C ha-1]
         NaN where the plot has no measured stock.
     soc_ref_index : numpy.ndarray of int
-        Rows of :func:`fourp1000.ipcc.soc_ref_table` (-1 where not needed).
-    baseline, new : fourp1000.ipcc.Tier1Factors or None
+        Rows of :func:`fourp1000.projection.ipcc.soc_ref_table` (-1 where not needed).
+    baseline, new : fourp1000.projection.ipcc.Tier1Factors or None
         Baseline and post-practice factors (None if not resolved, rates method with
         measured stocks only).
     change : fourp1000.practices.ManagementChange

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from .errors import InputError
+from ..errors import InputError
 
 ID_COLUMNS = ("plot_id", "farm_id", "core_id", "sampled_on", "climate_id")
 _SNIFF_BYTES = 256 * 1024
