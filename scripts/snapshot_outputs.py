@@ -166,6 +166,7 @@ def run_one(name: str, args: list[str], dest: Path) -> None:
 
 def record(dest: Path) -> None:
     dest.mkdir(parents=True, exist_ok=True)
+    (dest / "_root").write_text(str(ROOT))  # masked when comparing recordings of two checkouts
     data = dest / "_data"
     make_data(data)
     lines = command_lines(data)
@@ -187,7 +188,8 @@ def _content(path: Path, root: Path) -> bytes | None:
 
         with zipfile.ZipFile(path) as z:
             return b"".join(n.encode() + z.read(n) for n in sorted(z.namelist()) if n != "docProps/core.xml")
-    return path.read_bytes().replace(str(root).encode(), b"DEST")
+    checkout = (root / "_root").read_text() if (root / "_root").exists() else str(ROOT)
+    return path.read_bytes().replace(str(root).encode(), b"DEST").replace(checkout.encode(), b"ROOT")
 
 
 def compare(a: Path, b: Path) -> int:
