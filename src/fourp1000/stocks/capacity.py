@@ -249,7 +249,7 @@ def maoc_share(land_use: str, layer: str = "topsoil", source: str = "chen_2019")
     """A published share of SOC that is mineral-associated (``data/maoc_share.csv``).
 
     ``source="chen_2019"`` gives the French topsoil shares by land use (cropland 0.85,
-    grassland 0.69, forest 0.66; fine fraction < 20 um); ``source="georgiou_2022"`` the
+    grassland 0.69, forest 0.66; SOC of the fine fraction); ``source="georgiou_2022"`` the
     global shares (0.66 topsoil, 0.70 subsoil; ``land_use`` is ignored).
     """
     table = maoc_share_table()
