@@ -188,8 +188,10 @@ def farm_trajectories(result, model: str | None = None) -> Trajectories:
         raise ValueError("farm trajectories need farm totals: every plot needs area_ha")
     plots = model_rows(result.plots, model)
     stocks = yearly_plot_stocks(result, model)
+    needed = ["plot_id", "farm_id", "area_ha", "baseline_stock_t_ha", "annual_change_t_ha_yr"]
+    slim = plots[[c for c in needed if c in plots.columns]]
     # One aggregation per year (not per plot): the farm totals come from the library's one rule.
-    per_year = [aggregate_farms(plots.assign(final_stock_t_ha=stocks[year].to_numpy(float)))
+    per_year = [aggregate_farms(slim.assign(final_stock_t_ha=stocks[year].to_numpy(float)))
                 for year in stocks.columns]
     ids = per_year[0]["farm_id"].to_numpy(dtype=object) if per_year else np.array([], dtype=object)
     totals = np.column_stack([p["final_stock_t_c"].to_numpy(float) for p in per_year]) if per_year else None
