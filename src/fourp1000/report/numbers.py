@@ -94,8 +94,10 @@ def summarise(result, model: str | None = None) -> Summary:
     area = (pd.to_numeric(plots["area_ha"], errors="coerce").to_numpy(dtype=float) if "area_ha" in plots
             else np.full(len(plots), np.nan))
     has_area = bool(len(area)) and bool(np.isfinite(area).all())
-    n_farms = len(farms) if farms is not None else (plots["farm_id"].nunique(dropna=False) if "farm_id" in plots
-                                                      else int(len(plots) > 0))
+    if farms is not None:
+        n_farms = len(farms)
+    else:  # farms without totals are still counted: plots without farm_id make one
+        n_farms = plots["farm_id"].nunique(dropna=False) if "farm_id" in plots else int(len(plots) > 0)
     return Summary(
         n_rows=int(result.n_rows),
         n_rows_rejected=int(len(result.rejects)),
