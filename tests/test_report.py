@@ -2,6 +2,8 @@
 
 The page is parsed with the standard library's html.parser: every figure is present, nothing
 points outside the file, and the numbers shown are those of `project_table` on the same input.
+The data behind the figures (:mod:`fourp1000.report.numbers`) is checked against the models'
+yearly trajectories, on non-linear paths too (IPCC Tier 1 past its 20-year transition, RothC).
 """
 
 from __future__ import annotations
@@ -25,12 +27,16 @@ from hypothesis import strategies as st
 from fourp1000 import __version__
 from fourp1000.cli import main
 from fourp1000.io.readers import read_table
-from fourp1000.report import (InputFile, build_report, farm_table, farm_trajectories, rate_edges, report_time,
-                              summarise)
+from fourp1000.io.climate import read_climate
 from fourp1000.io.schema import VAN_BEMMELEN
 from fourp1000.projection.table import ProjectOptions, load_plots_or_horizons, project_table
+from fourp1000.report import (InputFile, build_report, farm_table, farm_trajectories, plot_trajectories, rate_edges,
+                              rate_histogram, report_numbers, report_time, summarise)
+from fourp1000.report.page import environment
+from fourp1000.uncertainty import UncertaintyOptions, project_uncertainty
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "plots.csv"
+CLIMATE = EXAMPLE.with_name("climate.csv")
 EPOCH = "1700000000"  # 2023-11-14 22:13:20 UTC
 FIXED = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -87,9 +93,12 @@ class Page(HTMLParser):
                 if t == tag and any(ancestor_class in c.split() for c in anc)]
 
 
+def example_table(path: Path = EXAMPLE):
+    return load_plots_or_horizons(read_table(path), som_factor=VAN_BEMMELEN, bd_basis="fine_earth", column_map=None)
+
+
 def project_example(path: Path = EXAMPLE, options: ProjectOptions | None = None):
-    table = load_plots_or_horizons(read_table(path), som_factor=VAN_BEMMELEN, bd_basis="fine_earth", column_map=None)
-    return project_table(table, options or ProjectOptions())
+    return project_table(example_table(path), options or ProjectOptions())
 
 
 @pytest.fixture(scope="module")
@@ -208,7 +217,7 @@ def test_report_time_reads_source_date_epoch():
 
 def test_farm_trajectories_add_up_to_the_farm_totals(example_result):
     traj = farm_trajectories(example_result)
-    assert traj.unit == "t C" and not traj.has_band
+    assert traj.unit == "t C" and traj.key == "farm_id" and not traj.has_band
     frame = traj.frame.set_index(["farm_id", "year"])
     farms = example_result.farms.set_index("farm_id")
     for farm in farms.index:
@@ -271,25 +280,45 @@ def test_cli_uncertainty_draws_a_band_per_farm(tmp_path):
     assert "4 ‰ at P ≥ 0.9" in text and "With Monte Carlo uncertainty" in text
 
 
-def test_without_areas_farms_are_plain_means(tmp_path):
+def without_areas(tmp_path) -> Path:
+    """The example with its area_ha column dropped."""
     csv = tmp_path / "no_area.csv"
     text = EXAMPLE.read_text().splitlines()
     header = text[0].split(",")
     keep = [i for i, h in enumerate(header) if h != "area_ha"]
-    lines = [",".join(line.split(",")[i] for i in keep) for line in text]
-    csv.write_text("\n".join(lines) + "\n")
-    result = project_example(csv)
+    csv.write_text("\n".join(",".join(line.split(",")[i] for i in keep) for line in text) + "\n")
+    return csv
+
+
+def test_without_areas_there_are_no_farm_totals_only_plots(tmp_path):
+    """No unweighted farm means of the report's own: without area_ha, farms are not scored and plots are shown."""
+    result = project_example(without_areas(tmp_path))
     assert result.farms is None
     s = summarise(result)
-    assert math.isnan(s.area_ha) and s.n_farms == 3 and s.n_plots_meeting == 8
-    farms = farm_table(result).set_index("farm_id")
-    plots = result.plots[result.plots["farm_id"] == "beaulieu"]
-    assert farms.loc["beaulieu", "baseline_stock_t_c"] == pytest.approx(plots["baseline_stock_t_ha"].mean())
-    traj = farm_trajectories(result)
-    assert traj.unit == "t C ha-1"
+    assert math.isnan(s.area_ha) and s.n_farms == 3 and s.n_plots_meeting == 8 and s.n_farms_meeting is None
+    assert farm_table(result) is None
+    with pytest.raises(ValueError, match="area_ha"):
+        farm_trajectories(result)
+    traj = plot_trajectories(result)
+    assert traj.unit == "t C ha-1" and traj.key == "plot_id"
+    frame = traj.frame.set_index(["plot_id", "year"])
+    plots = result.plots.set_index("plot_id")
+    assert frame.loc[("CA-01", 20), "scenario"] == pytest.approx(plots.loc["CA-01", "final_stock_t_ha"])
     html_text = build_report(result, generated=FIXED)
-    assert "not area-weighted totals" in html_text
-    assert len(Page(html_text).find("figure", "trajectory")) == 3
+    page = Page(html_text)
+    assert "no area-weighted totals" in html_text and not page.find("table", "farms")
+    figures = page.find("figure", "trajectory")
+    by_rate = result.plots.sort_values("rate_per_mille", ascending=False)["plot_id"].tolist()
+    assert [f["data-plot"] for f in figures] == by_rate and by_rate[:2] == ["SM-01", "CA-02"]
+
+
+def test_without_areas_check_scores_plots(tmp_path):
+    """--check falls back to plots (CA-01 and CA-03 miss 4 per 1000) when farms have no totals."""
+    args = ["report", str(without_areas(tmp_path)), "-o", str(tmp_path / "r.html"), "--check"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 3, result.output
+    assert result.stderr.splitlines()[-1].startswith("21 rows read, 10 plots scored, 0 rows rejected; "
+                                                     "8 of 10 plots meet 4 per 1000; report written to ")
 
 
 def test_text_from_the_input_is_escaped():
@@ -297,7 +326,16 @@ def test_text_from_the_input_is_escaped():
     result = CliRunner().invoke(main, ["report", "-", "-o", "-", "-q"], input=csv)
     assert result.exit_code == 0, result.output
     assert "<b>" not in result.stdout and "<i>" not in result.stdout
-    assert "F&lt;b&gt;&amp;&quot;1" in result.stdout and "A&lt;i&gt;" in result.stdout
+    assert "F&lt;b&gt;&amp;" in result.stdout and "A&lt;i&gt;" in result.stdout
+    page = Page(result.stdout)  # the parser unescapes: the ids come back as typed
+    assert {f["data-farm"] for f in page.find("figure", "trajectory")} == {'F<b>&"1', "F2"}
+
+
+def test_the_template_escapes_everything_it_is_given():
+    """Autoescaping is on: no text reaches the page unescaped, whatever the template."""
+    env = environment()
+    assert env.autoescape is True
+    assert env.from_string("{{ x }}").render(x="<script>") == "&lt;script&gt;"
 
 
 def test_stdin_is_hashed_and_check_exits_3_but_writes(tmp_path):
@@ -361,3 +399,122 @@ def test_report_renders_in_headless_chromium(example_page, tmp_path):
     assert pixels((0x00, 0x72, 0xB2)) > 20000
     assert pixels((0xD5, 0x5E, 0x00)) > 5000
     assert rgb.std() > 20  # not a blank page
+
+
+# ---------------------------------------------------------------------------------------
+# Non-linear paths: the figure's data follow the models' yearly values
+# ---------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def thirty_years_with_monte_carlo():
+    """The example over 30 years (Tier 1: 20-year transition, then flat) with 300 Monte Carlo draws."""
+    table = example_table()
+    result = project_table(table, ProjectOptions(years=30))
+    return project_uncertainty(table, result, UncertaintyOptions(draws=300, seed=11))
+
+
+def test_ipcc_band_follows_the_transition_then_stays_flat(thirty_years_with_monte_carlo):
+    """Tier 1 rises for 20 years and stays flat to year 30: so must the drawn path and its band.
+
+    A straight line from year 0 to year 30 (the old mistake) would put year 20 at 2/3 of the
+    change and keep rising after it.
+    """
+    result = thirty_years_with_monte_carlo
+    traj = farm_trajectories(result)
+    assert traj.has_band
+    frame = traj.frame.set_index(["farm_id", "year"])
+    farms = result.farms.set_index("farm_id")
+    for farm in farms.index:
+        f, at = farms.loc[farm], frame.loc[farm]
+        assert f["final_stock_t_c"] != pytest.approx(f["baseline_stock_t_c"], rel=1e-3)  # the path moves
+        # The path: half the change at year 10, all of it at year 20, flat after.
+        assert at.loc[10, "scenario"] == pytest.approx((f["baseline_stock_t_c"] + f["final_stock_t_c"]) / 2)
+        assert np.allclose(at.loc[20:30, "scenario"], f["final_stock_t_c"], rtol=1e-12)
+        # The band: the Monte Carlo intervals at year 0 and from year 20 on (where the path is final).
+        assert at.loc[0, "lower"] == pytest.approx(f["baseline_stock_t_c_p2_5"])
+        assert at.loc[0, "upper"] == pytest.approx(f["baseline_stock_t_c_p97_5"])
+        assert np.allclose(at.loc[20:30, "lower"], f["final_stock_t_c_p2_5"], rtol=1e-12)
+        assert np.allclose(at.loc[20:30, "upper"], f["final_stock_t_c_p97_5"], rtol=1e-12)
+        assert (at["lower"] <= at["scenario"] + 1e-9).all() and (at["scenario"] <= at["upper"] + 1e-9).all()
+
+
+def test_ipcc_plot_band_without_farm_totals_follows_the_transition_too(thirty_years_with_monte_carlo):
+    traj = plot_trajectories(thirty_years_with_monte_carlo)
+    assert traj.has_band
+    plots = thirty_years_with_monte_carlo.plots.set_index("plot_id")
+    frame = traj.frame.set_index(["plot_id", "year"])
+    at, p = frame.loc["BL-01"], plots.loc["BL-01"]
+    assert np.allclose(at.loc[20:30, "upper"], p["final_stock_t_ha_p97_5"], rtol=1e-12)
+    assert at.loc[10, "lower"] == pytest.approx((p["baseline_stock_t_ha_p2_5"] + p["final_stock_t_ha_p2_5"]) / 2)
+
+
+@pytest.fixture(scope="module")
+def both_models():
+    options = ProjectOptions(years=30, models=("ipcc", "rothc"), climate=read_climate(CLIMATE))
+    return project_table(example_table(), options)
+
+
+def test_rothc_farm_trajectory_is_rothcs_yearly_trajectory(both_models):
+    """The RothC figure draws RothC's yearly stocks (area-weighted by farm), a curve, not a line."""
+    traj = farm_trajectories(both_models, "rothc")
+    rothc_yearly = both_models.trajectory().query("model == 'rothc'")
+    plots = both_models.plots.query("model == 'rothc'")[["plot_id", "farm_id", "area_ha"]]
+    merged = rothc_yearly.merge(plots, on="plot_id")
+    expected = (merged["stock_t_ha"] * merged["area_ha"]).groupby([merged["farm_id"], merged["year"]]).sum()
+    frame = traj.frame.set_index(["farm_id", "year"])["scenario"]
+    assert len(frame) == len(expected) == 3 * 31
+    assert np.allclose(frame.loc[expected.index].to_numpy(), expected.to_numpy(), rtol=1e-12)
+    farms = both_models.farms.query("model == 'rothc'").set_index("farm_id")
+    for farm in farms.index:
+        at = frame.loc[farm]
+        assert at.loc[30] == pytest.approx(farms.loc[farm, "final_stock_t_c"])
+        # Concave: the mid-horizon stock lies well above the straight line between the ends.
+        assert at.loc[15] - (at.loc[0] + at.loc[30]) / 2 > 0.05 * (at.loc[30] - at.loc[0])
+    ipcc = farm_trajectories(both_models, "ipcc").frame.set_index(["farm_id", "year"])["scenario"]
+    assert not np.allclose(ipcc.loc[expected.index].to_numpy(), expected.to_numpy())
+
+
+def test_report_numbers_keep_each_models_rows_apart(both_models):
+    models = report_numbers(both_models)
+    assert [m.model for m in models] == ["ipcc", "rothc"]
+    assert [m.label for m in models] == ["IPCC Tier 1 (2019)", "RothC-26.3"]
+    for m in models:
+        mine = both_models.plots[both_models.plots["model"] == m.model]
+        assert len(m.plots) == len(mine) == 10 and set(m.farms["model"]) == {m.model}
+        assert m.summary.n_plots_meeting == int(mine["meets_4p1000"].sum())
+        hist = rate_histogram(mine["rate_per_mille"].to_numpy(float), mine["meets_4p1000"].to_numpy(bool))
+        assert np.array_equal(m.histogram.n_meets, hist.n_meets) and m.histogram.n_with_rate == 10
+        assert set(m.short_plots["plot_id"]) == set(mine.loc[~mine["meets_4p1000"], "plot_id"])
+
+
+def test_cli_report_with_both_models(tmp_path, both_models):
+    """`report --model ipcc,rothc`: per model a farm table, a figure per farm and a rate histogram, labelled."""
+    out = tmp_path / "r.html"
+    args = ["report", str(EXAMPLE), "--model", "ipcc,rothc", "--climate", str(CLIMATE), "--years", "30", "-o", str(out)]
+    result = CliRunner().invoke(main, args, env={"SOURCE_DATE_EPOCH": EPOCH})
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines()[-1].endswith(f"; rothc: 8 of 10 plots meet 4 per 1000, 3 of 3 farms; "
+                                                   f"report written to {out}")
+    text = out.read_text()
+    page = Page(text)
+    figures = page.find("figure", "trajectory")
+    assert [f["data-model"] for f in figures] == ["ipcc", "rothc"] * 3  # side by side, farm by farm
+    assert [f["data-model"] for f in page.find("figure", "rate-distribution")] == ["ipcc", "rothc"]
+    assert len(page.find("table", "farms")) == 2 and len(page.find("table", "plots")) == 2
+    assert 'aria-label="Stock trajectory of farm beaulieu (RothC-26.3)"' in text
+    values = {a["data-key"]: a["data-value"] for a in page.find("dd") if "data-key" in a}
+    for model in ("ipcc", "rothc"):
+        mine = both_models.plots[both_models.plots["model"] == model]
+        assert float(values[f"share_plots_meeting:{model}"]) == pytest.approx(mine["meets_4p1000"].mean())
+    assert page.text_by_key["climate_sha256"] == hashlib.sha256(CLIMATE.read_bytes()).hexdigest()
+    assert "Coleman K., Jenkinson D.S. (1996)" in text
+
+
+def test_cli_report_help_shows_model_and_refuses_monte_carlo_for_rothc():
+    help_text = CliRunner().invoke(main, ["report", "--help"]).output
+    assert "--model MODEL[,MODEL]" in help_text and "--climate FILE" in help_text
+    args = ["report", str(EXAMPLE), "--model", "rothc", "--climate", str(CLIMATE), "--uncertainty", "-o", "-"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2 and "--uncertainty applies to --model ipcc only" in result.stderr
+    result = CliRunner().invoke(main, ["report", str(EXAMPLE), "--model", "rothc", "-o", "-"])
+    assert result.exit_code == 2 and "--climate FILE" in result.stderr

@@ -11,13 +11,14 @@ from ..errors import InputError
 from ..io.writers import atomic_write
 from .common import EXIT_TARGET_MISSED, echo_err, handle_errors, input_options
 from .estimate import stock_options
-from .project import report_run, summary_line, with_uncertainty, projection_options, run_projection
+from .project import model_options, projection_options, report_run, run_projection, summary_line, with_uncertainty
 from .uncertainty_options import uncertainty_from_cli, uncertainty_options, uncertainty_summary, verdict_view
 
 
 @click.command()
 @click.argument("file", type=click.Path(allow_dash=True, dir_okay=False))
 @projection_options
+@model_options
 @stock_options
 @input_options
 @click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default="report.html",
@@ -32,7 +33,7 @@ from .uncertainty_options import uncertainty_from_cli, uncertainty_options, unce
 @uncertainty_options
 @handle_errors
 def report(file, output, title, max_farm_figures, max_plot_rows, quiet, verbose, check, rejects, uncertainty, draws,
-           seed, confidence, **options):
+           seed, confidence, model, climate_file, **options):
     """Write an HTML report: farms, stock trajectories, plot rates, methods.
 
     Same input and options as `project`/`score`. The page is one self-contained file
@@ -41,7 +42,9 @@ def report(file, output, title, max_farm_figures, max_plot_rows, quiet, verbose,
     path, the distribution of plot rates, the plots that fall short, the methods and
     sources, and the input file's SHA-256. Set SOURCE_DATE_EPOCH for a reproducible page.
     With --uncertainty, the page adds 95 % intervals, a band around each trajectory and
-    the probability of meeting 4 per 1000. With --check, exits 3 when any farm misses
+    the probability of meeting 4 per 1000. --model rothc (with a monthly --climate table)
+    reports RothC-26.3 projections; --model ipcc,rothc shows both models, each labelled.
+    With --check, exits 3 when any farm (any plot, where plots lack area_ha) misses
     4 per 1000 (at --confidence with --uncertainty); the report is still written.
 
     \b
@@ -49,23 +52,28 @@ def report(file, output, title, max_farm_figures, max_plot_rows, quiet, verbose,
       fourp1000 report examples/plots.csv -o report.html
       fourp1000 report plots.csv --practice cover_crops --years 30 -o cover_crops.html
       fourp1000 report plots.csv --uncertainty --draws 2000 -o report.html
+      fourp1000 report examples/plots.csv --model ipcc,rothc --climate examples/climate.csv -o r.html
       SOURCE_DATE_EPOCH=0 fourp1000 report plots.csv -o report.html
     """
     from .. import report as lib
 
     unc = uncertainty_from_cli(uncertainty, draws, seed, confidence)
+    if unc is not None and tuple(model) != ("ipcc",):
+        raise click.UsageError("--uncertainty applies to --model ipcc only")
     # Read stdin once, so the report can hash exactly what the projection reads.
     data = sys.stdin.buffer.read() if file == "-" else None
-    table, result = run_projection(file, quiet=quiet, stdin=io.BytesIO(data) if data is not None else None, **options)
+    table, result = run_projection(file, quiet=quiet, stdin=io.BytesIO(data) if data is not None else None,
+                                   model=model, climate=climate_file, **options)
     # Hashed after reading, so a missing file gets the reader's own error message.
     input_file = lib.InputFile.from_bytes("<stdin>", data) if data is not None else lib.InputFile.from_path(file)
+    climate = lib.InputFile.from_path(climate_file) if climate_file and "rothc" in model else None
     if len(result.plots) == 0:
         raise InputError(f"{table.label}: no plot could be projected; nothing to report")
     result = with_uncertainty(table, result, unc, quiet)
     # Warnings, rejected rows and (-v) methods on stderr, as `project` and `score` print them.
     report_run(result, table, quiet=quiet, verbose=verbose, rejects=rejects, fmt="html", what="farms")
     notes = _notes(table, result)
-    html_text = lib.build_report(result, input_file=input_file, title=title, notes=notes,
+    html_text = lib.build_report(result, input_file=input_file, climate_file=climate, title=title, notes=notes,
                                  max_plot_rows=max_plot_rows, max_farm_figures=max_farm_figures,
                                  confidence=None if unc is None else unc.confidence)
     if output == "-":
@@ -74,14 +82,14 @@ def report(file, output, title, max_farm_figures, max_plot_rows, quiet, verbose,
     else:
         atomic_write(output, html_text)
     if not quiet:
-        farms = lib.farm_table(result)
         where = "stdout" if output == "-" else output
-        echo_err(f"{summary_line(result, farms)}; report written to {where}")
+        echo_err(f"{summary_line(result, result.farms)}; report written to {where}")
         if unc is not None:
             echo_err(uncertainty_summary(result.plots, result.farms, unc))
     if check:
-        farms = verdict_view(lib.farm_table(result), unc)
-        if len(farms) and not farms["meets_4p1000"].all():
+        # Farms are scored where they have area-weighted totals; otherwise plots are.
+        scored = verdict_view(result.farms if result.farms is not None else result.plots, unc)
+        if len(scored) and not scored["meets_4p1000"].all():
             sys.exit(EXIT_TARGET_MISSED)
 
 

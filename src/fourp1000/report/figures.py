@@ -1,0 +1,163 @@
+"""The report's figures, drawn with matplotlib as inline SVG fragments.
+
+Figures only draw numbers computed in :mod:`fourp1000.report.numbers`. Output is
+deterministic: a fixed ``svg.hashsalt`` for element ids, no date or tool in the metadata,
+glyphs as paths (DejaVu Sans, shipped with matplotlib), so the same data give the same
+bytes on every machine.
+
+Matplotlib is used through its object API (:class:`matplotlib.figure.Figure`), never
+pyplot: no window or GUI backend is touched and the caller's backend is left alone.
+
+References
+----------
+.. [1] Okabe M., Ito K. (2008) Color Universal Design (CUD): how to make figures and
+   presentations that are friendly to colorblind people. https://jfly.uni-koeln.de/color/
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+
+import numpy as np
+import pandas as pd
+from markupsafe import escape
+
+from ..targets import TARGET_PER_MILLE
+from .numbers import RateHistogram
+
+#: Okabe-Ito colours (colour-blind safe) [1]_.
+COLOURS = {"scenario": "#0072B2", "band": "#56B4E9", "target": "#D55E00", "baseline": "#555555",
+           "meets": "#0072B2", "short": "#D55E00"}
+#: Salt of the SVG element ids: fixed, so the same figure gives the same bytes.
+SVG_HASH_SALT = "fourp1000-report"
+
+STYLE = {
+    "svg.hashsalt": SVG_HASH_SALT,
+    "svg.fonttype": "path",           # glyphs as paths: same look everywhere, no font to fetch
+    "font.family": "DejaVu Sans",     # ships with matplotlib: identical bytes on every machine
+    "font.size": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.edgecolor": "#8c959f",
+    "axes.labelcolor": "#24292f",
+    "axes.grid": True,
+    "grid.color": "#e6e9ed",
+    "grid.linewidth": 0.8,
+    "xtick.color": "#57606a",
+    "ytick.color": "#57606a",
+    "legend.frameon": False,
+    "legend.fontsize": 8,
+    "path.simplify": True,
+}
+# No date, creator or format: the SVG depends on the data only.
+_SVG_METADATA = {"Date": None, "Creator": None, "Format": None, "Type": None}
+
+
+def inline_svg(fig, prefix: str, label: str) -> str:
+    """A figure as an SVG fragment for an HTML page.
+
+    Ids carry ``prefix`` (several SVGs share one document), the metadata, comments and
+    style block are dropped (the page CSS styles every chart) and the root element gets
+    ``class="chart"``, ``role="img"`` and ``aria-label`` = ``label`` (escaped).
+    """
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", metadata=_SVG_METADATA)
+    text = buf.getvalue()
+    text = text[text.index("<svg"):]
+    text = re.sub(r"<metadata>.*?</metadata>\s*", "", text, flags=re.S)
+    text = re.sub(r"<!--.*?-->\s*", "", text, flags=re.S)
+    text = re.sub(r'<style type="text/css">.*?</style>\s*', "", text, flags=re.S)
+    text = re.sub(r'(\bid="|href="#|url\(#)([^"\)]+)', lambda m: f"{m.group(1)}{prefix}-{m.group(2)}", text)
+    text = text.replace("xlink:href=", "href=")
+    view_box = re.search(r'viewBox="([^"]+)"', text).group(1)
+    text = re.sub(r"<svg[^>]*>", f'<svg class="chart" viewBox="{view_box}" role="img" '
+                                 f'aria-label="{escape(label)}">', text, count=1)
+    return text.strip()
+
+
+def _figure(width_in: float, height_in: float, *, left_in: float = 0.95, bottom_in: float = 0.5,
+            top_in: float = 0.12, right_in: float = 0.15):
+    """A figure with fixed margins [in]: room for 9-character tick labels and the axis labels.
+
+    Fixed margins rather than constrained layout: the layout pass costs as much as drawing.
+    """
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width_in, height_in))
+    fig.subplots_adjust(left=left_in / width_in, right=1 - right_in / width_in, bottom=bottom_in / height_in,
+                        top=1 - top_in / height_in)
+    return fig
+
+
+def _readable_y_ticks(ax) -> None:
+    """Enough decimals on the (autoscaled) y ticks to tell neighbouring ticks apart."""
+    from matplotlib.ticker import StrMethodFormatter
+
+    ticks = ax.get_yticks()
+    step = float(np.min(np.diff(ticks))) if ticks.size > 1 else 1.0
+    decimals = max(0, math.ceil(-math.log10(step))) if step > 0 else 0
+    ax.yaxis.set_major_formatter(StrMethodFormatter(f"{{x:,.{decimals}f}}"))
+
+
+def trajectory_svg(traj: pd.DataFrame, *, unit: str, depth_label: str, prefix: str, label: str) -> str:
+    """One farm's (or plot's) trajectory: rows of :attr:`~fourp1000.report.numbers.Trajectories.frame`.
+
+    Draws the stock under the practices year by year, no change, the 4 per 1000 path and,
+    where ``lower``/``upper`` are finite, the 95 % band.
+    """
+    import matplotlib
+    from matplotlib.ticker import MaxNLocator
+
+    year = traj["year"].to_numpy(float)
+    with matplotlib.rc_context(STYLE):
+        fig = _figure(5.4, 3.1)
+        ax = fig.add_subplot()
+        if np.isfinite(traj["lower"].to_numpy(float)).any():
+            ax.fill_between(year, traj["lower"].to_numpy(float), traj["upper"].to_numpy(float),
+                            color=COLOURS["band"], alpha=0.35, linewidth=0, label="95 % interval")
+        ax.plot(year, traj["no_change"].to_numpy(float), color=COLOURS["baseline"], linestyle=(0, (1.5, 2.0)),
+                linewidth=1.4, label="no change (baseline)")
+        ax.plot(year, traj["path_4p1000"].to_numpy(float), color=COLOURS["target"], linestyle=(0, (5.0, 2.5)),
+                linewidth=1.6, label="4 ‰ path")
+        ax.plot(year, traj["scenario"].to_numpy(float), color=COLOURS["scenario"], linewidth=2.2,
+                label="with practices")
+        ax.set_xlim(0, max(year.max(), 1.0))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel("years from baseline")
+        ax.set_ylabel(f"SOC stock {depth_label} [{unit.replace('ha-1', 'ha⁻¹')}]")
+        _readable_y_ticks(ax)
+        ax.legend(loc="best")
+        return inline_svg(fig, prefix, label)
+
+
+def rate_histogram_svg(hist: RateHistogram, *, prefix: str, label: str) -> str:
+    """Stacked histogram of plot rates [per mille yr-1]: plots short of 4 per 1000 in vermillion."""
+    import matplotlib
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    edges = hist.edges
+    with matplotlib.rc_context(STYLE):
+        fig = _figure(9.0, 3.0, left_in=0.6)
+        ax = fig.add_subplot()
+        style = {"width": np.diff(edges), "align": "edge", "edgecolor": "white", "linewidth": 0.8}
+        ax.bar(edges[:-1], hist.n_short, color=COLOURS["short"], label="short of 4 ‰", **style)
+        ax.bar(edges[:-1], hist.n_meets, bottom=hist.n_short, color=COLOURS["meets"], label="meets 4 ‰", **style)
+        ax.axvline(TARGET_PER_MILLE, color="#24292f", linewidth=1.2, linestyle=(0, (4.0, 2.0)))
+        top = max(int((hist.n_short + hist.n_meets).max()) if edges.size > 1 else 1, 1)
+        ax.text(TARGET_PER_MILLE, top * 1.04, " 4 ‰ yr⁻¹", color="#24292f", va="bottom", ha="left", fontsize=8)
+        ax.set_ylim(0, top * 1.18)
+        ax.set_xlim(edges[0], edges[-1])
+        if edges.size <= 16:
+            ax.set_xticks(edges)
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: f"{x:g}".replace("-", "−")))
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(axis="x", visible=False)
+        ax.set_xlabel("mean yearly change over the horizon, as ‰ of the baseline stock [‰ yr⁻¹]")
+        ax.set_ylabel("plots")
+        ax.legend(loc="upper right")
+        return inline_svg(fig, prefix, label)
+
+
+__all__ = ["COLOURS", "STYLE", "SVG_HASH_SALT", "inline_svg", "rate_histogram_svg", "trajectory_svg"]

@@ -1,0 +1,338 @@
+"""The numbers behind the report, as data: summaries, ranked farms, trajectories, rate histograms.
+
+Nothing here is a new estimate. Plot results are those of the projection
+(:func:`fourp1000.projection.table.project_table`); farm results are the library's one
+aggregation, :func:`fourp1000.projection.tier1.aggregate_farms` (area-weighted totals), for
+the horizon and for every year of the trajectory; the 4 per 1000 path and the shortfall
+use :func:`fourp1000.targets.four_per_mille`. Where some plot has no ``area_ha`` there are
+no farm totals, and the report shows plots only: it never falls back to unweighted means.
+
+With several projection models (``model`` column, ``--model ipcc,rothc``) every function
+takes the ``model`` whose rows it uses.
+
+Notes
+-----
+The 95 % band of a trajectory (when the result carries Monte Carlo percentiles, see
+:mod:`fourp1000.uncertainty`) is known at year 0 and at the horizon only
+(``baseline_stock_*_p2_5`` ... ``final_stock_*_p97_5``). In between it is moved along
+the model's yearly path: at year t the lower bound is ``lo_0 + w(t) (lo_T - lo_0)`` with
+``w(t) = (S(t) - S(0)) / (S(T) - S(0))`` the share of the projected change reached by
+year t (``t / T`` on a flat path). So the band rises with an IPCC Tier 1 transition and
+stays flat after it, and bends with a curved path; it is exact at year 0, at the horizon
+and wherever the path has reached its final stock, and an approximation in between
+(quantiles of intermediate years are not recomputed).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..projection.tier1 import aggregate_farms
+from ..targets import TARGET_PER_MILLE, four_per_mille
+
+#: Suffixes of the Monte Carlo percentile columns (2.5 % and 97.5 %).
+LOW, HIGH = "_p2_5", "_p97_5"
+#: Share of Monte Carlo draws meeting 4 per 1000, and the verdict at the asked confidence.
+P_MEETS = "p_meets_4p1000"
+CONFIDENT = "meets_4p1000_at_confidence"
+
+
+def model_rows(frame: pd.DataFrame | None, model: str | None) -> pd.DataFrame | None:
+    """Rows of one projection model (every row when the frame has no ``model`` column)."""
+    if frame is None or model is None or "model" not in frame.columns:
+        return frame
+    return frame[frame["model"].to_numpy() == model].reset_index(drop=True)
+
+
+def model_label(model: str, options: object) -> str:
+    """How the page names a model: ``IPCC Tier 1 (2019)``, the rates method, or ``RothC-26.3``."""
+    if model == "rothc":
+        return "RothC-26.3"
+    if getattr(options, "method", "ipcc") == "rates":
+        return "meta-analysis rates of the practices"
+    return f"IPCC Tier 1 ({getattr(options, 'ipcc_version', '')})"
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Headline figures of one model's projection (areas [ha]; NaN where plots lack an area).
+
+    ``n_farms_meeting`` is None when farms have no area-weighted totals (some plot has no
+    ``area_ha``).
+    """
+
+    n_rows: int
+    n_rows_rejected: int
+    n_plots: int
+    n_plots_meeting: int
+    n_farms: int
+    n_farms_meeting: int | None
+    area_ha: float
+    area_meeting_ha: float
+    years: int
+
+    @property
+    def share_plots_meeting(self) -> float:
+        """Share of plots meeting 4 per 1000 [0-1] (NaN without plots)."""
+        return self.n_plots_meeting / self.n_plots if self.n_plots else math.nan
+
+    @property
+    def share_area_meeting(self) -> float:
+        """Share of the area in plots meeting 4 per 1000 [0-1] (NaN without areas)."""
+        return self.area_meeting_ha / self.area_ha if self.area_ha > 0 else math.nan
+
+
+def summarise(result, model: str | None = None) -> Summary:
+    """Headline figures of a :class:`~fourp1000.projection.table.ProjectResult` (one model)."""
+    plots = model_rows(result.plots, model)
+    farms = model_rows(result.farms, model)
+    meets = plots["meets_4p1000"].to_numpy(dtype=bool)
+    area = (pd.to_numeric(plots["area_ha"], errors="coerce").to_numpy(dtype=float) if "area_ha" in plots
+            else np.full(len(plots), np.nan))
+    has_area = bool(len(area)) and bool(np.isfinite(area).all())
+    if farms is not None:
+        n_farms = len(farms)
+    else:  # farms without totals are still counted: plots without farm_id make one
+        n_farms = plots["farm_id"].nunique(dropna=False) if "farm_id" in plots else int(len(plots) > 0)
+    return Summary(
+        n_rows=int(result.n_rows),
+        n_rows_rejected=int(len(result.rejects)),
+        n_plots=int(len(plots)),
+        n_plots_meeting=int(meets.sum()),
+        n_farms=int(n_farms),
+        n_farms_meeting=None if farms is None else int(farms["meets_4p1000"].to_numpy(dtype=bool).sum()),
+        area_ha=float(area.sum()) if has_area else math.nan,
+        area_meeting_ha=float(area[meets].sum()) if has_area else math.nan,
+        years=int(result.options.years),
+    )
+
+
+def rank_by_rate(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows ranked by ``rate_per_mille`` (highest first, rates that are NaN last), with a ``rank``."""
+    rate = np.nan_to_num(frame["rate_per_mille"].to_numpy(float), nan=-np.inf)
+    ranked = frame.iloc[np.argsort(-rate, kind="stable")].reset_index(drop=True)
+    ranked.insert(0, "rank", np.arange(1, len(ranked) + 1))
+    return ranked
+
+
+def farm_table(result, model: str | None = None) -> pd.DataFrame | None:
+    """The farms of :func:`~fourp1000.projection.tier1.aggregate_farms` (``result.farms``), ranked by rate.
+
+    Returns None when the projection has no farm totals (some plot has no ``area_ha``).
+    """
+    farms = model_rows(result.farms, model)
+    return None if farms is None else rank_by_rate(farms)
+
+
+def shortfall(plots: pd.DataFrame) -> pd.DataFrame:
+    """Plots that miss 4 per 1000, largest shortfall first, with ``gap_t_ha_yr``.
+
+    ``gap_t_ha_yr`` [t C ha-1 yr-1] is the extra mean yearly gain the plot would need:
+    ``four_per_mille(baseline) - annual change``.
+    """
+    short = plots[~plots["meets_4p1000"].to_numpy(dtype=bool)]
+    gap = (four_per_mille(short["baseline_stock_t_ha"].to_numpy(float))
+           - short["annual_change_t_ha_yr"].to_numpy(float))
+    short = short.assign(gap_t_ha_yr=gap)
+    return short.iloc[np.argsort(-gap, kind="stable")].reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class Trajectories:
+    """Yearly stocks of farms or plots, long format, with the 4 per 1000 path and the band.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        ``key`` column (``farm_id`` or ``plot_id``), ``year`` [yr], ``scenario`` (stock under
+        the practices, the model's yearly values), ``no_change`` (the baseline stock kept),
+        ``path_4p1000`` (baseline + 4 per 1000 of it each year), ``lower`` and ``upper``
+        (95 % band, NaN without Monte Carlo percentiles), all in ``unit``.
+    key : str
+        ``"farm_id"`` or ``"plot_id"``.
+    unit : str
+        ``"t C"`` (farm totals) or ``"t C ha-1"`` (plots).
+    has_band : bool
+    """
+
+    frame: pd.DataFrame
+    key: str
+    unit: str
+    has_band: bool
+
+
+def yearly_plot_stocks(result, model: str | None = None) -> pd.DataFrame:
+    """The model's yearly stocks [t C ha-1], one row per plot (in ``result.plots`` order), one column per year."""
+    plots = model_rows(result.plots, model)
+    yearly = model_rows(result.trajectory(), model)
+    wide = yearly.pivot(index="plot_id", columns="year", values="stock_t_ha")
+    return wide.reindex(plots["plot_id"].to_numpy())
+
+
+def farm_trajectories(result, model: str | None = None) -> Trajectories:
+    """Area-weighted stock of every farm, year by year [t C], with the 4 per 1000 path and band.
+
+    Each year's farm stocks are :func:`~fourp1000.projection.tier1.aggregate_farms` of the
+    plots' stocks that year, so year 0 and the horizon equal ``baseline_stock_t_c`` and
+    ``final_stock_t_c`` of ``result.farms``.
+
+    Raises
+    ------
+    ValueError
+        If the result has no farm totals (some plot has no ``area_ha``).
+    """
+    farms = model_rows(result.farms, model)
+    if farms is None:
+        raise ValueError("farm trajectories need farm totals: every plot needs area_ha")
+    plots = model_rows(result.plots, model)
+    stocks = yearly_plot_stocks(result, model)
+    needed = ["plot_id", "farm_id", "area_ha", "baseline_stock_t_ha", "annual_change_t_ha_yr"]
+    slim = plots[[c for c in needed if c in plots.columns]]
+    # One aggregation per year (not per plot): the farm totals come from the library's one rule.
+    per_year = [aggregate_farms(slim.assign(final_stock_t_ha=stocks[year].to_numpy(float)))
+                for year in stocks.columns]
+    ids = per_year[0]["farm_id"].to_numpy(dtype=object) if per_year else np.array([], dtype=object)
+    totals = np.column_stack([p["final_stock_t_c"].to_numpy(float) for p in per_year]) if per_year else None
+    frame = _long(ids, stocks.columns.to_numpy(int), totals, "farm_id")
+    return _with_path_and_band(frame, "farm_id", farms, "baseline_stock_t_c", "final_stock_t_c", "t C")
+
+
+def plot_trajectories(result, model: str | None = None) -> Trajectories:
+    """Stock of every plot, year by year [t C ha-1], with the 4 per 1000 path and band."""
+    plots = model_rows(result.plots, model)
+    stocks = yearly_plot_stocks(result, model)
+    frame = _long(plots["plot_id"].to_numpy(dtype=object), stocks.columns.to_numpy(int),
+                  stocks.to_numpy(float), "plot_id")
+    return _with_path_and_band(frame, "plot_id", plots, "baseline_stock_t_ha", "final_stock_t_ha", "t C ha-1")
+
+
+def _long(ids: np.ndarray, years: np.ndarray, stocks: np.ndarray | None, key: str) -> pd.DataFrame:
+    """Long frame (key, year, scenario) from a (units x years) matrix."""
+    if stocks is None or not len(ids):
+        return pd.DataFrame({key: pd.Series(dtype=object), "year": pd.Series(dtype=int),
+                             "scenario": pd.Series(dtype=float)})
+    return pd.DataFrame({key: np.repeat(ids, years.size), "year": np.tile(years, len(ids)),
+                         "scenario": np.asarray(stocks, dtype=float).ravel()})
+
+
+def _with_path_and_band(frame: pd.DataFrame, key: str, units: pd.DataFrame, baseline: str, final: str,
+                        unit: str) -> Trajectories:
+    """Add the no-change line, the 4 per 1000 path and the 95 % band (see the module notes)."""
+    grouped = frame.groupby(key, sort=False)["scenario"]
+    first = grouped.transform("first").to_numpy(float)
+    last = grouped.transform("last").to_numpy(float)
+    year = frame["year"].to_numpy(float)
+    out = frame.assign(no_change=first, path_4p1000=first + four_per_mille(first) * year, lower=np.nan, upper=np.nan)
+    needed = [f"{c}{s}" for c in (baseline, final) for s in (LOW, HIGH)]
+    if len(out) and all(c in units for c in needed):
+        per_unit = units.set_index(key)
+        lo_0, hi_0, lo_t, hi_t = (out[key].map(per_unit[c]).to_numpy(float) for c in needed)
+        horizon = max(float(year.max()), 1.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            moved = np.abs(last - first) > 1e-12 * np.maximum(np.abs(first), 1.0)
+            reached = np.where(moved, (out["scenario"].to_numpy(float) - first) / (last - first), year / horizon)
+        out["lower"] = lo_0 + reached * (lo_t - lo_0)
+        out["upper"] = hi_0 + reached * (hi_t - hi_0)
+    has_band = bool(np.isfinite(out["lower"].to_numpy(float)).any())
+    return Trajectories(out.reset_index(drop=True), key, unit, has_band)
+
+
+def _nice_width(span: float, target_bins: int = 12) -> float:
+    """A round bin width (1, 2, 4, 5 or 10 x 10^k) giving about ``target_bins`` bins.
+
+    4 rather than 2.5 keeps 4 per mille on a bin edge for every width up to 4.
+    """
+    raw = max(span, 1.0) / target_bins  # at least 1 per mille wide: all-equal rates get readable bins
+    power = 10.0 ** math.floor(math.log10(raw))
+    for step in (1.0, 2.0, 4.0, 5.0):
+        if raw <= step * power:
+            return step * power
+    return 10.0 * power
+
+
+def rate_edges(rates_per_mille: np.ndarray) -> np.ndarray:
+    """Histogram bin edges [per mille yr-1]: round numbers, covering every rate and 4 per mille."""
+    rates = np.asarray(rates_per_mille, dtype=float)
+    rates = rates[np.isfinite(rates)]
+    lo = min(float(rates.min()), TARGET_PER_MILLE) if rates.size else 0.0
+    hi = max(float(rates.max()), TARGET_PER_MILLE) if rates.size else 8.0
+    width = _nice_width(hi - lo)
+    k_lo = math.floor(lo / width)
+    k_lo -= width * k_lo > lo  # lo / width may underflow to 0 for tiny negative lo
+    k_hi = max(math.floor(hi / width) + 1, k_lo + 1)
+    return width * np.arange(k_lo, k_hi + 1)
+
+
+@dataclass(frozen=True)
+class RateHistogram:
+    """Plot rates [per mille yr-1] binned on :func:`rate_edges`, split by verdict.
+
+    ``n_short`` and ``n_meets`` count plots per bin (``len(edges) - 1`` bins);
+    ``n_without_rate`` counts plots with no rate (zero baseline stock).
+    """
+
+    edges: np.ndarray
+    n_short: np.ndarray
+    n_meets: np.ndarray
+    n_without_rate: int
+
+    @property
+    def n_with_rate(self) -> int:
+        return int(self.n_short.sum() + self.n_meets.sum())
+
+
+def rate_histogram(rates_per_mille: np.ndarray, meets: np.ndarray) -> RateHistogram:
+    """Bin plot rates [per mille yr-1] by verdict (``meets``: 4 per 1000 met)."""
+    rates = np.asarray(rates_per_mille, dtype=float)
+    meets = np.asarray(meets, dtype=bool)
+    ok = np.isfinite(rates)
+    edges = rate_edges(rates[ok])
+    n_short, _ = np.histogram(rates[ok & ~meets], bins=edges)
+    n_meets, _ = np.histogram(rates[ok & meets], bins=edges)
+    return RateHistogram(edges, n_short, n_meets, int((~ok).sum()))
+
+
+@dataclass(frozen=True)
+class ModelNumbers:
+    """Everything the page shows for one projection model."""
+
+    model: str
+    label: str
+    summary: Summary
+    plots: pd.DataFrame
+    farms: pd.DataFrame | None
+    trajectories: Trajectories
+    histogram: RateHistogram
+    short_plots: pd.DataFrame
+
+
+def model_numbers(result, model: str) -> ModelNumbers:
+    """The numbers of one model: farm trajectories with farm totals, else plot trajectories."""
+    plots = model_rows(result.plots, model)
+    farms = farm_table(result, model)
+    trajectories = farm_trajectories(result, model) if farms is not None else plot_trajectories(result, model)
+    return ModelNumbers(
+        model=model,
+        label=model_label(model, result.options),
+        summary=summarise(result, model),
+        plots=plots,
+        farms=farms,
+        trajectories=trajectories,
+        histogram=rate_histogram(plots["rate_per_mille"].to_numpy(float), plots["meets_4p1000"].to_numpy(bool)),
+        short_plots=shortfall(plots),
+    )
+
+
+def report_numbers(result) -> list[ModelNumbers]:
+    """The numbers of every model of the projection, in the order asked (``--model``)."""
+    return [model_numbers(result, model) for model in result.options.models]
+
+
+__all__ = ["CONFIDENT", "HIGH", "LOW", "P_MEETS", "ModelNumbers", "RateHistogram", "Summary", "Trajectories",
+           "farm_table", "farm_trajectories", "model_label", "model_numbers", "model_rows", "plot_trajectories",
+           "rank_by_rate", "rate_edges", "rate_histogram", "report_numbers", "shortfall", "summarise",
+           "yearly_plot_stocks"]
