@@ -65,7 +65,7 @@ def read_csv_table(name: str, *, required: Iterable[str] = (), dtype: Mapping[st
     Examples
     --------
     >>> table = read_csv_table("bd_ptf.csv", required=["ptf", "a"])
-    >>> "hollis_2012" in set(table["ptf"])
+    >>> "hollis_2012_mineral" in set(table["ptf"])
     True
     >>> read_csv_table("bd_ptf.csv", required=["ptf", "no_such_column"])
     Traceback (most recent call last):
