@@ -20,7 +20,7 @@ from .config import CONFIG_NAME, apply_config
 
 #: Every command: name -> (``module:attribute`` that defines it, the first paragraph of its
 #: help). The summary is what ``fourp1000 --help`` lists without importing the command;
-#: ``tests/test_docs.py`` keeps it equal to the command's own docstring. Add new commands here.
+#: ``tests/test_api.py`` keeps it equal to the command's own docstring. Add new commands here.
 COMMANDS: dict[str, tuple[str, str]] = {
     "compare": ("fourp1000.cli.compare:compare",
                 "Measured SOC change between samplings, on an equivalent soil mass basis, against 4 per 1000."),
