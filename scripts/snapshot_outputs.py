@@ -26,7 +26,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 EX = ROOT / "examples"
-REF = ROOT.parent / "shared" / "reference"
+REF = (ROOT.parent / "shared" / "reference").resolve()  # one path for every checkout (../shared may be a link)
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 

@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 
+import click
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -116,7 +117,7 @@ def test_examples_all_score(runner, examples_dir):
 
 
 def test_every_command_has_help_with_an_example(runner):
-    for name, command in main.commands.items():
+    for name in main.list_commands(click.Context(main)):
         result = runner.invoke(main, [name, "--help"])
         assert result.exit_code == 0, name
         assert "Example" in result.output, f"{name} --help has no example"

@@ -3,6 +3,8 @@
 import re
 from pathlib import Path
 
+import click
+
 from fourp1000.io.schema import schema_markdown
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
@@ -35,7 +37,9 @@ def test_every_command_has_help_and_docs():
     from fourp1000.cli.reference import command_help
 
     reference = (DOCS / "cli-reference.md").read_text()
-    for name, cmd in main.commands.items():
+    ctx = click.Context(main)
+    for name in main.list_commands(ctx):
+        cmd = main.get_command(ctx, name)
         assert cmd.help and len(cmd.help) > 40, f"{name} has no help text"
         assert "Example" in command_help(name), f"{name} --help has no example"
         assert f"## fourp1000 {name}" in reference, f"{name} missing from docs/cli-reference.md"

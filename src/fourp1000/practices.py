@@ -42,15 +42,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from typing import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from .projection import ipcc
 from .errors import InputError, ReferenceDataError
+from .tables import read_yaml_table
 
 PRACTICES_FILE = "practices.yaml"
 #: Separator of several practices in one cell of the ``practices`` column.
@@ -84,12 +83,7 @@ class Practice:
 @lru_cache(maxsize=None)
 def catalogue() -> dict[str, Practice]:
     """The practice catalogue, keyed by practice name (validated on load)."""
-    path = resources.files("fourp1000") / "data" / PRACTICES_FILE
-    try:
-        with path.open("r", encoding="utf-8") as fh:
-            raw = yaml.safe_load(fh)["practices"]
-    except (OSError, KeyError, TypeError, yaml.YAMLError) as exc:
-        raise ReferenceDataError(f"cannot read package data {PRACTICES_FILE}: {exc}") from exc
+    raw = read_yaml_table(PRACTICES_FILE, required=["practices"])["practices"]
     out: dict[str, Practice] = {}
     for name, entry in raw.items():
         ipcc_part = entry.get("ipcc") or {}

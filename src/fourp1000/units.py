@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from importlib.resources import files
 
 import numpy as np
 
 from .errors import UnitError
+from .tables import data_path
 
 
 @lru_cache(maxsize=1)
@@ -22,7 +22,7 @@ def get_registry():
     import pint
 
     registry = pint.UnitRegistry(cache_folder=None)
-    registry.load_definitions(str(files("fourp1000") / "data" / "units.txt"))
+    registry.load_definitions(str(data_path("units.txt")))
     return registry
 
 

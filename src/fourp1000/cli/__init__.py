@@ -2,9 +2,15 @@
 
 Commands parse options, call library functions and format results. Computation lives in
 the library modules (:mod:`fourp1000.stocks.layers`, :mod:`fourp1000.stocks.depth`, ...).
+
+Each command lives in a module of its own and is imported only when it runs (or its help
+is shown): ``fourp1000 --version`` and ``fourp1000 --help`` load neither pandas nor the
+science, and ``fourp1000 rothc`` does not load the ESM code.
 """
 
 from __future__ import annotations
+
+import importlib
 
 import click
 
@@ -12,8 +18,67 @@ from .. import __version__
 from .common import CONTEXT_SETTINGS
 from .config import CONFIG_NAME, apply_config
 
+#: Every command: name -> (``module:attribute`` that defines it, the first paragraph of its
+#: help). The summary is what ``fourp1000 --help`` lists without importing the command;
+#: ``tests/test_api.py`` keeps it equal to the command's own docstring. Add new commands here.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "compare": ("fourp1000.cli.compare:compare",
+                "Measured SOC change between samplings, on an equivalent soil mass basis, against 4 per 1000."),
+    "estimate": ("fourp1000.cli.estimate:estimate",
+                 "Estimate SOC stocks (t C/ha, t CO2e/ha) per plot over a standard depth."),
+    "practices": ("fourp1000.cli.project:practices",
+                  "List the practice catalogue: IPCC effect, meta-analysis rate, and sources."),
+    "project": ("fourp1000.cli.project:project", "Project SOC stocks under practices and check 4 per 1000, per plot."),
+    "report": ("fourp1000.cli.report:report", "Write an HTML report: farms, stock trajectories, plot rates, methods."),
+    "rothc": ("fourp1000.cli.rothc:rothc",
+              "Run RothC-26.3 on FILE, a site in the official RothC input format (v1 or v2)."),
+    "schema": ("fourp1000.cli.schema:schema",
+               "Print the input model: every column, its unit, valid range and meaning."),
+    "score": ("fourp1000.cli.project:score",
+              "Score farms against 4 per 1000: area-weighted totals per farm, for batch work."),
+    "template": ("fourp1000.cli.template:template",
+                 "Write a starter input file: every column named with its unit, two example plots."),
+}
 
-@click.group(context_settings=CONTEXT_SETTINGS)
+
+class LazyGroup(click.Group):
+    """A click group whose commands are imported on first use, from ``module:attribute`` paths.
+
+    Parameters
+    ----------
+    lazy_commands : dict
+        Command name -> (``module:attribute``, summary); the summary is listed by ``--help``.
+    """
+
+    def __init__(self, *args, lazy_commands: dict[str, tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lazy_commands = dict(lazy_commands)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *self.lazy_commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy_commands:
+            module_name, attribute = self.lazy_commands[cmd_name][0].split(":")
+            self.add_command(getattr(importlib.import_module(module_name), attribute), cmd_name)
+        return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """List every command with its short help, as click does, without importing them."""
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(len(name) for name in names)  # click's own layout
+        rows = [(name, self.command_summary(name, limit)) for name in names]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def command_summary(self, name: str, limit: int) -> str:
+        """The command's one-line help, from its summary where it is not imported yet."""
+        if name in self.lazy_commands:
+            return click.Command(name, help=self.lazy_commands[name][1]).get_short_help_str(limit)
+        return self.commands[name].get_short_help_str(limit)
+
+
+@click.group(cls=LazyGroup, lazy_commands=COMMANDS, context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, "-V", "--version", prog_name="fourp1000")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
               help=f"YAML file of option defaults (default: ./{CONFIG_NAME} if present).")
@@ -30,16 +95,3 @@ def main(ctx: click.Context, config_file: str | None) -> None:
       fourp1000 estimate examples/plots.csv
     """
     apply_config(ctx, config_file)
-
-
-# Each command lives in a module of its own; registering them here keeps the modules
-# independent of one another. Add new commands to this list.
-from .compare import compare  # noqa: E402
-from .estimate import estimate, schema  # noqa: E402
-from .project import practices, project, score  # noqa: E402
-from .report import report  # noqa: E402
-from .rothc import rothc  # noqa: E402
-from .template import template  # noqa: E402
-
-for _command in (estimate, project, score, compare, report, practices, rothc, schema, template):
-    main.add_command(_command)

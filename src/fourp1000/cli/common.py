@@ -18,7 +18,6 @@ from collections.abc import Callable
 import click
 
 from ..errors import FourP1000Error, ValidationError
-from ..io.writers import FORMATS
 
 EXIT_OK = 0
 EXIT_DATA_ERROR = 1
@@ -73,6 +72,8 @@ def handle_errors(func: Callable) -> Callable:
 
 def output_options(func: Callable) -> Callable:
     """``--format``, ``-o/--output``, ``-q/--quiet``, ``-v/--verbose``."""
+    from ..io.writers import FORMATS  # pandas: loaded with the command, not with `fourp1000 --help`
+
     func = click.option(
         "-v", "--verbose", is_flag=True, help="More detail on stderr (methods, per-plot notes)."
     )(func)
@@ -131,17 +132,15 @@ def load_horizons(file: str, *, sep=None, decimal=None, encoding=None, sheet=Non
 
     The column map comes from ``--columns FILE``, else from the config file's ``columns:``.
     """
-    from ..io.horizons import load_column_map, normalise
-    from ..io.readers import read_table
-    from ..io.schema import VAN_BEMMELEN
+    from .. import read
 
     if columns_file:
-        column_map = load_column_map(columns_file)
+        column_map = columns_file
     else:
         ctx = click.get_current_context(silent=True)
         column_map = (ctx.find_root().obj or {}).get("column_map") if ctx else None
-    raw = read_table(file, sep=sep, decimal=decimal, encoding=encoding, sheet=sheet)
-    return normalise(raw, som_factor=som_factor or VAN_BEMMELEN, bd_basis=bd_basis, column_map=column_map)
+    return read(file, columns=column_map, som_factor=som_factor, bd_basis=bd_basis, sep=sep, decimal=decimal,
+                encoding=encoding, sheet=sheet)
 
 
 def report_warnings(problems, table, *, quiet: bool, verbose: bool, limit: int = 10) -> None:

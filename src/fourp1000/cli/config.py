@@ -51,7 +51,8 @@ def apply_config(ctx: click.Context, config_file: str | None) -> None:
     except InputError as exc:
         click.echo(f"Error: {exc}", err=True)
         ctx.exit(1)
-    commands = ctx.command.commands  # type: ignore[attr-defined]
+    group = ctx.command  # a click.Group: every command is loaded to check the keys
+    commands = {name: group.get_command(ctx, name) for name in group.list_commands(ctx)}  # type: ignore[attr-defined]
     columns = doc.pop("columns", None)
     if columns is not None:
         if not isinstance(columns, dict):

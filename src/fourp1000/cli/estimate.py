@@ -1,4 +1,4 @@
-"""``fourp1000 estimate`` (SOC stocks per plot) and ``fourp1000 schema`` (the input model)."""
+"""``fourp1000 estimate``: SOC stocks per plot over a standard depth."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from ..io.horizons import BD_BASES
 from ..io.writers import write_tables
 from ..stocks.estimate import DEPTH_METHODS, EstimateOptions, estimate_stocks, parse_depth
 from ..stocks.ptf import PTF_CHOICES
-from ..io.schema import VAN_BEMMELEN, schema_frame
+from ..io.schema import VAN_BEMMELEN
 from ..stocks.layers import STONE_DENSITY_G_CM3
 from .common import (
     EXIT_DATA_ERROR,
@@ -136,16 +136,3 @@ def estimate(file, depth, depth_method, spline_lambda, extrapolate, bd_ptf, bd_b
         echo_err("Error: no plot could be scored")
         sys.exit(EXIT_DATA_ERROR)
 
-
-@click.command()
-@output_options
-@handle_errors
-def schema(fmt, output, quiet, verbose):
-    """Print the input model: every column, its unit, valid range and meaning.
-
-    \b
-    Examples:
-      fourp1000 schema
-      fourp1000 schema --format csv -o columns.csv
-    """
-    write_tables({"columns": schema_frame()}, resolve_format(fmt, output), output)

@@ -17,7 +17,7 @@ def command_help(name: str | None = None, width: int = 100) -> str:
                          help_option_names=["-h", "--help"])
     if name is None:
         return main.get_help(root)
-    cmd = main.commands[name]
+    cmd = main.get_command(root, name)
     ctx = click.Context(cmd, info_name=name, parent=root, terminal_width=width, max_content_width=width,
                         help_option_names=["-h", "--help"])
     return cmd.get_help(ctx)
@@ -31,7 +31,7 @@ def markdown() -> str:
              "Generated from `--help` (`python -m fourp1000.cli.reference > docs/cli-reference.md`).",
              "Conventions and exit codes: [cli.md](cli.md).", "",
              "## fourp1000", "", "```text", command_help().rstrip(), "```", ""]
-    for name in sorted(main.commands):
+    for name in main.list_commands(click.Context(main)):
         parts += [f"## fourp1000 {name}", "", "```text", command_help(name).rstrip(), "```", ""]
     return "\n".join(parts)
 

@@ -237,6 +237,21 @@ def read_parquet(path: Path) -> RawTable:
     return RawTable(frame, path.name, rows, {})
 
 
+def read_frame(frame: pd.DataFrame, label: str = "<DataFrame>") -> RawTable:
+    """Take a table already in memory as read input (a copy; records numbered from 1).
+
+    Column names are stripped and identifier columns (:data:`ID_COLUMNS`) become strings,
+    as when the table is read from a file.
+    """
+    frame = frame.reset_index(drop=True)
+    frame.columns = [str(c).strip() for c in frame.columns]
+    for col in ID_COLUMNS:
+        if col in frame.columns:
+            frame[col] = frame[col].astype("string")
+    rows = np.arange(1, len(frame) + 1, dtype=np.int64)
+    return RawTable(frame, label, rows, {})
+
+
 def read_yaml_bytes(data: bytes, label: str) -> RawTable:
     """Read a farm document: farm(s) -> plots -> layers, with the same field names as CSV.
 

@@ -14,8 +14,10 @@ Quantities may also be given in another unit by naming it in the column suffix, 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -206,6 +208,8 @@ ALIASES: dict[str, str] = {
 
 def schema_frame() -> pd.DataFrame:
     """The input model as a table (column, unit, required, range, level, description)."""
+    import pandas as pd  # here, so the input model itself is cheap to import
+
     rows = []
     for c in COLUMNS:
         if c.low is None and c.high is None:

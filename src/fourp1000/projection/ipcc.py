@@ -44,13 +44,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from importlib import resources
 from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
 from ..errors import ReferenceDataError, UnknownFactorError
+from ..tables import read_csv_table
 
 IPCC_VERSIONS = ("2019", "2006")
 DEFAULT_IPCC_VERSION = "2019"
@@ -355,17 +355,8 @@ class FactorTable:
 
 
 def _read_csv(filename: str, rename: dict[str, str] | None = None) -> pd.DataFrame:
-    path = resources.files("fourp1000") / "data" / filename
-    try:
-        with path.open("r", encoding="utf-8") as fh:
-            frame = pd.read_csv(fh, dtype={"uncertainty_pct": float})
-    except (OSError, ValueError) as exc:  # a packaging bug, not a user error
-        raise ReferenceDataError(f"cannot read package data {filename}: {exc}") from exc
-    frame = frame.rename(columns=rename or {})
-    required = {"value", "uncertainty_pct", "uncertainty_kind", "status", "source_document", "source_table"}
-    if not required <= set(frame.columns):
-        raise ReferenceDataError(f"{filename} lacks columns {sorted(required - set(frame.columns))}")
-    return frame
+    required = ("value", "uncertainty_pct", "uncertainty_kind", "status", "source_document", "source_table")
+    return read_csv_table(filename, required=required, dtype={"uncertainty_pct": float}, rename=rename)
 
 
 @lru_cache(maxsize=None)

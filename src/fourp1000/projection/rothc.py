@@ -56,9 +56,7 @@ References
 from __future__ import annotations
 
 import functools
-import io
 from dataclasses import dataclass
-from importlib import resources
 from typing import Iterable
 
 import numpy as np
@@ -68,6 +66,7 @@ from . import ipcc, tier1
 from .. import rothc
 from ..io.climate import ClimateTable
 from ..errors import InputError, ReferenceDataError
+from ..tables import read_csv_table
 from ..practices import SEPARATOR, multiplier_table, practice_names
 from ..targets import change_columns
 
@@ -100,8 +99,7 @@ RESULT_COLUMNS = (
 
 
 def _read(name: str) -> pd.DataFrame:
-    text = resources.files("fourp1000").joinpath("data", name).read_text(encoding="utf-8")
-    return pd.read_csv(io.StringIO(text), dtype={"applies_when": "string", "months": "string"})
+    return read_csv_table(name, dtype={"applies_when": "string", "months": "string"})
 
 
 @functools.lru_cache(maxsize=1)

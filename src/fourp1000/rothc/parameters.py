@@ -5,16 +5,14 @@ the DPM/RPM ratio of incoming plant material by vegetation type.
 from __future__ import annotations
 
 import functools
-import io
 import math
 from dataclasses import dataclass, fields, replace
-from importlib import resources
 
 import numpy as np
-import pandas as pd
 from numpy.typing import NDArray
 
 from ..errors import ReferenceDataError, UnknownFactorError
+from ..tables import read_csv_table
 
 _PARAMETERS_FILE = "rothc_parameters.csv"
 
@@ -83,8 +81,7 @@ class RothCParameters:
 
 @functools.lru_cache(maxsize=1)
 def _shipped_parameters() -> RothCParameters:
-    text = resources.files("fourp1000").joinpath("data", _PARAMETERS_FILE).read_text(encoding="utf-8")
-    table = pd.read_csv(io.StringIO(text))
+    table = read_csv_table(_PARAMETERS_FILE, required=["name", "value", "source"])
     names = [f.name for f in fields(RothCParameters)]
     found = list(table["name"])
     missing = sorted(set(names) - set(found))

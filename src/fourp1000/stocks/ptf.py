@@ -32,13 +32,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib.resources import files
 
 import numpy as np
 import pandas as pd
 
 from ..errors import UnknownFactorError
 from ..io.schema import VAN_BEMMELEN
+from ..tables import read_csv_table
 
 # Organic horizons: OC of at least 12 % (the lower limit of organic soil material in the
 # USDA and WRB definitions for clay-free material) switch to Hollis's organic equation.
@@ -59,9 +59,7 @@ PTF_CHOICES = (
 @lru_cache(maxsize=1)
 def ptf_table() -> pd.DataFrame:
     """The PTF coefficient table (``data/bd_ptf.csv``), indexed by PTF id."""
-    path = files("fourp1000") / "data" / "bd_ptf.csv"
-    with path.open("r", encoding="utf-8") as fh:
-        return pd.read_csv(fh).set_index("ptf")
+    return read_csv_table("bd_ptf.csv", required=["ptf", "a", "b"]).set_index("ptf")
 
 
 def _coef(ptf: str) -> pd.Series:

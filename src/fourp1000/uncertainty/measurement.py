@@ -17,13 +17,13 @@ References
 from __future__ import annotations
 
 from functools import lru_cache
-from importlib import resources
 
 import numpy as np
 import pandas as pd
 
 from ..stocks.depth import overlap_cm
 from ..errors import InputError, ReferenceDataError
+from ..tables import read_csv_table
 from ..stocks.estimate import EstimateOptions, EstimateResult, bd_from_bd_only_rows, group_codes
 from ..stocks.ptf import estimate_bulk_density, ptf_table
 from ..stocks.layers import fine_earth_density
@@ -41,12 +41,7 @@ def measurement_error_table() -> pd.DataFrame:
     and method: ``quantity``, ``method``, ``sd``, ``sd_unit`` (``pct`` of the value or
     ``g_cm3``), ``status``, ``source``, ``doi``, ``note``. Every bulk-density PTF of
     ``data/bd_ptf.csv`` has a row."""
-    path = resources.files("fourp1000") / "data" / ERRORS_FILE
-    try:
-        with path.open("r", encoding="utf-8") as fh:
-            table = pd.read_csv(fh)
-    except (OSError, ValueError) as exc:
-        raise ReferenceDataError(f"cannot read package data {ERRORS_FILE}: {exc}") from exc
+    table = read_csv_table(ERRORS_FILE, required=["quantity", "method", "sd", "sd_unit"])
     _check_error_table(table, ERRORS_FILE)
     return table
 
