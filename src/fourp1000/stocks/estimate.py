@@ -29,6 +29,7 @@ from ..errors import InputError, ValidationError
 from ..io.horizons import PROBLEM_COLUMNS, HorizonTable
 from .ptf import PTF_CHOICES, estimate_bulk_density
 from ..io.schema import VAN_BEMMELEN
+from .farms import farm_totals, per_hectare
 from .layers import STONE_DENSITY_G_CM3, carbon_density, co2e, fine_earth_density
 from ..targets import four_per_mille
 
@@ -448,7 +449,7 @@ def farm_summary(plots: pd.DataFrame) -> pd.DataFrame | None:
     """Per-farm totals and area-weighted means (plots without ``area_ha`` are counted apart).
 
     Replicate cores are averaged per plot first. Returns None without ``farm_id`` and
-    ``area_ha``.
+    ``area_ha``. The aggregation is :func:`fourp1000.stocks.farms.farm_totals`.
 
     Columns: ``farm_id`` (and ``sampled_on``), ``n_plots``, ``n_plots_without_area``,
     ``area_ha``, ``soc_stock_t_c`` (total), ``soc_stock_t_ha`` (area-weighted mean),
@@ -456,28 +457,16 @@ def farm_summary(plots: pd.DataFrame) -> pd.DataFrame | None:
     """
     if "farm_id" not in plots or "area_ha" not in plots or plots.empty:
         return None
-    keys = ["farm_id", "plot_id"] + (["sampled_on"] if "sampled_on" in plots else [])
+    dated = ["sampled_on"] if "sampled_on" in plots else []
+    keys = ["farm_id", "plot_id"] + dated
     if "core_id" in plots:
         per_plot = plots.groupby(keys, sort=False, dropna=False).agg(
             soc_stock_t_ha=("soc_stock_t_ha", "mean"), area_ha=("area_ha", "first")
         ).reset_index()
     else:  # one record per plot (and date) already
-        per_plot = plots[keys + ["soc_stock_t_ha", "area_ha"]].copy()
-    per_plot["has_area"] = per_plot["area_ha"].notna() & (per_plot["area_ha"] > 0)
-    per_plot["stock_t_c"] = np.where(per_plot["has_area"], per_plot["soc_stock_t_ha"] * per_plot["area_ha"], 0.0)
-    per_plot["area_w"] = np.where(per_plot["has_area"], per_plot["area_ha"], 0.0)
-    fkeys = ["farm_id"] + (["sampled_on"] if "sampled_on" in plots else [])
-    g = per_plot.groupby(fkeys, sort=False, dropna=False)
-    farms = g.agg(
-        n_plots=("plot_id", "size"),
-        n_with_area=("has_area", "sum"),
-        area_ha=("area_w", "sum"),
-        soc_stock_t_c=("stock_t_c", "sum"),
-    ).reset_index()
-    farms.insert(len(fkeys) + 1, "n_plots_without_area", farms["n_plots"] - farms["n_with_area"])
-    farms = farms.drop(columns="n_with_area")
-    with np.errstate(invalid="ignore", divide="ignore"):
-        farms["soc_stock_t_ha"] = np.where(farms["area_ha"] > 0, farms["soc_stock_t_c"] / farms["area_ha"], np.nan)
+        per_plot = plots[keys + ["soc_stock_t_ha", "area_ha"]]
+    farms = farm_totals(per_plot, ["farm_id"] + dated, {"soc_stock_t_c": "soc_stock_t_ha"})
+    farms["soc_stock_t_ha"] = per_hectare(farms["soc_stock_t_c"], farms["area_ha"])
     farms["co2e_t"] = co2e(farms["soc_stock_t_c"].to_numpy())
     farms["target_4p1000_t_c_yr"] = four_per_mille(farms["soc_stock_t_c"].to_numpy())
     return farms
