@@ -131,17 +131,23 @@ def load_horizons(file: str, *, sep=None, decimal=None, encoding=None, sheet=Non
 
     The column map comes from ``--columns FILE``, else from the config file's ``columns:``.
     """
-    from ..io.horizons import load_column_map, normalise
+    from ..io.horizons import normalise
     from ..io.readers import read_table
     from ..io.schema import VAN_BEMMELEN
 
-    if columns_file:
-        column_map = load_column_map(columns_file)
-    else:
-        ctx = click.get_current_context(silent=True)
-        column_map = (ctx.find_root().obj or {}).get("column_map") if ctx else None
+    column_map = column_map_for(columns_file)
     raw = read_table(file, sep=sep, decimal=decimal, encoding=encoding, sheet=sheet)
     return normalise(raw, som_factor=som_factor or VAN_BEMMELEN, bd_basis=bd_basis, column_map=column_map)
+
+
+def column_map_for(columns_file: str | None) -> dict | None:
+    """The column map of ``--columns FILE``, else the config file's ``columns:`` (else None)."""
+    from ..io.horizons import load_column_map
+
+    if columns_file:
+        return load_column_map(columns_file)
+    ctx = click.get_current_context(silent=True)
+    return (ctx.find_root().obj or {}).get("column_map") if ctx else None
 
 
 def report_warnings(problems, table, *, quiet: bool, verbose: bool, limit: int = 10) -> None:

@@ -16,6 +16,7 @@ import pandas as pd
 from .. import esm
 from ..errors import Problem, ValidationError
 from ..io.horizons import HorizonTable
+from ..io.rejects import rejected_rows
 from ..stocks.farms import farm_totals, has_area
 from ..targets import meets_target, rate_per_mille
 
@@ -131,10 +132,8 @@ def _rejects(tables: list[HorizonTable], comparison, row_problems: list[Problem]
             "plot not compared: " + reason_of_plot.fillna("plot has no valid comparison").astype(str),
             "core left out: " + reason_of_plot.fillna("invalid core").astype(str),
         ))
-        out = t.raw[mask].reset_index(drop=True).copy()
-        out.insert(0, "row", rows[mask])
+        out = rejected_rows(t, np.flatnonzero(mask), reasons[mask].to_numpy())
         out.insert(0, "file", t.label)
-        out["reason"] = reasons[mask].to_numpy()
         parts.append(out)
     if not parts:
         return pd.DataFrame(columns=["file", "row", "reason"])

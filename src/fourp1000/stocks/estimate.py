@@ -27,6 +27,7 @@ import pandas as pd
 from . import depth as depth_mod
 from ..errors import InputError, ValidationError
 from ..io.horizons import PROBLEM_COLUMNS, HorizonTable
+from ..io.rejects import rejected_rows
 from .ptf import PTF_CHOICES, estimate_bulk_density
 from ..io.schema import VAN_BEMMELEN
 from .farms import farm_totals, per_hectare
@@ -372,7 +373,7 @@ def bd_from_bd_only_rows(codes, top, bottom, bd, bd_rows, needs) -> np.ndarray:
     a = pd.DataFrame({"code": codes[needs], "pos": np.flatnonzero(needs), "t": top[needs], "b": bottom[needs]})
     s = pd.DataFrame({"code": codes[src], "ts": top[src], "bs": bottom[src], "bd": bd[src]})
     m = a.merge(s, on="code", how="inner")
-    m["w"] = np.clip(np.minimum(m["b"], m["bs"]) - np.maximum(m["t"], m["ts"]), 0.0, None)
+    m["w"] = depth_mod.overlap_cm(m["t"].to_numpy(), m["b"].to_numpy(), m["ts"].to_numpy(), m["bs"].to_numpy())
     m = m[m["w"] > 0]
     if m.empty:
         return out
@@ -426,8 +427,7 @@ def _rejects(table: HorizonTable, problems: pd.DataFrame, rejected: np.ndarray, 
              codes: np.ndarray) -> pd.DataFrame:
     positions = np.flatnonzero(rejected)
     if positions.size == 0:
-        cols = list(table.raw.columns) + ["row", "reason"]
-        return pd.DataFrame(columns=cols)
+        return rejected_rows(table, positions, [])
     errs = problems[problems["severity"] == "error"]
     own = errs.groupby("position")["message"].agg("; ".join) if len(errs) else pd.Series(dtype=object)
     # Reason for rows rejected only because their plot was: the plot's first problem.
@@ -439,10 +439,7 @@ def _rejects(table: HorizonTable, problems: pd.DataFrame, rejected: np.ndarray, 
     from_plot = "plot not scored: " + plot_reason.reindex(codes[positions]).fillna("plot has errors").astype(str)
     reasons = own.reindex(positions).astype(object).to_numpy()
     reasons = np.where(pd.isna(reasons), from_plot.to_numpy(), reasons)
-    out = table.raw.iloc[positions].reset_index(drop=True).copy()
-    out.insert(0, "row", table.frame["source_row"].to_numpy()[positions])
-    out["reason"] = reasons
-    return out
+    return rejected_rows(table, positions, reasons)
 
 
 def farm_summary(plots: pd.DataFrame) -> pd.DataFrame | None:
