@@ -536,7 +536,8 @@ def mpspline_profile(
     )
 
 
-def _one_cm_values(c: _Coefficients, hz: _Horizons, max_depth_cm: int, vlow: float, vhigh: float) -> NDArray[np.float64]:
+def _one_cm_values(c: _Coefficients, hz: _Horizons, max_depth_cm: int, vlow: float,
+                   vhigh: float) -> NDArray[np.float64]:
     """Spline at each whole depth k [cm] (the value of slice [k, k+1)), clipped; NaN outside the horizons."""
     n_slices = int(min(_last_slice_cm(hz.bottom_cm[-1:])[0], max_depth_cm))
     est_1cm = np.full(max_depth_cm, np.nan)
