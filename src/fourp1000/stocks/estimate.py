@@ -477,8 +477,27 @@ def _method_statement(opts: EstimateOptions) -> str:
             f"fragments vol.) / 10 [t C/ha]; {how}; CO2e = C x 44/12; 4 per 1000 target = 0.004 x stock per year")
 
 
-def bd_from_bd_only_rows(codes, top, bottom, bd, bd_rows, needs) -> np.ndarray:
-    """Overlap-weighted mean BD of the BD-only rows that overlap each layer needing one."""
+def bd_from_bd_only_rows(codes: np.ndarray, top: np.ndarray, bottom: np.ndarray, bd: np.ndarray,
+                         bd_rows: np.ndarray, needs: np.ndarray) -> np.ndarray:
+    """Overlap-weighted mean BD [g cm-3] of the BD-only rows that overlap each layer needing one.
+
+    Parameters
+    ----------
+    codes : array of int
+        Record of each row; a layer borrows only from rows of its own record.
+    top, bottom : array [cm]
+        Row depths.
+    bd : array [g cm-3]
+        Bulk density of each row (NaN where not measured).
+    bd_rows, needs : array of bool
+        Rows that may lend their BD (no SOC), and layers that need one.
+
+    Returns
+    -------
+    array [g cm-3]
+        For each row needing a BD: sum(overlap x BD) / sum(overlap) over the lending rows of
+        its record that overlap it; NaN elsewhere.
+    """
     out = np.full(codes.shape[0], np.nan)
     src = bd_rows & ~np.isnan(bd)
     if not src.any() or not needs.any():

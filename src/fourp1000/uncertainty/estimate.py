@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..stocks.estimate import EstimateOptions, EstimateResult
+from ..stocks.farms import has_area
 from .draws import DrawStreams
 from .engine import SimulationPlan, processing_order, simulate
 from .layers import block_stocks, sort_by_processing_rank
@@ -88,7 +89,8 @@ def estimate_uncertainty(table, result: EstimateResult, options: EstimateOptions
 
 def _estimate_farms(plots: pd.DataFrame, farms: pd.DataFrame | None):
     """Farm group of each record and its weight in the farm total (area / cores), as
-    :func:`fourp1000.stocks.estimate.farm_summary` groups them."""
+    :func:`fourp1000.stocks.estimate.farm_summary` groups them (plots without an area,
+    :func:`fourp1000.stocks.farms.has_area`, weigh nothing)."""
     if farms is None or "farm_id" not in plots or "area_ha" not in plots or plots.empty:
         return None, None, None, None
     date = ["sampled_on"] if "sampled_on" in plots else []
@@ -97,8 +99,7 @@ def _estimate_farms(plots: pd.DataFrame, farms: pd.DataFrame | None):
     cores = np.bincount(group)[group]
     area = pd.to_numeric(plots["area_ha"], errors="coerce").to_numpy(dtype=float)
     first_area = pd.Series(area).groupby(group).first().to_numpy()[group]
-    has_area = np.isfinite(first_area) & (first_area > 0)
-    weight = np.where(has_area, first_area / cores, 0.0)
+    weight = np.where(has_area(first_area), first_area / cores, 0.0)
     fkeys = keys[["farm_id"] + date]
     farm_code = fkeys.groupby(list(fkeys.columns), sort=False).ngroup().to_numpy()
     table_keys = farms[["farm_id"] + date].astype("string").fillna("\x00")
