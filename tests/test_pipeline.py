@@ -102,6 +102,50 @@ def test_bd_only_rows_lend_their_density():
     assert not res.plots["bd_estimated"].iloc[0]
 
 
+def test_bd_only_rows_are_weighted_by_their_overlap():
+    """A SOC layer 0-30 cm without BD; BD-only rows 0-10 cm (1.1) and 10-40 cm (1.5).
+
+    The 10-40 cm row overlaps the layer by 20 cm, twice the 0-10 cm row, so it counts twice.
+    """
+    csv = HEAD + "P1,0,30,10,,0\nP1,0,10,,1.1,\nP1,10,40,,1.5,\n"
+    res = run(csv)
+    by_overlap = (10 * 1.1 + 20 * 1.5) / 30  # 1.3667 g cm-3
+    equal_weights = (1.1 + 1.5) / 2  # what an unweighted mean would give
+    assert abs(by_overlap - equal_weights) > 0.05
+    layer = res.layers.iloc[0]
+    assert len(res.layers) == 1 and layer["bd_source"] == "bd_rows"
+    assert layer["bulk_density_g_cm3"] == pytest.approx(by_overlap)
+    assert layer["bulk_density_g_cm3"] != pytest.approx(equal_weights)
+    assert res.plots["soc_stock_t_ha"].iloc[0] == pytest.approx(10 * by_overlap * 30 / 10)
+
+
+def test_one_bd_only_row_lends_to_two_layers_by_overlap():
+    """The BD-only row 10-25 cm (1.2) covers 5 cm of the layer 0-15 and 10 cm of the layer 15-30;
+    rows 0-10 cm (1.0) and 25-40 cm (1.6) cover the rest."""
+    csv = HEAD + "P1,0,15,20,,0\nP1,15,30,10,,0\nP1,0,10,,1.0,\nP1,10,25,,1.2,\nP1,25,40,,1.6,\n"
+    res = run(csv)
+    upper = (10 * 1.0 + 5 * 1.2) / 15  # 1.0667, not (1.0 + 1.2) / 2 = 1.1
+    lower = (10 * 1.2 + 5 * 1.6) / 15  # 1.3333, not (1.2 + 1.6) / 2 = 1.4
+    bd = res.layers.set_index("top_cm")["bulk_density_g_cm3"]
+    assert bd[0.0] == pytest.approx(upper) and bd[0.0] != pytest.approx(1.1)
+    assert bd[15.0] == pytest.approx(lower) and bd[15.0] != pytest.approx(1.4)
+    assert res.plots["soc_stock_t_ha"].iloc[0] == pytest.approx(20 * upper * 15 / 10 + 10 * lower * 15 / 10)
+
+
+def test_layer_table_adds_up_to_the_stock():
+    """``EstimateResult.layers``: the layers summed, with their source of BD, in input row order."""
+    csv = HEAD + "P1,20,50,10,1.5,10\nP1,0,20,20,,0\nP2,0,30,12,1.3,0\nP1,0,20,,1.2,\n"
+    res = run(csv)
+    layers = res.layers
+    assert layers["position"].tolist() == [0, 1, 2]
+    assert layers["bd_source"].tolist() == ["measured", "bd_rows", "measured"]
+    assert layers["overlap_cm"].tolist() == [10.0, 20.0, 30.0]
+    assert layers["fine_earth_density_g_cm3"].tolist() == pytest.approx([1.5 * 0.9, 1.2, 1.3])
+    stock = (layers["carbon_density_t_c_ha_cm"] * layers["overlap_cm"]).groupby(layers["record"]).sum()
+    assert stock.tolist() == pytest.approx(res.plots["soc_stock_t_ha"].tolist())
+    assert stock.tolist() == pytest.approx([10 * 1.35 * 10 / 10 + 20 * 1.2 * 20 / 10, 12 * 1.3 * 30 / 10])
+
+
 def test_missing_bd_uses_ptf_and_is_flagged():
     res = run(HEAD + "P1,0,30,15,,0\n")
     assert res.plots["bd_estimated"].iloc[0]

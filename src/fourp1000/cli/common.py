@@ -134,13 +134,18 @@ def load_horizons(file: str, *, sep=None, decimal=None, encoding=None, sheet=Non
     """
     from .. import read
 
+    return read(file, columns=column_map_for(columns_file), som_factor=som_factor, bd_basis=bd_basis, sep=sep,
+                decimal=decimal, encoding=encoding, sheet=sheet)
+
+
+def column_map_for(columns_file: str | None) -> dict | None:
+    """The column map of ``--columns FILE``, else the config file's ``columns:`` (else None)."""
+    from ..io.horizons import load_column_map
+
     if columns_file:
-        column_map = columns_file
-    else:
-        ctx = click.get_current_context(silent=True)
-        column_map = (ctx.find_root().obj or {}).get("column_map") if ctx else None
-    return read(file, columns=column_map, som_factor=som_factor, bd_basis=bd_basis, sep=sep, decimal=decimal,
-                encoding=encoding, sheet=sheet)
+        return load_column_map(columns_file)
+    ctx = click.get_current_context(silent=True)
+    return (ctx.find_root().obj or {}).get("column_map") if ctx else None
 
 
 def report_warnings(problems, table, *, quiet: bool, verbose: bool, limit: int = 10) -> None:

@@ -89,7 +89,7 @@ def run_projection(file, *, depth, depth_method, spline_lambda, extrapolate, bd_
                    stone_density, on_error, sep, decimal, encoding, sheet, columns_file, practices, years,
                    ipcc_version, method, rate_years, quiet, model=("ipcc",), climate=None, stdin=None):
     """Read FILE and project it (shared by project, score and report); ``stdin`` replaces sys.stdin for '-'."""
-    from ..io.horizons import load_column_map
+    from .common import column_map_for
 
     models = tuple(model)
     if "rothc" in models and not climate:
@@ -103,11 +103,7 @@ def run_projection(file, *, depth, depth_method, spline_lambda, extrapolate, bd_
     est = options_from_cli(depth, depth_method, spline_lambda, extrapolate, bd_ptf, som_factor, stone_density, on_error)
     opts = ProjectOptions(practices=tuple(practices), years=years, ipcc_version=ipcc_version, method=method,
                           rate_years=rate_years, models=models, climate=climate_table, estimate=est)
-    if columns_file:
-        column_map = load_column_map(columns_file)
-    else:
-        ctx = click.get_current_context(silent=True)
-        column_map = (ctx.find_root().obj or {}).get("column_map") if ctx else None
+    column_map = column_map_for(columns_file)
     with status("Reading input", quiet):
         raw = read_table(file, sep=sep, decimal=decimal, encoding=encoding, sheet=sheet, stdin=stdin)
         table = load_plots_or_horizons(raw, som_factor=som_factor or VAN_BEMMELEN, bd_basis=bd_basis,

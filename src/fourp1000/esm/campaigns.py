@@ -16,6 +16,8 @@ import pandas as pd
 from .. import esm
 from ..errors import Problem, ValidationError
 from ..io.horizons import HorizonTable
+from ..io.rejects import rejected_rows
+from ..stocks.farms import farm_totals, has_area
 from ..targets import meets_target, rate_per_mille
 
 
@@ -130,10 +132,8 @@ def _rejects(tables: list[HorizonTable], comparison, row_problems: list[Problem]
             "plot not compared: " + reason_of_plot.fillna("plot has no valid comparison").astype(str),
             "core left out: " + reason_of_plot.fillna("invalid core").astype(str),
         ))
-        out = t.raw[mask].reset_index(drop=True).copy()
-        out.insert(0, "row", rows[mask])
+        out = rejected_rows(t, np.flatnonzero(mask), reasons[mask].to_numpy())
         out.insert(0, "file", t.label)
-        out["reason"] = reasons[mask].to_numpy()
         parts.append(out)
     if not parts:
         return pd.DataFrame(columns=["file", "row", "reason"])
@@ -173,19 +173,13 @@ def compare_farm_summary(plots: pd.DataFrame, tables: list[HorizonTable]) -> pd.
     if area is None:
         return None
     frame = plots.assign(area_ha=plots["plot_id"].astype(str).map(area))
-    frame = frame[frame["area_ha"].notna() & (frame["area_ha"] > 0)]
+    frame = frame[has_area(frame["area_ha"])]  # farms only of plots with an area
     if frame.empty:
         return None
-    frame = frame.assign(
-        baseline_stock_t_c=frame["baseline_stock_t_ha"] * frame["area_ha"],
-        esm_change_t_c=frame["esm_change_t_ha"] * frame["area_ha"],
-        annual_change_t_c_yr=frame["annual_change_t_ha_yr"] * frame["area_ha"],
-    )
-    keys = ["farm_id", "depth_cm", "sampled_on"]
-    farms = frame.groupby(keys, sort=False, dropna=False).agg(
-        n_plots=("plot_id", "nunique"), area_ha=("area_ha", "sum"), baseline_stock_t_c=("baseline_stock_t_c", "sum"),
-        esm_change_t_c=("esm_change_t_c", "sum"), annual_change_t_c_yr=("annual_change_t_c_yr", "sum"),
-    ).reset_index()
+    farms = farm_totals(frame, ["farm_id", "depth_cm", "sampled_on"], {
+        "baseline_stock_t_c": "baseline_stock_t_ha", "esm_change_t_c": "esm_change_t_ha",
+        "annual_change_t_c_yr": "annual_change_t_ha_yr",
+    }).drop(columns="n_plots_without_area")
     farms["rate_per_mille"] = rate_per_mille(farms["annual_change_t_c_yr"], farms["baseline_stock_t_c"])
     farms["meets_4p1000"] = meets_target(farms["rate_per_mille"])
     return farms

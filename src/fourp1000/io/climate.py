@@ -196,110 +196,22 @@ def climate_from_frame(frame: pd.DataFrame, *, label: str = "<climate>",
     frame = frame.rename(columns=lambda c: str(c).strip())
     n = len(frame)
     rows = np.arange(2, n + 2, dtype=np.int64) if rows is None else np.asarray(rows, dtype=np.int64)
-    problems: list[Problem] = []
-
-    def problem(row, column, rule, message, key=None):
-        problems.append(Problem(label, None if row is None else int(row), column, rule, message, key))
-
-    keys = [k for k in KEY_COLUMNS if k in frame.columns]
-    if not keys:
-        problem(None, None, "missing_column", "no column climate_id or plot_id: name the climate of each row")
-    elif len(keys) > 1:
-        problem(None, None, "ambiguous_key", "both climate_id and plot_id are columns; keep one of them as the key")
-    required = ["month", "temperature_c", "rain_mm"]
-    for col in required:
-        if col not in frame.columns:
-            problem(None, col, "missing_column", f"missing column {col}")
-    evap_cols = [c for c in ("evaporation_mm", "pet_mm") if c in frame.columns]
-    if not evap_cols:
-        problem(None, "evaporation_mm", "missing_column",
-                "missing column evaporation_mm (open-pan evaporation) or pet_mm (potential evapotranspiration)")
-    if problems:
-        raise ValidationError(problems)
-    if n == 0:
-        raise ValidationError([Problem(label, None, None, "empty", "the climate table has no rows")])
-    key = keys[0]
-
-    raw_key = frame[key]
-    key_text = raw_key.astype("string").str.strip()
-    empty_key = key_text.isna().to_numpy() | (key_text == "").fillna(True).to_numpy()
-    for i in np.flatnonzero(empty_key):
-        problem(rows[i], key, "missing_value", f"{key} is empty")
-
-    month_num, month_bad = _numbers(frame, "month")
-    month_ok = np.isfinite(month_num) & (month_num == np.round(month_num)) & (month_num >= 1) & (month_num <= MONTHS)
-    for i in np.flatnonzero(~month_ok):
-        shown = frame["month"].iloc[i]
-        got = "nothing" if pd.isna(shown) else repr(str(shown).strip())
-        problem(rows[i], "month", "out_of_range", f"month must be a whole number from 1 to 12, got {got}",
-                None if empty_key[i] else key_text.iloc[i])
-
-    values: dict[str, np.ndarray] = {}
-    valid = ~empty_key & month_ok
-    for col in ["temperature_c", "rain_mm", *evap_cols]:
-        number, not_number = _numbers(frame, col)
-        lo, hi = RANGES[col]
-        for i in np.flatnonzero(not_number):
-            problem(rows[i], col, "not_a_number", f"{col} must be a number, got {str(frame[col].iloc[i]).strip()!r}",
-                    None if empty_key[i] else key_text.iloc[i])
-        out = np.isfinite(number) & ((number < lo) | (number > hi))
-        for i in np.flatnonzero(out):
-            problem(rows[i], col, "out_of_range",
-                    f"{col} {number[i]:g} is outside the plausible range {lo:g} to {hi:g}",
-                    None if empty_key[i] else key_text.iloc[i])
-        if col in ("temperature_c", "rain_mm"):
-            missing = ~np.isfinite(number) & ~not_number
-            for i in np.flatnonzero(missing):
-                problem(rows[i], col, "missing_value", f"{col} is empty", None if empty_key[i] else key_text.iloc[i])
-        valid &= ~not_number & ~out
-        values[col] = number
-
-    # Evaporation: open pan as given, else PET / 0.75; exactly one of the two per row.
-    pan = values.get("evaporation_mm", np.full(n, np.nan))
-    pet = values.get("pet_mm", np.full(n, np.nan))
-    has_pan, has_pet = np.isfinite(pan), np.isfinite(pet)
-    both = has_pan & has_pet
-    for i in np.flatnonzero(both):
-        problem(rows[i], "pet_mm", "ambiguous_value",
-                "both evaporation_mm and pet_mm are given; give one "
-                "(pet_mm is converted to open-pan evaporation by / 0.75)",
-                None if empty_key[i] else key_text.iloc[i])
-    neither = ~has_pan & ~has_pet
-    bad_evap_cell = np.zeros(n, bool)
-    for col in evap_cols:
-        bad_evap_cell |= _numbers(frame, col)[1]
-    for i in np.flatnonzero(neither & ~bad_evap_cell):
-        problem(rows[i], evap_cols[0], "missing_value", "give evaporation_mm (open pan) or pet_mm",
-                None if empty_key[i] else key_text.iloc[i])
-    evaporation = np.where(has_pan, pan, rothc.pan_evaporation_from_pet(np.where(has_pet, pet, 0.0)))
-    from_pet = has_pet & ~has_pan
-
-    # Each id: every month exactly once.
+    check = _Checks(label, rows)
+    key, evap_cols = _check_columns(frame, check)
+    key_text = frame[key].astype("string").str.strip()
+    check.empty_key = key_text.isna().to_numpy() | (key_text == "").fillna(True).to_numpy()
+    check.key_text = key_text
+    for i in np.flatnonzero(check.empty_key):
+        check.add(i, key, "missing_value", f"{key} is empty", with_key=False)
+    month_int, month_ok = _check_months(frame, check)
+    values = {col: _check_values(frame, col, check) for col in ["temperature_c", "rain_mm", *evap_cols]}
+    evaporation, from_pet = _open_pan_evaporation(frame, values, evap_cols, check)
     ids_all = key_text.to_numpy(dtype=object)
-    month_int = np.where(month_ok, month_num, 0).astype(int)
-    keyed = pd.DataFrame({"id": ids_all, "month": month_int, "row": rows, "pos": np.arange(n)})[~empty_key & month_ok]
-    dup = keyed.duplicated(subset=["id", "month"], keep="first")
-    if dup.any():
-        first_row = keyed.drop_duplicates(subset=["id", "month"]).set_index(["id", "month"])["row"]
-        for _, rec in keyed[dup].iterrows():
-            also = first_row[(rec["id"], rec["month"])]
-            problem(rec["row"], "month", "duplicate",
-                    f"month {rec['month']} of {key} {rec['id']!r} is given twice (also row {also})", rec["id"])
-    ids = pd.unique(ids_all[~empty_key])
-    seen = keyed.drop_duplicates(subset=["id", "month"])
-    n_months = seen.groupby("id", sort=False)["month"].size().reindex(ids, fill_value=0)
-    incomplete = n_months.index[n_months.to_numpy() < MONTHS]
-    if len(incomplete):  # only the incomplete ids are visited, not every id
-        first_rows = pd.Series(rows[~empty_key], index=ids_all[~empty_key]).groupby(level=0, sort=False).first()
-        have = seen[seen["id"].isin(incomplete)].groupby("id", sort=False)["month"].agg(set)
-        for ident in incomplete:
-            lacking = [m for m in range(1, MONTHS + 1) if m not in have.get(ident, set())]
-            problem(first_rows[ident], "month", "incomplete",
-                    f"{key} {ident!r} lacks month{'s' if len(lacking) > 1 else ''} {', '.join(map(str, lacking))}; "
-                    "give all 12 months", ident)
-    if problems:
-        problems.sort(key=lambda p: (p.row is None, p.row or 0))
-        raise ValidationError(problems)
+    ids = pd.unique(ids_all[~check.empty_key])
+    _check_each_month_once(ids_all, ids, month_int, month_ok, key, check)
+    if check.problems:
+        check.problems.sort(key=lambda p: (p.row is None, p.row or 0))
+        raise ValidationError(check.problems)
 
     # All checks passed: every id has exactly months 1..12, each once.
     order = pd.Index(ids).get_indexer(ids_all)
@@ -312,6 +224,119 @@ def climate_from_frame(frame: pd.DataFrame, *, label: str = "<climate>",
     np.add.at(pet_count, order, from_pet.astype(int))
     source = np.where(pet_count == MONTHS, "pet/0.75", np.where(pet_count == 0, "open_pan", "mixed")).astype(object)
     return ClimateTable(label, key, np.asarray(ids, dtype=object), temp, rain, evap, source)
+
+
+class _Checks:
+    """The problems of a climate table, collected in the order they are found."""
+
+    def __init__(self, label: str, rows: np.ndarray):
+        self.label = label
+        self.rows = rows
+        self.problems: list[Problem] = []
+        self.empty_key: np.ndarray | None = None
+        self.key_text: pd.Series | None = None
+
+    def add(self, i, column, rule, message, *, with_key: bool = True) -> None:
+        """A problem of row position ``i`` (None for the whole file), naming the row's id."""
+        key = None
+        if with_key and i is not None and not self.empty_key[i]:
+            key = self.key_text.iloc[i]
+        self.problems.append(Problem(self.label, None if i is None else int(self.rows[i]), column, rule, message, key))
+
+
+def _check_columns(frame: pd.DataFrame, check: _Checks) -> tuple[str, list[str]]:
+    """The key column and the evaporation columns present; missing columns raise."""
+    keys = [k for k in KEY_COLUMNS if k in frame.columns]
+    if not keys:
+        check.add(None, None, "missing_column", "no column climate_id or plot_id: name the climate of each row")
+    elif len(keys) > 1:
+        check.add(None, None, "ambiguous_key", "both climate_id and plot_id are columns; keep one of them as the key")
+    for col in ["month", "temperature_c", "rain_mm"]:
+        if col not in frame.columns:
+            check.add(None, col, "missing_column", f"missing column {col}")
+    evap_cols = [c for c in ("evaporation_mm", "pet_mm") if c in frame.columns]
+    if not evap_cols:
+        check.add(None, "evaporation_mm", "missing_column",
+                  "missing column evaporation_mm (open-pan evaporation) or pet_mm (potential evapotranspiration)")
+    if check.problems:
+        raise ValidationError(check.problems)
+    if len(frame) == 0:
+        raise ValidationError([Problem(check.label, None, None, "empty", "the climate table has no rows")])
+    return keys[0], evap_cols
+
+
+def _check_months(frame: pd.DataFrame, check: _Checks) -> tuple[np.ndarray, np.ndarray]:
+    """Month of each row (0 where invalid) and where it is a whole number from 1 to 12."""
+    month_num, _ = _numbers(frame, "month")
+    month_ok = np.isfinite(month_num) & (month_num == np.round(month_num)) & (month_num >= 1) & (month_num <= MONTHS)
+    for i in np.flatnonzero(~month_ok):
+        shown = frame["month"].iloc[i]
+        got = "nothing" if pd.isna(shown) else repr(str(shown).strip())
+        check.add(i, "month", "out_of_range", f"month must be a whole number from 1 to 12, got {got}")
+    return np.where(month_ok, month_num, 0).astype(int), month_ok
+
+
+def _check_values(frame: pd.DataFrame, col: str, check: _Checks) -> np.ndarray:
+    """A monthly value column as numbers: not numbers, out of range or (temperature, rain) missing are problems."""
+    number, not_number = _numbers(frame, col)
+    lo, hi = RANGES[col]
+    for i in np.flatnonzero(not_number):
+        check.add(i, col, "not_a_number", f"{col} must be a number, got {str(frame[col].iloc[i]).strip()!r}")
+    out = np.isfinite(number) & ((number < lo) | (number > hi))
+    for i in np.flatnonzero(out):
+        check.add(i, col, "out_of_range", f"{col} {number[i]:g} is outside the plausible range {lo:g} to {hi:g}")
+    if col in ("temperature_c", "rain_mm"):
+        for i in np.flatnonzero(~np.isfinite(number) & ~not_number):
+            check.add(i, col, "missing_value", f"{col} is empty")
+    return number
+
+
+def _open_pan_evaporation(frame: pd.DataFrame, values: dict[str, np.ndarray], evap_cols: list[str],
+                          check: _Checks) -> tuple[np.ndarray, np.ndarray]:
+    """Open-pan evaporation [mm] as given, else PET / 0.75; exactly one of the two per row.
+    Returns the evaporation and where it came from PET."""
+    n = len(frame)
+    pan = values.get("evaporation_mm", np.full(n, np.nan))
+    pet = values.get("pet_mm", np.full(n, np.nan))
+    has_pan, has_pet = np.isfinite(pan), np.isfinite(pet)
+    for i in np.flatnonzero(has_pan & has_pet):
+        check.add(i, "pet_mm", "ambiguous_value", "both evaporation_mm and pet_mm are given; give one "
+                  "(pet_mm is converted to open-pan evaporation by / 0.75)")
+    bad_evap_cell = np.zeros(n, bool)
+    for col in evap_cols:
+        bad_evap_cell |= _numbers(frame, col)[1]
+    for i in np.flatnonzero(~has_pan & ~has_pet & ~bad_evap_cell):
+        check.add(i, evap_cols[0], "missing_value", "give evaporation_mm (open pan) or pet_mm")
+    evaporation = np.where(has_pan, pan, rothc.pan_evaporation_from_pet(np.where(has_pet, pet, 0.0)))
+    return evaporation, has_pet & ~has_pan
+
+
+def _check_each_month_once(ids_all: np.ndarray, ids: np.ndarray, month_int: np.ndarray, month_ok: np.ndarray,
+                           key: str, check: _Checks) -> None:
+    """Each id has every month exactly once: repeated and lacking months are problems."""
+    rows, empty_key = check.rows, check.empty_key
+    keyed = pd.DataFrame({"id": ids_all, "month": month_int, "row": rows,
+                          "pos": np.arange(len(rows))})[~empty_key & month_ok]
+    dup = keyed.duplicated(subset=["id", "month"], keep="first")
+    if dup.any():
+        first_row = keyed.drop_duplicates(subset=["id", "month"]).set_index(["id", "month"])["row"]
+        for _, rec in keyed[dup].iterrows():
+            also = first_row[(rec["id"], rec["month"])]
+            check.problems.append(Problem(check.label, int(rec["row"]), "month", "duplicate",
+                                          f"month {rec['month']} of {key} {rec['id']!r} is given twice "
+                                          f"(also row {also})", rec["id"]))
+    seen = keyed.drop_duplicates(subset=["id", "month"])
+    n_months = seen.groupby("id", sort=False)["month"].size().reindex(ids, fill_value=0)
+    incomplete = n_months.index[n_months.to_numpy() < MONTHS]
+    if len(incomplete):  # only the incomplete ids are visited, not every id
+        first_rows = pd.Series(rows[~empty_key], index=ids_all[~empty_key]).groupby(level=0, sort=False).first()
+        have = seen[seen["id"].isin(incomplete)].groupby("id", sort=False)["month"].agg(set)
+        for ident in incomplete:
+            lacking = [m for m in range(1, MONTHS + 1) if m not in have.get(ident, set())]
+            check.problems.append(Problem(
+                check.label, int(first_rows[ident]), "month", "incomplete",
+                f"{key} {ident!r} lacks month{'s' if len(lacking) > 1 else ''} {', '.join(map(str, lacking))}; "
+                "give all 12 months", ident))
 
 
 __all__ = ["ClimateTable", "read_climate", "climate_from_frame", "KEY_COLUMNS", "RANGES"]

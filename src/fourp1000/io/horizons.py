@@ -239,8 +239,32 @@ def normalise(
         raise InputError(f"--som-factor must be positive, got {som_factor}")
     if bd_basis not in BD_BASES:
         raise InputError(f"unknown bulk density basis {bd_basis!r}; valid: {', '.join(BD_BASES)}")
-    label = raw.label
-    src = raw.frame
+    mapping = _file_columns(raw, column_map)
+    problems: list[pd.DataFrame] = []
+    notes: list[str] = []
+    frame, source_columns = _canonical_frame(raw, mapping, problems, notes)
+    plot_id = frame["plot_id"]
+    missing_id = plot_id.isna().to_numpy()
+    if missing_id.any():
+        problems.append(_problems(missing_id, raw, "plot_id", "missing_value", "plot_id is empty", plot_id))
+    _coalesce_soc(frame, raw, source_columns, som_factor, problems, notes)
+    for name in ("bulk_density_g_cm3", "coarse_fragments_pct", "clay_pct", "silt_pct", "sand_pct", "area_ha"):
+        if name not in frame:
+            frame[name] = np.nan
+    problems.extend(_range_problems(frame, raw, mapping, source_columns))
+    problems.extend(_depth_row_problems(frame, raw, source_columns, plot_id))
+    problems.extend(_texture_problems(frame, raw, plot_id))
+    problems.extend(_conflicting_plot_attributes(frame, raw, source_columns, plot_id))
+    _bd_basis(frame, raw, source_columns, bd_basis, problems)
+    problem_frame = (
+        pd.concat(problems, ignore_index=True) if problems else pd.DataFrame(columns=PROBLEM_COLUMNS)
+    )
+    return HorizonTable(frame, problem_frame, raw.label, raw.frame, sorted(set(notes)), source_columns)
+
+
+def _file_columns(raw: RawTable, column_map: dict | None) -> dict[str, tuple[str, float]]:
+    """The column mapping; problems of the whole file (missing columns, units) raise, all at once."""
+    label, src = raw.label, raw.frame
     mapping, file_problems = resolve_columns(list(src.columns), label, column_map)
     present = {canonical for canonical, _ in mapping.values()}
     for name in REQUIRED:
@@ -254,19 +278,20 @@ def normalise(
         found = ", ".join(map(str, src.columns[:12])) + (" ..." if len(src.columns) > 12 else "")
         file_problems[-1].message += f" (columns found: {found})"
         raise ValidationError(file_problems)
+    return mapping
 
-    n = len(src)
-    frame = pd.DataFrame(index=pd.RangeIndex(n))
-    problems: list[pd.DataFrame] = []
-    notes: list[str] = []
+
+def _canonical_frame(raw: RawTable, mapping: dict[str, tuple[str, float]], problems: list, notes: list[str]
+                     ) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Canonical columns, numbers parsed and converted, other columns passed through; and
+    the user's column of each canonical one."""
+    src = raw.frame
+    frame = pd.DataFrame(index=pd.RangeIndex(len(src)))
     source_columns: dict[str, str] = {}
-    mapped_user_cols = set(mapping)
-
     # Pass-through columns first, so canonical ones are not shadowed.
     for col in src.columns:
-        if col not in mapped_user_cols:
-            name = "source_row_input" if col == "source_row" else col
-            frame[name] = src[col].reset_index(drop=True)
+        if col not in mapping:
+            frame["source_row_input" if col == "source_row" else col] = src[col].reset_index(drop=True)
     plot_id = _id_column(src, mapping, "plot_id")
     frame["plot_id"] = plot_id
     for user_col, (canonical, factor) in mapping.items():
@@ -275,7 +300,7 @@ def normalise(
         if spec.kind == "number":
             values, bad = _to_number(src[user_col])
             if bad.any():
-                problems.append(_not_a_number(src[user_col], bad, raw, user_col, plot_id, label))
+                problems.append(_not_a_number(src[user_col], bad, raw, user_col, plot_id, raw.label))
             if factor != 1.0:
                 values = values * factor
                 notes.append(f"{user_col} converted to {canonical} (x {factor:g})")
@@ -283,13 +308,14 @@ def normalise(
         elif canonical != "plot_id":
             frame[canonical] = src[user_col].reset_index(drop=True)
     frame["source_row"] = raw.rows
+    return frame, source_columns
 
-    # Missing plot ids.
-    missing_id = plot_id.isna().to_numpy()
-    if missing_id.any():
-        problems.append(_problems(missing_id, raw, "plot_id", "missing_value", "plot_id is empty", plot_id))
 
-    # SOC: one column, soc_g_kg, from whichever SOC column a row has (in this order).
+def _coalesce_soc(frame: pd.DataFrame, raw: RawTable, source_columns: dict[str, str], som_factor: float,
+                  problems: list, notes: list[str]) -> None:
+    """SOC in one column, ``soc_g_kg``, from whichever SOC column a row has (in this order);
+    ``soc_from`` names it. Two SOC columns that disagree on a row are a problem."""
+    n = len(frame)
     soc = np.full(n, np.nan)
     soc_from = np.full(n, "", dtype=object)
     for canonical, factor, note in (
@@ -308,7 +334,7 @@ def normalise(
         if clash.any():
             msgs = [f"{v:g} ({c:g} g/kg) disagrees with {f} ({s:g} g/kg) on the same row"
                     for v, c, s, f in zip(values[clash], converted[clash], soc[clash], soc_from[clash])]
-            problems.append(_problems(clash, raw, source_columns[canonical], "conflict", msgs, plot_id))
+            problems.append(_problems(clash, raw, source_columns[canonical], "conflict", msgs, frame["plot_id"]))
         fill = np.isnan(soc) & ~np.isnan(values)
         if fill.any():
             soc[fill] = values[fill] * factor
@@ -318,11 +344,12 @@ def normalise(
     frame["soc_g_kg"] = soc
     frame["soc_from"] = soc_from
 
-    for name in ("bulk_density_g_cm3", "coarse_fragments_pct", "clay_pct", "silt_pct", "sand_pct", "area_ha"):
-        if name not in frame:
-            frame[name] = np.nan
 
-    # Physical ranges (on the values as given, so the message quotes the user's number).
+def _range_problems(frame: pd.DataFrame, raw: RawTable, mapping: dict[str, tuple[str, float]],
+                    source_columns: dict[str, str]) -> list[pd.DataFrame]:
+    """Values outside their physical range (checked on the values as given, so the message
+    quotes the user's number)."""
+    out = []
     for canonical, spec in COLUMNS_BY_NAME.items():
         if spec.kind != "number" or canonical not in source_columns or (spec.low is None and spec.high is None):
             continue
@@ -333,7 +360,7 @@ def normalise(
             bad = (values <= low) if spec.low_open else (values < low)
             bad |= values > high
         if canonical in ("top_cm", "bottom_cm"):
-            bad &= values >= 0  # negative depths get their own, clearer message below
+            bad &= values >= 0  # negative depths get their own, clearer message
         if bad.any():
             user_col = source_columns[canonical]
             factor = mapping[user_col][1]
@@ -344,27 +371,23 @@ def normalise(
                 msgs = [f"{v:g} ({v * factor:g} {unit}) is outside {rng}" for v in shown]
             else:
                 msgs = [f"{v:g} is outside {rng}" for v in shown]
-            problems.append(_problems(bad, raw, user_col, "out_of_range", msgs, plot_id))
+            out.append(_problems(bad, raw, user_col, "out_of_range", msgs, frame["plot_id"]))
+    return out
 
-    problems.extend(_depth_row_problems(frame, raw, source_columns, plot_id))
-    problems.extend(_texture_problems(frame, raw, plot_id))
-    problems.extend(_conflicting_plot_attributes(frame, raw, source_columns, plot_id))
 
-    # Bulk-density basis per row.
-    if "bd_basis" in frame:
-        basis = frame["bd_basis"].astype("string").str.strip().fillna(bd_basis)
-        bad = ~basis.isin(BD_BASES).to_numpy()
-        if bad.any():
-            msgs = [f"unknown basis {v!r}; valid: {', '.join(BD_BASES)}" for v in basis[bad]]
-            problems.append(_problems(bad, raw, source_columns.get("bd_basis", "bd_basis"), "unknown_value", msgs, plot_id))
-        frame["bd_basis"] = basis.where(~pd.Series(bad), bd_basis).to_numpy()
-    else:
-        frame["bd_basis"] = bd_basis
-
-    problem_frame = (
-        pd.concat(problems, ignore_index=True) if problems else pd.DataFrame(columns=PROBLEM_COLUMNS)
-    )
-    return HorizonTable(frame, problem_frame, label, src, sorted(set(notes)), source_columns)
+def _bd_basis(frame: pd.DataFrame, raw: RawTable, source_columns: dict[str, str], default: str,
+              problems: list) -> None:
+    """Bulk-density basis per row (``default`` where not given); unknown bases are problems."""
+    if "bd_basis" not in frame:
+        frame["bd_basis"] = default
+        return
+    basis = frame["bd_basis"].astype("string").str.strip().fillna(default)
+    bad = ~basis.isin(BD_BASES).to_numpy()
+    if bad.any():
+        msgs = [f"unknown basis {v!r}; valid: {', '.join(BD_BASES)}" for v in basis[bad]]
+        problems.append(_problems(bad, raw, source_columns.get("bd_basis", "bd_basis"), "unknown_value", msgs,
+                                  frame["plot_id"]))
+    frame["bd_basis"] = basis.where(~pd.Series(bad), default).to_numpy()
 
 
 def _g(value: float | None) -> str:

@@ -47,6 +47,7 @@ import pandas as pd
 from . import ipcc
 from ..errors import InputError
 from ..practices import ManagementChange, apply_practices, multiplier_table, parse_practices, practice_rates
+from ..stocks.farms import farm_totals
 from ..stocks.layers import co2e
 from ..targets import change_columns, meets_target, rate_per_mille
 
@@ -432,18 +433,16 @@ def aggregate_farms(result: pd.DataFrame) -> pd.DataFrame:
         raise InputError(f"area_ha must be a positive number{where} (plot {result['plot_id'].iloc[first]!r})")
     farm = (result["farm_id"].astype(object).where(result["farm_id"].notna(), "all")
             if "farm_id" in result.columns else pd.Series("all", index=result.index, dtype=object))
-    frame = pd.DataFrame({
+    plots = pd.DataFrame({
         "farm_id": farm.to_numpy(dtype=object),
         "area_ha": area,
-        "baseline_stock_t_c": result["baseline_stock_t_ha"].to_numpy(float) * area,
-        "final_stock_t_c": result["final_stock_t_ha"].to_numpy(float) * area,
-        "annual_change_t_c_yr": result["annual_change_t_ha_yr"].to_numpy(float) * area,
+        "baseline_stock_t_ha": result["baseline_stock_t_ha"].to_numpy(float),
+        "final_stock_t_ha": result["final_stock_t_ha"].to_numpy(float),
+        "annual_change_t_ha_yr": result["annual_change_t_ha_yr"].to_numpy(float),
     })
-    farms = frame.groupby("farm_id", sort=False).agg(
-        area_ha=("area_ha", "sum"), baseline_stock_t_c=("baseline_stock_t_c", "sum"),
-        final_stock_t_c=("final_stock_t_c", "sum"), annual_change_t_c_yr=("annual_change_t_c_yr", "sum"),
-        n_plots=("area_ha", "size"),
-    ).reset_index()
+    farms = farm_totals(plots, ["farm_id"], {"baseline_stock_t_c": "baseline_stock_t_ha",
+                                             "final_stock_t_c": "final_stock_t_ha",
+                                             "annual_change_t_c_yr": "annual_change_t_ha_yr"})
     farms["rate_per_mille"] = rate_per_mille(farms["annual_change_t_c_yr"], farms["baseline_stock_t_c"])
     farms["meets_4p1000"] = meets_target(farms["rate_per_mille"])
     farms["annual_change_co2e_t_yr"] = co2e(farms["annual_change_t_c_yr"].to_numpy())

@@ -7,7 +7,8 @@
   extrapolation);
 - :mod:`fourp1000.stocks.spline`: the mass-preserving equal-area spline;
 - :mod:`fourp1000.stocks.estimate`: the estimate pipeline from a canonical horizon table to
-  per-plot stocks.
+  per-plot stocks and the layers behind them;
+- :mod:`fourp1000.stocks.farms`: the one area-weighted aggregation of plots into farms.
 
 The layer equations are re-exported here (``from fourp1000.stocks import co2e``).
 """

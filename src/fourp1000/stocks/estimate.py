@@ -11,7 +11,8 @@ Steps, all vectorised over layers and plots:
 5. the depth logic of the layers meeting the target interval is checked (gaps, overlaps,
    start and depth reached) and the stock is integrated over the interval
    (:mod:`fourp1000.stocks.depth`), extrapolating below the deepest layer only when asked;
-6. per-plot results, per-farm summaries, and the rejected rows with their reasons.
+6. per-plot results, per-farm summaries (:mod:`fourp1000.stocks.farms`), the layers behind
+   each stock (``EstimateResult.layers``), and the rejected rows with their reasons.
 
 A record is one plot per sampling date (``sampled_on``) and core (``core_id``) where those
 columns exist.
@@ -27,8 +28,10 @@ import pandas as pd
 from . import depth as depth_mod
 from ..errors import InputError, ValidationError
 from ..io.horizons import PROBLEM_COLUMNS, HorizonTable
+from ..io.rejects import rejected_rows
 from .ptf import PTF_CHOICES, estimate_bulk_density
 from ..io.schema import VAN_BEMMELEN
+from .farms import farm_totals, per_hectare
 from .layers import STONE_DENSITY_G_CM3, carbon_density, co2e, fine_earth_density
 from ..targets import four_per_mille
 
@@ -81,6 +84,16 @@ class EstimateResult:
         Rows read; ``n_rows == n_rows_used + len(rejects)``.
     methods : list of str
         What was done (methods, factors, conversions), for the methods statement.
+    layers : DataFrame
+        The layers summed into the stocks of ``plots``, in input row order: ``position``
+        (0-based row of the canonical table), ``row`` (as the user sees it), ``record`` (row
+        of ``plots``), ``top_cm``, ``bottom_cm`` [cm], ``soc_g_kg``, ``bulk_density_g_cm3``
+        [g cm-3] as used, ``bd_source`` (``measured``, ``bd_rows``: from bulk-density-only
+        rows, or ``ptf``), ``bd_ptf`` (the PTF, or ""), ``coarse_fragments_pct``,
+        ``coarse_fragments_mass_pct`` [%], ``bd_basis``, ``fine_earth_density_g_cm3``,
+        ``carbon_density_t_c_ha_cm`` [t C ha-1 cm-1] and ``overlap_cm`` (thickness inside the
+        depth interval). With the proportional method (no extrapolation) a record's stock is
+        the sum of carbon density x overlap over its layers.
     """
 
     plots: pd.DataFrame
@@ -90,6 +103,7 @@ class EstimateResult:
     n_rows: int
     n_rows_used: int
     methods: list[str] = field(default_factory=list)
+    layers: pd.DataFrame | None = None
 
 
 def parse_depth(text: str | float | int) -> tuple[float, float]:
@@ -125,6 +139,30 @@ def group_codes(frame: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
     return codes, frame.iloc[first_pos][keys].reset_index(drop=True)
 
 
+@dataclass
+class _Rows:
+    """Per-row arrays of the canonical table, updated as the pipeline goes."""
+
+    codes: np.ndarray  # record of each row (see group_codes)
+    n_records: int
+    top: np.ndarray
+    bottom: np.ndarray
+    soc: np.ndarray
+    bd: np.ndarray  # filled in steps 2 and 3
+    has_soc: np.ndarray  # usable rows with a SOC value
+    bd_only: np.ndarray  # usable rows without SOC (they may carry a bulk density)
+    in_interval: np.ndarray  # SOC rows meeting the target interval
+    error_rows: np.ndarray  # grows as problems are found
+
+
+@dataclass
+class _Candidates:
+    """Layers meeting the interval and free of row errors, sorted by record and top depth."""
+
+    order: np.ndarray  # their row positions
+    logic: depth_mod.DepthLogic
+
+
 def estimate_stocks(table: HorizonTable, options: EstimateOptions | None = None) -> EstimateResult:
     """SOC stock per plot over a standard depth interval.
 
@@ -152,205 +190,282 @@ def estimate_stocks(table: HorizonTable, options: EstimateOptions | None = None)
     """
     opts = options or EstimateOptions()
     opts.check()
-    frame = table.frame
-    n = len(frame)
+    codes, keys = group_codes(table.frame)
+    rows = _row_arrays(table, codes, len(keys), opts)
     problems = [table.problems] if len(table.problems) else []
-    error_rows = np.zeros(n, dtype=bool)
-    if len(table.problems):
-        errs = table.problems[table.problems["severity"] == "error"]
-        error_rows[errs["position"].to_numpy(dtype=np.int64)] = True
-
-    codes, keys = group_codes(frame)
-    n_groups = len(keys)
-    top = frame["top_cm"].to_numpy(dtype=float)
-    bottom = frame["bottom_cm"].to_numpy(dtype=float)
-    soc = frame["soc_g_kg"].to_numpy(dtype=float)
-    bd = frame["bulk_density_g_cm3"].to_numpy(dtype=float).copy()
-    usable = ~error_rows & frame["plot_id"].notna().to_numpy() & ~np.isnan(top) & ~np.isnan(bottom)
-    has_soc = usable & ~np.isnan(soc)
-    lo = np.full(n_groups, float(opts.top_cm))
-    hi = np.full(n_groups, float(opts.bottom_cm))
-    in_interval = has_soc & (depth_mod.overlap_cm(top, bottom, opts.top_cm, opts.bottom_cm) > 0)
     methods: list[str] = list(table.notes)
-
-    # 2. Bulk density from BD-only rows of the same record.
-    bd_from_rows = bd_from_bd_only_rows(codes, top, bottom, bd, usable & np.isnan(soc), has_soc & np.isnan(bd))
-    took = ~np.isnan(bd_from_rows)
-    if took.any():
-        bd[took] = bd_from_rows[took]
-        methods.append(f"bulk density of {int(took.sum())} layers taken from bulk-density-only rows overlapping them")
-
-    # 3. Pedotransfer functions where bulk density is still missing.
-    need_ptf = has_soc & np.isnan(bd)
-    bd_estimated = np.zeros(n, dtype=bool)
-    ptf_used = np.full(n, "", dtype=object)
-    if need_ptf.any():
-        idx = np.flatnonzero(need_ptf)
-        land_use = frame["land_use"].iloc[idx].to_numpy() if "land_use" in frame else None
-        est = estimate_bulk_density(
-            soc[idx],
-            method=opts.bd_ptf,
-            sand_pct=frame["sand_pct"].to_numpy(dtype=float)[idx],
-            clay_pct=frame["clay_pct"].to_numpy(dtype=float)[idx],
-            top_cm=top[idx],
-            land_use=land_use,
-            som_factor=opts.som_factor,
-        )
-        bd[idx] = est.bulk_density_g_cm3
-        ok = ~np.isnan(est.bulk_density_g_cm3)
-        bd_estimated[idx[ok]] = True
-        ptf_used[idx] = est.ptf
-        failed = idx[~ok & in_interval[idx]]
-        if failed.size:
-            problems.append(_row_problems(table, failed, "bulk_density_g_cm3", "bd_missing",
-                                          _ptf_failure_messages(opts.bd_ptf, soc[failed])))
-            error_rows[failed] = True
-        used_names = sorted(set(est.ptf[ok]))
-        methods.append(f"bulk density estimated for {int(ok.sum())} layers with {', '.join(used_names) or 'no PTF'} (--bd-ptf {opts.bd_ptf})")
-
-    # 4. Carbon density per layer.
-    cf = frame["coarse_fragments_pct"].to_numpy(dtype=float)
-    cf_mass = frame["coarse_fragments_mass_pct"].to_numpy(dtype=float) if "coarse_fragments_mass_pct" in frame else None
-    basis = frame["bd_basis"]
-    uniform = basis.iloc[0] if n and (basis == basis.iloc[0]).all() else None
-    fed = fine_earth_density(
-        bd, cf, basis=uniform if uniform is not None else basis.to_numpy(dtype=object), coarse_fragments_mass_pct=cf_mass,
-        stone_density_g_cm3=opts.stone_density_g_cm3,
-    )
-    bad_fed = in_interval & ~error_rows & ~np.isnan(bd) & np.isnan(fed)
-    if bad_fed.any():
-        idx = np.flatnonzero(bad_fed)
-        problems.append(_row_problems(table, idx, "coarse_fragments_pct", "inconsistent",
-                                      "coarse fragments weigh more than the whole soil for this bulk density"))
-        error_rows[idx] = True
-    density = carbon_density(soc, fed)
-
-    # 5. Depth logic on the layers meeting the interval.
-    cand = np.flatnonzero(in_interval & ~error_rows)
-    order = cand[np.lexsort((top[cand], codes[cand]))]
-    c_codes, c_top, c_bottom, c_density = codes[order], top[order], bottom[order], density[order]
-    logic = depth_mod.depth_logic(c_codes, c_top, c_bottom, n_groups, lo, hi)
-    plot_bad = np.zeros(n_groups, dtype=bool)
-    plot_msgs: list[pd.DataFrame] = []
-
-    no_data = logic.n_layers == 0
-    group_first_pos = np.full(n_groups, n, dtype=np.int64)
-    np.minimum.at(group_first_pos, codes, np.arange(n))
-    if no_data.any():
-        g = np.flatnonzero(no_data)
-        plot_msgs.append(_plot_problems(table, group_first_pos[g], "soc_g_kg", "no_data",
-                                        f"no usable SOC layer between {opts.top_cm:g} and {opts.bottom_cm:g} cm"))
-        plot_bad[g] = True
-    if logic.overlaps_previous.any():
-        rows = order[logic.overlaps_previous]
-        msgs = [f"layer {t:g}-{b:g} cm overlaps the layer above it" for t, b in zip(top[rows], bottom[rows])]
-        plot_msgs.append(_plot_problems(table, rows, "top_cm", "overlap", msgs))
-        plot_bad[codes[rows]] = True
-    has_gap = logic.gap_before_cm > 0
-    first_in_group = np.ones(order.size, dtype=bool)
-    first_in_group[1:] = c_codes[1:] != c_codes[:-1]
-    top_gap = has_gap & first_in_group
-    inner_gap = has_gap & ~first_in_group
-    if top_gap.any():
-        rows = order[top_gap]
-        msgs = [f"profile starts at {t:g} cm: no SOC data between {opts.top_cm:g} and {t:g} cm" for t in top[rows]]
-        plot_msgs.append(_plot_problems(table, rows, "top_cm", "not_from_top", msgs))
-        plot_bad[codes[rows]] = True
-    if inner_gap.any() and not opts.extrapolate:
-        rows = order[inner_gap]
-        msgs = [f"gap: no SOC data between {a:g} and {t:g} cm (use --extrapolate to interpolate across gaps)"
-                for a, t in zip(logic.gap_from_cm[inner_gap], top[rows])]
-        plot_msgs.append(_plot_problems(table, rows, "top_cm", "gap", msgs))
-        plot_bad[codes[rows]] = True
-    shallow = (logic.n_layers > 0) & (logic.deepest_cm < hi - depth_mod.DEPTH_TOL_CM)
-    if shallow.any() and not opts.extrapolate:
-        g = np.flatnonzero(shallow)
-        last_in_group = np.ones(order.size, dtype=bool)
-        last_in_group[:-1] = c_codes[:-1] != c_codes[1:]
-        deepest_row = np.full(n_groups, -1)
-        deepest_row[c_codes[last_in_group]] = order[last_in_group]
-        msgs = [f"profile reaches {d:g} cm, short of the target depth {opts.bottom_cm:g} cm (use --extrapolate)"
-                for d in logic.deepest_cm[g]]
-        plot_msgs.append(_plot_problems(table, deepest_row[g], "bottom_cm", "too_shallow", msgs))
-        plot_bad[g] = True
-    problems.extend(plot_msgs)
-
+    bd_source = _bulk_density_from_rows(rows, methods)
+    ptf_used = _bulk_density_from_ptf(table, rows, opts, problems, methods)
+    bd_source[ptf_used != ""] = "ptf"
+    fed = _fine_earth_density(table, rows, opts, problems)
+    density = carbon_density(rows.soc, fed)
+    cand = _candidates(rows, opts)
+    plot_bad, shallow = _depth_problems(table, rows, cand, opts, problems)
     all_problems = (
         pd.concat(problems, ignore_index=True).sort_values("row", kind="stable", na_position="first")
         if problems else pd.DataFrame(columns=PROBLEM_COLUMNS)
     )
-    errors = all_problems[all_problems["severity"] == "error"]
-    if len(errors) and opts.on_error == "fail":
+    if opts.on_error == "fail" and (all_problems["severity"] == "error").any():
         raise ValidationError(table.problem_list(all_problems))
 
-    # 6. Stocks for the plots that can be scored.
-    keep_layer = ~plot_bad[c_codes]
-    k_codes, k_top, k_bottom, k_density = c_codes[keep_layer], c_top[keep_layer], c_bottom[keep_layer], c_density[keep_layer]
-    k_logic = depth_mod.DepthLogic(
-        logic.gap_before_cm[keep_layer], logic.gap_from_cm[keep_layer], logic.overlaps_previous[keep_layer],
-        logic.first_top_cm, logic.deepest_cm, logic.n_layers,
+    used = cand.order[~plot_bad[codes[cand.order]]]
+    stock, extrapolated_cm = _interval_stock(rows, cand, used, density, plot_bad, shallow, opts, methods)
+    out = _record_table(table, rows, used, fed, stock, extrapolated_cm, cand.logic, ptf_used, opts, keys)
+    scored = ~plot_bad
+    layers = _layer_table(table, rows, used, fed, density, bd_source, ptf_used, scored, opts)
+    out = out[scored].reset_index(drop=True)
+
+    # Rejected rows: rows with errors, and every row of a plot that could not be scored.
+    rejected = rows.error_rows | plot_bad[codes]
+    rejects = _rejects(table, all_problems, rejected, plot_bad, codes)
+    methods.insert(0, _method_statement(opts))
+    return EstimateResult(out, farm_summary(out), all_problems.reset_index(drop=True), rejects, len(codes),
+                          int(len(codes) - rejected.sum()), methods, layers)
+
+
+def _row_arrays(table: HorizonTable, codes: np.ndarray, n_records: int, opts: EstimateOptions) -> _Rows:
+    """Step 1: the rows' depths and values; rows with problems from the loader set aside."""
+    frame = table.frame
+    error_rows = np.zeros(len(frame), dtype=bool)
+    if len(table.problems):
+        errs = table.problems[table.problems["severity"] == "error"]
+        error_rows[errs["position"].to_numpy(dtype=np.int64)] = True
+    top = frame["top_cm"].to_numpy(dtype=float)
+    bottom = frame["bottom_cm"].to_numpy(dtype=float)
+    soc = frame["soc_g_kg"].to_numpy(dtype=float)
+    usable = ~error_rows & frame["plot_id"].notna().to_numpy() & ~np.isnan(top) & ~np.isnan(bottom)
+    has_soc = usable & ~np.isnan(soc)
+    in_interval = has_soc & (depth_mod.overlap_cm(top, bottom, opts.top_cm, opts.bottom_cm) > 0)
+    bd = frame["bulk_density_g_cm3"].to_numpy(dtype=float).copy()
+    return _Rows(codes, n_records, top, bottom, soc, bd, has_soc, usable & np.isnan(soc), in_interval, error_rows)
+
+
+def _bulk_density_from_rows(rows: _Rows, methods: list[str]) -> np.ndarray:
+    """Step 2: bulk density lent by BD-only rows of the same record; the source of each BD."""
+    source = np.where(np.isnan(rows.bd), "", "measured").astype(object)
+    lent = bd_from_bd_only_rows(rows.codes, rows.top, rows.bottom, rows.bd, rows.bd_only,
+                                rows.has_soc & np.isnan(rows.bd))
+    took = ~np.isnan(lent)
+    if took.any():
+        rows.bd[took] = lent[took]
+        source[took] = "bd_rows"
+        methods.append(f"bulk density of {int(took.sum())} layers taken from bulk-density-only rows overlapping them")
+    return source
+
+
+def _bulk_density_from_ptf(table: HorizonTable, rows: _Rows, opts: EstimateOptions, problems: list,
+                           methods: list[str]) -> np.ndarray:
+    """Step 3: a pedotransfer function where bulk density is still missing; the PTF of each row."""
+    frame = table.frame
+    ptf_used = np.full(len(rows.codes), "", dtype=object)
+    need_ptf = rows.has_soc & np.isnan(rows.bd)
+    if not need_ptf.any():
+        return ptf_used
+    idx = np.flatnonzero(need_ptf)
+    est = estimate_bulk_density(
+        rows.soc[idx],
+        method=opts.bd_ptf,
+        sand_pct=frame["sand_pct"].to_numpy(dtype=float)[idx],
+        clay_pct=frame["clay_pct"].to_numpy(dtype=float)[idx],
+        top_cm=rows.top[idx],
+        land_use=frame["land_use"].iloc[idx].to_numpy() if "land_use" in frame else None,
+        som_factor=opts.som_factor,
     )
+    rows.bd[idx] = est.bulk_density_g_cm3
+    ok = ~np.isnan(est.bulk_density_g_cm3)
+    ptf_used[idx[ok]] = est.ptf[ok]
+    failed = idx[~ok & rows.in_interval[idx]]
+    if failed.size:
+        problems.append(_row_problems(table, failed, "bulk_density_g_cm3", "bd_missing",
+                                      _ptf_failure_messages(opts.bd_ptf, rows.soc[failed])))
+        rows.error_rows[failed] = True
+    used_names = sorted(set(est.ptf[ok]))
+    methods.append(f"bulk density estimated for {int(ok.sum())} layers with {', '.join(used_names) or 'no PTF'} "
+                   f"(--bd-ptf {opts.bd_ptf})")
+    return ptf_used
+
+
+def _fine_earth_density(table: HorizonTable, rows: _Rows, opts: EstimateOptions, problems: list) -> np.ndarray:
+    """Step 4: fine-earth density [g cm-3] of every row; layers whose stones outweigh the soil are errors."""
+    frame = table.frame
+    cf = frame["coarse_fragments_pct"].to_numpy(dtype=float)
+    cf_mass = frame["coarse_fragments_mass_pct"].to_numpy(dtype=float) if "coarse_fragments_mass_pct" in frame else None
+    basis = frame["bd_basis"]
+    uniform = basis.iloc[0] if len(frame) and (basis == basis.iloc[0]).all() else None
+    fed = fine_earth_density(
+        rows.bd, cf, basis=uniform if uniform is not None else basis.to_numpy(dtype=object),
+        coarse_fragments_mass_pct=cf_mass, stone_density_g_cm3=opts.stone_density_g_cm3,
+    )
+    bad_fed = rows.in_interval & ~rows.error_rows & ~np.isnan(rows.bd) & np.isnan(fed)
+    if bad_fed.any():
+        idx = np.flatnonzero(bad_fed)
+        problems.append(_row_problems(table, idx, "coarse_fragments_pct", "inconsistent",
+                                      "coarse fragments weigh more than the whole soil for this bulk density"))
+        rows.error_rows[idx] = True
+    return fed
+
+
+def _candidates(rows: _Rows, opts: EstimateOptions) -> _Candidates:
+    """The layers meeting the interval, sorted by record and top, and their depth logic."""
+    cand = np.flatnonzero(rows.in_interval & ~rows.error_rows)
+    order = cand[np.lexsort((rows.top[cand], rows.codes[cand]))]
+    lo, hi = _interval(rows.n_records, opts)
+    logic = depth_mod.depth_logic(rows.codes[order], rows.top[order], rows.bottom[order], rows.n_records, lo, hi)
+    return _Candidates(order, logic)
+
+
+def _interval(n_records: int, opts: EstimateOptions) -> tuple[np.ndarray, np.ndarray]:
+    """Target interval [cm] of each record."""
+    return np.full(n_records, float(opts.top_cm)), np.full(n_records, float(opts.bottom_cm))
+
+
+def _depth_problems(table: HorizonTable, rows: _Rows, cand: _Candidates, opts: EstimateOptions,
+                    problems: list) -> tuple[np.ndarray, np.ndarray]:
+    """Step 5: records without data, with overlaps, gaps or too shallow; returns (bad, shallow) per record."""
+    codes, logic, order = rows.codes, cand.logic, cand.order
+    top = rows.top
+    c_codes = codes[order]
+    plot_bad = np.zeros(rows.n_records, dtype=bool)
+
+    def flag(positions, column, rule, msgs):
+        problems.append(_row_problems(table, positions, column, rule, msgs))
+        plot_bad[codes[positions]] = True
+
+    no_data = logic.n_layers == 0
+    if no_data.any():
+        first_pos = np.full(rows.n_records, len(codes), dtype=np.int64)
+        np.minimum.at(first_pos, codes, np.arange(len(codes)))
+        flag(first_pos[np.flatnonzero(no_data)], "soc_g_kg", "no_data",
+             f"no usable SOC layer between {opts.top_cm:g} and {opts.bottom_cm:g} cm")
+    if logic.overlaps_previous.any():
+        at = order[logic.overlaps_previous]
+        flag(at, "top_cm", "overlap", [f"layer {t:g}-{b:g} cm overlaps the layer above it"
+                                       for t, b in zip(top[at], rows.bottom[at])])
+    has_gap = logic.gap_before_cm > 0
+    first_in_group = np.ones(order.size, dtype=bool)
+    first_in_group[1:] = c_codes[1:] != c_codes[:-1]
+    if (has_gap & first_in_group).any():
+        at = order[has_gap & first_in_group]
+        flag(at, "top_cm", "not_from_top", [f"profile starts at {t:g} cm: no SOC data between {opts.top_cm:g} and "
+                                            f"{t:g} cm" for t in top[at]])
+    inner_gap = has_gap & ~first_in_group
+    if inner_gap.any() and not opts.extrapolate:
+        at = order[inner_gap]
+        flag(at, "top_cm", "gap", [f"gap: no SOC data between {a:g} and {t:g} cm (use --extrapolate to interpolate "
+                                   "across gaps)" for a, t in zip(logic.gap_from_cm[inner_gap], top[at])])
+    shallow = (logic.n_layers > 0) & (logic.deepest_cm < opts.bottom_cm - depth_mod.DEPTH_TOL_CM)
+    if shallow.any() and not opts.extrapolate:
+        last_in_group = np.ones(order.size, dtype=bool)
+        last_in_group[:-1] = c_codes[:-1] != c_codes[1:]
+        deepest_row = np.full(rows.n_records, -1)
+        deepest_row[c_codes[last_in_group]] = order[last_in_group]
+        g = np.flatnonzero(shallow)
+        flag(deepest_row[g], "bottom_cm", "too_shallow",
+             [f"profile reaches {d:g} cm, short of the target depth {opts.bottom_cm:g} cm (use --extrapolate)"
+              for d in logic.deepest_cm[g]])
+    return plot_bad, shallow
+
+
+def _interval_stock(rows: _Rows, cand: _Candidates, used: np.ndarray, density: np.ndarray, plot_bad: np.ndarray,
+                    shallow: np.ndarray, opts: EstimateOptions, methods: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Step 6: stock [t C ha-1] over the interval and depth extrapolated [cm], per record."""
+    n_records, logic = rows.n_records, cand.logic
+    keep = ~plot_bad[rows.codes[cand.order]]
+    codes, top, bottom, dens = rows.codes[used], rows.top[used], rows.bottom[used], density[used]
+    k_logic = depth_mod.DepthLogic(logic.gap_before_cm[keep], logic.gap_from_cm[keep], logic.overlaps_previous[keep],
+                                   logic.first_top_cm, logic.deepest_cm, logic.n_layers)
+    lo, hi = _interval(n_records, opts)
     reach = np.minimum(np.where(np.isfinite(logic.deepest_cm), logic.deepest_cm, hi), hi)
     if opts.depth_method == "spline":
-        stock = _spline_stock(k_codes, k_top, k_bottom, k_density, n_groups, lo, reach, opts.spline_lambda)
+        stock = _spline_stock(codes, top, bottom, dens, n_records, lo, reach, opts.spline_lambda)
     else:
-        stock = depth_mod.proportional_stock(k_codes, k_top, k_bottom, k_density, n_groups, lo, hi)
+        stock = depth_mod.proportional_stock(codes, top, bottom, dens, n_records, lo, hi)
         if opts.extrapolate:
-            stock = stock + depth_mod.gap_fill_stock(k_codes, k_density, k_logic, n_groups)
-    extrapolated_cm = np.zeros(n_groups)
-    if opts.extrapolate:
-        gap_cm = np.bincount(k_codes, weights=k_logic.gap_before_cm, minlength=n_groups)
-        ext_groups = shallow & ~plot_bad
-        if ext_groups.any():
-            k = depth_mod.decline_rate(k_codes, k_top, k_bottom, k_density, n_groups)
-            last = np.ones(k_codes.size, dtype=bool)
-            last[:-1] = k_codes[:-1] != k_codes[1:]
-            deep_density = np.zeros(n_groups)
-            deep_mid = np.zeros(n_groups)
-            deep_density[k_codes[last]] = k_density[last]
-            deep_mid[k_codes[last]] = (k_top[last] + k_bottom[last]) / 2.0
-            extra = depth_mod.exponential_extension(deep_density, deep_mid, reach, hi, k)
-            stock = stock + np.where(ext_groups, extra, 0.0)
-            extrapolated_cm = np.where(ext_groups, hi - reach, 0.0)
-            methods.append("below the deepest layer, carbon density extrapolated with a fitted exponential decline (depth.exponential_extension)")
-        extrapolated_cm = extrapolated_cm + gap_cm
-        if (gap_cm > 0).any():
-            methods.append("gaps between layers filled by linear interpolation of carbon density")
+            stock = stock + depth_mod.gap_fill_stock(codes, dens, k_logic, n_records)
+    extrapolated_cm = np.zeros(n_records)
+    if not opts.extrapolate:
+        return stock, extrapolated_cm
+    gap_cm = np.bincount(codes, weights=k_logic.gap_before_cm, minlength=n_records)
+    extend = shallow & ~plot_bad
+    if extend.any():
+        stock = stock + np.where(extend, _extension_below(codes, top, bottom, dens, n_records, reach, hi), 0.0)
+        extrapolated_cm = np.where(extend, hi - reach, 0.0)
+        methods.append("below the deepest layer, carbon density extrapolated with a fitted exponential decline "
+                       "(depth.exponential_extension)")
+    if (gap_cm > 0).any():
+        methods.append("gaps between layers filled by linear interpolation of carbon density")
+    return stock, extrapolated_cm + gap_cm
 
-    # Per-record outputs.
-    scored = ~plot_bad
-    ov = depth_mod.overlap_cm(k_top, k_bottom, lo[k_codes], hi[k_codes])
-    fed_k = fed[order][keep_layer]
-    soil_mass = np.bincount(k_codes, weights=fed_k * ov * 100.0, minlength=n_groups)
-    bd_est_rec = np.bincount(codes, weights=(bd_estimated & in_interval).astype(float), minlength=n_groups) > 0
-    ptf_rec = _ptf_per_record(codes, ptf_used, bd_estimated & in_interval, n_groups)
 
+def _extension_below(codes, top, bottom, density, n_records, reach, hi) -> np.ndarray:
+    """Stock [t C ha-1] from the deepest layer's bottom (``reach``) to ``hi`` under an exponential decline."""
+    k = depth_mod.decline_rate(codes, top, bottom, density, n_records)
+    last = np.ones(codes.size, dtype=bool)
+    last[:-1] = codes[:-1] != codes[1:]
+    deep_density = np.zeros(n_records)
+    deep_mid = np.zeros(n_records)
+    deep_density[codes[last]] = density[last]
+    deep_mid[codes[last]] = (top[last] + bottom[last]) / 2.0
+    return depth_mod.exponential_extension(deep_density, deep_mid, reach, hi, k)
+
+
+def _record_table(table: HorizonTable, rows: _Rows, used: np.ndarray, fed: np.ndarray, stock: np.ndarray,
+                  extrapolated_cm: np.ndarray, logic: depth_mod.DepthLogic, ptf_used: np.ndarray,
+                  opts: EstimateOptions, keys: pd.DataFrame) -> pd.DataFrame:
+    """One row per record (all records; the caller keeps the scored ones)."""
+    frame, codes, n_records = table.frame, rows.codes, rows.n_records
+    lo, hi = _interval(n_records, opts)
+    ov = depth_mod.overlap_cm(rows.top[used], rows.bottom[used], lo[codes[used]], hi[codes[used]])
+    soil_mass = np.bincount(codes[used], weights=fed[used] * ov * 100.0, minlength=n_records)
+    estimated = (ptf_used != "") & rows.in_interval
     out = keys.copy()
     if "farm_id" in frame:
-        out.insert(1, "farm_id", frame["farm_id"].iloc[group_first_pos].to_numpy())
+        first_pos = np.full(n_records, len(codes), dtype=np.int64)
+        np.minimum.at(first_pos, codes, np.arange(len(codes)))
+        out.insert(1, "farm_id", frame["farm_id"].iloc[first_pos].to_numpy())
     out["top_cm"] = lo
     out["bottom_cm"] = hi
     out["soc_stock_t_ha"] = stock
     out["co2e_t_ha"] = co2e(stock)
     out["target_4p1000_t_ha_yr"] = four_per_mille(stock)
-    out["bd_estimated"] = bd_est_rec
+    out["bd_estimated"] = np.bincount(codes, weights=estimated.astype(float), minlength=n_records) > 0
     out["extrapolated"] = extrapolated_cm > 0
     out["extrapolated_cm"] = extrapolated_cm
     out["n_layers"] = logic.n_layers
     out["soil_mass_t_ha"] = soil_mass
-    out["bd_ptf"] = ptf_rec
+    out["bd_ptf"] = _ptf_per_record(codes, ptf_used, estimated, n_records)
     if "area_ha" in table.source_columns:
-        area = pd.Series(frame["area_ha"].to_numpy(dtype=float)).groupby(codes).first().to_numpy()
-        out["area_ha"] = area
+        out["area_ha"] = pd.Series(frame["area_ha"].to_numpy(dtype=float)).groupby(codes).first().to_numpy()
     out["depth_method"] = opts.depth_method
-    out = out[scored].reset_index(drop=True)
+    return out
 
-    # Rejected rows: rows with errors, and every row of a plot that could not be scored.
-    rejected = error_rows | plot_bad[codes]
-    rejects = _rejects(table, all_problems, rejected, plot_bad, codes)
-    farms = farm_summary(out)
-    methods.insert(0, _method_statement(opts))
-    return EstimateResult(out, farms, all_problems.reset_index(drop=True), rejects, n, int(n - rejected.sum()), methods)
+
+def _layer_table(table: HorizonTable, rows: _Rows, used: np.ndarray, fed: np.ndarray, density: np.ndarray,
+                 bd_source: np.ndarray, ptf_used: np.ndarray, scored: np.ndarray,
+                 opts: EstimateOptions) -> pd.DataFrame:
+    """The layers summed into the scored records' stocks, in input row order (see :attr:`EstimateResult.layers`)."""
+    frame = table.frame
+    at = np.sort(used)
+    record_of_code = np.cumsum(scored) - 1
+    cf_mass = (frame["coarse_fragments_mass_pct"].to_numpy(dtype=float)[at] if "coarse_fragments_mass_pct" in frame
+               else np.full(at.size, np.nan))
+    return pd.DataFrame({
+        "position": at,
+        "row": frame["source_row"].to_numpy()[at],
+        "record": record_of_code[rows.codes[at]],
+        "top_cm": rows.top[at],
+        "bottom_cm": rows.bottom[at],
+        "soc_g_kg": rows.soc[at],
+        "bulk_density_g_cm3": rows.bd[at],
+        "bd_source": bd_source[at],
+        "bd_ptf": ptf_used[at],
+        "coarse_fragments_pct": frame["coarse_fragments_pct"].to_numpy(dtype=float)[at],
+        "coarse_fragments_mass_pct": cf_mass,
+        "bd_basis": frame["bd_basis"].to_numpy(dtype=object)[at],
+        "fine_earth_density_g_cm3": fed[at],
+        "carbon_density_t_c_ha_cm": density[at],
+        "overlap_cm": depth_mod.overlap_cm(rows.top[at], rows.bottom[at], opts.top_cm, opts.bottom_cm),
+    })
 
 
 def _method_statement(opts: EstimateOptions) -> str:
@@ -362,8 +477,27 @@ def _method_statement(opts: EstimateOptions) -> str:
             f"fragments vol.) / 10 [t C/ha]; {how}; CO2e = C x 44/12; 4 per 1000 target = 0.004 x stock per year")
 
 
-def bd_from_bd_only_rows(codes, top, bottom, bd, bd_rows, needs) -> np.ndarray:
-    """Overlap-weighted mean BD of the BD-only rows that overlap each layer needing one."""
+def bd_from_bd_only_rows(codes: np.ndarray, top: np.ndarray, bottom: np.ndarray, bd: np.ndarray,
+                         bd_rows: np.ndarray, needs: np.ndarray) -> np.ndarray:
+    """Overlap-weighted mean BD [g cm-3] of the BD-only rows that overlap each layer needing one.
+
+    Parameters
+    ----------
+    codes : array of int
+        Record of each row; a layer borrows only from rows of its own record.
+    top, bottom : array [cm]
+        Row depths.
+    bd : array [g cm-3]
+        Bulk density of each row (NaN where not measured).
+    bd_rows, needs : array of bool
+        Rows that may lend their BD (no SOC), and layers that need one.
+
+    Returns
+    -------
+    array [g cm-3]
+        For each row needing a BD: sum(overlap x BD) / sum(overlap) over the lending rows of
+        its record that overlap it; NaN elsewhere.
+    """
     out = np.full(codes.shape[0], np.nan)
     src = bd_rows & ~np.isnan(bd)
     if not src.any() or not needs.any():
@@ -371,7 +505,7 @@ def bd_from_bd_only_rows(codes, top, bottom, bd, bd_rows, needs) -> np.ndarray:
     a = pd.DataFrame({"code": codes[needs], "pos": np.flatnonzero(needs), "t": top[needs], "b": bottom[needs]})
     s = pd.DataFrame({"code": codes[src], "ts": top[src], "bs": bottom[src], "bd": bd[src]})
     m = a.merge(s, on="code", how="inner")
-    m["w"] = np.clip(np.minimum(m["b"], m["bs"]) - np.maximum(m["t"], m["ts"]), 0.0, None)
+    m["w"] = depth_mod.overlap_cm(m["t"].to_numpy(), m["b"].to_numpy(), m["ts"].to_numpy(), m["bs"].to_numpy())
     m = m[m["w"] > 0]
     if m.empty:
         return out
@@ -405,9 +539,6 @@ def _row_problems(table: HorizonTable, positions: np.ndarray, column: str, rule:
     })
 
 
-_plot_problems = _row_problems
-
-
 def _ptf_per_record(codes, ptf_used, mask, n_groups) -> np.ndarray:
     """The PTF names used by each record, ';'-joined (vectorised with bit flags)."""
     out = np.full(n_groups, "", dtype=object)
@@ -425,8 +556,7 @@ def _rejects(table: HorizonTable, problems: pd.DataFrame, rejected: np.ndarray, 
              codes: np.ndarray) -> pd.DataFrame:
     positions = np.flatnonzero(rejected)
     if positions.size == 0:
-        cols = list(table.raw.columns) + ["row", "reason"]
-        return pd.DataFrame(columns=cols)
+        return rejected_rows(table, positions, [])
     errs = problems[problems["severity"] == "error"]
     own = errs.groupby("position")["message"].agg("; ".join) if len(errs) else pd.Series(dtype=object)
     # Reason for rows rejected only because their plot was: the plot's first problem.
@@ -438,17 +568,14 @@ def _rejects(table: HorizonTable, problems: pd.DataFrame, rejected: np.ndarray, 
     from_plot = "plot not scored: " + plot_reason.reindex(codes[positions]).fillna("plot has errors").astype(str)
     reasons = own.reindex(positions).astype(object).to_numpy()
     reasons = np.where(pd.isna(reasons), from_plot.to_numpy(), reasons)
-    out = table.raw.iloc[positions].reset_index(drop=True).copy()
-    out.insert(0, "row", table.frame["source_row"].to_numpy()[positions])
-    out["reason"] = reasons
-    return out
+    return rejected_rows(table, positions, reasons)
 
 
 def farm_summary(plots: pd.DataFrame) -> pd.DataFrame | None:
     """Per-farm totals and area-weighted means (plots without ``area_ha`` are counted apart).
 
     Replicate cores are averaged per plot first. Returns None without ``farm_id`` and
-    ``area_ha``.
+    ``area_ha``. The aggregation is :func:`fourp1000.stocks.farms.farm_totals`.
 
     Columns: ``farm_id`` (and ``sampled_on``), ``n_plots``, ``n_plots_without_area``,
     ``area_ha``, ``soc_stock_t_c`` (total), ``soc_stock_t_ha`` (area-weighted mean),
@@ -456,28 +583,16 @@ def farm_summary(plots: pd.DataFrame) -> pd.DataFrame | None:
     """
     if "farm_id" not in plots or "area_ha" not in plots or plots.empty:
         return None
-    keys = ["farm_id", "plot_id"] + (["sampled_on"] if "sampled_on" in plots else [])
+    dated = ["sampled_on"] if "sampled_on" in plots else []
+    keys = ["farm_id", "plot_id"] + dated
     if "core_id" in plots:
         per_plot = plots.groupby(keys, sort=False, dropna=False).agg(
             soc_stock_t_ha=("soc_stock_t_ha", "mean"), area_ha=("area_ha", "first")
         ).reset_index()
     else:  # one record per plot (and date) already
-        per_plot = plots[keys + ["soc_stock_t_ha", "area_ha"]].copy()
-    per_plot["has_area"] = per_plot["area_ha"].notna() & (per_plot["area_ha"] > 0)
-    per_plot["stock_t_c"] = np.where(per_plot["has_area"], per_plot["soc_stock_t_ha"] * per_plot["area_ha"], 0.0)
-    per_plot["area_w"] = np.where(per_plot["has_area"], per_plot["area_ha"], 0.0)
-    fkeys = ["farm_id"] + (["sampled_on"] if "sampled_on" in plots else [])
-    g = per_plot.groupby(fkeys, sort=False, dropna=False)
-    farms = g.agg(
-        n_plots=("plot_id", "size"),
-        n_with_area=("has_area", "sum"),
-        area_ha=("area_w", "sum"),
-        soc_stock_t_c=("stock_t_c", "sum"),
-    ).reset_index()
-    farms.insert(len(fkeys) + 1, "n_plots_without_area", farms["n_plots"] - farms["n_with_area"])
-    farms = farms.drop(columns="n_with_area")
-    with np.errstate(invalid="ignore", divide="ignore"):
-        farms["soc_stock_t_ha"] = np.where(farms["area_ha"] > 0, farms["soc_stock_t_c"] / farms["area_ha"], np.nan)
+        per_plot = plots[keys + ["soc_stock_t_ha", "area_ha"]]
+    farms = farm_totals(per_plot, ["farm_id"] + dated, {"soc_stock_t_c": "soc_stock_t_ha"})
+    farms["soc_stock_t_ha"] = per_hectare(farms["soc_stock_t_c"], farms["area_ha"])
     farms["co2e_t"] = co2e(farms["soc_stock_t_c"].to_numpy())
     farms["target_4p1000_t_c_yr"] = four_per_mille(farms["soc_stock_t_c"].to_numpy())
     return farms

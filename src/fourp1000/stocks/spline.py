@@ -525,32 +525,37 @@ def mpspline_profile(
         raise InputError("no horizon with a value and valid depths left to spline")
 
     c = _fit(hz.top_cm[None, :], hz.bottom_cm[None, :], hz.values[None, :], lam)
-
-    max_d = int(d[-1])
-    n_slices = int(min(_last_slice_cm(hz.bottom_cm[-1:])[0], max_d))
-    est_1cm = np.full(max_d, np.nan)
-    k = np.arange(max(n_slices, 0), dtype=float)
-    k = k[k >= hz.top_cm[0]]
-    if k.size:
-        est_1cm[k.astype(int)] = np.clip(_evaluate(_repeat(c, k.size), k), vlow, vhigh)
+    est_1cm = _one_cm_values(c, hz, int(d[-1]), vlow, vhigh)
     est_dcm = _slice_means(est_1cm, d)
-
-    n = hz.values.size
-    if n > 1:
-        resid = hz.values - c.s_bar[0]
-        rmse = float(np.sqrt(np.mean(resid**2)))
-        q25, q75 = np.percentile(hz.values, [25, 75])  # linear = R's default type 7
-        with np.errstate(divide="ignore", invalid="ignore"):
-            rmse_iqr = float(np.float64(rmse) / np.float64(q75 - q25))
-    else:
-        rmse = rmse_iqr = float("nan")
-
+    rmse, rmse_iqr = _fit_rmse(hz.values, c.s_bar[0])
     return MassPreservingSpline(
         top_cm=hz.top_cm, bottom_cm=hz.bottom_cm, values=hz.values, lam=lam,
         depths_cm=d, est_icm=c.s_bar[0], est_1cm=est_1cm, est_dcm=est_dcm,
         rmse=rmse, rmse_iqr=rmse_iqr,
         alpha=c.alpha[0], b0=c.b0[0], b1=c.b1[0], gamma=c.gamma[0],
     )
+
+
+def _one_cm_values(c: _Coefficients, hz: _Horizons, max_depth_cm: int, vlow: float,
+                   vhigh: float) -> NDArray[np.float64]:
+    """Spline at each whole depth k [cm] (the value of slice [k, k+1)), clipped; NaN outside the horizons."""
+    n_slices = int(min(_last_slice_cm(hz.bottom_cm[-1:])[0], max_depth_cm))
+    est_1cm = np.full(max_depth_cm, np.nan)
+    k = np.arange(max(n_slices, 0), dtype=float)
+    k = k[k >= hz.top_cm[0]]
+    if k.size:
+        est_1cm[k.astype(int)] = np.clip(_evaluate(_repeat(c, k.size), k), vlow, vhigh)
+    return est_1cm
+
+
+def _fit_rmse(values: NDArray, fitted: NDArray) -> tuple[float, float]:
+    """RMSE of the fitted horizon means and RMSE / IQR of the values (NaN for one horizon)."""
+    if values.size <= 1:
+        return float("nan"), float("nan")
+    rmse = float(np.sqrt(np.mean((values - fitted) ** 2)))
+    q25, q75 = np.percentile(values, [25, 75])  # linear = R's default type 7
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return rmse, float(np.float64(rmse) / np.float64(q75 - q25))
 
 
 def _slice_means(est_1cm: NDArray, d: NDArray) -> NDArray:
@@ -699,12 +704,33 @@ def spline_interval_means(
         raise InputError(f"unknown discretisation {discretisation!r}; valid: '1cm', 'exact'")
     hz = _clean_horizons(profile_codes, top_cm, bottom_cm, values, fill_missing_depths=False)
 
-    codes_in = np.asarray(profile_codes)
-    if n_profiles is None:
-        n_profiles = int(codes_in.max()) + 1 if codes_in.size else 0
-    if codes_in.size and int(codes_in.max()) >= n_profiles:
-        raise InputError(f"profile code {int(codes_in.max())} is not below n_profiles={n_profiles}")
+    n_profiles = _profile_count(profile_codes, n_profiles)
+    int_top, int_bot = _check_intervals(interval_top_cm, interval_bottom_cm, n_profiles, discretisation)
+    counts = np.bincount(hz.codes, minlength=n_profiles)
+    mean, covered_top, covered_bot = _batched_interval_means(hz, counts, int_top, int_bot, lam, discretisation,
+                                                             vlow, vhigh)
+    empty = counts == 0
+    beyond = empty | (int_top < covered_top) | (int_bot > covered_bot)
+    # The covered range may be empty (interval wholly above/below the data).
+    no_overlap = ~empty & ~(covered_bot > covered_top)
+    covered_top[no_overlap] = np.nan
+    covered_bot[no_overlap] = np.nan
+    return IntervalMeans(mean, covered_top, covered_bot, beyond, counts.astype(np.int64))
 
+
+def _profile_count(profile_codes: ArrayLike, n_profiles: int | None) -> int:
+    """``n_profiles``, by default max(code) + 1; a code not below it raises."""
+    codes = np.asarray(profile_codes)
+    if n_profiles is None:
+        n_profiles = int(codes.max()) + 1 if codes.size else 0
+    if codes.size and int(codes.max()) >= n_profiles:
+        raise InputError(f"profile code {int(codes.max())} is not below n_profiles={n_profiles}")
+    return n_profiles
+
+
+def _check_intervals(interval_top_cm, interval_bottom_cm, n_profiles: int, discretisation: str
+                     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """The interval [cm] of each profile, checked (finite, bottom below top, whole cm for "1cm")."""
     try:
         int_top = np.broadcast_to(np.asarray(interval_top_cm, dtype=float), (n_profiles,))
         int_bot = np.broadcast_to(np.asarray(interval_bottom_cm, dtype=float), (n_profiles,))
@@ -722,8 +748,14 @@ def spline_interval_means(
         raise InputError(
             "interval depths must be whole cm with discretisation='1cm'; use 'exact' otherwise"
         )
+    return int_top, int_bot
 
-    counts = np.bincount(hz.codes, minlength=n_profiles)
+
+def _batched_interval_means(hz: _Horizons, counts: NDArray, int_top: NDArray, int_bot: NDArray, lam: float,
+                            discretisation: str, vlow: float, vhigh: float
+                            ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Interval mean and covered interval [cm] per profile, one batched fit per horizon count."""
+    n_profiles = counts.size
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     mean = np.full(n_profiles, np.nan)
     covered_top = np.full(n_profiles, np.nan)
@@ -744,14 +776,7 @@ def spline_interval_means(
             mean[prof] = np.clip(m, vlow, vhigh)
         else:
             mean[prof] = _one_cm_means(c, t, b, vlow, vhigh)
-
-    empty = counts == 0
-    beyond = empty | (int_top < covered_top) | (int_bot > covered_bot)
-    # The covered range may be empty (interval wholly above/below the data).
-    no_overlap = ~empty & ~(covered_bot > covered_top)
-    covered_top[no_overlap] = np.nan
-    covered_bot[no_overlap] = np.nan
-    return IntervalMeans(mean, covered_top, covered_bot, beyond, counts.astype(np.int64))
+    return mean, covered_top, covered_bot
 
 
 def _one_cm_means(

@@ -13,12 +13,13 @@ import numpy as np
 import pandas as pd
 
 from ..stocks.estimate import EstimateOptions, EstimateResult
+from ..stocks.farms import has_area
 from .draws import DrawStreams
 from .engine import SimulationPlan, processing_order, simulate
-from .layers import _canonical_layers, _layer_block
+from .layers import block_stocks, sort_by_processing_rank
 from .measurement import layer_errors
 from .options import UncertaintyOptions
-from .results import _append, _method_line
+from .results import append_statistics, methods_line
 
 
 def estimate_uncertainty(table, result: EstimateResult, options: EstimateOptions | None = None,
@@ -52,12 +53,12 @@ def estimate_uncertainty(table, result: EstimateResult, options: EstimateOptions
     layers = layer_errors(table, result, opts, unc.measurement_errors)
     farm_code, farm_weight, farm_area, farm_rows = _estimate_farms(plots, result.farms)
     order = processing_order(len(plots), farm_code)
-    canon, rank_sorted = _canonical_layers(layers, order)
+    canon, rank_sorted = sort_by_processing_rank(layers, order)
     streams = DrawStreams(unc.seed)
     n_total = len(layers)
 
     def make_block(block: np.ndarray, start: int) -> Callable[[int, int], dict[str, np.ndarray]]:
-        part = _layer_block(canon, rank_sorted, start, start + block.size, streams, n_total, unc.measurement)
+        part = block_stocks(canon, rank_sorted, start, start + block.size, streams, n_total, unc.measurement)
 
         def evaluate(d0: int, d1: int) -> dict[str, np.ndarray]:
             stock = np.zeros((d1 - d0, block.size))
@@ -78,17 +79,18 @@ def estimate_uncertainty(table, result: EstimateResult, options: EstimateOptions
                  (("soc_stock_t_c", "soc_stock_t_ha"),), derived, ("soc_stock_t_c", "soc_stock_t_ha"))
     counts = np.bincount(layers.unit, minlength=len(plots)) if len(layers) else np.zeros(len(plots), int)
     summary = simulate(plan, unc, layers_per_unit=counts)
-    new_plots = _append(plots, summary.units)
+    new_plots = append_statistics(plots, summary.units)
     new_farms = result.farms
     if result.farms is not None and farm_rows is not None:
-        new_farms = _append(result.farms, {k: v[farm_rows] for k, v in summary.farms.items()})
-    methods = list(result.methods) + [_method_line(unc, layers.notes, None)]
+        new_farms = append_statistics(result.farms, {k: v[farm_rows] for k, v in summary.farms.items()})
+    methods = list(result.methods) + [methods_line(unc, layers.notes, None)]
     return dataclasses.replace(result, plots=new_plots, farms=new_farms, methods=methods)
 
 
 def _estimate_farms(plots: pd.DataFrame, farms: pd.DataFrame | None):
     """Farm group of each record and its weight in the farm total (area / cores), as
-    :func:`fourp1000.stocks.estimate.farm_summary` groups them."""
+    :func:`fourp1000.stocks.estimate.farm_summary` groups them (plots without an area,
+    :func:`fourp1000.stocks.farms.has_area`, weigh nothing)."""
     if farms is None or "farm_id" not in plots or "area_ha" not in plots or plots.empty:
         return None, None, None, None
     date = ["sampled_on"] if "sampled_on" in plots else []
@@ -97,8 +99,7 @@ def _estimate_farms(plots: pd.DataFrame, farms: pd.DataFrame | None):
     cores = np.bincount(group)[group]
     area = pd.to_numeric(plots["area_ha"], errors="coerce").to_numpy(dtype=float)
     first_area = pd.Series(area).groupby(group).first().to_numpy()[group]
-    has_area = np.isfinite(first_area) & (first_area > 0)
-    weight = np.where(has_area, first_area / cores, 0.0)
+    weight = np.where(has_area(first_area), first_area / cores, 0.0)
     fkeys = keys[["farm_id"] + date]
     farm_code = fkeys.groupby(list(fkeys.columns), sort=False).ngroup().to_numpy()
     table_keys = farms[["farm_id"] + date].astype("string").fillna("\x00")

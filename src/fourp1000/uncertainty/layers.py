@@ -152,7 +152,7 @@ def _lognormal_factor(z: np.ndarray, sigma: np.ndarray) -> np.ndarray:
     return np.exp(z, out=z)
 
 
-def _layer_block(layers: LayerErrors | None, rank_sorted: np.ndarray | None, block_start: int, block_stop: int,
+def block_stocks(layers: LayerErrors | None, rank_sorted: np.ndarray | None, block_start: int, block_stop: int,
                  streams: DrawStreams, n_layers_total: int, measurement: bool
                  ) -> Callable[[int, int], tuple[np.ndarray, np.ndarray]] | None:
     """Stocks of a block's units from its layers: ``f(d0, d1) -> (columns, stocks)``.
@@ -196,7 +196,8 @@ def _layer_block(layers: LayerErrors | None, rank_sorted: np.ndarray | None, blo
     return stocks
 
 
-def _canonical_layers(layers: LayerErrors | None, order: np.ndarray) -> tuple[LayerErrors | None, np.ndarray | None]:
+def sort_by_processing_rank(layers: LayerErrors | None, order: np.ndarray
+                            ) -> tuple[LayerErrors | None, np.ndarray | None]:
     """Layers sorted by the processing rank of their unit, and those ranks."""
     if layers is None or len(layers) == 0:
         return None, None

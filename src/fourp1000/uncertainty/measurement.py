@@ -2,9 +2,10 @@
 
 Default errors are package data (``data/measurement_errors.csv``, one standard deviation
 each, with sources); per-layer columns ``soc_sd_pct``, ``bulk_density_sd_pct`` and
-``coarse_fragments_sd_pct`` override them. :func:`layer_errors` rebuilds, for every record
-of an ``estimate`` result, the layers the pipeline summed and gives each its contribution
-to the stock and its relative errors (:class:`fourp1000.uncertainty.layers.LayerErrors`).
+``coarse_fragments_sd_pct`` override them. :func:`layer_errors` takes, for every record
+of an ``estimate`` result, the layers the pipeline summed (``EstimateResult.layers``) and
+gives each its contribution to the stock and its relative errors
+(:class:`fourp1000.uncertainty.layers.LayerErrors`).
 Sampling and laboratory errors of different samples are independent [1]_.
 
 References
@@ -21,12 +22,10 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from ..stocks.depth import overlap_cm
 from ..errors import InputError, ReferenceDataError
 from ..tables import read_csv_table
-from ..stocks.estimate import EstimateOptions, EstimateResult, bd_from_bd_only_rows, group_codes
-from ..stocks.ptf import estimate_bulk_density, ptf_table
-from ..stocks.layers import fine_earth_density
+from ..stocks.estimate import EstimateOptions, EstimateResult
+from ..stocks.ptf import ptf_table
 from .layers import LayerErrors
 
 #: Per-layer columns that override the default relative errors [% of the value, 1 sd].
@@ -86,9 +85,9 @@ def layer_errors(table, result: EstimateResult, options: EstimateOptions | None 
     Parameters
     ----------
     table : fourp1000.io.horizons.HorizonTable
-        The table ``result`` was computed from.
+        The table ``result`` was computed from (for the ``*_sd_pct`` override columns).
     result : fourp1000.stocks.estimate.EstimateResult
-        Deterministic stocks (records in ``result.plots``).
+        Deterministic stocks (records in ``result.plots``, layers in ``result.layers``).
     options : EstimateOptions
         The options of that run.
     errors : pandas.DataFrame, optional
@@ -102,65 +101,42 @@ def layer_errors(table, result: EstimateResult, options: EstimateOptions | None 
     Notes
     -----
     The layers, their bulk densities (measured, from bulk-density-only rows, or predicted
-    with the same PTF) and their fine-earth densities are rebuilt as the pipeline builds
-    them; each layer contributes carbon density x its overlap with the depth interval. With
-    the proportional depth method this reproduces the pipeline's stock exactly. The spline
-    (a linear smoother with other weights), gap filling and the exponential extension below
-    the deepest layer are not reproduced layer by layer: the contributions of such records
-    are rescaled to the pipeline's stock, i.e. their errors are propagated with the
-    proportional weights (noted in ``notes``). The dependence of a PTF's prediction on the
-    drawn SOC is ignored (second order beside the PTF's own error).
+    with a PTF) and their fine-earth densities are the pipeline's own
+    (:attr:`fourp1000.stocks.estimate.EstimateResult.layers`); each layer contributes carbon
+    density x its overlap with the depth interval. With the proportional depth method this
+    is the pipeline's stock exactly. The spline (a linear smoother with other weights), gap
+    filling and the exponential extension below the deepest layer are not reproduced layer
+    by layer: the contributions of such records are rescaled to the pipeline's stock, i.e.
+    their errors are propagated with the proportional weights (noted in ``notes``). The
+    dependence of a PTF's prediction on the drawn SOC is ignored (second order beside the
+    PTF's own error).
     """
     opts = options or EstimateOptions()
     errors = measurement_error_table() if errors is None else errors
     _check_error_table(errors, "measurement error table")
-    frame = table.frame
-    n = len(frame)
-    plots = result.plots
-    codes, keys = group_codes(frame)
-    record_of_group = _match_records(keys, plots)
-    top = frame["top_cm"].to_numpy(dtype=float)
-    bottom = frame["bottom_cm"].to_numpy(dtype=float)
-    soc = frame["soc_g_kg"].to_numpy(dtype=float)
-    bd = frame["bulk_density_g_cm3"].to_numpy(dtype=float).copy()
-    error_rows = np.zeros(n, dtype=bool)
-    if len(result.problems):
-        errs = result.problems[result.problems["severity"] == "error"]
-        pos = pd.to_numeric(errs["position"], errors="coerce").dropna().to_numpy(dtype=np.int64)
-        error_rows[pos[(pos >= 0) & (pos < n)]] = True
-    usable = ~error_rows & frame["plot_id"].notna().to_numpy() & ~np.isnan(top) & ~np.isnan(bottom)
-    has_soc = usable & ~np.isnan(soc)
-    in_interval = has_soc & (overlap_cm(top, bottom, opts.top_cm, opts.bottom_cm) > 0)
-    scored = record_of_group[codes] >= 0
-    bd_from_rows = bd_from_bd_only_rows(codes, top, bottom, bd, usable & np.isnan(soc), has_soc & np.isnan(bd))
-    took = ~np.isnan(bd_from_rows)
-    bd[took] = bd_from_rows[took]
-    ptf_name = np.full(n, "", dtype=object)
-    need_ptf = in_interval & scored & np.isnan(bd)
-    if need_ptf.any():
-        idx = np.flatnonzero(need_ptf)
-        est = estimate_bulk_density(
-            soc[idx], method=opts.bd_ptf, sand_pct=frame["sand_pct"].to_numpy(dtype=float)[idx],
-            clay_pct=frame["clay_pct"].to_numpy(dtype=float)[idx], top_cm=top[idx],
-            land_use=frame["land_use"].iloc[idx].to_numpy() if "land_use" in frame else None,
-            som_factor=opts.som_factor)
-        bd[idx] = est.bulk_density_g_cm3
-        ptf_name[idx] = est.ptf
-    rows = np.flatnonzero(in_interval & scored & ~np.isnan(bd))
-    unit = record_of_group[codes[rows]]
-    cf = frame["coarse_fragments_pct"].to_numpy(dtype=float)[rows]
-    cf_mass = (frame["coarse_fragments_mass_pct"].to_numpy(dtype=float)[rows] if "coarse_fragments_mass_pct" in frame
-               else np.full(rows.size, np.nan))
-    basis = frame["bd_basis"].to_numpy(dtype=object)[rows]
-    fed = fine_earth_density(bd[rows], cf, basis=basis, coarse_fragments_mass_pct=cf_mass,
-                             stone_density_g_cm3=opts.stone_density_g_cm3)
-    contribution = soc[rows] * np.nan_to_num(fed) / 10.0 * overlap_cm(top[rows], bottom[rows], opts.top_cm,
-                                                                       opts.bottom_cm)
+    layers = result.layers
+    if layers is None:
+        raise InputError("the estimate result has no layer table; compute it with estimate_stocks")
+    unit = layers["record"].to_numpy(dtype=np.int64)
+    contribution = layers["carbon_density_t_c_ha_cm"].to_numpy(dtype=float) * layers["overlap_cm"].to_numpy(dtype=float)
     notes: list[str] = []
-    contribution = _rescale(unit, contribution, plots["soc_stock_t_ha"].to_numpy(dtype=float), notes,
-                            exact=opts.depth_method == "proportional" and not opts.extrapolate, what="records")
+    contribution = rescale_to_stock(unit, contribution, result.plots["soc_stock_t_ha"].to_numpy(dtype=float), notes,
+                                    exact=opts.depth_method == "proportional" and not opts.extrapolate,
+                                    what="records")
+    bd = layers["bulk_density_g_cm3"].to_numpy(dtype=float)
+    soc_cv, bd_cv, cf_cv = _relative_errors(table, layers, errors, notes)
+    return LayerErrors(unit, contribution, soc_cv, bd_cv, cf_cv, bd,
+                       layers["coarse_fragments_pct"].to_numpy(dtype=float),
+                       layers["coarse_fragments_mass_pct"].to_numpy(dtype=float),
+                       layers["bd_basis"].to_numpy(dtype=object), opts.stone_density_g_cm3, notes)
 
-    # Relative errors: the override columns, else the defaults by kind of value.
+
+def _relative_errors(table, layers: pd.DataFrame, errors: pd.DataFrame, notes: list[str]
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Relative errors [-] of SOC, BD and coarse fragments per layer: the override columns,
+    else the defaults by kind of value (a PTF's error for predicted bulk densities)."""
+    frame = table.frame
+    rows = layers["position"].to_numpy(dtype=np.int64)
     label = getattr(table, "label", "input")
     soc_cv = _override(frame, OVERRIDE_COLUMNS["soc"], rows, label)
     bd_cv = _override(frame, OVERRIDE_COLUMNS["bulk_density"], rows, label)
@@ -169,20 +145,20 @@ def layer_errors(table, result: EstimateResult, options: EstimateOptions | None 
         np.zeros(rows.size, dtype=bool)
     soc_cv = np.where(np.isnan(soc_cv), np.where(from_som, _pct(errors, "soc", "from_som"),
                                                  _pct(errors, "soc", "measured")), soc_cv)
-    ptf_rows = ptf_name[rows].astype(str)
+    ptf_rows = layers["bd_ptf"].to_numpy(dtype=object).astype(str)
     predicted = ptf_rows != ""
+    bd = layers["bulk_density_g_cm3"].to_numpy(dtype=float)
     bd_cv = np.where(np.isnan(bd_cv), _pct(errors, "bulk_density", "measured"), bd_cv)
-    for name in np.unique(ptf_rows[predicted]):
+    for name in np.unique(ptf_rows[predicted]):  # a handful of PTFs
         sd, sd_unit = _default_error(errors, "bulk_density", name)
         sel = ptf_rows == name
         # A PTF's RMSE is absolute [g cm-3]; it replaces any measured-BD error given for the row.
-        bd_cv[sel] = sd / bd[rows][sel] if sd_unit == "g_cm3" else sd / 100.0
+        bd_cv[sel] = sd / bd[sel] if sd_unit == "g_cm3" else sd / 100.0
     cf_cv = np.where(np.isnan(cf_cv), _pct(errors, "coarse_fragments", "measured"), cf_cv)
     if predicted.any():
         notes.append(f"{int(predicted.sum())} layers with PTF bulk density drawn with the PTF's error "
                      f"({', '.join(sorted(set(ptf_rows[predicted])))})")
-    return LayerErrors(unit, contribution, soc_cv, bd_cv, cf_cv, bd[rows], cf, cf_mass, basis,
-                       opts.stone_density_g_cm3, notes)
+    return soc_cv, bd_cv, cf_cv
 
 
 def _pct(errors: pd.DataFrame, quantity: str, method: str) -> float:
@@ -192,19 +168,10 @@ def _pct(errors: pd.DataFrame, quantity: str, method: str) -> float:
     return sd / 100.0
 
 
-def _match_records(keys: pd.DataFrame, plots: pd.DataFrame) -> np.ndarray:
-    """Row of ``plots`` for each record key of :func:`fourp1000.stocks.estimate.group_codes` (-1 if absent)."""
-    cols = list(keys.columns)
-    if plots.empty:
-        return np.full(len(keys), -1)
-    left = pd.MultiIndex.from_frame(keys[cols].astype("string").fillna(""))
-    right = pd.MultiIndex.from_frame(plots[cols].astype("string").fillna(""))
-    return right.get_indexer(left)
-
-
-def _rescale(unit: np.ndarray, contribution: np.ndarray, target: np.ndarray, notes: list[str], *, exact: bool,
+def rescale_to_stock(unit: np.ndarray, contribution: np.ndarray, target: np.ndarray, notes: list[str], *, exact: bool,
              what: str) -> np.ndarray:
-    """Scale each unit's contributions so they add up to its deterministic stock."""
+    """Scale each unit's layer contributions [t C ha-1] so they add up to its deterministic
+    stock ``target`` [t C ha-1]; a note says how far they were off (or why, when not ``exact``)."""
     total = np.bincount(unit, weights=contribution, minlength=target.shape[0])
     with np.errstate(invalid="ignore", divide="ignore"):
         scale = np.where(total > 0, target / total, 1.0)

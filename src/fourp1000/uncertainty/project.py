@@ -21,10 +21,10 @@ from ..targets import rate_per_mille
 from .draws import DrawStreams
 from .engine import SimulationPlan, processing_order, simulate
 from .factors import FactorModel
-from .layers import LayerErrors, _canonical_layers, _layer_block
-from .measurement import _rescale, layer_errors
+from .layers import LayerErrors, block_stocks, sort_by_processing_rank
+from .measurement import layer_errors, rescale_to_stock
 from .options import UncertaintyOptions
-from .results import _append, _method_line
+from .results import append_statistics, methods_line
 
 
 def project_uncertainty(table, result, uncertainty: UncertaintyOptions | None = None):
@@ -69,11 +69,8 @@ def project_uncertainty(table, result, uncertainty: UncertaintyOptions | None = 
     popts = result.options
     plot_rows = _ipcc_rows(result.plots)
     plots = result.plots.iloc[plot_rows].reset_index(drop=True)
-    farms = None
-    farm_rows = None
-    if result.farms is not None:
-        farm_rows = _ipcc_rows(result.farms)
-        farms = result.farms.iloc[farm_rows].reset_index(drop=True)
+    farm_rows = None if result.farms is None else _ipcc_rows(result.farms)
+    farms = None if result.farms is None else result.farms.iloc[farm_rows].reset_index(drop=True)
     n = len(plots)
     if n == 0:
         return result
@@ -86,24 +83,16 @@ def project_uncertainty(table, result, uncertainty: UncertaintyOptions | None = 
     incidence = _rate_incidence(inputs.change.practices, factors.rate_names)
     _check_reproduces(inputs, plots, factors, incidence, years, duration, popts.method)
 
-    farm_code = farm_weight = farm_index = None
-    n_farms = 0
-    if farms is not None:
-        farm = (plots["farm_id"].astype(object).where(plots["farm_id"].notna(), "all")
-                if "farm_id" in plots else pd.Series("all", index=plots.index, dtype=object))
-        farm_code, uniques = pd.factorize(farm.astype(str))
-        farm_index = pd.Index(uniques).get_indexer(farms["farm_id"].astype(str))
-        farm_weight = pd.to_numeric(plots["area_ha"], errors="coerce").to_numpy(dtype=float)
-        n_farms = len(uniques)
+    farm_code, farm_weight, farm_index, n_farms = _farm_groups(plots, farms)
     order = processing_order(n, farm_code)
-    canon, rank_sorted = _canonical_layers(layers, order)
+    canon, rank_sorted = sort_by_processing_rank(layers, order)
     streams = DrawStreams(unc.seed)
     n_layers = 0 if layers is None else len(layers)
     n_cells = factors.n_cells
 
     def make_block(block: np.ndarray, start: int) -> Callable[[int, int], dict[str, np.ndarray]]:
         inp = _take(inputs, block, n)
-        meas = _layer_block(canon, rank_sorted, start, start + block.size, streams, n_layers, unc.measurement)
+        meas = block_stocks(canon, rank_sorted, start, start + block.size, streams, n_layers, unc.measurement)
         inc = incidence[block]
         yrs, dur = years[block], duration[block]
 
@@ -129,14 +118,29 @@ def project_uncertainty(table, result, uncertainty: UncertaintyOptions | None = 
                  ("baseline_stock_t_c", "final_stock_t_c", "annual_change_t_c_yr", "rate_per_mille"))
     per_unit = np.bincount(layers.unit, minlength=n) if layers is not None and len(layers) else np.zeros(n, int)
     summary = simulate(plan, unc, layers_per_unit=per_unit + 1)
-    new_plots = _append(result.plots, summary.units, plot_rows)
+    new_plots = append_statistics(result.plots, summary.units, plot_rows)
     new_farms = result.farms
     if farms is not None:
-        new_farms = _append(result.farms, {k: v[farm_index] for k, v in summary.farms.items()}, farm_rows)
-    line = _method_line(unc, notes, factors)
+        new_farms = append_statistics(result.farms, {k: v[farm_index] for k, v in summary.farms.items()}, farm_rows)
+    line = methods_line(unc, notes, factors)
     if len(plot_rows) < len(result.plots):
         line += "; IPCC Tier 1 rows only (other models have no Monte Carlo statistics)"
     return dataclasses.replace(result, plots=new_plots, farms=new_farms, methods=list(result.methods) + [line])
+
+
+def _farm_groups(plots: pd.DataFrame, farms: pd.DataFrame | None):
+    """Farm of each plot, its weight in the farm totals (its area [ha]), the farm of each
+    row of ``farms`` and the number of farms, grouped as
+    :func:`fourp1000.projection.tier1.aggregate_farms` groups them (None, None, None, 0
+    without farms)."""
+    if farms is None:
+        return None, None, None, 0
+    farm = (plots["farm_id"].astype(object).where(plots["farm_id"].notna(), "all")
+            if "farm_id" in plots else pd.Series("all", index=plots.index, dtype=object))
+    farm_code, uniques = pd.factorize(farm.astype(str))
+    farm_index = pd.Index(uniques).get_indexer(farms["farm_id"].astype(str))
+    farm_weight = pd.to_numeric(plots["area_ha"], errors="coerce").to_numpy(dtype=float)
+    return farm_code, farm_weight, farm_index, len(uniques)
 
 
 def _ipcc_rows(frame: pd.DataFrame) -> np.ndarray:
@@ -267,5 +271,6 @@ def _plot_layers(table, plots: pd.DataFrame, popts, measured_plot: np.ndarray, u
     part.unit = plot_of_record[part.unit]
     notes = list(layers.notes)
     target = np.where(measured_plot, plots["baseline_stock_t_ha"].to_numpy(dtype=float), 0.0)
-    part.contribution_t_c_ha = _rescale(part.unit, part.contribution_t_c_ha, target, notes, exact=True, what="plots")
+    part.contribution_t_c_ha = rescale_to_stock(part.unit, part.contribution_t_c_ha, target, notes, exact=True,
+                                                what="plots")
     return part, notes

@@ -9,7 +9,8 @@ from .factors import FactorModel
 from .options import UncertaintyOptions
 
 
-def _append(frame: pd.DataFrame, columns: dict[str, np.ndarray], rows: np.ndarray | None = None) -> pd.DataFrame:
+def append_statistics(frame: pd.DataFrame, columns: dict[str, np.ndarray],
+                      rows: np.ndarray | None = None) -> pd.DataFrame:
     """``frame`` with new columns; with ``rows``, the values go to those rows, NaN/NA elsewhere."""
     out = frame.copy()
     partial = rows is not None and len(rows) < len(frame)
@@ -27,7 +28,8 @@ def _append(frame: pd.DataFrame, columns: dict[str, np.ndarray], rows: np.ndarra
     return out
 
 
-def _method_line(unc: UncertaintyOptions, notes: list[str], factors: FactorModel | None) -> str:
+def methods_line(unc: UncertaintyOptions, notes: list[str], factors: FactorModel | None) -> str:
+    """The methods statement of a Monte Carlo run: draws, distributions, what was held fixed, notes."""
     parts = [f"Monte Carlo uncertainty: {unc.draws} draws (seed {unc.seed}); mean, median and 2.5-97.5 percentiles"]
     if factors is not None:
         if unc.factors:
