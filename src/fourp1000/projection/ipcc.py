@@ -609,10 +609,17 @@ def tier1_factors(
                                                         _subset(input_level, sub, n), version,
                                                         None if rows is None else rows[sub])
 
-    lu_idx = table.index_codes(system, FACTORS.index("F_LU"), _level(lu, "land_use"), zone)
+    return _factors_of_levels(table, system, _level(lu, "land_use"), mg_level, i_level, zone)
+
+
+def _factors_of_levels(table: FactorTable, system: np.ndarray, lu_level: np.ndarray, mg_level: np.ndarray,
+                       i_level: np.ndarray, zone: np.ndarray) -> Tier1Factors:
+    """Look up F_LU, F_MG, F_I (codes in :data:`LEVELS`, -1: factor 1) and their weakest status."""
+    version = table.ipcc_version
+    lu_idx = table.index_codes(system, FACTORS.index("F_LU"), lu_level, zone)
     mg_idx = table.index_codes(system, FACTORS.index("F_MG"), mg_level, zone)
     i_idx = table.index_codes(system, FACTORS.index("F_I"), i_level, zone)
-    for idx, wanted, label in ((lu_idx, np.ones(n, bool), "land use"), (mg_idx, mg_level >= 0, "management class"),
+    for idx, wanted, label in ((lu_idx, lu_level >= 0, "land use"), (mg_idx, mg_level >= 0, "management class"),
                                (i_idx, i_level >= 0, "input level")):
         missing = wanted & (idx < 0)
         if missing.any():  # a vocabulary value the version's table lacks: a packaging bug

@@ -97,7 +97,18 @@ EFFECTS = ("none", "plant_input_fraction", "plant_input_t_c_ha_yr", "cover", "fy
 MONTH_RULES = ("baseline", "fallow", "all")
 #: Optional plot columns read by the RothC projection (besides the IPCC ones).
 PLOT_COLUMNS = ("clay_pct", "climate_id", "cover_months", "dpm_rpm_ratio")
-#: Result columns of :func:`project_rothc` after ``plot_id`` (and ``farm_id``, ``area_ha``).
+#: Result columns of :func:`project_rothc` after ``plot_id`` (and ``farm_id``, ``area_ha``):
+#: ``model`` (``"rothc"``), ``practices``, ``years``, ``baseline_source`` (``measured`` or
+#: ``ipcc_default``), ``baseline_stock_t_ha``, ``final_stock_t_ha``, ``annual_change_t_ha_yr``
+#: (mean over the horizon), ``rate_per_mille``, ``meets_4p1000``, ``baseline_co2e_t_ha``,
+#: ``final_co2e_t_ha``, ``annual_change_co2e_t_ha_yr``, ``equilibrium_stock_t_ha`` (steady
+#: state under the practices), ``plant_c_input_t_ha_yr`` (fitted baseline plant input),
+#: ``fym_c_input_t_ha_yr`` (baseline manure), ``added_c_input_t_ha_yr`` (all C added by the
+#: practices) and its parts ``added_plant_c_t_ha_yr`` (tree litter included),
+#: ``added_fym_c_t_ha_yr``, ``tree_litter_c_t_ha_yr``; ``iom_t_c_ha``, ``clay_pct``,
+#: ``depth_cm``, ``climate_id``, ``evaporation_source``, ``land_use_new``,
+#: ``cover_months``/``cover_months_new``, ``dpm_rpm_ratio``/``dpm_rpm_ratio_new``
+#: (input-weighted), ``practices_without_rothc_effect``. Stocks in t C ha-1 for 0-30 cm.
 RESULT_COLUMNS = (
     "model", "practices", "years", "baseline_source", "baseline_stock_t_ha", "final_stock_t_ha",
     "annual_change_t_ha_yr", "rate_per_mille", "meets_4p1000", "baseline_co2e_t_ha", "final_co2e_t_ha",
@@ -255,19 +266,8 @@ def project_rothc(
     Returns
     -------
     RothCProjection
-        ``plots``: ``plot_id`` (``farm_id``, ``area_ha``), ``model`` (``"rothc"``),
-        ``practices``, ``years``, ``baseline_source`` (``measured`` or ``ipcc_default``),
-        ``baseline_stock_t_ha``, ``final_stock_t_ha``, ``annual_change_t_ha_yr`` (mean over
-        the horizon), ``rate_per_mille``, ``meets_4p1000``, ``baseline_co2e_t_ha``,
-        ``final_co2e_t_ha``, ``annual_change_co2e_t_ha_yr``, ``equilibrium_stock_t_ha``
-        (steady state under the practices), ``plant_c_input_t_ha_yr`` (fitted baseline
-        plant input), ``fym_c_input_t_ha_yr`` (baseline manure), ``added_c_input_t_ha_yr``
-        (all C added by the practices) and its parts ``added_plant_c_t_ha_yr`` (including
-        tree litter), ``added_fym_c_t_ha_yr``, ``tree_litter_c_t_ha_yr``; ``iom_t_c_ha``,
-        ``clay_pct``, ``depth_cm``, ``climate_id``, ``evaporation_source``,
-        ``cover_months``/``cover_months_new``, ``dpm_rpm_ratio``/``dpm_rpm_ratio_new``
-        (input-weighted), ``land_use_new``, ``practices_without_rothc_effect``,
-        ``source_row``. Stocks in t C ha-1 for 0-30 cm. ``trajectory``: yearly stocks.
+        ``plots``: one row per plot, ``plot_id`` (``farm_id``, ``area_ha``), the columns of
+        :data:`RESULT_COLUMNS` and ``source_row``; ``trajectory``: yearly stocks.
 
     Raises
     ------
@@ -299,11 +299,8 @@ def project_rothc(
     if not float(depth_cm) > 0:
         raise InputError(f"depth_cm must be positive, got {depth_cm!r}")
     p = params if params is not None else rothc.load_parameters()
-    if len(plots) == 0:  # every plot rejected upstream: the empty table with its columns
-        ids = [c for c in ("plot_id", "farm_id", "area_ha") if c in plots.columns or c == "plot_id"]
-        extra = ["source_row"] if "source_row" in plots.columns else []
-        return RothCProjection(pd.DataFrame(columns=ids + list(RESULT_COLUMNS) + extra),
-                               pd.DataFrame(columns=["plot_id", "year", "stock_t_ha"]))
+    if len(plots) == 0:  # every plot rejected upstream
+        return _empty_projection(plots)
     # Practices, measured stocks and IPCC defaults: the same parsing and checks as the IPCC path.
     inp = tier1.prepare(plots, practices, ipcc_version, method="rates")
     drivers, errors = plot_drivers(plots, climate, land_use_defaults(), inp.baseline_stock(), inp.source_row, p)
@@ -319,6 +316,19 @@ def project_rothc(
             base.unreachable, inp.source_row, "input_level"))
         if not skip_unreachable:
             raise problems[0]
+    result = _forward(plots, inp, climate, drivers, base, effects, n_years, depth_cm, p)
+    keep = ~base.unreachable
+    if keep.all():
+        return result
+    # plots are independent: leaving one out changes nobody else's numbers
+    trajectory = result.trajectory[np.repeat(keep, n_years + 1)].reset_index(drop=True)
+    return RothCProjection(result.plots[keep].reset_index(drop=True), trajectory, problems)
+
+
+def _forward(plots: pd.DataFrame, inp: tier1.ProjectionInputs, climate: ClimateTable, drivers: PlotDrivers,
+             base: BaselineFit, effects: pd.DataFrame, n_years: int, depth_cm: float,
+             p: rothc.RothCParameters) -> RothCProjection:
+    """Run the changed cycle from the baseline equilibrium and score each plot."""
     changes = practice_inputs(effects, inp.change, drivers, base, p)
     cycle = changed_cycle(drivers, base, changes, depth_cm, p)
     run = rothc.run(cycle.inputs, drivers.clay_pct, depth_cm, base.fit.spinup.state, n_months=MONTHS * n_years,
@@ -328,12 +338,15 @@ def project_rothc(
                                params=p).state.soc_t_c_ha
     out = _result_frame(plots, inp, climate, drivers, base, changes, cycle, stock_years, equilibrium, n_years,
                         depth_cm)
-    trajectory = _trajectory(out["plot_id"].to_numpy(), inp.baseline_stock(), stock_years)
-    keep = ~base.unreachable
-    if not keep.all():  # plots are independent: dropping one changes nobody else's numbers
-        trajectory = trajectory[np.repeat(keep, n_years + 1)].reset_index(drop=True)
-        out = out[keep].reset_index(drop=True)
-    return RothCProjection(out, trajectory, problems)
+    return RothCProjection(out, _trajectory(out["plot_id"].to_numpy(), inp.baseline_stock(), stock_years))
+
+
+def _empty_projection(plots: pd.DataFrame) -> RothCProjection:
+    """The result of no plots: the empty tables with their columns."""
+    ids = [c for c in ("plot_id", "farm_id", "area_ha") if c in plots.columns or c == "plot_id"]
+    extra = ["source_row"] if "source_row" in plots.columns else []
+    return RothCProjection(pd.DataFrame(columns=ids + list(RESULT_COLUMNS) + extra),
+                           pd.DataFrame(columns=["plot_id", "year", "stock_t_ha"]))
 
 
 def _whole_years(years: object) -> int:

@@ -374,17 +374,8 @@ def project(
     if not float(transition_years) > 0:
         raise InputError(f"transition_years must be positive, got {transition_years!r}")
     inp = prepare(plots, practices, ipcc_version, method=method)
-    n = len(plots)
     baseline = inp.baseline_stock()
-    if method == "ipcc":
-        target = inp.equilibrium_stock(baseline)
-        duration = np.full(n, float(transition_years))
-        rate = np.full(n, np.nan)
-        without_rate = np.full(n, None, dtype=object)
-        rate_status = np.full(n, "definition", dtype=object)
-    else:
-        rate, duration, without_rate, rate_status = practice_rates(inp.change.practices, duration_yr=rate_years)
-        target = baseline + rate * duration
+    target, duration, rate, without_rate, rate_status = _targets(inp, baseline, method, transition_years, rate_years)
     final = linear_transition(baseline, target, float(years), duration)
 
     out = pd.DataFrame({"plot_id": plots["plot_id"].to_numpy()})
@@ -407,6 +398,17 @@ def project(
     if inp.source_row is not None:
         out["source_row"] = inp.source_row
     return out
+
+
+def _targets(inp: ProjectionInputs, baseline: np.ndarray, method: str, transition_years: float,
+             rate_years: float | None) -> tuple[np.ndarray, ...]:
+    """Target stock [t C ha-1] and years to reach it, with the rates (NaN for ``ipcc``) and their statuses."""
+    n = baseline.size
+    if method == "ipcc":
+        return (inp.equilibrium_stock(baseline), np.full(n, float(transition_years)), np.full(n, np.nan),
+                np.full(n, None, dtype=object), np.full(n, "definition", dtype=object))
+    rate, duration, without_rate, rate_status = practice_rates(inp.change.practices, duration_yr=rate_years)
+    return baseline + rate * duration, duration, rate, without_rate, rate_status
 
 
 def _factor_columns(out: pd.DataFrame, inp: ProjectionInputs) -> None:
