@@ -12,7 +12,8 @@ from ..practices import list_practices, practice_names
 from ..projection.tier1 import METHODS
 from ..io.readers import read_table
 from ..io.schema import VAN_BEMMELEN
-from ..projection.table import MODELS, ProjectOptions, load_plots_or_horizons, project_table
+from ..projection.models import MODELS
+from ..projection.table import ProjectOptions, load_plots_or_horizons, project_table
 from .common import (
     EXIT_DATA_ERROR,
     EXIT_TARGET_MISSED,

@@ -21,12 +21,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterator, Mapping
 
-import pandas as pd
-
-from . import rothc, tier1
 from ..errors import FourP1000Error, InputError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the registry stays light to import (the CLI reads it for --model's help)
+    import pandas as pd
+
     from .table import ProjectOptions
 
 
@@ -124,15 +123,21 @@ register = MODELS.register
 
 
 def _ipcc_validate(plots: pd.DataFrame, opts: ProjectOptions) -> list[FourP1000Error]:
+    from . import tier1
+
     return tier1.check_plots(plots, opts.practices, opts.ipcc_version, method=opts.method)
 
 
 def _ipcc_project(plots: pd.DataFrame, opts: ProjectOptions) -> ModelRun:
+    from . import tier1
+
     return ModelRun(tier1.project(plots, practices=opts.practices, years=opts.years, ipcc_version=opts.ipcc_version,
                                   method=opts.method, rate_years=opts.rate_years))
 
 
 def _ipcc_trajectory(run: ModelRun, opts: ProjectOptions) -> pd.DataFrame:
+    from . import tier1
+
     return tier1.trajectory(run.plots, opts.years)
 
 
@@ -165,10 +170,14 @@ def _rothc_validate(plots: pd.DataFrame, opts: ProjectOptions) -> list[FourP1000
         climate = _climate(opts)
     except FourP1000Error as exc:
         return [exc]
+    from . import rothc
+
     return rothc.check_plots(plots, climate, opts.practices, opts.ipcc_version)
 
 
 def _rothc_project(plots: pd.DataFrame, opts: ProjectOptions) -> ModelRun:
+    from . import rothc
+
     run = rothc.project_rothc(plots, _climate(opts), practices=opts.practices, years=opts.years,
                               ipcc_version=opts.ipcc_version, skip_unreachable=True)
     return ModelRun(run.plots, run.trajectory, run.problems)
@@ -179,6 +188,8 @@ def _rothc_trajectory(run: ModelRun, opts: ProjectOptions) -> pd.DataFrame:
 
 
 def _rothc_method(opts: ProjectOptions) -> str:
+    from . import rothc
+
     return rothc.method_statement(opts.years)
 
 
