@@ -32,13 +32,8 @@ from fourp1000.cli import main
 from fourp1000.io.climate import climate_from_frame
 from fourp1000.errors import InputError, UnknownFactorError
 from fourp1000.practices import practice_names
-from fourp1000.projection.rothc import (
-    format_cover_months,
-    land_use_defaults,
-    parse_cover_months,
-    practice_effects,
-    project_rothc,
-)
+from fourp1000.projection.rothc import land_use_defaults, practice_effects, project_rothc
+from fourp1000.projection.rothc_inputs import format_cover_months, parse_cover_months
 
 T_CONST, CLAY = 12.0, 25.0
 

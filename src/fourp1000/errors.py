@@ -7,12 +7,50 @@ place (:func:`fourp1000.cli.main`), to a one-line ``Error: ...`` on stderr and a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Iterable, Mapping
 
 
 class FourP1000Error(Exception):
-    """Base class of every error the library raises on purpose."""
+    """Base class of every error the library raises on purpose.
+
+    Parameters
+    ----------
+    message : str
+        The one-line message shown to the user.
+    rows : iterable of int, optional
+        Every 1-based data row the error concerns (the message names the first); None for
+        an error about a whole file or run. A caller that validates a table rejects these
+        rows and keeps the others.
+    column : str, optional
+        The input column at fault.
+    value : object, optional
+        The offending value (for an unknown categorical value).
+    valid : iterable of str, optional
+        The accepted values.
+    """
 
     exit_code = 1
+    #: The :attr:`Problem.rule` of the problems made from this error.
+    rule = "invalid_value"
+
+    def __init__(self, message: str = "", *, rows: Iterable[int] | None = None, column: str | None = None,
+                 value: object = None, valid: Iterable[str] | None = None) -> None:
+        super().__init__(message)
+        self.rows: list[int] | None = None if rows is None else [int(r) for r in rows]
+        self.column = column
+        self.value = value
+        self.valid: list[str] | None = None if valid is None else list(valid)
+
+    def problems(self, file: str, plot_ids: Mapping[int, str] | None = None) -> list[Problem]:
+        """One :class:`Problem` per row of the error (one without a row if it names none).
+
+        ``plot_ids`` maps a row to its plot. Each problem carries the error's message; one
+        without rows gets the rule ``"projection"`` (it stops the whole run).
+        """
+        if self.rows is None:
+            return [Problem(file, None, self.column, "projection", str(self))]
+        plot_ids = plot_ids or {}
+        return [Problem(file, row, self.column, self.rule, str(self), plot_ids.get(row)) for row in self.rows]
 
 
 class InputError(FourP1000Error):
@@ -25,6 +63,8 @@ class UnitError(InputError):
 
 class UnknownFactorError(InputError):
     """A categorical value (climate zone, practice, ...) is not in a reference table."""
+
+    rule = "unknown_value"
 
 
 class ReferenceDataError(FourP1000Error):

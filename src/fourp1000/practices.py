@@ -271,15 +271,15 @@ def apply_practices(practices: np.ndarray, land_use: object, tillage: object = N
             if bad.any():
                 first = np.flatnonzero(bad)[0]
                 where = f" in row {int(rows[first])}" if rows is not None else ""
-                err = InputError(f"practice {name!r} does not apply to land use {lu[first]!r}{where}; "
-                                 f"it applies to: {', '.join(allowed)}")
-                err.column, err.rows = "practices", None if rows is None else [int(r) for r in rows[bad]]
-                raise err
+                raise InputError(f"practice {name!r} does not apply to land use {lu[first]!r}{where}; "
+                                 f"it applies to: {', '.join(allowed)}",
+                                 column="practices", rows=None if rows is None else rows[bad])
         if "set_aside" in names and any(cat[p].multiplier for p in names):
             first = np.flatnonzero(sel)[0]
             where = f" in row {int(rows[first])}" if rows is not None else ""
             raise InputError(f"set_aside cannot be combined with {', '.join(p for p in names if cat[p].multiplier)}"
-                             f"{where}: both change the land use")
+                             f"{where}: both change the land use",
+                             column="practices", rows=None if rows is None else rows[sel])
         floor = max((rank[cat[p].raise_input_to] for p in names if cat[p].raise_input_to), default=-1)
         input_rank[sel] = np.maximum(input_rank[sel], floor)
         targets = {"tillage": (new_till, ipcc.TILLAGE_CLASSES), "land_use": (new_lu, ipcc.LAND_USES),

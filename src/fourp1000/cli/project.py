@@ -12,7 +12,8 @@ from ..practices import list_practices, practice_names
 from ..projection.tier1 import METHODS
 from ..io.readers import read_table
 from ..io.schema import VAN_BEMMELEN
-from ..projection.table import MODELS, ProjectOptions, load_plots_or_horizons, project_table
+from ..projection.models import MODELS
+from ..projection.table import ProjectOptions, load_plots_or_horizons, project_table
 from .common import (
     EXIT_DATA_ERROR,
     EXIT_TARGET_MISSED,
@@ -71,18 +72,17 @@ def model_options(func):
                         help="Monthly climate table for --model rothc: climate_id (or plot_id), month, temperature_c, "
                              "rain_mm, evaporation_mm (open pan) or pet_mm.")(func)
     func = click.option("--model", "model", default="ipcc", show_default=True, metavar="MODEL[,MODEL]",
-                        callback=_parse_models,
-                        help="Projection model: ipcc (Tier 1 factors), rothc (RothC-26.3, needs --climate), or "
-                             "ipcc,rothc for both side by side (long format with a model column).")(func)
+                        callback=_parse_models, help=MODELS.help())(func)
     return func
 
 
 def _parse_models(ctx, param, value) -> tuple[str, ...]:
-    models = tuple(m.strip().lower() for m in str(value).split(",") if m.strip())
-    bad = [m for m in models if m not in MODELS]
-    if not models or bad or len(set(models)) != len(models):
-        raise click.BadParameter(f"{value!r}: give ipcc, rothc or ipcc,rothc (valid models: {', '.join(MODELS)})")
-    return models
+    from ..errors import InputError
+
+    try:
+        return MODELS.parse(value)
+    except InputError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 def run_projection(file, *, depth, depth_method, spline_lambda, extrapolate, bd_ptf, bd_basis, som_factor,
@@ -92,10 +92,11 @@ def run_projection(file, *, depth, depth_method, spline_lambda, extrapolate, bd_
     from .common import column_map_for
 
     models = tuple(model)
-    if "rothc" in models and not climate:
-        raise click.UsageError("--model rothc needs a monthly climate table: --climate FILE")
+    needing = [m for m in models if MODELS[m].needs_climate]
+    if needing and not climate:
+        raise click.UsageError(f"--model {needing[0]} needs a monthly climate table: --climate FILE")
     climate_table = None
-    if climate and "rothc" in models:
+    if climate and needing:
         from ..io.climate import read_climate
 
         with status("Reading climate", quiet):
@@ -261,8 +262,9 @@ _RUN_OPTIONS = ("depth", "depth_method", "spline_lambda", "extrapolate", "bd_ptf
 def _project_from_options(file: str, params: dict):
     """Read and project FILE with a command's options; Monte Carlo only for the IPCC model."""
     unc = uncertainty_from_cli(params["uncertainty"], params["draws"], params["seed"], params["confidence"])
-    if unc is not None and tuple(params["model"]) != ("ipcc",):
-        raise click.UsageError("--uncertainty applies to --model ipcc only")
+    if unc is not None and not all(MODELS[m].supports_uncertainty for m in params["model"]):
+        supported = [name for name, m in MODELS.items() if m.supports_uncertainty]
+        raise click.UsageError(f"--uncertainty applies to --model {', '.join(supported)} only")
     table, result = run_projection(file, climate=params["climate_file"], **{k: params[k] for k in _RUN_OPTIONS})
     return table, result, unc
 

@@ -115,10 +115,8 @@ class ClimateTable:
             more = f" (and {int(bad.sum()) - 1} more plots)" if bad.sum() > 1 else ""
             shown = ", ".join(map(str, self.ids[:20])) + (" ..." if len(self.ids) > 20 else "")
             head = f"missing {column}" if pd.isna(value) else f"{column} {value!r} is not in {self.label}"
-            err = UnknownFactorError(f"{head}{where}{more}; valid: {shown}")
-            err.column = column
-            err.rows = None if rows is None else [int(r) for r in rows[bad]]
-            raise err
+            raise UnknownFactorError(f"{head}{where}{more}; valid: {shown}", column=column,
+                                     rows=None if rows is None else rows[bad])
         return index
 
     def monthly(self, index: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -178,13 +178,9 @@ def _unknown(label: str, column: str, bad: np.ndarray, values: np.ndarray, valid
     more = f" (and {len(positions) - 1} more rows)" if len(positions) > 1 else ""
     valid = list(valid)
     head = what or (f"missing {label}" if missing else f"unknown {label} {value!r}")
-    err = UnknownFactorError(f"{head}{where}{more}; valid: {', '.join(valid)}")
-    err.column = column
-    err.value = None if missing else value
-    err.valid = valid
-    err.rows = None if source_row is None else [int(r) for r in source_row[positions]]
-    err.positions = positions
-    return err
+    return UnknownFactorError(f"{head}{where}{more}; valid: {', '.join(valid)}", column=column,
+                              value=None if missing else value, valid=valid,
+                              rows=None if source_row is None else source_row[positions])
 
 
 def _to_codes(values: np.ndarray, vocab: Sequence[str], lookup: dict[str, str] | None = None
@@ -265,9 +261,8 @@ def normalise_ipcc_version(version: object) -> str:
     """Return ``"2019"`` or ``"2006"`` from 2019, "2019", "IPCC2006", ... (error otherwise)."""
     text = re.sub(r"[^0-9]", "", str(version))
     if text not in IPCC_VERSIONS:
-        err = UnknownFactorError(f"unknown IPCC version {version!r}; valid: {', '.join(IPCC_VERSIONS)}")
-        err.column, err.value, err.valid, err.rows = "ipcc_version", version, list(IPCC_VERSIONS), None
-        raise err
+        raise UnknownFactorError(f"unknown IPCC version {version!r}; valid: {', '.join(IPCC_VERSIONS)}",
+                                 column="ipcc_version", value=version, valid=IPCC_VERSIONS)
     return text
 
 
@@ -484,6 +479,41 @@ class Tier1Factors:
         return tuple(out)
 
 
+def _level(codes: np.ndarray, column: str) -> np.ndarray:
+    """Codes of a column's vocabulary -> codes in :data:`LEVELS` (-1 stays -1)."""
+    shift = np.asarray([LEVELS.index(v) for v in _VOCAB[column]] + [-1], dtype=np.int64)
+    return shift[codes]
+
+
+def _subset(values: object, sub: np.ndarray, n: int) -> np.ndarray:
+    """``values`` (broadcast to ``n`` plots) at positions ``sub``; None where not given."""
+    return _as_array(values, n)[sub] if values is not None else np.full(len(sub), None, dtype=object)
+
+
+def _grassland_levels(condition: np.ndarray, input_level: np.ndarray, version: str,
+                      rows: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """F_MG and F_I levels (codes in :data:`LEVELS`, -1: factor not applicable) of grassland plots.
+
+    A missing condition is nominal; the other version's grazing class reads as this one's;
+    F_I applies to improved grassland only, graded medium or high (Table 6.2).
+    """
+    cond = _codes(condition, "grassland_condition", source_row=rows, allow_missing=True)
+    remap = np.arange(len(GRASSLAND_CONDITIONS) + 1)
+    remap[-1] = GRASSLAND_CONDITIONS.index("nominal")
+    for old, new in _GRASSLAND_VERSION_ALIAS[version].items():
+        remap[GRASSLAND_CONDITIONS.index(old)] = GRASSLAND_CONDITIONS.index(new)
+    cond = remap[cond]
+    i_level = np.full(len(cond), -1, dtype=np.int64)
+    improved = cond == GRASSLAND_CONDITIONS.index("improved")
+    if improved.any():
+        lev = _codes(input_level[improved], "input_level", allow_missing=True,
+                     source_row=None if rows is None else rows[improved])
+        to_grass = np.asarray([INPUT_LEVELS.index(_GRASSLAND_INPUT_MAP.get(v, v)) for v in INPUT_LEVELS]
+                              + [INPUT_LEVELS.index("medium")], dtype=np.int64)
+        i_level[improved] = _level(to_grass[lev], "input_level")
+    return _level(cond, "grassland_condition"), i_level
+
+
 def tier1_factors(
     climate_zone: object,
     land_use: object,
@@ -557,47 +587,30 @@ def tier1_factors(
     grass = lu == LAND_USES.index("grassland")
     system = grass.astype(np.int64)  # position in SYSTEMS
 
-    def level(codes: np.ndarray, column: str) -> np.ndarray:
-        """Codes of a column's vocabulary -> codes in LEVELS (-1 stays -1)."""
-        shift = np.asarray([LEVELS.index(v) for v in _VOCAB[column]] + [-1], dtype=np.int64)
-        return shift[codes]
-
-    def subset(values: object, sub: np.ndarray) -> np.ndarray:
-        return _as_array(values, n)[sub] if values is not None else np.full(len(sub), None, dtype=object)
-
     mg_level = np.full(n, -1, dtype=np.int64)
     i_level = np.full(n, -1, dtype=np.int64)
     if tilled.any():
         sub = np.flatnonzero(tilled)
         sub_rows = None if rows is None else rows[sub]
-        mg_level[sub] = level(_codes(subset(tillage, sub), "tillage", source_row=sub_rows), "tillage")
-        i_level[sub] = level(_codes(subset(input_level, sub), "input_level", source_row=sub_rows), "input_level")
+        mg_level[sub] = _level(_codes(_subset(tillage, sub, n), "tillage", source_row=sub_rows), "tillage")
+        i_level[sub] = _level(_codes(_subset(input_level, sub, n), "input_level", source_row=sub_rows), "input_level")
     if grass.any():
         sub = np.flatnonzero(grass)
-        sub_rows = None if rows is None else rows[sub]
-        cond = _codes(subset(grassland_condition, sub), "grassland_condition", source_row=sub_rows,
-                      allow_missing=True)
-        # Missing condition: nominally managed; the other version's grazing class reads as ours.
-        remap = np.arange(len(GRASSLAND_CONDITIONS) + 1)
-        remap[-1] = GRASSLAND_CONDITIONS.index("nominal")
-        for old, new in _GRASSLAND_VERSION_ALIAS[version].items():
-            remap[GRASSLAND_CONDITIONS.index(old)] = GRASSLAND_CONDITIONS.index(new)
-        cond = remap[cond]
-        mg_level[sub] = level(cond, "grassland_condition")
-        improved = cond == GRASSLAND_CONDITIONS.index("improved")
-        if improved.any():
-            isub = sub[improved]
-            lev = _codes(subset(input_level, isub), "input_level", allow_missing=True,
-                         source_row=None if rows is None else rows[isub])
-            # Table 6.2 grades improved grassland inputs as medium or high only.
-            to_grass = np.asarray([INPUT_LEVELS.index(_GRASSLAND_INPUT_MAP.get(v, v)) for v in INPUT_LEVELS]
-                                  + [INPUT_LEVELS.index("medium")], dtype=np.int64)
-            i_level[isub] = level(to_grass[lev], "input_level")
+        mg_level[sub], i_level[sub] = _grassland_levels(_subset(grassland_condition, sub, n),
+                                                        _subset(input_level, sub, n), version,
+                                                        None if rows is None else rows[sub])
 
-    lu_idx = table.index_codes(system, FACTORS.index("F_LU"), level(lu, "land_use"), zone)
+    return _factors_of_levels(table, system, _level(lu, "land_use"), mg_level, i_level, zone)
+
+
+def _factors_of_levels(table: FactorTable, system: np.ndarray, lu_level: np.ndarray, mg_level: np.ndarray,
+                       i_level: np.ndarray, zone: np.ndarray) -> Tier1Factors:
+    """Look up F_LU, F_MG, F_I (codes in :data:`LEVELS`, -1: factor 1) and their weakest status."""
+    version = table.ipcc_version
+    lu_idx = table.index_codes(system, FACTORS.index("F_LU"), lu_level, zone)
     mg_idx = table.index_codes(system, FACTORS.index("F_MG"), mg_level, zone)
     i_idx = table.index_codes(system, FACTORS.index("F_I"), i_level, zone)
-    for idx, wanted, label in ((lu_idx, np.ones(n, bool), "land use"), (mg_idx, mg_level >= 0, "management class"),
+    for idx, wanted, label in ((lu_idx, lu_level >= 0, "land use"), (mg_idx, mg_level >= 0, "management class"),
                                (i_idx, i_level >= 0, "input level")):
         missing = wanted & (idx < 0)
         if missing.any():  # a vocabulary value the version's table lacks: a packaging bug

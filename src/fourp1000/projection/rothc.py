@@ -56,7 +56,7 @@ References
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterable
 
 import numpy as np
@@ -65,15 +65,30 @@ import pandas as pd
 from . import ipcc, tier1
 from .. import rothc
 from ..io.climate import ClimateTable
-from ..errors import InputError, ReferenceDataError
+from ..errors import FourP1000Error, InputError, ReferenceDataError
+from ..practices import SEPARATOR, practice_names
 from ..tables import read_csv_table
-from ..practices import SEPARATOR, multiplier_table, practice_names
 from ..targets import change_columns
+from .rothc_inputs import (
+    MONTHS,
+    WEIGHT_COLUMNS,
+    BaselineFit,
+    ChangedCycle,
+    PlotDrivers,
+    PracticeInputs,
+    changed_cycle,
+    fit_baseline,
+    format_cover_months,
+    parse_condition,
+    parse_cover_months,
+    plot_drivers,
+    plot_error,
+    practice_inputs,
+)
 
 MODEL = "rothc"
 #: Depth of the RothC layer [cm]: the depth of the stocks it starts from (0-30 cm).
 MODEL_DEPTH_CM = 30.0
-MONTHS = 12
 LAND_USE_FILE = "rothc_land_use.csv"
 PRACTICES_FILE = "rothc_practices.csv"
 EFFECTS = ("none", "plant_input_fraction", "plant_input_t_c_ha_yr", "cover", "fym_c_t_ha_yr",
@@ -81,8 +96,18 @@ EFFECTS = ("none", "plant_input_fraction", "plant_input_t_c_ha_yr", "cover", "fy
 MONTH_RULES = ("baseline", "fallow", "all")
 #: Optional plot columns read by the RothC projection (besides the IPCC ones).
 PLOT_COLUMNS = ("clay_pct", "climate_id", "cover_months", "dpm_rpm_ratio")
-_WEIGHT_COLUMNS = tuple(f"input_weight_{m:02d}" for m in range(1, MONTHS + 1))
-#: Result columns of :func:`project_rothc` after ``plot_id`` (and ``farm_id``, ``area_ha``).
+#: Result columns of :func:`project_rothc` after ``plot_id`` (and ``farm_id``, ``area_ha``):
+#: ``model`` (``"rothc"``), ``practices``, ``years``, ``baseline_source`` (``measured`` or
+#: ``ipcc_default``), ``baseline_stock_t_ha``, ``final_stock_t_ha``, ``annual_change_t_ha_yr``
+#: (mean over the horizon), ``rate_per_mille``, ``meets_4p1000``, ``baseline_co2e_t_ha``,
+#: ``final_co2e_t_ha``, ``annual_change_co2e_t_ha_yr``, ``equilibrium_stock_t_ha`` (steady
+#: state under the practices), ``plant_c_input_t_ha_yr`` (fitted baseline plant input),
+#: ``fym_c_input_t_ha_yr`` (baseline manure), ``added_c_input_t_ha_yr`` (all C added by the
+#: practices) and its parts ``added_plant_c_t_ha_yr`` (tree litter included),
+#: ``added_fym_c_t_ha_yr``, ``tree_litter_c_t_ha_yr``; ``iom_t_c_ha``, ``clay_pct``,
+#: ``depth_cm``, ``climate_id``, ``evaporation_source``, ``land_use_new``,
+#: ``cover_months``/``cover_months_new``, ``dpm_rpm_ratio``/``dpm_rpm_ratio_new``
+#: (input-weighted), ``practices_without_rothc_effect``. Stocks in t C ha-1 for 0-30 cm.
 RESULT_COLUMNS = (
     "model", "practices", "years", "baseline_source", "baseline_stock_t_ha", "final_stock_t_ha",
     "annual_change_t_ha_yr", "rate_per_mille", "meets_4p1000", "baseline_co2e_t_ha", "final_co2e_t_ha",
@@ -121,7 +146,7 @@ def land_use_defaults() -> pd.DataFrame:
     if missing or table["source"].isna().any():
         raise ReferenceDataError(f"{LAND_USE_FILE}: land uses {missing} missing, or a row without source")
     ok = table[table["supported"].astype(bool)]
-    weights = ok[list(_WEIGHT_COLUMNS)].to_numpy(dtype=float)
+    weights = ok[list(WEIGHT_COLUMNS)].to_numpy(dtype=float)
     ratios = ok["dpm_rpm_ratio"].to_numpy(dtype=float)
     if (ratios <= 0).any() or (weights < 0).any() or (weights.sum(axis=1) <= 0).any():
         raise ReferenceDataError(f"{LAND_USE_FILE}: DPM/RPM ratios must be > 0 and input weights >= 0, not all 0")
@@ -146,10 +171,10 @@ def practice_effects() -> pd.DataFrame:
         A practice of the catalogue is missing, an effect or month rule is unknown, or a
         row has no source.
     """
-    return _checked_effects(_read(PRACTICES_FILE), PRACTICES_FILE, ReferenceDataError)
+    return checked_effects(_read(PRACTICES_FILE), PRACTICES_FILE, ReferenceDataError)
 
 
-def _checked_effects(table: pd.DataFrame, label: str, error: type[Exception]) -> pd.DataFrame:
+def checked_effects(table: pd.DataFrame, label: str, error: type[Exception]) -> pd.DataFrame:
     names = set(practice_names())
     needed = {"practice", "effect", "value", "months", "dpm_rpm_ratio", "applies_when", "source"}
     if needed - set(table.columns):
@@ -159,131 +184,12 @@ def _checked_effects(table: pd.DataFrame, label: str, error: type[Exception]) ->
     problems += [e for e in table["effect"] if e not in EFFECTS]
     problems += [m for m in table["months"].dropna() if m not in MONTH_RULES]
     for cond in table["applies_when"].dropna():
-        if _condition(cond) is None:
+        if parse_condition(cond) is None:
             problems.append(cond)
     if problems or table["source"].isna().any():
         raise error(f"{label}: invalid or missing entries {problems} (every row needs a source); "
                     f"valid effects: {', '.join(EFFECTS)}; months: {', '.join(MONTH_RULES)}")
     return table
-
-
-def _condition(text: str) -> tuple[str, str, str] | None:
-    """Parse ``input_level=low`` / ``input_level!=high_manure`` into (column, op, value)."""
-    for op in ("!=", "="):
-        if op in text:
-            column, value = (part.strip() for part in text.split(op, 1))
-            if column == "input_level" and value in ipcc.INPUT_LEVELS:
-                return column, op, value
-    return None
-
-
-# --------------------------------------------------------------------------------------
-# Cover months
-# --------------------------------------------------------------------------------------
-
-
-def _parse_month_spec(text: str) -> np.ndarray | None:
-    """Months of ``"4-9"``, ``"10-3"`` (wraps), ``"1;2;3"``, ``"1,5-7"``, ``"all"``, ``"none"``."""
-    spec = text.strip().lower()
-    mask = np.zeros(MONTHS, bool)
-    if spec in ("all", "1-12"):
-        mask[:] = True
-        return mask
-    if spec in ("none", "0", "-"):
-        return mask
-    for part in spec.replace(",", ";").split(";"):
-        part = part.strip()
-        if not part:
-            continue
-        bounds = part.split("-")
-        try:
-            nums = [int(float(b)) if float(b) == int(float(b)) else None for b in bounds]
-        except ValueError:
-            return None
-        if len(nums) not in (1, 2) or any(m is None or not 1 <= m <= MONTHS for m in nums):
-            return None
-        first, last = nums[0], nums[-1]
-        span = range(first, last + 1) if first <= last else list(range(first, MONTHS + 1)) + list(range(1, last + 1))
-        mask[[m - 1 for m in span]] = True
-    return mask
-
-
-def parse_cover_months(values: object, *, source_row: object = None, column: str = "cover_months"
-                       ) -> tuple[np.ndarray, np.ndarray]:
-    """Monthly soil cover of each plot from month specifications.
-
-    Parameters
-    ----------
-    values : array-like of str
-        One specification per plot: ranges ``"4-9"`` (April to September), ranges across
-        the new year ``"10-7"`` (October to July), lists ``"1;2;3"`` or ``"1,5-7"``,
-        ``"all"``/``"1-12"`` or ``"none"``. Empty or missing: not given.
-    source_row : array-like of int, optional
-        Row numbers for the error message.
-    column : str
-        Column name for the error message.
-
-    Returns
-    -------
-    covered : numpy.ndarray of bool, shape (12, n)
-        Soil covered by vegetation in month m (row m - 1); False where not given.
-    given : numpy.ndarray of bool, shape (n,)
-        Plots with a specification.
-
-    Raises
-    ------
-    InputError
-        A specification that cannot be read (names the row; ``rows`` holds every bad row).
-
-    Examples
-    --------
-    >>> cov, given = parse_cover_months(["4-9", "11-2", None])
-    >>> np.flatnonzero(cov[:, 1]).tolist(), given.tolist()
-    ([0, 1, 10, 11], [True, True, False])
-    """
-    arr = pd.Series(np.asarray(values, dtype=object), dtype=object)
-    text = arr.where(arr.isna(), arr.astype(str).str.strip())
-    text = text.where(text != "", None)
-    codes, uniques = pd.factorize(text, use_na_sentinel=True)
-    masks = np.zeros((MONTHS, len(uniques) + 1), bool)  # last column: not given
-    bad_unique = []
-    for u, spec in enumerate(uniques):  # distinct specifications, not plots
-        mask = _parse_month_spec(str(spec))
-        if mask is None:
-            bad_unique.append(u)
-        else:
-            masks[:, u] = mask
-    if bad_unique:
-        bad = np.isin(codes, bad_unique)
-        rows = None if source_row is None else np.asarray(source_row)
-        first = int(np.flatnonzero(bad)[0])
-        where = f" in row {int(rows[first])}" if rows is not None else ""
-        err = InputError(f"cannot read {column} {text.iloc[first]!r}{where}: give months 1-12 as ranges or lists, "
-                         "e.g. 4-9, 10-7 (October to July), 1;2;3, all or none")
-        err.column, err.rows = column, None if rows is None else [int(r) for r in rows[bad]]
-        raise err
-    index = np.where(codes < 0, len(uniques), codes)
-    return masks[:, index], codes >= 0
-
-
-def format_cover_months(covered: np.ndarray) -> np.ndarray:
-    """Month specifications (``"4-9"``, ``"1-3;10-12"``, ``"1-12"``, ``"none"``) of (12, n) masks."""
-    covered = np.asarray(covered, bool)
-    bits = (covered.astype(np.int64) << np.arange(MONTHS)[:, None]).sum(axis=0)
-    codes, uniques = pd.factorize(bits)
-    out = []
-    for code in uniques:  # distinct patterns, not plots
-        months = [m + 1 for m in range(MONTHS) if (int(code) >> m) & 1]
-        if not months:
-            out.append("none")
-            continue
-        runs, start = [], months[0]
-        for a, b in zip(months, months[1:] + [None]):
-            if b != a + 1:
-                runs.append(f"{start}-{a}" if a != start else f"{a}")
-                start = b
-        out.append(";".join(runs))
-    return np.asarray(out, dtype=object)[codes]
 
 
 # --------------------------------------------------------------------------------------
@@ -301,60 +207,14 @@ class RothCProjection:
         One row per plot (columns of :func:`project_rothc`).
     trajectory : pandas.DataFrame
         Yearly stocks, long format: ``plot_id``, ``year`` (0 = baseline), ``stock_t_ha``.
+    problems : list of FourP1000Error
+        With ``skip_unreachable``: the error naming the plots left out because no plant
+        input reaches their stock.
     """
 
     plots: pd.DataFrame
     trajectory: pd.DataFrame
-
-
-def _plot_error(message: str, bad: np.ndarray, rows: np.ndarray | None, column: str | None,
-                cls: type[InputError] = InputError) -> InputError:
-    """An error naming the first bad plot's row; ``rows`` lists them all (for skip mode)."""
-    positions = np.flatnonzero(bad)
-    first = positions[0]
-    where = f" in row {int(rows[first])}" if rows is not None else f" (plot {int(first)})"
-    more = f" (and {positions.size - 1} more plots)" if positions.size > 1 else ""
-    err = cls(message.format(where=where + more))
-    err.column = column
-    err.rows = None if rows is None else [int(r) for r in rows[positions]]
-    return err
-
-
-def _float_column(plots: pd.DataFrame, name: str) -> np.ndarray:
-    if name not in plots.columns:
-        return np.full(len(plots), np.nan)
-    return pd.to_numeric(plots[name], errors="coerce").to_numpy(dtype=float)
-
-
-def _climate_keys(plots: pd.DataFrame, climate: ClimateTable) -> tuple[np.ndarray, str]:
-    """Each plot's key into the climate table, and the plot column it comes from."""
-    if climate.key == "plot_id":
-        return plots["plot_id"].to_numpy(dtype=object), "plot_id"
-    ids = plots["climate_id"].astype(object) if "climate_id" in plots.columns else None
-    zones = plots["climate_zone"].astype(object) if "climate_zone" in plots.columns else None
-    if ids is None and zones is None:
-        raise InputError("the plots have no climate_id column (nor a climate_zone) to find their climate in "
-                         f"{climate.label}")
-    if ids is None:
-        return zones.to_numpy(dtype=object), "climate_zone"
-    if zones is not None:
-        # A plot without its own climate_id falls back to its climate zone's climatology.
-        ids = ids.where(ids.notna() & (ids.astype(str).str.strip() != ""), zones)
-    return ids.to_numpy(dtype=object), "climate_id"
-
-
-def _combo_masks(combos: np.ndarray) -> dict[str, np.ndarray]:
-    """Boolean mask of the plots adopting each catalogue practice."""
-    codes, uniques = pd.factorize(pd.Series(combos, dtype=object).fillna(""))
-    out = {}
-    for name in practice_names():
-        has = np.asarray([name in str(u).split(SEPARATOR) for u in uniques], bool)  # distinct combinations
-        out[name] = has[codes] if len(codes) else np.zeros(0, bool)
-    return out
-
-
-def _dpm_fraction(ratio: np.ndarray) -> np.ndarray:
-    return ratio / (ratio + 1.0)
+    problems: list[FourP1000Error] = field(default_factory=list)
 
 
 def project_rothc(
@@ -367,6 +227,7 @@ def project_rothc(
     depth_cm: float = MODEL_DEPTH_CM,
     effects: pd.DataFrame | None = None,
     params: rothc.RothCParameters | None = None,
+    skip_unreachable: bool = False,
 ) -> RothCProjection:
     """Project each plot's 0-30 cm SOC stock under its practices with RothC-26.3.
 
@@ -396,23 +257,15 @@ def project_rothc(
         local data); default the shipped ``data/rothc_practices.csv``.
     params : RothCParameters, optional
         RothC coefficients (default: the shipped ones).
+    skip_unreachable : bool, default False
+        Leave out the plots whose stock no plant input reaches (listed in
+        ``problems``) instead of raising.
 
     Returns
     -------
     RothCProjection
-        ``plots``: ``plot_id`` (``farm_id``, ``area_ha``), ``model`` (``"rothc"``),
-        ``practices``, ``years``, ``baseline_source`` (``measured`` or ``ipcc_default``),
-        ``baseline_stock_t_ha``, ``final_stock_t_ha``, ``annual_change_t_ha_yr`` (mean over
-        the horizon), ``rate_per_mille``, ``meets_4p1000``, ``baseline_co2e_t_ha``,
-        ``final_co2e_t_ha``, ``annual_change_co2e_t_ha_yr``, ``equilibrium_stock_t_ha``
-        (steady state under the practices), ``plant_c_input_t_ha_yr`` (fitted baseline
-        plant input), ``fym_c_input_t_ha_yr`` (baseline manure), ``added_c_input_t_ha_yr``
-        (all C added by the practices) and its parts ``added_plant_c_t_ha_yr`` (including
-        tree litter), ``added_fym_c_t_ha_yr``, ``tree_litter_c_t_ha_yr``; ``iom_t_c_ha``,
-        ``clay_pct``, ``depth_cm``, ``climate_id``, ``evaporation_source``,
-        ``cover_months``/``cover_months_new``, ``dpm_rpm_ratio``/``dpm_rpm_ratio_new``
-        (input-weighted), ``land_use_new``, ``practices_without_rothc_effect``,
-        ``source_row``. Stocks in t C ha-1 for 0-30 cm. ``trajectory``: yearly stocks.
+        ``plots``: one row per plot, ``plot_id`` (``farm_id``, ``area_ha``), the columns of
+        :data:`RESULT_COLUMNS` and ``source_row``; ``trajectory``: yearly stocks.
 
     Raises
     ------
@@ -440,238 +293,161 @@ def project_rothc(
     >>> round(float(r.plots.final_stock_t_ha[0]), 6)
     40.0
     """
+    n_years = _whole_years(years)
+    if not float(depth_cm) > 0:
+        raise InputError(f"depth_cm must be positive, got {depth_cm!r}")
+    p = params if params is not None else rothc.load_parameters()
+    if len(plots) == 0:  # every plot rejected upstream
+        return _empty_projection(plots)
+    # Practices, measured stocks and IPCC defaults: the same parsing and checks as the IPCC path.
+    inp = tier1.prepare(plots, practices, ipcc_version, method="rates")
+    drivers, errors = plot_drivers(plots, climate, land_use_defaults(), inp.baseline_stock(), inp.source_row, p)
+    if errors:
+        raise errors[0]
+    effects = practice_effects() if effects is None else checked_effects(effects, "effects", InputError)
+    base = fit_baseline(drivers, effects, depth_cm, p)
+    problems = []
+    if base.unreachable.any():
+        problems.append(plot_error(
+            "the baseline stock{where} is below what the baseline manure alone sustains in RothC (inert organic "
+            "matter plus the manure equilibrium); check input_level and the stock",
+            base.unreachable, inp.source_row, "input_level"))
+        if not skip_unreachable:
+            raise problems[0]
+    result = _forward(plots, inp, climate, drivers, base, effects, n_years, depth_cm, p)
+    keep = ~base.unreachable
+    if keep.all():
+        return result
+    # plots are independent: leaving one out changes nobody else's numbers
+    trajectory = result.trajectory[np.repeat(keep, n_years + 1)].reset_index(drop=True)
+    return RothCProjection(result.plots[keep].reset_index(drop=True), trajectory, problems)
+
+
+def _forward(plots: pd.DataFrame, inp: tier1.ProjectionInputs, climate: ClimateTable, drivers: PlotDrivers,
+             base: BaselineFit, effects: pd.DataFrame, n_years: int, depth_cm: float,
+             p: rothc.RothCParameters) -> RothCProjection:
+    """Run the changed cycle from the baseline equilibrium and score each plot."""
+    changes = practice_inputs(effects, inp.change, drivers, base, p)
+    cycle = changed_cycle(drivers, base, changes, depth_cm, p)
+    run = rothc.run(cycle.inputs, drivers.clay_pct, depth_cm, base.fit.spinup.state, n_months=MONTHS * n_years,
+                    record="yearly", variables=("soc_t_c_ha",), params=p)
+    stock_years = run.outputs["soc_t_c_ha"]  # (years, n), end of each December
+    equilibrium = rothc.spinup(cycle.inputs, drivers.clay_pct, depth_cm, base.fit.iom_t_c_ha,
+                               params=p).state.soc_t_c_ha
+    out = _result_frame(plots, inp, climate, drivers, base, changes, cycle, stock_years, equilibrium, n_years,
+                        depth_cm)
+    return RothCProjection(out, _trajectory(out["plot_id"].to_numpy(), inp.baseline_stock(), stock_years))
+
+
+def _empty_projection(plots: pd.DataFrame) -> RothCProjection:
+    """The result of no plots: the empty tables with their columns."""
+    ids = [c for c in ("plot_id", "farm_id", "area_ha") if c in plots.columns or c == "plot_id"]
+    extra = ["source_row"] if "source_row" in plots.columns else []
+    return RothCProjection(pd.DataFrame(columns=ids + list(RESULT_COLUMNS) + extra),
+                           pd.DataFrame(columns=["plot_id", "year", "stock_t_ha"]))
+
+
+def _whole_years(years: object) -> int:
     try:
         n_years = int(years)
     except (TypeError, ValueError):
         raise InputError(f"years must be a whole number, got {years!r}") from None
     if n_years != years or n_years < 1:
         raise InputError(f"years must be a whole number >= 1, got {years!r}")
-    if not float(depth_cm) > 0:
-        raise InputError(f"depth_cm must be positive, got {depth_cm!r}")
-    p = params if params is not None else rothc.load_parameters()
-    n = len(plots)
-    if n == 0:  # every plot rejected upstream: the empty table with its columns
-        ids = [c for c in ("plot_id", "farm_id", "area_ha") if c in plots.columns or c == "plot_id"]
-        extra = ["source_row"] if "source_row" in plots.columns else []
-        return RothCProjection(pd.DataFrame(columns=ids + list(RESULT_COLUMNS) + extra),
-                               pd.DataFrame(columns=["plot_id", "year", "stock_t_ha"]))
+    return n_years
 
-    # Practices, measured stocks and IPCC defaults: the same parsing and checks as the IPCC path.
-    inp = tier1.prepare(plots, practices, ipcc_version, method="rates")
-    rows = inp.source_row
+
+def check_plots(plots: pd.DataFrame, climate: ClimateTable, practices: Iterable[str] = (),
+                ipcc_version: str = ipcc.DEFAULT_IPCC_VERSION, params: rothc.RothCParameters | None = None
+                ) -> list[FourP1000Error]:
+    """Every reason :func:`project_rothc` would refuse a plot, each error naming all its rows.
+
+    The checks of :func:`fourp1000.projection.tier1.check_plots` (method ``rates``), then, on
+    the plots that pass them, the RothC checks of
+    :func:`fourp1000.projection.rothc_inputs.plot_drivers`. Plots whose stock no plant input
+    reaches are found only by the fit (:func:`project_rothc` with ``skip_unreachable``).
+
+    Returns
+    -------
+    list of FourP1000Error
+        Errors with ``rows``, or one without rows that concerns the whole table.
+    """
+    errors = tier1.check_plots(plots, practices, ipcc_version, method="rates")
+    if any(e.rows is None for e in errors) or "source_row" not in plots.columns:
+        return errors
+    rejected = [r for e in errors for r in e.rows]
+    ok = plots[~plots["source_row"].isin(rejected)].reset_index(drop=True)
+    if len(ok):
+        inp = tier1.prepare(ok, practices, ipcc_version, method="rates")
+        try:
+            errors += plot_drivers(ok, climate, land_use_defaults(), inp.baseline_stock(), inp.source_row,
+                                   params if params is not None else rothc.load_parameters())[1]
+        except FourP1000Error as exc:  # a problem of the whole table
+            errors.append(exc)
+    return errors
+
+
+def _result_frame(plots: pd.DataFrame, inp: tier1.ProjectionInputs, climate: ClimateTable, drivers: PlotDrivers,
+                  base: BaselineFit, changes: PracticeInputs, cycle: ChangedCycle, stock_years: np.ndarray,
+                  equilibrium: np.ndarray, n_years: int, depth_cm: float) -> pd.DataFrame:
+    """One row per plot: the verdict against 4 per 1000 and the inputs behind it (:data:`RESULT_COLUMNS`)."""
     baseline = inp.baseline_stock()
-    measured = np.isfinite(inp.measured_stock_t_c_ha)
-    combos = inp.change.practices
-
-    land_use = ipcc.normalise(plots["land_use"].to_numpy(dtype=object), "land_use", source_row=rows)
-    lu_table = land_use_defaults()
-    lu = lu_table.loc[list(land_use)] if n else lu_table.iloc[:0]
-    unsupported = ~lu["supported"].to_numpy(dtype=bool)
-    if unsupported.any():
-        raise _plot_error("RothC-26.3 does not apply to flooded (paddy) soils{where}; project them with --model ipcc",
-                          unsupported, rows, "land_use")
-
-    clay = _float_column(plots, "clay_pct")
-    bad_clay = ~((clay >= 0) & (clay <= 100))
-    if bad_clay.any():
-        raise _plot_error("clay_pct missing or outside 0-100 %{where}: RothC needs the 0-30 cm clay content",
-                          bad_clay, rows, "clay_pct")
-    no_stock = ~np.isfinite(baseline)
-    if no_stock.any():
-        raise _plot_error("no baseline stock{where}: give layers or the IPCC classes", no_stock, rows, None)
-
-    # Monthly climate of each plot.
-    keys, key_column = _climate_keys(plots, climate)
-    index = climate.index_of(keys, source_row=rows, column=key_column)
-    temperature, rain, evaporation = climate.monthly(index)
-    frozen = (temperature < p.rm_temp_min_c).all(axis=0)
-    if frozen.any():
-        raise _plot_error("the climate{where} is below -5 °C in every month: nothing decomposes in RothC, "
-                          "so no equilibrium exists", frozen, rows, key_column)
-
-    # Baseline cycle: cover, DPM/RPM, monthly shape of the plant input, manure.
-    covered, given = parse_cover_months(plots["cover_months"].to_numpy(dtype=object) if "cover_months" in plots
-                                        else np.full(n, None, dtype=object), source_row=rows)
-    default_cover, _ = parse_cover_months(lu["cover_months"].to_numpy(dtype=object))
-    covered = np.where(given[None, :], covered, default_cover)
-    weights = np.where(given[None, :], covered.astype(float), lu[list(_WEIGHT_COLUMNS)].to_numpy(dtype=float).T)
-    never = weights.sum(axis=0) <= 0  # given as bare all year: inputs spread over the year
-    weights[:, never] = 1.0
-    ratio = _float_column(plots, "dpm_rpm_ratio")
-    bad_ratio = np.isfinite(ratio) & ~(ratio > 0)
-    if bad_ratio.any():
-        raise _plot_error("dpm_rpm_ratio must be > 0{where}", bad_ratio, rows, "dpm_rpm_ratio")
-    ratio = np.where(np.isfinite(ratio), ratio, lu["dpm_rpm_ratio"].to_numpy(dtype=float))
-    input_level = (ipcc.normalise(plots["input_level"].to_numpy(dtype=object), "input_level", source_row=rows,
-                                  allow_missing=True) if "input_level" in plots else np.full(n, None, dtype=object))
-    effects = practice_effects() if effects is None else _checked_effects(effects, "effects", InputError)
-    # A manured baseline (input_level high_manure) gets the manure practice's FYM in its cycle.
-    fym_rows = effects.loc[(effects["practice"] == "manure") & (effects["effect"] == "fym_c_t_ha_yr"), "value"]
-    manure_rate = float(fym_rows.iloc[0]) if len(fym_rows) else 0.0
-    fym_base_yr = np.where(input_level == "high_manure", manure_rate, 0.0)
-    fym_base = np.broadcast_to(fym_base_yr / MONTHS, (MONTHS, n))
-
-    cycle = rothc.MonthlyInputs(temperature_c=temperature, rain_mm=rain, evaporation_mm=evaporation,
-                                plant_c_t_ha=weights, fym_c_t_ha=fym_base, covered=covered,
-                                dpm_rpm_ratio=ratio[None, :])
-    fit = rothc.fit_plant_input(cycle, clay, depth_cm, baseline, strict=False, params=p)
-    unreachable = ~np.isfinite(fit.plant_c_t_ha_yr)
-    if unreachable.any():
-        raise _plot_error("the baseline stock{where} is below what the baseline manure alone sustains in RothC "
-                          "(inert organic matter plus the manure equilibrium); check input_level and the stock",
-                          unreachable, rows, "input_level")
-    base_plant = np.asarray(fit.inputs.plant_c_t_ha, dtype=float)  # (12, n) t C/ha per month
-
-    # Practices: extra input streams, cover, manure, ratio.
-    masks = _combo_masks(combos)
-    fallow = ~covered
-    has_fallow = fallow.any(axis=0)
-    month_weights = {
-        "fallow": np.where(has_fallow[None, :], fallow / np.maximum(fallow.sum(axis=0), 1), 1.0 / MONTHS),
-        "all": np.full((MONTHS, n), 1.0 / MONTHS),
-    }
-    main_ratio = ratio.copy()
-    extra_plant = np.zeros((MONTHS, n))
-    extra_dpm = np.zeros((MONTHS, n))
-    cover_new = covered.copy()
-    fym_new = np.array(fym_base, dtype=float)
-    tree_factor = np.ones(n)
-    tree_ratio = p.dpm_rpm_woodland
-    no_effect = {name: np.zeros(n, bool) for name in practice_names()}
-    for _, eff in effects.iterrows():  # a dozen catalogue rows, each vectorised over plots
-        name, kind = eff["practice"], eff["effect"]
-        adopted = masks[name]
-        if not adopted.any():
-            continue
-        applies = adopted.copy()
-        if pd.notna(eff["applies_when"]):
-            _, op, value = _condition(eff["applies_when"])
-            match = input_level == value
-            applies &= ~match if op == "!=" else match
-        no_effect[name] |= adopted & ~applies
-        if kind == "none":
-            no_effect[name] |= adopted
-            continue
-        rule = eff["months"] if pd.notna(eff["months"]) else "all"
-        sel = applies[None, :]
-        eff_ratio = float(eff["dpm_rpm_ratio"]) if pd.notna(eff["dpm_rpm_ratio"]) else None
-        if kind in ("plant_input_fraction", "plant_input_t_c_ha_yr"):
-            if kind == "plant_input_fraction":
-                added = float(eff["value"]) * base_plant
-            else:
-                added = float(eff["value"]) * (base_plant / fit.plant_c_t_ha_yr if rule == "baseline"
-                                               else month_weights[rule])
-            added = np.where(sel, added, 0.0)
-            r = main_ratio if eff_ratio is None else eff_ratio
-            extra_plant += added
-            extra_dpm += added * _dpm_fraction(np.asarray(r, dtype=float))
-        elif kind == "fym_c_t_ha_yr":
-            fym_new += np.where(sel, float(eff["value"]) * month_weights[rule if rule != "baseline" else "all"], 0.0)
-        elif kind == "cover":
-            cover_new |= sel & (month_weights[rule] > 0)
-        elif kind == "dpm_rpm_ratio":
-            main_ratio = np.where(applies, float(eff["value"]), main_ratio)
-        elif kind == "tree_litter_equilibrium":
-            rows_in_table = inp.change.multiplier_index.get(name)
-            values = multiplier_table().value
-            factor = (np.where(rows_in_table >= 0, values[np.maximum(rows_in_table, 0)], 1.0)
-                      if rows_in_table is not None else np.ones(n))
-            tree_factor = np.where(applies, factor, tree_factor)
-            tree_ratio = eff_ratio if eff_ratio is not None else p.dpm_rpm_woodland
-
-    def cycle_with(plant: np.ndarray, dpm: np.ndarray) -> rothc.MonthlyInputs:
-        rpm = plant - dpm
-        month_ratio = np.where(plant > 0, dpm / np.where(rpm > 0, rpm, 1.0), main_ratio[None, :])
-        return rothc.MonthlyInputs(temperature_c=temperature, rain_mm=rain, evaporation_mm=evaporation,
-                                   plant_c_t_ha=plant, fym_c_t_ha=fym_new, covered=cover_new,
-                                   dpm_rpm_ratio=month_ratio)
-
-    plant_new = base_plant + extra_plant
-    dpm_new = base_plant * _dpm_fraction(main_ratio)[None, :] + extra_dpm
-    tree_yr = np.zeros(n)
-    trees = tree_factor != 1.0
-    if trees.any():
-        # Tree litter T raises the equilibrium by (factor - 1) x the equilibrium without trees;
-        # the equilibrium is affine in the input, so T = that rise / (equilibrium per unit T).
-        sub = np.flatnonzero(trees)
-        no_tree = rothc.spinup(_take(cycle_with(plant_new, dpm_new), sub), clay[sub], depth_cm,
-                               fit.iom_t_c_ha[sub], params=p).state.soc_t_c_ha
-        unit = rothc.MonthlyInputs(temperature_c=temperature[:, sub], rain_mm=rain[:, sub],
-                                   evaporation_mm=evaporation[:, sub], plant_c_t_ha=1.0 / MONTHS, fym_c_t_ha=0.0,
-                                   covered=cover_new[:, sub], dpm_rpm_ratio=tree_ratio)
-        per_unit = rothc.spinup(unit, clay[sub], depth_cm, 0.0, params=p).state.active_t_c_ha
-        tree_yr[sub] = (tree_factor[sub] - 1.0) * no_tree / per_unit
-        tree_month = np.zeros((MONTHS, n))
-        tree_month[:, sub] = tree_yr[sub] / MONTHS
-        plant_new = plant_new + tree_month
-        dpm_new = dpm_new + tree_month * _dpm_fraction(np.asarray(tree_ratio))
-    final_cycle = cycle_with(plant_new, dpm_new)
-
-    run = rothc.run(final_cycle, clay, depth_cm, fit.spinup.state, n_months=MONTHS * n_years, record="yearly",
-                    variables=("soc_t_c_ha",), params=p)
-    stock_years = run.outputs["soc_t_c_ha"]  # (years, n), end of each December
-    equilibrium = rothc.spinup(final_cycle, clay, depth_cm, fit.iom_t_c_ha, params=p).state.soc_t_c_ha
-
-    final = stock_years[-1]
-    added_plant = plant_new.sum(axis=0) - base_plant.sum(axis=0)
-    added_fym = fym_new.sum(axis=0) - fym_base.sum(axis=0)
-
+    added_plant = cycle.plant_t_c_ha.sum(axis=0) - base.plant_t_c_ha.sum(axis=0)
+    added_fym = changes.fym_t_c_ha.sum(axis=0) - base.fym_t_c_ha.sum(axis=0)
     out = pd.DataFrame({"plot_id": plots["plot_id"].to_numpy()})
     for col in ("farm_id", "area_ha"):
         if col in plots.columns:
             out[col] = plots[col].to_numpy()
     out["model"] = MODEL
-    out["practices"] = combos
+    out["practices"] = inp.change.practices
     out["years"] = float(n_years)
-    out["baseline_source"] = np.where(measured, "measured", "ipcc_default")
-    for name, values in change_columns(baseline, final, n_years).items():
+    out["baseline_source"] = np.where(np.isfinite(inp.measured_stock_t_c_ha), "measured", "ipcc_default")
+    for name, values in change_columns(baseline, stock_years[-1], n_years).items():
         out[name] = values
     out["equilibrium_stock_t_ha"] = equilibrium
-    out["plant_c_input_t_ha_yr"] = fit.plant_c_t_ha_yr
-    out["fym_c_input_t_ha_yr"] = fym_base_yr
+    out["plant_c_input_t_ha_yr"] = base.fit.plant_c_t_ha_yr
+    out["fym_c_input_t_ha_yr"] = base.fym_t_c_ha_yr
     out["added_c_input_t_ha_yr"] = added_plant + added_fym
     out["added_plant_c_t_ha_yr"] = added_plant
     out["added_fym_c_t_ha_yr"] = added_fym
-    out["tree_litter_c_t_ha_yr"] = tree_yr
-    out["iom_t_c_ha"] = fit.iom_t_c_ha
-    out["clay_pct"] = clay
+    out["tree_litter_c_t_ha_yr"] = cycle.tree_litter_t_c_ha_yr
+    out["iom_t_c_ha"] = base.fit.iom_t_c_ha
+    out["clay_pct"] = drivers.clay_pct
     out["depth_cm"] = float(depth_cm)
-    out["climate_id"] = climate.ids[index]
-    out["evaporation_source"] = climate.evaporation_source[index]
+    out["climate_id"] = climate.ids[drivers.climate_index]
+    out["evaporation_source"] = climate.evaporation_source[drivers.climate_index]
     out["land_use_new"] = inp.change.land_use
-    out["cover_months"] = format_cover_months(covered)
-    out["cover_months_new"] = format_cover_months(cover_new)
-    out["dpm_rpm_ratio"] = ratio
-    total_new = plant_new.sum(axis=0)
-    dpm_total = dpm_new.sum(axis=0)
+    out["cover_months"] = format_cover_months(drivers.covered)
+    out["cover_months_new"] = format_cover_months(changes.covered)
+    out["dpm_rpm_ratio"] = drivers.dpm_rpm_ratio
+    total_new = cycle.plant_t_c_ha.sum(axis=0)
+    dpm_total = cycle.dpm_t_c_ha.sum(axis=0)
     out["dpm_rpm_ratio_new"] = np.where(total_new > dpm_total, dpm_total / np.maximum(total_new - dpm_total, 1e-300),
-                                        main_ratio)
+                                        changes.dpm_rpm_ratio)
+    out["practices_without_rothc_effect"] = _practice_labels(changes.no_effect)
+    if inp.source_row is not None:
+        out["source_row"] = inp.source_row
+    return out
+
+
+def _practice_labels(flags: dict[str, np.ndarray]) -> np.ndarray:
+    """``;``-joined names of the practices flagged for each plot (distinct patterns joined once)."""
     names = np.asarray(practice_names(), dtype=object)
-    bits = sum(no_effect[name].astype(np.int64) << j for j, name in enumerate(names))
+    bits = sum(flags[name].astype(np.int64) << j for j, name in enumerate(names))
     codes, uniques = pd.factorize(bits)
     labels = [SEPARATOR.join(names[[(int(u) >> j) & 1 == 1 for j in range(len(names))]]) for u in uniques]
-    out["practices_without_rothc_effect"] = np.asarray(labels, dtype=object)[codes]  # distinct patterns only
-    if rows is not None:
-        out["source_row"] = rows
+    return np.asarray(labels, dtype=object)[codes]
 
-    years_axis = np.arange(n_years + 1)
+
+def _trajectory(plot_id: np.ndarray, baseline: np.ndarray, stock_years: np.ndarray) -> pd.DataFrame:
+    """Yearly stocks, long format: year 0 is the baseline, then the end of each year."""
+    years_axis = np.arange(stock_years.shape[0] + 1)
     stocks = np.vstack([baseline[None, :], stock_years])  # (years + 1, n)
-    trajectory = pd.DataFrame({
-        "plot_id": np.repeat(out["plot_id"].to_numpy(), years_axis.size),
-        "year": np.tile(years_axis, n),
+    return pd.DataFrame({
+        "plot_id": np.repeat(plot_id, years_axis.size),
+        "year": np.tile(years_axis, plot_id.size),
         "stock_t_ha": stocks.T.ravel(),
     })
-    return RothCProjection(out, trajectory)
-
-
-def _take(inputs: rothc.MonthlyInputs, index: np.ndarray) -> rothc.MonthlyInputs:
-    """The same cycle for a subset of plots (fields of shape (12, n) or (12, 1) or scalars)."""
-    def pick(value):
-        arr = np.asarray(value)
-        return arr[..., index] if arr.ndim == 2 and arr.shape[-1] > 1 else arr
-    return rothc.MonthlyInputs(**{f: pick(getattr(inputs, f)) for f in
-                                  ("temperature_c", "rain_mm", "evaporation_mm", "plant_c_t_ha", "fym_c_t_ha",
-                                   "covered", "dpm_rpm_ratio", "modern_c_pct")})
 
 
 def method_statement(years: int, depth_cm: float = MODEL_DEPTH_CM) -> str:

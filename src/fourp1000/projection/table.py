@@ -23,19 +23,18 @@ import pandas as pd
 from . import ipcc
 from ..io.climate import ClimateTable
 from ..errors import FourP1000Error, InputError, Problem, ValidationError
+from ..io.rejects import rejected_rows
+from ..stocks.depth import overlap_cm
 from ..io.horizons import PROBLEM_COLUMNS, HorizonTable
 from ..stocks.estimate import EstimateOptions, estimate_stocks
-from .tier1 import MEASURED_STOCK_COLUMN, aggregate_farms, project, trajectory
-from .rothc import method_statement as rothc_method_statement
-from .rothc import project_rothc
+from .models import MODELS, ModelRun, ProjectionModel
+from .tier1 import MEASURED_STOCK_COLUMN, aggregate_farms
 
 PLOT_ATTRIBUTES = (
     "farm_id", "area_ha", "climate_zone", "soil_class", "land_use", "tillage", "input_level",
     "grassland_condition", "practices", "mat_c", "map_mm", "pet_mm", "elevation_m", "clay_pct",
     "climate_id", "cover_months", "dpm_rpm_ratio",
 )
-#: Projection models: IPCC Tier 1 (:mod:`fourp1000.projection.tier1`) and RothC-26.3 (:mod:`fourp1000.projection.rothc`).
-MODELS = ("ipcc", "rothc")
 # Tier 1 stock change factors and SOC_REF are defined for 0-30 cm.
 TIER1_TOP_CM, TIER1_BOTTOM_CM = 0.0, 30.0
 
@@ -54,6 +53,9 @@ class ProjectOptions:
     estimate: EstimateOptions = field(default_factory=lambda: EstimateOptions(top_cm=TIER1_TOP_CM,
                                                                               bottom_cm=TIER1_BOTTOM_CM))
 
+    def __post_init__(self) -> None:
+        self.models = MODELS.check(tuple(self.models))
+
 
 @dataclass
 class ProjectResult:
@@ -66,20 +68,15 @@ class ProjectResult:
     n_rows: int
     methods: list[str]
     options: ProjectOptions
-    rothc_trajectory: pd.DataFrame | None = None  # yearly RothC stocks (plot_id, year, stock_t_ha)
+    runs: dict[str, ModelRun] = field(default_factory=dict)  # each model's own result, by name
 
     def trajectory(self) -> pd.DataFrame:
-        """Yearly stocks, long format (plot_id, year, stock_t_ha; and model with several models)."""
-        if tuple(self.options.models) == ("ipcc",):
-            return trajectory(self.plots, self.options.years)
-        parts = []
-        for model in self.options.models:
-            if model == "ipcc":
-                part = trajectory(self.plots[self.plots["model"] == "ipcc"], self.options.years)
-            else:
-                part = self.rothc_trajectory
-            parts.append(part.assign(model=model)[["model", "plot_id", "year", "stock_t_ha"]])
-        return pd.concat(parts, ignore_index=True)
+        """Yearly stocks, long format (plot_id, year, stock_t_ha; and model when ``plots`` has a model column)."""
+        parts = {name: MODELS[name].trajectory(run, self.options) for name, run in self.runs.items()}
+        if "model" not in self.plots.columns:
+            return next(iter(parts.values()))
+        return pd.concat([part.assign(model=name)[["model", "plot_id", "year", "stock_t_ha"]]
+                          for name, part in parts.items()], ignore_index=True)
 
 
 def plot_table(table: HorizonTable, options: EstimateOptions) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[str]]:
@@ -118,82 +115,102 @@ def plot_table(table: HorizonTable, options: EstimateOptions) -> tuple[pd.DataFr
         bad_plots |= set(layer_plots) - set(measured.index)
     no_id = frame["plot_id"].isna().to_numpy()
     if no_id.any():
-        out = table.raw[no_id].reset_index(drop=True).copy()
-        out.insert(0, "row", frame.loc[no_id, "source_row"].to_numpy())
-        out["reason"] = "plot_id is empty"
-        rejects.append(out)
+        rejects.append(rejected_rows(table, np.flatnonzero(no_id), "plot_id is empty"))
     attrs = _plot_attributes(frame)
     clay = _plot_clay(frame, options.top_cm, options.bottom_cm)
     attrs["clay_pct"] = attrs["plot_id"].map(clay).to_numpy(dtype=float)
     attrs = attrs[~attrs["plot_id"].isin(bad_plots) & attrs["plot_id"].notna()].reset_index(drop=True)
     attrs[MEASURED_STOCK_COLUMN] = attrs["plot_id"].map(measured).to_numpy(dtype=float)
     all_problems = pd.concat(problems, ignore_index=True) if problems else pd.DataFrame(columns=PROBLEM_COLUMNS)
-    all_rejects = (pd.concat(rejects, ignore_index=True) if rejects
-                   else pd.DataFrame(columns=list(table.raw.columns) + ["row", "reason"]))
+    all_rejects = pd.concat(rejects, ignore_index=True) if rejects else rejected_rows(table, [], [])
     return attrs, all_problems, all_rejects, methods
 
 
 def project_table(table: HorizonTable, options: ProjectOptions | None = None) -> ProjectResult:
-    """Project every plot of ``table`` and aggregate by farm.
+    """Project every plot of ``table`` with each model of ``options.models`` and aggregate by farm.
 
-    Plots with unknown classes or practices are reported by row; with
-    ``options.estimate.on_error == "skip"`` they are rejected and the others projected.
+    Each model first validates its inputs over all plots (:attr:`ProjectionModel.validate`);
+    the problems found are listed by row. With ``options.estimate.on_error == "skip"`` the
+    plots concerned are rejected (from every model) and the others projected, each model
+    once; with ``"fail"`` a :class:`ValidationError` lists every problem.
     """
     opts = options or ProjectOptions()
     plots, problems, rejects, methods = plot_table(table, opts.estimate)
     plots = derive_climate_zone(plots, methods)
-    extra_problems: list[Problem] = []
-    result = rothc_trajectory = None
-    # Each failing lookup names every row with the same bad value; retry without them.
-    for _ in range(50):
-        try:
-            result, rothc_trajectory = _project_models(plots, opts)
-            break
-        except FourP1000Error as exc:
-            bad = _rows_of_error(exc, plots)
-            extra_problems.extend(_problems_from_error(table, exc, plots, bad))
-            if opts.estimate.on_error == "fail" or not bad.any():
-                break
-            plots = plots[~bad].reset_index(drop=True)
-    if extra_problems:
-        all_problems = pd.concat([problems, _problem_frame(extra_problems)], ignore_index=True)
-        if opts.estimate.on_error == "fail" or result is None:
-            raise ValidationError(table.problem_list(all_problems[all_problems["severity"] == "error"]))
-        problems = all_problems
-        rejected_plots = {p.plot_id for p in extra_problems}
-        rejects = pd.concat([rejects, _rejects_for_plots(table, rejected_plots, _problem_frame(extra_problems))],
+    models = [MODELS[name] for name in opts.models]
+    errors = _validate(plots, models, opts)
+    fail = opts.estimate.on_error == "fail"
+    plot_ids = dict(zip(plots["source_row"].astype(int), plots["plot_id"].astype(str)))
+    if errors and (fail or any(e.rows is None for e in errors)):
+        raise _validation_error(table, problems, errors, plot_ids)
+    accepted = plots[~plots["source_row"].isin(_rows(errors))].reset_index(drop=True)
+    runs = {model.name: model.project(accepted, opts) for model in models}
+    late = [e for run in runs.values() for e in run.problems]
+    if late:
+        if fail:
+            raise _validation_error(table, problems, late, plot_ids)
+        errors += late
+        runs = {name: _without_rows(run, _rows(late)) for name, run in runs.items()}
+    if errors:
+        extra = _problem_frame([p for e in errors for p in e.problems(table.label, plot_ids)])
+        problems = pd.concat([problems, extra], ignore_index=True)
+        rejects = pd.concat([rejects, _rejects_for_plots(table, set(extra["plot_id"].dropna()), extra)],
                             ignore_index=True)
-    assert result is not None
     if len(rejects):
         rejects = rejects.drop_duplicates(subset="row", keep="first").sort_values("row", kind="stable")
         rejects = rejects.reset_index(drop=True)
+    result = _combine(runs)
     farms = _aggregate(result) if "area_ha" in result and result["area_ha"].notna().all() and len(result) else None
-    methods.extend(_method_statement(opts, model) for model in opts.models)
-    return ProjectResult(result, farms, problems, rejects, len(table.frame), methods, opts, rothc_trajectory)
+    methods.extend(model.method_statement(opts) for model in models)
+    return ProjectResult(result, farms, problems, rejects, len(table.frame), methods, opts, runs)
 
 
-def _project_models(plots: pd.DataFrame, opts: ProjectOptions) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """Project with each model of ``opts.models``; several models give a long table with a ``model`` column."""
-    models = tuple(opts.models)
-    unknown = [m for m in models if m not in MODELS]
-    if not models or unknown or len(set(models)) != len(models):
-        raise InputError(f"unknown or repeated model in {','.join(models)!r}; valid: {', '.join(MODELS)}")
-    frames, rothc_trajectory = [], None
-    for model in models:  # at most two models
-        if model == "ipcc":
-            frame = project(plots, practices=opts.practices, years=opts.years, ipcc_version=opts.ipcc_version,
-                            method=opts.method, rate_years=opts.rate_years)
-            if models != ("ipcc",):
-                frame.insert(list(frame.columns).index("method"), "model", "ipcc")
-        else:
-            if opts.climate is None:
-                raise InputError("the RothC model needs a monthly climate table (--climate FILE)")
-            run = project_rothc(plots, opts.climate, practices=opts.practices, years=opts.years,
-                                ipcc_version=opts.ipcc_version)
-            frame, rothc_trajectory = run.plots, run.trajectory
+def _validate(plots: pd.DataFrame, models: list[ProjectionModel], opts: ProjectOptions) -> list[FourP1000Error]:
+    """Every model's problems; a model checks only the plots the models before it accept."""
+    errors: list[FourP1000Error] = []
+    for model in models:  # a plot refused by one model is refused by all
+        accepted = plots[~plots["source_row"].isin(_rows(errors))].reset_index(drop=True)
+        errors += model.validate(accepted, opts)
+        if any(e.rows is None for e in errors):
+            break
+    return errors
+
+
+def _rows(errors: list[FourP1000Error]) -> list[int]:
+    return [row for e in errors for row in (e.rows or [])]
+
+
+def _validation_error(table: HorizonTable, problems: pd.DataFrame, errors: list[FourP1000Error],
+                      plot_ids: dict[int, str]) -> ValidationError:
+    """The table's errors and the models' problems, every one listed."""
+    extra = _problem_frame([p for e in errors for p in e.problems(table.label, plot_ids)])
+    all_problems = pd.concat([problems, extra], ignore_index=True)
+    return ValidationError(table.problem_list(all_problems[all_problems["severity"] == "error"]))
+
+
+def _without_rows(run: ModelRun, rows: list[int]) -> ModelRun:
+    """A model's run less the plots of ``rows`` (plots are projected independently)."""
+    keep = ~run.plots["source_row"].isin(rows)
+    dropped = set(run.plots.loc[~keep, "plot_id"])
+    trajectory = run.trajectory
+    if trajectory is not None:
+        trajectory = trajectory[~trajectory["plot_id"].isin(dropped)].reset_index(drop=True)
+    return ModelRun(run.plots[keep].reset_index(drop=True), trajectory, run.problems)
+
+
+def _combine(runs: dict[str, ModelRun]) -> pd.DataFrame:
+    """One model's plots as they are; several models in one long table with a ``model`` column."""
+    if len(runs) == 1:
+        return next(iter(runs.values())).plots
+    frames = []
+    for name, run in runs.items():
+        frame = run.plots
+        if "model" not in frame.columns:
+            frame = frame.copy()
+            ids = [c for c in ("plot_id", "farm_id", "area_ha") if c in frame.columns]
+            frame.insert(len(ids), "model", name)
         frames.append(frame)
-    result = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-    return result, rothc_trajectory
+    return pd.concat(frames, ignore_index=True)
 
 
 def _aggregate(result: pd.DataFrame) -> pd.DataFrame:
@@ -204,17 +221,6 @@ def _aggregate(result: pd.DataFrame) -> pd.DataFrame:
              for m in pd.unique(result["model"])]  # one group per model
     farms = pd.concat(parts, ignore_index=True)
     return farms[["model"] + [c for c in farms.columns if c != "model"]]
-
-
-def _method_statement(opts: ProjectOptions, model: str = "ipcc") -> str:
-    if model == "rothc":
-        return rothc_method_statement(opts.years)
-    if opts.method == "rates":
-        return (f"rates method: meta-analysis sequestration rates of the practices, applied for a finite duration; "
-                f"horizon {opts.years} yr")
-    return (f"IPCC Tier 1 ({opts.ipcc_version}): stock = SOC_REF x F_LU x F_MG x F_I (0-30 cm), or the measured stock "
-            f"scaled by the ratio of new to old factor products; linear change over 20 yr, then constant; "
-            f"horizon {opts.years} yr; 4 per 1000 met when the mean yearly change >= 4 per mille of the baseline")
 
 
 def _subset(table: HorizonTable, mask: np.ndarray) -> HorizonTable:
@@ -281,7 +287,7 @@ def _plot_clay(frame: pd.DataFrame, top_cm: float, bottom_cm: float) -> pd.Serie
     clay = pd.to_numeric(frame["clay_pct"], errors="coerce").to_numpy(dtype=float)
     top = frame["top_cm"].to_numpy(dtype=float)
     bottom = frame["bottom_cm"].to_numpy(dtype=float)
-    overlap = np.clip(np.minimum(bottom, bottom_cm) - np.maximum(top, top_cm), 0.0, None)
+    overlap = overlap_cm(top, bottom, top_cm, bottom_cm)
     weight = np.where(np.isfinite(clay) & np.isfinite(overlap), overlap, 0.0)
     sums = pd.DataFrame({"plot_id": frame["plot_id"].to_numpy(dtype=object), "w": weight,
                          "wc": weight * np.where(np.isfinite(clay), clay, 0.0),
@@ -308,28 +314,6 @@ def derive_climate_zone(plots: pd.DataFrame, methods: list[str]) -> pd.DataFrame
     return plots
 
 
-def _rows_of_error(exc: FourP1000Error, plots: pd.DataFrame) -> np.ndarray:
-    rows = getattr(exc, "rows", None)
-    if rows is None or "source_row" not in plots:
-        return np.zeros(len(plots), dtype=bool)
-    return plots["source_row"].isin(list(np.atleast_1d(rows))).to_numpy()
-
-
-def _problems_from_error(table: HorizonTable, exc: FourP1000Error, plots: pd.DataFrame, bad: np.ndarray) -> list[Problem]:
-    column = getattr(exc, "column", None)
-    if not bad.any():
-        return [Problem(table.label, None, column, "projection", str(exc))]
-    out = []
-    for row, plot in zip(plots.loc[bad, "source_row"], plots.loc[bad, "plot_id"]):
-        out.append(Problem(table.label, int(row), column, "unknown_value", _short(str(exc)), str(plot)))
-    return out
-
-
-def _short(message: str) -> str:
-    # Library messages may name the rows themselves; each problem names its own row.
-    return message.split(" (rows ")[0].split(" in rows ")[0]
-
-
 def _problem_frame(problems: list[Problem]) -> pd.DataFrame:
     return pd.DataFrame(
         [{"position": -1, "row": p.row, "plot_id": p.plot_id, "column": p.column, "rule": p.rule,
@@ -339,15 +323,10 @@ def _problem_frame(problems: list[Problem]) -> pd.DataFrame:
 
 
 def _rejects_for_plots(table: HorizonTable, plot_ids: set, problems: pd.DataFrame) -> pd.DataFrame:
-    if not plot_ids:
-        return pd.DataFrame(columns=list(table.raw.columns) + ["row", "reason"])
     mask = table.frame["plot_id"].isin(plot_ids).to_numpy()
-    reason = problems.dropna(subset=["plot_id"]).groupby("plot_id")["message"].first().to_dict()
-    out = table.raw[mask].reset_index(drop=True).copy()
-    out.insert(0, "row", table.frame.loc[mask, "source_row"].to_numpy())
-    out["reason"] = [f"plot not projected: {reason.get(p, 'plot has errors')}"
-                     for p in table.frame.loc[mask, "plot_id"]]
-    return out
+    reason = problems.dropna(subset=["plot_id"]).groupby("plot_id")["message"].first()
+    messages = table.frame.loc[mask, "plot_id"].map(reason).fillna("plot has errors")
+    return rejected_rows(table, np.flatnonzero(mask), ("plot not projected: " + messages.astype(str)).to_numpy())
 
 
 def load_plots_or_horizons(raw, *, som_factor, bd_basis, column_map) -> HorizonTable:

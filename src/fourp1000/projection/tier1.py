@@ -45,11 +45,12 @@ import numpy as np
 import pandas as pd
 
 from . import ipcc
-from ..errors import InputError
+from ..errors import FourP1000Error, InputError
 from ..practices import ManagementChange, apply_practices, multiplier_table, parse_practices, practice_rates
 from ..stocks.farms import farm_totals
 from ..stocks.layers import co2e
 from ..targets import change_columns, meets_target, rate_per_mille
+from .checks import errors_by_group
 
 METHODS = ("ipcc", "rates")
 DEFAULT_YEARS = 20
@@ -183,62 +184,112 @@ def prepare(plots: pd.DataFrame, practices: Iterable[str] = (), ipcc_version: st
     if method not in METHODS:
         raise InputError(f"unknown method {method!r}; valid: {', '.join(METHODS)}")
     version = ipcc.normalise_ipcc_version(ipcc_version)
+    rows = plots["source_row"].to_numpy() if "source_row" in plots.columns else None
+    measured = _measured_stock(plots, rows)
+    change = management_change(plots, practices, rows)
+    # Which plots need the factor tables: all for the IPCC method; for rates only those
+    # whose baseline stock must come from the IPCC default.
+    need = np.ones(len(plots), bool) if method == "ipcc" else ~np.isfinite(measured)
+    baseline, new, soc_idx = _factor_lookups(plots, change, np.flatnonzero(need), measured, version, rows)
+    return ProjectionInputs(version, plots, rows, measured, soc_idx, baseline, new, change, np.flatnonzero(need))
+
+
+def _measured_stock(plots: pd.DataFrame, rows: np.ndarray | None) -> np.ndarray:
+    """Measured 0-30 cm stock of each plot [t C ha-1] (NaN where none), after checking the plot ids."""
     if "plot_id" not in plots.columns:
         raise InputError("the plot table has no column 'plot_id'")
-    n = len(plots)
-    rows = plots["source_row"].to_numpy() if "source_row" in plots.columns else None
     dup = plots["plot_id"].duplicated(keep=False).to_numpy()
     if dup.any():
         first = np.flatnonzero(dup)[0]
         where = f" (row {int(rows[first])})" if rows is not None else ""
         raise InputError(f"plot {plots['plot_id'].iloc[first]!r} appears more than once{where}; "
-                         "give one row per plot")
-    if MEASURED_STOCK_COLUMN in plots.columns:
-        measured = pd.to_numeric(plots[MEASURED_STOCK_COLUMN], errors="coerce").to_numpy(dtype=float)
-        bad = measured < 0
-        if bad.any():
-            first = np.flatnonzero(bad)[0]
-            where = f" in row {int(rows[first])}" if rows is not None else ""
-            raise InputError(f"negative {MEASURED_STOCK_COLUMN} {measured[first]:g}{where}")
-    else:
-        measured = np.full(n, np.nan)
+                         "give one row per plot", column="plot_id", rows=None if rows is None else rows[dup])
+    if MEASURED_STOCK_COLUMN not in plots.columns:
+        return np.full(len(plots), np.nan)
+    measured = pd.to_numeric(plots[MEASURED_STOCK_COLUMN], errors="coerce").to_numpy(dtype=float)
+    bad = measured < 0
+    if bad.any():
+        first = np.flatnonzero(bad)[0]
+        where = f" in row {int(rows[first])}" if rows is not None else ""
+        raise InputError(f"negative {MEASURED_STOCK_COLUMN} {measured[first]:g}{where}",
+                         column=MEASURED_STOCK_COLUMN, rows=None if rows is None else rows[bad])
+    return measured
 
-    combos = parse_practices(_column(plots, "practices"), practices, n=n, source_row=rows)
-    cols = {c: _column(plots, c) for c in _MGMT_COLUMNS}
-    if cols["land_use"] is None:
+
+def management_change(plots: pd.DataFrame, practices: Iterable[str] = (),
+                      rows: np.ndarray | None = None) -> ManagementChange:
+    """Each plot's management once its practices (its ``practices`` column and ``practices``) are adopted.
+
+    Raises
+    ------
+    InputError, UnknownFactorError
+        Unknown practices or classes, a practice that does not apply to the land use.
+    """
+    combos = parse_practices(_column(plots, "practices"), practices, n=len(plots), source_row=rows)
+    if "land_use" not in plots.columns:
         raise InputError("the plot table has no column 'land_use'")
-    change = apply_practices(combos, cols["land_use"], cols["tillage"], cols["input_level"],
-                             cols["grassland_condition"], source_row=rows)
+    return apply_practices(combos, _column(plots, "land_use"), _column(plots, "tillage"),
+                           _column(plots, "input_level"), _column(plots, "grassland_condition"), source_row=rows)
 
-    # Which plots need the factor tables: all for the IPCC method; for rates only those
-    # whose baseline stock must come from the IPCC default.
-    need = np.ones(n, bool) if method == "ipcc" else ~np.isfinite(measured)
-    factor_rows = np.flatnonzero(need)
+
+def _factor_lookups(plots: pd.DataFrame, change: ManagementChange, sub: np.ndarray, measured: np.ndarray,
+                    version: str, rows: np.ndarray | None
+                    ) -> tuple[ipcc.Tier1Factors | None, ipcc.Tier1Factors | None, np.ndarray]:
+    """Baseline and new factors of the plots ``sub``, and SOC_REF rows of those without a measured stock."""
+    n = len(plots)
     soc_idx = np.full(n, -1)
-    baseline = new = None
-    if factor_rows.size:
-        sub = factor_rows
-        sub_rows = None if rows is None else rows[sub]
+    if not sub.size:
+        return None, None, soc_idx
+    cols = {c: _column(plots, c) for c in _MGMT_COLUMNS}
+    if cols["climate_zone"] is None:
+        raise InputError("the plot table has no column 'climate_zone'")
+    sub_rows = None if rows is None else rows[sub]
 
-        def pick(values: np.ndarray | None) -> np.ndarray | None:
-            return None if values is None else values[sub]
+    def pick(values: np.ndarray | None) -> np.ndarray | None:
+        return None if values is None else values[sub]
 
-        if cols["climate_zone"] is None:
-            raise InputError("the plot table has no column 'climate_zone'")
-        b = ipcc.tier1_factors(pick(cols["climate_zone"]), pick(cols["land_use"]), pick(cols["tillage"]),
-                               pick(cols["input_level"]), pick(cols["grassland_condition"]), version,
-                               source_row=sub_rows)
-        nw = ipcc.tier1_factors(pick(cols["climate_zone"]), change.land_use[sub], change.tillage[sub],
-                                change.input_level[sub], change.grassland_condition[sub], version,
-                                source_row=sub_rows)
-        baseline, new = (_expand(f, sub, n) for f in (b, nw))
-        default_rows = sub[~np.isfinite(measured[sub])]
-        if default_rows.size:
-            soil = (cols["soil_class"][default_rows] if cols["soil_class"] is not None
-                    else np.full(default_rows.size, None))
-            soc_idx[default_rows] = ipcc.soc_ref_index(cols["climate_zone"][default_rows], soil, version,
-                                                       source_row=None if rows is None else rows[default_rows])
-    return ProjectionInputs(version, plots, rows, measured, soc_idx, baseline, new, change, factor_rows)
+    zone = pick(cols["climate_zone"])
+    b = ipcc.tier1_factors(zone, pick(cols["land_use"]), pick(cols["tillage"]), pick(cols["input_level"]),
+                           pick(cols["grassland_condition"]), version, source_row=sub_rows)
+    nw = ipcc.tier1_factors(zone, change.land_use[sub], change.tillage[sub], change.input_level[sub],
+                            change.grassland_condition[sub], version, source_row=sub_rows)
+    default_rows = sub[~np.isfinite(measured[sub])]
+    if default_rows.size:
+        soil = (cols["soil_class"][default_rows] if cols["soil_class"] is not None
+                else np.full(default_rows.size, None))
+        soc_idx[default_rows] = ipcc.soc_ref_index(cols["climate_zone"][default_rows], soil, version,
+                                                   source_row=None if rows is None else rows[default_rows])
+    return _expand(b, sub, n), _expand(nw, sub, n), soc_idx
+
+
+#: Plot columns that decide whether :func:`prepare` accepts a plot (with the sign and
+#: presence of its measured stock): plots alike in these are accepted or refused together.
+INPUT_COLUMNS = ("practices",) + _MGMT_COLUMNS
+
+
+def check_plots(plots: pd.DataFrame, practices: Iterable[str] = (), ipcc_version: str = ipcc.DEFAULT_IPCC_VERSION,
+                *, method: str = "ipcc") -> list[FourP1000Error]:
+    """Every problem :func:`prepare` would raise, each naming all its rows.
+
+    The table is checked in one vectorised pass; only when it fails is each group of plots
+    alike in :data:`INPUT_COLUMNS` checked once, so that every faulty plot is found.
+
+    Returns
+    -------
+    list of FourP1000Error
+        Errors with ``rows`` (the plots to reject), or one without rows that concerns the
+        whole table. Empty when every plot can be projected.
+    """
+    try:
+        prepare(plots, practices, ipcc_version, method=method)
+        return []
+    except FourP1000Error as exc:
+        if exc.rows is None:
+            return [exc]
+    measured = (pd.to_numeric(plots[MEASURED_STOCK_COLUMN], errors="coerce") if MEASURED_STOCK_COLUMN in plots
+                else pd.Series(np.nan, index=plots.index))
+    keys = [plots[c] for c in INPUT_COLUMNS if c in plots.columns] + [measured.isna(), measured < 0]
+    return errors_by_group(lambda group: prepare(group, practices, ipcc_version, method=method), plots, keys)
 
 
 def _expand(f: ipcc.Tier1Factors, sub: np.ndarray, n: int) -> ipcc.Tier1Factors:
@@ -324,18 +375,8 @@ def project(
     if not float(transition_years) > 0:
         raise InputError(f"transition_years must be positive, got {transition_years!r}")
     inp = prepare(plots, practices, ipcc_version, method=method)
-    n = len(plots)
     baseline = inp.baseline_stock()
-    soc_table = ipcc.soc_ref_table(inp.ipcc_version)
-    if method == "ipcc":
-        target = inp.equilibrium_stock(baseline)
-        duration = np.full(n, float(transition_years))
-        rate = np.full(n, np.nan)
-        without_rate = np.full(n, None, dtype=object)
-        rate_status = np.full(n, "definition", dtype=object)
-    else:
-        rate, duration, without_rate, rate_status = practice_rates(inp.change.practices, duration_yr=rate_years)
-        target = baseline + rate * duration
+    target, duration, rate, without_rate, rate_status = _targets(inp, baseline, method, transition_years, rate_years)
     final = linear_transition(baseline, target, float(years), duration)
 
     out = pd.DataFrame({"plot_id": plots["plot_id"].to_numpy()})
@@ -351,8 +392,31 @@ def project(
         out[name] = values
     out["equilibrium_stock_t_ha"] = target
     out["transition_years"] = duration
+    _factor_columns(out, inp)
+    out["rate_t_ha_yr"] = rate
+    out["practices_without_rate"] = without_rate
+    out["least_confirmed"] = _least_confirmed(inp, rate_status)
+    if inp.source_row is not None:
+        out["source_row"] = inp.source_row
+    return out
+
+
+def _targets(inp: ProjectionInputs, baseline: np.ndarray, method: str, transition_years: float,
+             rate_years: float | None) -> tuple[np.ndarray, ...]:
+    """Target stock [t C ha-1] and years to reach it, with the rates (NaN for ``ipcc``) and their statuses."""
+    n = baseline.size
+    if method == "ipcc":
+        return (inp.equilibrium_stock(baseline), np.full(n, float(transition_years)), np.full(n, np.nan),
+                np.full(n, None, dtype=object), np.full(n, "definition", dtype=object))
+    rate, duration, without_rate, rate_status = practice_rates(inp.change.practices, duration_yr=rate_years)
+    return baseline + rate * duration, duration, rate, without_rate, rate_status
+
+
+def _factor_columns(out: pd.DataFrame, inp: ProjectionInputs) -> None:
+    """Add the SOC_REF, factors and new classes used for each plot to ``out``."""
+    soc_table = ipcc.soc_ref_table(inp.ipcc_version)
     out["soc_ref_t_ha"] = np.where(inp.soc_ref_index >= 0, soc_table.value[np.maximum(inp.soc_ref_index, 0)], np.nan)
-    blank = np.full(n, np.nan)
+    blank = np.full(len(out), np.nan)
     for tag, f in (("baseline", inp.baseline), ("new", inp.new)):
         for name in ("f_lu", "f_mg", "f_i"):
             out[f"{name}_{tag}"] = blank if f is None else getattr(f, name)
@@ -361,17 +425,17 @@ def project(
     out["tillage_new"] = inp.change.tillage
     out["input_level_new"] = inp.change.input_level
     out["grassland_condition_new"] = inp.change.grassland_condition
-    out["rate_t_ha_yr"] = rate
-    out["practices_without_rate"] = without_rate
+
+
+def _least_confirmed(inp: ProjectionInputs, rate_status: np.ndarray) -> np.ndarray:
+    """Weakest confirmation status of the table cells and rates used for each plot."""
+    soc_table = ipcc.soc_ref_table(inp.ipcc_version)
     statuses = [rate_status, inp.change.multiplier_status,
                 np.where(inp.soc_ref_index >= 0, soc_table.status[np.maximum(inp.soc_ref_index, 0)], "definition")]
     if inp.baseline is not None:
         statuses += [np.where(pd.isna(inp.baseline.least_confirmed), "definition", inp.baseline.least_confirmed),
                      np.where(pd.isna(inp.new.least_confirmed), "definition", inp.new.least_confirmed)]
-    out["least_confirmed"] = ipcc.weakest_status(*statuses)
-    if inp.source_row is not None:
-        out["source_row"] = inp.source_row
-    return out
+    return ipcc.weakest_status(*statuses)
 
 
 def trajectory(result: pd.DataFrame, years: int | None = None) -> pd.DataFrame:

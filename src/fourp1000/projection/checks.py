@@ -1,0 +1,58 @@
+"""Find every faulty plot of a table in one pass, from checks that raise on the first fault.
+
+The library's checks raise a :class:`~fourp1000.errors.FourP1000Error` naming every row
+that shares the first fault they meet. :func:`errors_by_group` runs such a check once on
+each group of plots that are alike in the inputs the check reads: within a group the check
+accepts or refuses every plot together, so one call per group finds every fault, with no
+re-run after dropping rows.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..errors import FourP1000Error
+
+
+def group_codes(keys: Sequence[pd.Series | np.ndarray], n: int) -> np.ndarray:
+    """Group number of each of ``n`` plots: plots with equal ``keys`` (missing values equal too) share one.
+
+    Groups are numbered in order of first appearance.
+    """
+    if not keys:
+        return np.zeros(n, dtype=np.int64)
+    codes = pd.DataFrame({i: pd.factorize(pd.Series(np.asarray(k, dtype=object)), use_na_sentinel=False)[0]
+                          for i, k in enumerate(keys)})
+    return codes.groupby(list(codes.columns), sort=False).ngroup().to_numpy()
+
+
+def errors_by_group(check: Callable[[pd.DataFrame], object], plots: pd.DataFrame,
+                    keys: Sequence[pd.Series | np.ndarray]) -> list[FourP1000Error]:
+    """Run ``check`` once on each group of plots alike in ``keys`` and collect what it raises.
+
+    Parameters
+    ----------
+    check : callable
+        Takes a subset of ``plots`` (index reset); raises a ``FourP1000Error`` whose
+        ``rows`` name the faulty plots.
+    plots : pandas.DataFrame
+        One row per plot, with ``source_row``.
+    keys : sequence of array-like
+        One value per plot each: the inputs that decide whether ``check`` accepts a plot.
+
+    Returns
+    -------
+    list of FourP1000Error
+        One per faulty group, in order of the groups' first plots.
+    """
+    codes = group_codes(keys, len(plots))
+    errors = []
+    for code in range(int(codes.max()) + 1 if len(codes) else 0):  # distinct inputs, not plots
+        try:
+            check(plots[codes == code].reset_index(drop=True))
+        except FourP1000Error as exc:
+            errors.append(exc)
+    return errors

@@ -1,0 +1,548 @@
+"""RothC-26.3 inputs of each plot: the baseline cycle, its equilibrium fit, and the practices' inputs.
+
+The steps of :func:`fourp1000.projection.rothc.project_rothc` before the forward run, each
+vectorised over plots (arrays of shape ``(12, n_plots)``):
+
+1. :func:`plot_drivers`: climate, soil cover, DPM/RPM ratio and the monthly shape of the
+   plant input of each plot, with every plot RothC cannot run named (errors with ``rows``);
+2. :func:`fit_baseline`: the baseline stock taken as the equilibrium of the baseline cycle
+   (inverse mode, :func:`fourp1000.rothc.fit_plant_input`);
+3. :func:`practice_inputs`: the practices' effects (``data/rothc_practices.csv``) as extra
+   monthly plant C and manure, cover and DPM/RPM changes;
+4. :func:`changed_cycle`: the cycle under the practices, tree litter included.
+
+References
+----------
+.. [1] Coleman, K., Jenkinson, D.S. (1996). RothC-26.3 - A model for the turnover of carbon
+   in soil. NATO ASI Series I 38, Springer, 237-246. :doi:`10.1007/978-3-642-61094-3_17`
+.. [2] FAO (2020). GSOCseq - Technical manual (RothC initialisation, DPM/RPM by land cover,
+   cover), FAO-SID/GSOCseq.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from . import ipcc
+from .. import rothc
+from ..errors import FourP1000Error, InputError
+from ..io.climate import ClimateTable
+from ..practices import SEPARATOR, ManagementChange, multiplier_table, practice_names
+
+MONTHS = 12
+#: Columns of the land-use table giving the relative plant C input of each month.
+WEIGHT_COLUMNS = tuple(f"input_weight_{m:02d}" for m in range(1, MONTHS + 1))
+
+
+def plot_error(message: str, bad: np.ndarray, rows: np.ndarray | None, column: str | None) -> InputError:
+    """An error naming the first bad plot's row in ``message`` (``{where}``); ``rows`` lists them all."""
+    positions = np.flatnonzero(bad)
+    first = positions[0]
+    where = f" in row {int(rows[first])}" if rows is not None else f" (plot {int(first)})"
+    more = f" (and {positions.size - 1} more plots)" if positions.size > 1 else ""
+    return InputError(message.format(where=where + more), column=column,
+                      rows=None if rows is None else rows[positions])
+
+
+def parse_condition(text: str) -> tuple[str, str, str] | None:
+    """Parse ``input_level=low`` / ``input_level!=high_manure`` into (column, op, value)."""
+    for op in ("!=", "="):
+        if op in text:
+            column, value = (part.strip() for part in text.split(op, 1))
+            if column == "input_level" and value in ipcc.INPUT_LEVELS:
+                return column, op, value
+    return None
+
+
+# --------------------------------------------------------------------------------------
+# Cover months
+# --------------------------------------------------------------------------------------
+
+
+def _parse_month_spec(text: str) -> np.ndarray | None:
+    """Months of ``"4-9"``, ``"10-3"`` (wraps), ``"1;2;3"``, ``"1,5-7"``, ``"all"``, ``"none"``."""
+    spec = text.strip().lower()
+    mask = np.zeros(MONTHS, bool)
+    if spec in ("all", "1-12"):
+        mask[:] = True
+        return mask
+    if spec in ("none", "0", "-"):
+        return mask
+    for part in spec.replace(",", ";").split(";"):
+        part = part.strip()
+        if not part:
+            continue
+        bounds = part.split("-")
+        try:
+            nums = [int(float(b)) if float(b) == int(float(b)) else None for b in bounds]
+        except ValueError:
+            return None
+        if len(nums) not in (1, 2) or any(m is None or not 1 <= m <= MONTHS for m in nums):
+            return None
+        first, last = nums[0], nums[-1]
+        span = range(first, last + 1) if first <= last else list(range(first, MONTHS + 1)) + list(range(1, last + 1))
+        mask[[m - 1 for m in span]] = True
+    return mask
+
+
+def parse_cover_months(values: object, *, source_row: object = None, column: str = "cover_months"
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """Monthly soil cover of each plot from month specifications.
+
+    Parameters
+    ----------
+    values : array-like of str
+        One specification per plot: ranges ``"4-9"`` (April to September), ranges across
+        the new year ``"10-7"`` (October to July), lists ``"1;2;3"`` or ``"1,5-7"``,
+        ``"all"``/``"1-12"`` or ``"none"``. Empty or missing: not given.
+    source_row : array-like of int, optional
+        Row numbers for the error message.
+    column : str
+        Column name for the error message.
+
+    Returns
+    -------
+    covered : numpy.ndarray of bool, shape (12, n)
+        Soil covered by vegetation in month m (row m - 1); False where not given.
+    given : numpy.ndarray of bool, shape (n,)
+        Plots with a specification.
+
+    Raises
+    ------
+    InputError
+        A specification that cannot be read (names the row; ``rows`` holds every bad row).
+
+    Examples
+    --------
+    >>> cov, given = parse_cover_months(["4-9", "11-2", None])
+    >>> np.flatnonzero(cov[:, 1]).tolist(), given.tolist()
+    ([0, 1, 10, 11], [True, True, False])
+    """
+    arr = pd.Series(np.asarray(values, dtype=object), dtype=object)
+    text = arr.where(arr.isna(), arr.astype(str).str.strip())
+    text = text.where(text != "", None)
+    codes, uniques = pd.factorize(text, use_na_sentinel=True)
+    masks = np.zeros((MONTHS, len(uniques) + 1), bool)  # last column: not given
+    bad_unique = []
+    for u, spec in enumerate(uniques):  # distinct specifications, not plots
+        mask = _parse_month_spec(str(spec))
+        if mask is None:
+            bad_unique.append(u)
+        else:
+            masks[:, u] = mask
+    if bad_unique:
+        bad = np.isin(codes, bad_unique)
+        rows = None if source_row is None else np.asarray(source_row)
+        first = int(np.flatnonzero(bad)[0])
+        where = f" in row {int(rows[first])}" if rows is not None else ""
+        raise InputError(f"cannot read {column} {text.iloc[first]!r}{where}: give months 1-12 as ranges or lists, "
+                         "e.g. 4-9, 10-7 (October to July), 1;2;3, all or none",
+                         column=column, rows=None if rows is None else rows[bad])
+    index = np.where(codes < 0, len(uniques), codes)
+    return masks[:, index], codes >= 0
+
+
+def format_cover_months(covered: np.ndarray) -> np.ndarray:
+    """Month specifications (``"4-9"``, ``"1-3;10-12"``, ``"1-12"``, ``"none"``) of (12, n) masks."""
+    covered = np.asarray(covered, bool)
+    bits = (covered.astype(np.int64) << np.arange(MONTHS)[:, None]).sum(axis=0)
+    codes, uniques = pd.factorize(bits)
+    out = []
+    for code in uniques:  # distinct patterns, not plots
+        months = [m + 1 for m in range(MONTHS) if (int(code) >> m) & 1]
+        if not months:
+            out.append("none")
+            continue
+        runs, start = [], months[0]
+        for a, b in zip(months, months[1:] + [None]):
+            if b != a + 1:
+                runs.append(f"{start}-{a}" if a != start else f"{a}")
+                start = b
+        out.append(";".join(runs))
+    return np.asarray(out, dtype=object)[codes]
+
+
+# --------------------------------------------------------------------------------------
+# Baseline drivers and equilibrium fit
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlotDrivers:
+    """Baseline RothC drivers of each plot (monthly arrays of shape (12, n)).
+
+    Attributes
+    ----------
+    land_use : pandas.DataFrame
+        The land-use defaults row of each plot (``data/rothc_land_use.csv``).
+    clay_pct : numpy.ndarray [%]
+    baseline_t_c_ha : numpy.ndarray [t C ha-1]
+        The stock taken as the equilibrium of the baseline cycle.
+    climate_index : numpy.ndarray of int
+        Position of each plot's climatology in the climate table.
+    temperature_c, rain_mm, evaporation_mm : numpy.ndarray [°C, mm, mm]
+    covered : numpy.ndarray of bool
+    weights : numpy.ndarray
+        Relative plant C input of each month.
+    dpm_rpm_ratio : numpy.ndarray [-]
+    input_level : numpy.ndarray of object
+        Canonical baseline input level (None where not given).
+    """
+
+    land_use: pd.DataFrame
+    clay_pct: np.ndarray
+    baseline_t_c_ha: np.ndarray
+    climate_index: np.ndarray
+    temperature_c: np.ndarray
+    rain_mm: np.ndarray
+    evaporation_mm: np.ndarray
+    covered: np.ndarray
+    weights: np.ndarray
+    dpm_rpm_ratio: np.ndarray
+    input_level: np.ndarray
+
+
+def float_column(plots: pd.DataFrame, name: str) -> np.ndarray:
+    """A numeric plot column (NaN where missing or not a number, all NaN if absent)."""
+    if name not in plots.columns:
+        return np.full(len(plots), np.nan)
+    return pd.to_numeric(plots[name], errors="coerce").to_numpy(dtype=float)
+
+
+def climate_keys(plots: pd.DataFrame, climate: ClimateTable) -> tuple[np.ndarray, str]:
+    """Each plot's key into the climate table, and the plot column it comes from."""
+    if climate.key == "plot_id":
+        return plots["plot_id"].to_numpy(dtype=object), "plot_id"
+    ids = plots["climate_id"].astype(object) if "climate_id" in plots.columns else None
+    zones = plots["climate_zone"].astype(object) if "climate_zone" in plots.columns else None
+    if ids is None and zones is None:
+        raise InputError("the plots have no climate_id column (nor a climate_zone) to find their climate in "
+                         f"{climate.label}")
+    if ids is None:
+        return zones.to_numpy(dtype=object), "climate_zone"
+    if zones is not None:
+        # A plot without its own climate_id falls back to its climate zone's climatology.
+        ids = ids.where(ids.notna() & (ids.astype(str).str.strip() != ""), zones)
+    return ids.to_numpy(dtype=object), "climate_id"
+
+
+def _rows_mask(error: FourP1000Error, rows: np.ndarray | None) -> np.ndarray:
+    """Plots named by an error with rows; re-raised when it names none (it concerns every plot)."""
+    if error.rows is None or rows is None:
+        raise error
+    return np.isin(rows, error.rows)
+
+
+def _climate_index(plots: pd.DataFrame, climate: ClimateTable, rows: np.ndarray | None,
+                   errors: list[FourP1000Error]) -> tuple[np.ndarray, np.ndarray]:
+    """Position of each plot's climatology (0 where unknown) and a mask of the known ones."""
+    keys, key_column = climate_keys(plots, climate)
+    found = np.ones(len(plots), bool)
+    try:
+        return climate.index_of(keys, source_row=rows, column=key_column), found
+    except FourP1000Error as exc:
+        errors.append(exc)
+        found = ~_rows_mask(exc, rows)
+    index = np.zeros(len(plots), dtype=np.int64)
+    index[found] = climate.index_of(keys[found], source_row=rows[found], column=key_column)
+    return index, found
+
+
+def _cover(plots: pd.DataFrame, rows: np.ndarray | None, errors: list[FourP1000Error]) -> tuple[np.ndarray, np.ndarray]:
+    """Cover months given per plot (``cover_months``); unreadable ones are reported and not given."""
+    values = (plots["cover_months"].to_numpy(dtype=object) if "cover_months" in plots
+              else np.full(len(plots), None, dtype=object))
+    try:
+        return parse_cover_months(values, source_row=rows)
+    except FourP1000Error as exc:
+        errors.append(exc)
+        return parse_cover_months(np.where(_rows_mask(exc, rows), None, values), source_row=rows)
+
+
+def plot_drivers(plots: pd.DataFrame, climate: ClimateTable, land_use_table: pd.DataFrame,
+                 baseline_t_c_ha: np.ndarray, rows: np.ndarray | None, params: rothc.RothCParameters
+                 ) -> tuple[PlotDrivers, list[FourP1000Error]]:
+    """Baseline drivers of each plot, and every reason RothC cannot run a plot.
+
+    Returns
+    -------
+    drivers : PlotDrivers
+        Values of plots named by an error are placeholders.
+    errors : list of FourP1000Error
+        In check order, each naming all its rows: paddy land use, clay missing or outside
+        0-100 %, no baseline stock, climate not in the table, a climate below -5 °C all
+        year, unreadable cover months, a DPM/RPM ratio <= 0.
+
+    Raises
+    ------
+    InputError
+        A problem of the whole table (no column to find the climate by).
+    """
+    n = len(plots)
+    errors: list[FourP1000Error] = []
+    land_use = ipcc.normalise(plots["land_use"].to_numpy(dtype=object), "land_use", source_row=rows)
+    lu = land_use_table.loc[list(land_use)] if n else land_use_table.iloc[:0]
+    unsupported = ~lu["supported"].to_numpy(dtype=bool)
+    if unsupported.any():
+        errors.append(plot_error("RothC-26.3 does not apply to flooded (paddy) soils{where}; project them with "
+                                 "--model ipcc", unsupported, rows, "land_use"))
+    clay = float_column(plots, "clay_pct")
+    bad_clay = ~((clay >= 0) & (clay <= 100))
+    if bad_clay.any():
+        errors.append(plot_error("clay_pct missing or outside 0-100 %{where}: RothC needs the 0-30 cm clay content",
+                                 bad_clay, rows, "clay_pct"))
+    no_stock = ~np.isfinite(baseline_t_c_ha)
+    if no_stock.any():
+        errors.append(plot_error("no baseline stock{where}: give layers or the IPCC classes", no_stock, rows, None))
+    index, found = _climate_index(plots, climate, rows, errors)
+    temperature, rain, evaporation = climate.monthly(index)
+    frozen = (temperature < params.rm_temp_min_c).all(axis=0) & found
+    if frozen.any():
+        errors.append(plot_error("the climate{where} is below -5 °C in every month: nothing decomposes in RothC, "
+                                 "so no equilibrium exists", frozen, rows, climate_keys(plots, climate)[1]))
+    covered, given = _cover(plots, rows, errors)
+    default_cover, _ = parse_cover_months(lu["cover_months"].to_numpy(dtype=object))
+    covered = np.where(given[None, :], covered, default_cover)
+    weights = np.where(given[None, :], covered.astype(float), lu[list(WEIGHT_COLUMNS)].to_numpy(dtype=float).T)
+    weights[:, weights.sum(axis=0) <= 0] = 1.0  # given as bare all year: inputs spread over the year
+    ratio = float_column(plots, "dpm_rpm_ratio")
+    bad_ratio = np.isfinite(ratio) & ~(ratio > 0)
+    if bad_ratio.any():
+        errors.append(plot_error("dpm_rpm_ratio must be > 0{where}", bad_ratio, rows, "dpm_rpm_ratio"))
+    ratio = np.where(np.isfinite(ratio), ratio, lu["dpm_rpm_ratio"].to_numpy(dtype=float))
+    input_level = (ipcc.normalise(plots["input_level"].to_numpy(dtype=object), "input_level", source_row=rows,
+                                  allow_missing=True) if "input_level" in plots else np.full(n, None, dtype=object))
+    drivers = PlotDrivers(lu, clay, baseline_t_c_ha, index, temperature, rain, evaporation, covered, weights, ratio,
+                          input_level)
+    return drivers, errors
+
+
+@dataclass(frozen=True)
+class BaselineFit:
+    """The baseline cycle of each plot with the plant input that keeps its stock at equilibrium.
+
+    Attributes
+    ----------
+    fit : fourp1000.rothc.EquilibriumFit
+        NaN plant input and pools where no plant input reaches the stock (``unreachable``).
+    fym_t_c_ha_yr : numpy.ndarray [t C ha-1 yr-1]
+        Baseline farmyard manure (``high_manure`` plots).
+    fym_t_c_ha : numpy.ndarray (12, n) [t C ha-1 per month]
+    plant_t_c_ha : numpy.ndarray (12, n) [t C ha-1 per month]
+        Fitted baseline plant input.
+    unreachable : numpy.ndarray of bool
+        Plots whose stock is below what the baseline manure alone sustains.
+    """
+
+    fit: rothc.EquilibriumFit
+    fym_t_c_ha_yr: np.ndarray
+    fym_t_c_ha: np.ndarray
+    plant_t_c_ha: np.ndarray
+    unreachable: np.ndarray
+
+
+def fit_baseline(drivers: PlotDrivers, effects: pd.DataFrame, depth_cm: float,
+                 params: rothc.RothCParameters) -> BaselineFit:
+    """Fit each plot's baseline plant input to its stock (inverse mode, IOM by Falloon et al. 1998).
+
+    A manured baseline (``input_level`` ``high_manure``) gets the manure practice's FYM in
+    its cycle.
+    """
+    n = drivers.clay_pct.size
+    fym_rows = effects.loc[(effects["practice"] == "manure") & (effects["effect"] == "fym_c_t_ha_yr"), "value"]
+    manure_rate = float(fym_rows.iloc[0]) if len(fym_rows) else 0.0
+    fym_base_yr = np.where(drivers.input_level == "high_manure", manure_rate, 0.0)
+    fym_base = np.broadcast_to(fym_base_yr / MONTHS, (MONTHS, n))
+    cycle = rothc.MonthlyInputs(temperature_c=drivers.temperature_c, rain_mm=drivers.rain_mm,
+                                evaporation_mm=drivers.evaporation_mm, plant_c_t_ha=drivers.weights,
+                                fym_c_t_ha=fym_base, covered=drivers.covered,
+                                dpm_rpm_ratio=drivers.dpm_rpm_ratio[None, :])
+    fit = rothc.fit_plant_input(cycle, drivers.clay_pct, depth_cm, drivers.baseline_t_c_ha, strict=False,
+                                params=params)
+    return BaselineFit(fit, fym_base_yr, fym_base, np.asarray(fit.inputs.plant_c_t_ha, dtype=float),
+                       ~np.isfinite(fit.plant_c_t_ha_yr))
+
+
+# --------------------------------------------------------------------------------------
+# Practices
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class PracticeInputs:
+    """How the practices change each plot's cycle (monthly arrays of shape (12, n)).
+
+    Attributes
+    ----------
+    dpm_rpm_ratio : numpy.ndarray [-]
+        Ratio of the baseline plant input after the practices.
+    extra_plant_t_c_ha, extra_dpm_t_c_ha : numpy.ndarray [t C ha-1 per month]
+        Added plant C and its DPM part.
+    covered : numpy.ndarray of bool
+    fym_t_c_ha : numpy.ndarray [t C ha-1 per month]
+        Manure, baseline included.
+    tree_factor : numpy.ndarray [-]
+        Agroforestry factor on the equilibrium (1 without trees).
+    tree_dpm_rpm_ratio : float [-]
+    no_effect : dict of str to numpy.ndarray of bool
+        Plots where a practice they adopt changes nothing in RothC.
+    """
+
+    dpm_rpm_ratio: np.ndarray
+    extra_plant_t_c_ha: np.ndarray
+    extra_dpm_t_c_ha: np.ndarray
+    covered: np.ndarray
+    fym_t_c_ha: np.ndarray
+    tree_factor: np.ndarray
+    tree_dpm_rpm_ratio: float
+    no_effect: dict[str, np.ndarray]
+
+
+def adoption_masks(combos: np.ndarray) -> dict[str, np.ndarray]:
+    """Boolean mask of the plots adopting each catalogue practice."""
+    codes, uniques = pd.factorize(pd.Series(combos, dtype=object).fillna(""))
+    out = {}
+    for name in practice_names():
+        has = np.asarray([name in str(u).split(SEPARATOR) for u in uniques], bool)  # distinct combinations
+        out[name] = has[codes] if len(codes) else np.zeros(0, bool)
+    return out
+
+
+def dpm_fraction(ratio: np.ndarray) -> np.ndarray:
+    """DPM share of plant material with a DPM/RPM ratio [-]."""
+    return ratio / (ratio + 1.0)
+
+
+def _month_weights(covered: np.ndarray) -> dict[str, np.ndarray]:
+    """Share of a yearly amount in each month: in the fallow months (else evenly), or evenly."""
+    fallow = ~covered
+    has_fallow = fallow.any(axis=0)
+    return {"fallow": np.where(has_fallow[None, :], fallow / np.maximum(fallow.sum(axis=0), 1), 1.0 / MONTHS),
+            "all": np.full(covered.shape, 1.0 / MONTHS)}
+
+
+def _applies(effect: pd.Series, adopted: np.ndarray, input_level: np.ndarray) -> np.ndarray:
+    """Plots adopting the practice where the effect's ``applies_when`` condition holds."""
+    if pd.isna(effect["applies_when"]):
+        return adopted.copy()
+    _, op, value = parse_condition(effect["applies_when"])
+    match = input_level == value
+    return adopted & (~match if op == "!=" else match)
+
+
+def practice_inputs(effects: pd.DataFrame, change: ManagementChange, drivers: PlotDrivers, base: BaselineFit,
+                    params: rothc.RothCParameters) -> PracticeInputs:
+    """Apply each practice effect of ``effects`` to the plots adopting it (effects add up)."""
+    n = drivers.clay_pct.size
+    masks = adoption_masks(change.practices)
+    weights = _month_weights(drivers.covered)
+    out = PracticeInputs(drivers.dpm_rpm_ratio.copy(), np.zeros((MONTHS, n)), np.zeros((MONTHS, n)),
+                         drivers.covered.copy(), np.array(base.fym_t_c_ha, dtype=float), np.ones(n),
+                         params.dpm_rpm_woodland, {name: np.zeros(n, bool) for name in practice_names()})
+    for _, eff in effects.iterrows():  # a dozen catalogue rows, each vectorised over plots
+        name, kind = eff["practice"], eff["effect"]
+        adopted = masks[name]
+        if not adopted.any():
+            continue
+        applies = _applies(eff, adopted, drivers.input_level)
+        out.no_effect[name] |= adopted & ~applies
+        if kind == "none":
+            out.no_effect[name] |= adopted
+            continue
+        rule = eff["months"] if pd.notna(eff["months"]) else "all"
+        sel = applies[None, :]
+        eff_ratio = float(eff["dpm_rpm_ratio"]) if pd.notna(eff["dpm_rpm_ratio"]) else None
+        if kind in ("plant_input_fraction", "plant_input_t_c_ha_yr"):
+            if kind == "plant_input_fraction":
+                added = float(eff["value"]) * base.plant_t_c_ha
+            else:
+                added = float(eff["value"]) * (base.plant_t_c_ha / base.fit.plant_c_t_ha_yr if rule == "baseline"
+                                               else weights[rule])
+            added = np.where(sel, added, 0.0)
+            r = out.dpm_rpm_ratio if eff_ratio is None else eff_ratio
+            out.extra_plant_t_c_ha += added
+            out.extra_dpm_t_c_ha += added * dpm_fraction(np.asarray(r, dtype=float))
+        elif kind == "fym_c_t_ha_yr":
+            out.fym_t_c_ha += np.where(sel, float(eff["value"]) * weights[rule if rule != "baseline" else "all"], 0.0)
+        elif kind == "cover":
+            out.covered |= sel & (weights[rule] > 0)
+        elif kind == "dpm_rpm_ratio":
+            out.dpm_rpm_ratio = np.where(applies, float(eff["value"]), out.dpm_rpm_ratio)
+        elif kind == "tree_litter_equilibrium":
+            rows_in_table = change.multiplier_index.get(name)
+            values = multiplier_table().value
+            factor = (np.where(rows_in_table >= 0, values[np.maximum(rows_in_table, 0)], 1.0)
+                      if rows_in_table is not None else np.ones(n))
+            out.tree_factor = np.where(applies, factor, out.tree_factor)
+            out.tree_dpm_rpm_ratio = eff_ratio if eff_ratio is not None else params.dpm_rpm_woodland
+    return out
+
+
+@dataclass(frozen=True)
+class ChangedCycle:
+    """The cycle under the practices and its yearly inputs.
+
+    Attributes
+    ----------
+    inputs : fourp1000.rothc.MonthlyInputs
+    plant_t_c_ha, dpm_t_c_ha : numpy.ndarray (12, n) [t C ha-1 per month]
+        Plant C input (tree litter included) and its DPM part.
+    tree_litter_t_c_ha_yr : numpy.ndarray [t C ha-1 yr-1]
+    """
+
+    inputs: rothc.MonthlyInputs
+    plant_t_c_ha: np.ndarray
+    dpm_t_c_ha: np.ndarray
+    tree_litter_t_c_ha_yr: np.ndarray
+
+
+def _cycle_with(drivers: PlotDrivers, changes: PracticeInputs, plant: np.ndarray, dpm: np.ndarray
+                ) -> rothc.MonthlyInputs:
+    rpm = plant - dpm
+    month_ratio = np.where(plant > 0, dpm / np.where(rpm > 0, rpm, 1.0), changes.dpm_rpm_ratio[None, :])
+    return rothc.MonthlyInputs(temperature_c=drivers.temperature_c, rain_mm=drivers.rain_mm,
+                               evaporation_mm=drivers.evaporation_mm, plant_c_t_ha=plant, fym_c_t_ha=changes.fym_t_c_ha,
+                               covered=changes.covered, dpm_rpm_ratio=month_ratio)
+
+
+def changed_cycle(drivers: PlotDrivers, base: BaselineFit, changes: PracticeInputs, depth_cm: float,
+                  params: rothc.RothCParameters) -> ChangedCycle:
+    """The cycle under the practices, with the tree litter that gives agroforestry its equilibrium factor.
+
+    Tree litter T raises the equilibrium by (factor - 1) x the equilibrium without trees;
+    the equilibrium is affine in the input, so T = that rise / (equilibrium per unit T).
+    """
+    n = drivers.clay_pct.size
+    plant = base.plant_t_c_ha + changes.extra_plant_t_c_ha
+    dpm = base.plant_t_c_ha * dpm_fraction(changes.dpm_rpm_ratio)[None, :] + changes.extra_dpm_t_c_ha
+    tree_yr = np.zeros(n)
+    trees = changes.tree_factor != 1.0
+    if trees.any():
+        sub = np.flatnonzero(trees)
+        clay = drivers.clay_pct[sub]
+        no_tree = rothc.spinup(take_plots(_cycle_with(drivers, changes, plant, dpm), sub), clay, depth_cm,
+                               base.fit.iom_t_c_ha[sub], params=params).state.soc_t_c_ha
+        unit = rothc.MonthlyInputs(temperature_c=drivers.temperature_c[:, sub], rain_mm=drivers.rain_mm[:, sub],
+                                   evaporation_mm=drivers.evaporation_mm[:, sub], plant_c_t_ha=1.0 / MONTHS,
+                                   fym_c_t_ha=0.0, covered=changes.covered[:, sub],
+                                   dpm_rpm_ratio=changes.tree_dpm_rpm_ratio)
+        per_unit = rothc.spinup(unit, clay, depth_cm, 0.0, params=params).state.active_t_c_ha
+        tree_yr[sub] = (changes.tree_factor[sub] - 1.0) * no_tree / per_unit
+        tree_month = np.zeros((MONTHS, n))
+        tree_month[:, sub] = tree_yr[sub] / MONTHS
+        plant = plant + tree_month
+        dpm = dpm + tree_month * dpm_fraction(np.asarray(changes.tree_dpm_rpm_ratio))
+    return ChangedCycle(_cycle_with(drivers, changes, plant, dpm), plant, dpm, tree_yr)
+
+
+def take_plots(inputs: rothc.MonthlyInputs, index: np.ndarray) -> rothc.MonthlyInputs:
+    """The same cycle for a subset of plots (fields of shape (12, n) or (12, 1) or scalars)."""
+    def pick(value):
+        arr = np.asarray(value)
+        return arr[..., index] if arr.ndim == 2 and arr.shape[-1] > 1 else arr
+    return rothc.MonthlyInputs(**{f: pick(getattr(inputs, f)) for f in
+                                  ("temperature_c", "rain_mm", "evaporation_mm", "plant_c_t_ha", "fym_c_t_ha",
+                                   "covered", "dpm_rpm_ratio", "modern_c_pct")})
