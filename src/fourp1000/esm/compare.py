@@ -241,7 +241,28 @@ def _plot_table(
 ) -> pd.DataFrame:
     """Aggregate cores to (plot, sampling, depth) and pair each follow-up with the baseline."""
     t = table.assign(_group=table.groupby(["_pair", "depth_cm"], sort=False).ngroup())
-    stats = t.groupby("_group").agg(
+    stats = _sampling_stats(t)
+    values, counts = padded_groups(t["esm_stock_t_ha"].to_numpy(dtype=float), t["_group"].to_numpy(), len(stats))
+    out = _with_baseline(stats)
+    years = _add_changes(out, year_of_pair)
+    bg, fg = out["_base_group"].to_numpy(), out["_group"].to_numpy()
+    low, high, p_meets = bootstrap_change(values[bg], counts[bg], values[fg], counts[fg], years,
+                                          n_bootstrap=n_bootstrap, confidence=confidence, rng=rng)
+    out["change_ci_low_t_ha"], out["change_ci_high_t_ha"], out["p_meets_4p1000"] = low, high, p_meets
+    out["extrapolated"] = out["extrapolated"] | out["_base_extrapolated"]
+
+    columns = list(_PLOT_COLUMNS)
+    if "farm_id" in table:
+        out["farm_id"] = out["_plot"].map(table.drop_duplicates("_plot").set_index("_plot")["farm_id"])
+        columns.insert(1, "farm_id")
+    out["_depth_order"] = out["depth_cm"].map({d: i for i, d in enumerate(depth_cm)})
+    out = out.sort_values(["_plot", "_year", "_depth_order"], kind="stable")
+    return out[columns].reset_index(drop=True)
+
+
+def _sampling_stats(t: pd.DataFrame) -> pd.DataFrame:
+    """One row per (sampling, depth) group ``_group``: counts, means and sd of the cores' stocks."""
+    return t.groupby("_group").agg(
         plot_id=("plot_id", "first"),
         _plot=("_plot", "first"),
         _pair=("_pair", "first"),
@@ -256,8 +277,10 @@ def _plot_table(
         reference_mass_t_ha=("reference_mass_t_ha", "first"),
         extrapolated=("extrapolated", "any"),
     ).reset_index()
-    values, counts = padded_groups(t["esm_stock_t_ha"].to_numpy(dtype=float), t["_group"].to_numpy(), len(stats))
 
+
+def _with_baseline(stats: pd.DataFrame) -> pd.DataFrame:
+    """Each follow-up (sampling, depth) row beside its plot's baseline row at that depth."""
     base = stats[stats["is_baseline"]].rename(columns={
         "sampled_on": "baseline_sampled_on", "n": "n_baseline_cores", "esm": "baseline_stock_t_ha",
         "esm_sd": "baseline_stock_sd_t_ha", "fd": "baseline_fixed_depth_stock_t_ha",
@@ -265,9 +288,14 @@ def _plot_table(
     })[["_plot", "_base_pair", "depth_cm", "baseline_sampled_on", "n_baseline_cores", "baseline_stock_t_ha",
         "baseline_stock_sd_t_ha", "baseline_fixed_depth_stock_t_ha", "_base_extrapolated", "_base_group"]]
     out = stats[~stats["is_baseline"]].merge(base, on=["_plot", "depth_cm"], how="inner")
-    out = out.rename(columns={"n": "n_cores", "esm": "esm_stock_t_ha", "esm_sd": "esm_stock_sd_t_ha",
-                              "fd": "fixed_depth_stock_t_ha", "fd_sd": "fixed_depth_stock_sd_t_ha"})
+    return out.rename(columns={"n": "n_cores", "esm": "esm_stock_t_ha", "esm_sd": "esm_stock_sd_t_ha",
+                               "fd": "fixed_depth_stock_t_ha", "fd_sd": "fixed_depth_stock_sd_t_ha"})
 
+
+def _add_changes(out: pd.DataFrame, year_of_pair: pd.Series) -> Array:
+    """Add the years, changes, their standard error, the annual rate and the 4 per 1000
+    verdict to the paired rows (in place); returns the years [yr].
+    """
     out["_year"] = year_of_pair.reindex(out["_pair"]).to_numpy()
     years = out["_year"].to_numpy() - year_of_pair.reindex(out["_base_pair"]).to_numpy()
     out["years"] = years
@@ -282,17 +310,4 @@ def _plot_table(
     rate = rate_per_mille(annual, out["baseline_stock_t_ha"].to_numpy(dtype=float))
     out["rate_per_mille"] = rate
     out["meets_4p1000"] = pd.array(np.where(np.isnan(rate), None, meets_target(rate)), dtype="boolean")
-
-    bg, fg = out["_base_group"].to_numpy(), out["_group"].to_numpy()
-    low, high, p_meets = bootstrap_change(values[bg], counts[bg], values[fg], counts[fg], years,
-                                    n_bootstrap=n_bootstrap, confidence=confidence, rng=rng)
-    out["change_ci_low_t_ha"], out["change_ci_high_t_ha"], out["p_meets_4p1000"] = low, high, p_meets
-    out["extrapolated"] = out["extrapolated"] | out["_base_extrapolated"]
-
-    columns = list(_PLOT_COLUMNS)
-    if "farm_id" in table:
-        out["farm_id"] = out["_plot"].map(table.drop_duplicates("_plot").set_index("_plot")["farm_id"])
-        columns.insert(1, "farm_id")
-    out["_depth_order"] = out["depth_cm"].map({d: i for i, d in enumerate(depth_cm)})
-    out = out.sort_values(["_plot", "_year", "_depth_order"], kind="stable")
-    return out[columns].reset_index(drop=True)
+    return years
