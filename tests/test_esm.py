@@ -468,8 +468,8 @@ def test_unchanged_density_gives_fixed_depth(layers, factors, method, basis):
 
 def test_percentiles_match_numpy():
     """The one-sort percentile used for the bootstrap interval equals numpy's linear method."""
-    from fourp1000.esm.compare import _percentiles
+    from fourp1000.esm.bootstrap import percentiles
 
     samples = np.random.default_rng(5).normal(size=(7, 999))
-    low, high = _percentiles(samples, [0.025, 0.975])
+    low, high = percentiles(samples, [0.025, 0.975])
     np.testing.assert_allclose(np.c_[low, high], np.quantile(samples, [0.025, 0.975], axis=1).T, rtol=1e-12)

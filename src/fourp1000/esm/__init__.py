@@ -16,18 +16,26 @@ Units: soil and SOC masses in t/ha (1 g cm-2 = 100 t/ha), depths in cm, SOC in g
 Bad input never raises here: it comes back as :class:`fourp1000.errors.Problem` records
 beside the results, and the affected cores or plots are left out.
 
-This module is the public entry point; the code lives in modules with one concern each:
+This module is the public entry point; the code lives in modules with one concern each,
+which use each other through their public names:
 
 - :mod:`fourp1000.esm.methods`: the published methods on padded per-core arrays
   (:func:`fixed_depth_stock`, :func:`esm_spline`, :func:`esm_linear`,
   :func:`esm_ellert_bettany`, :func:`esm_fowler`, :func:`esm_elementary_layers`);
+- :mod:`fourp1000.esm.hyman`: R's ``spline(method = "hyman")``, row-wise (the interpolant
+  of :func:`esm_spline`);
 - :mod:`fourp1000.esm.profiles`: from the horizon table to per-core cumulative mass and
   SOC arrays, with the validation problems (:func:`build_profiles`, :class:`Profiles`);
-- :mod:`fourp1000.esm.cores`: samplings, reference masses and per-core stocks
+- :mod:`fourp1000.esm.samplings`: plot and sampling codes, sampling times, each plot's
+  baseline;
+- :mod:`fourp1000.esm.cores`: reference masses and per-core stocks
   (:func:`core_stocks`, :class:`CoreStocks`);
-- :mod:`fourp1000.esm.compare`: pairing samplings, per-plot change and the bootstrap
+- :mod:`fourp1000.esm.compare`: pairing samplings and per-plot change
   (:func:`compare_samplings`, :class:`Comparison`);
-- :mod:`fourp1000.esm.knots`: row-wise helpers on the padded arrays (internal).
+- :mod:`fourp1000.esm.bootstrap`: the bootstrap over cores of the change;
+- :mod:`fourp1000.esm.campaigns`: the library of the ``compare`` command (loaded tables,
+  rejected rows, farm totals);
+- :mod:`fourp1000.esm.knots`: row-wise helpers on the padded arrays, shared by the modules.
 """
 
 from __future__ import annotations

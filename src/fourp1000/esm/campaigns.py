@@ -13,12 +13,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .. import esm
 from ..errors import Problem, ValidationError
 from ..io.horizons import HorizonTable
 from ..io.rejects import rejected_rows
 from ..stocks.farms import farm_totals, has_area
 from ..targets import meets_target, rate_per_mille
+from .compare import Comparison, compare_samplings
+from .profiles import DEFAULT_SOM_FACTOR
 
 
 @dataclass
@@ -28,7 +29,7 @@ class CompareOptions:
     depths_cm: tuple[float, ...] = (30.0,)
     method: str = "spline"
     mass_basis: str = "mineral"
-    som_factor: float = esm.DEFAULT_SOM_FACTOR
+    som_factor: float = DEFAULT_SOM_FACTOR
     reference: str = "baseline_mean"
     extrapolate: bool = True
     n_bootstrap: int = 1000
@@ -39,6 +40,12 @@ class CompareOptions:
 
 @dataclass
 class MonitoringResult:
+    """Result of :func:`compare_tables`: per plot and per core (as
+    :func:`~fourp1000.esm.compare_samplings`), farm totals (None without ``farm_id`` and
+    ``area_ha``), every problem, the rejected input rows with a reason, and the number of
+    input rows.
+    """
+
     plots: pd.DataFrame
     cores: pd.DataFrame
     farms: pd.DataFrame | None
@@ -67,7 +74,7 @@ def compare_tables(table: HorizonTable, baseline: HorizonTable | None = None,
         if len(errs):
             bad[errs["position"].to_numpy(dtype=np.int64)] = True
         clean.append(t.frame[~bad])
-    comparison = esm.compare_samplings(
+    comparison = compare_samplings(
         clean[0], opts.depths_cm, baseline=clean[1] if baseline is not None else None, method=opts.method,
         mass_basis=opts.mass_basis, som_factor=opts.som_factor, reference=opts.reference,
         extrapolate=opts.extrapolate, n_bootstrap=opts.n_bootstrap, confidence=opts.confidence, seed=opts.seed,
@@ -104,7 +111,7 @@ def _close_samplings(plots: pd.DataFrame, label: str) -> list[Problem]:
     ]
 
 
-def _rejects(tables: list[HorizonTable], comparison, row_problems: list[Problem]) -> pd.DataFrame:
+def _rejects(tables: list[HorizonTable], comparison: Comparison, row_problems: list[Problem]) -> pd.DataFrame:
     """Rows not used: rows with problems, and every row of a plot that was not compared."""
     compared = set(comparison.plots["plot_id"].astype(str)) if len(comparison.plots) else set()
     used_cores = _used_cores(comparison.cores)
@@ -141,6 +148,7 @@ def _rejects(tables: list[HorizonTable], comparison, row_problems: list[Problem]
 
 
 def _core_key(frame: pd.DataFrame) -> pd.Series:
+    """One string per row identifying its core: plot, sampling and core ids."""
     parts = [frame["plot_id"].astype("string").fillna("")]
     for col in ("sampled_on", "core_id"):  # missing columns count as empty, as in the cores table
         parts.append(frame[col].astype("string").fillna("") if col in frame
@@ -151,7 +159,8 @@ def _core_key(frame: pd.DataFrame) -> pd.Series:
     return key
 
 
-def _used_cores(cores: pd.DataFrame):
+def _used_cores(cores: pd.DataFrame) -> set[str] | None:
+    """Keys of the cores in the results; None when cores cannot be told apart by key."""
     if cores is None or not len(cores) or "plot_id" not in cores:
         return None
     frame = cores.copy()
@@ -186,6 +195,7 @@ def compare_farm_summary(plots: pd.DataFrame, tables: list[HorizonTable]) -> pd.
 
 
 def _plot_area(tables: list[HorizonTable]) -> dict | None:
+    """Area [ha] of each plot id, from the tables that give ``area_ha``; None if none does."""
     parts = [t.frame[["plot_id", "area_ha"]] for t in tables if "area_ha" in t.source_columns]
     if not parts:
         return None

@@ -20,17 +20,13 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from ..errors import InputError, Problem
-from .cores import _INTERNAL, _check_options, _core_table, _samplings
-from .knots import Array
-from .profiles import (
-    DEFAULT_SOM_FACTOR,
-    Profiles,
-    _problem,
-    _sampling_codes,
-    build_profiles,
-)
 from ..stocks.layers import STONE_DENSITY_G_CM3
 from ..targets import meets_target, rate_per_mille
+from .bootstrap import bootstrap_change, padded_groups
+from .cores import INTERNAL_COLUMNS, check_method_and_depths, core_table
+from .knots import Array
+from .profiles import DEFAULT_SOM_FACTOR, build_profiles, table_problem
+from .samplings import sampling_codes, samplings_and_baselines
 
 __all__ = ["Comparison", "compare_samplings"]
 
@@ -44,7 +40,34 @@ class Comparison:
     problems: list[Problem] = field(default_factory=list)
 
 
+def _sampling_rows(
+    horizons: pd.DataFrame, baseline: pd.DataFrame | None, file: str, baseline_file: str
+) -> pd.DataFrame:
+    """The rows of one or both tables, with their file, row number and plot and sampling codes."""
+    if baseline is None:
+        data = _one_file(horizons, file)
+    else:
+        data = _combine_files(horizons, baseline, file, baseline_file)
+    data = data.drop(columns=["_plot", "_pair"], errors="ignore")
+    data["_plot"], data["_pair"] = sampling_codes(data)
+    return data
+
+
+def _one_file(horizons: pd.DataFrame, file: str) -> pd.DataFrame:
+    """The rows of one table holding every sampling, with their file and row numbers."""
+    if "sampled_on" not in horizons:
+        raise InputError("comparing samplings needs a sampled_on column, or a separate baseline table")
+    data = horizons.assign(_file=file, _from_baseline=False)
+    if "source_row" not in data:
+        data["source_row"] = np.arange(1, len(data) + 1)
+    return data
+
+
 def _combine_files(horizons: pd.DataFrame, baseline: pd.DataFrame, file: str, baseline_file: str) -> pd.DataFrame:
+    """The rows of a baseline and a follow-up table as one, marked by ``_from_baseline``.
+
+    A table without ``sampled_on`` is one sampling, labelled "baseline" or "follow-up".
+    """
     parts = []
     for frame, name, label, is_base in (
         (baseline, baseline_file, "baseline", True), (horizons, file, "follow-up", False)
@@ -64,7 +87,7 @@ def _plot_problems(
     data: pd.DataFrame, cores: pd.DataFrame, is_baseline: NDArray[np.bool_], baselines: pd.DataFrame, two_files: bool
 ) -> tuple[NDArray[np.bool_], list[Problem]]:
     """Which cores' plots can be compared, and a problem for each plot that cannot."""
-    plot, pair = _sampling_codes(data)
+    plot, pair = sampling_codes(data)
     rows = pd.DataFrame({"_plot": plot, "_pair": pair, "_from_baseline": data["_from_baseline"].to_numpy(dtype=bool),
                          "plot_id": data["plot_id"].array, "sampled_on": data["sampled_on"].array,
                          "file": data["_file"].array, "source_row": data["source_row"].array})
@@ -97,7 +120,7 @@ def _plot_problems(
         code = plots.index[i]
         baseline = baselines["sampled_on"].get(code, "?")
         text = messages[str(rule[i])].format(sampled_on=plots["sampled_on"].iat[i], baseline=baseline)
-        problems.append(_problem(plots["file"].iat[i], plots["source_row"].iat[i], "plot_id", str(rule[i]), text,
+        problems.append(table_problem(plots["file"].iat[i], plots["source_row"].iat[i], "plot_id", str(rule[i]), text,
                                  plots["plot_id"].iat[i]))
     return np.isin(core_plot, plots.index[rule == ""].to_numpy()), problems
 
@@ -183,110 +206,23 @@ def compare_samplings(
     .. [3] Efron, B. & Tibshirani, R. J. (1993). An Introduction to the Bootstrap.
        Chapman & Hall, New York. Ch. 13 (percentile intervals).
     """
-    depth = _check_options(method, depths_cm)
+    depth = check_method_and_depths(method, depths_cm)
     if not 0 < confidence < 1:
         raise InputError(f"confidence must be between 0 and 1, got {confidence!r}")
     two_files = baseline is not None
-    if two_files:
-        data = _combine_files(horizons, baseline, file, baseline_file)
-    else:
-        if "sampled_on" not in horizons:
-            raise InputError("comparing samplings needs a sampled_on column, or a separate baseline table")
-        data = horizons.assign(_file=file, _from_baseline=False)
-        if "source_row" not in data:
-            data["source_row"] = np.arange(1, len(data) + 1)
-    data = data.drop(columns=["_plot", "_pair"], errors="ignore")
-    data["_plot"], data["_pair"] = _sampling_codes(data)
-    samplings, baselines = _samplings(data, data["_from_baseline"].to_numpy(dtype=bool) if two_files else None)
+    data = _sampling_rows(horizons, baseline, file, baseline_file)
+    candidates = data["_from_baseline"].to_numpy(dtype=bool) if two_files else None  # baselines: first file
+    samplings, baselines = samplings_and_baselines(data, candidates)
     profiles, problems = build_profiles(
         data, mass_basis=mass_basis, som_factor=som_factor, stone_density_g_cm3=stone_density_g_cm3, file=file
     )
     is_baseline = np.isin(profiles.cores["_pair"].to_numpy(), baselines["_pair"].to_numpy())
     keep, plot_problems = _plot_problems(data, profiles.cores, is_baseline, baselines, two_files)
-    kept = Profiles(
-        cores=profiles.cores[keep].reset_index(drop=True),
-        boundary_cm=profiles.boundary_cm[keep],
-        cum_mass_t_ha=profiles.cum_mass_t_ha[keep],
-        cum_soc_t_ha=profiles.cum_soc_t_ha[keep],
-        n_knots=profiles.n_knots[keep],
-        mass_basis=mass_basis,
-    )
-    table, more = _core_table(kept, is_baseline[keep], depth, reference, method, extrapolate)
+    table, more = core_table(profiles.subset(keep), is_baseline[keep], depth, reference, method, extrapolate)
     plots = _plot_table(table, depth, samplings["_year"], n_bootstrap, confidence, np.random.default_rng(seed))
     plots["method"] = method
     plots["mass_basis"] = mass_basis
-    return Comparison(plots=plots, cores=table.drop(columns=_INTERNAL), problems=problems + plot_problems + more)
-
-
-def _padded(values: Array, group: NDArray[np.int64], n_groups: int) -> tuple[Array, NDArray[np.int64]]:
-    """Non-NaN values of each group as a row of a NaN-padded matrix, and the group sizes."""
-    keep = ~np.isnan(values)
-    vals, grp = values[keep], group[keep]
-    order = np.argsort(grp, kind="stable")
-    vals, grp = vals[order], grp[order]
-    counts = np.bincount(grp, minlength=n_groups)
-    pos = np.arange(len(grp)) - np.concatenate([[0], np.cumsum(counts)[:-1]])[grp]
-    out = np.full((n_groups, max(int(counts.max(initial=0)), 1)), np.nan)
-    out[grp, pos] = vals
-    return out, counts
-
-
-def _resampled_means(values: Array, counts: NDArray[np.int64], n_bootstrap: int, rng: np.random.Generator) -> Array:
-    """Means of ``n_bootstrap`` resamples (with replacement) of each row's ``counts`` values.
-
-    Rows are grouped by their number of values k (a loop over distinct core counts) and
-    each resample sums k random draws (a loop over k), so no padding or masking is needed.
-    """
-    means = np.empty((values.shape[0], n_bootstrap))
-    for k in (int(c) for c in np.unique(counts)):
-        rows = np.flatnonzero(counts == k)
-        block = values[rows, :k]
-        step = max(1, 4_000_000 // (n_bootstrap * k))  # bound the working arrays
-        for start in range(0, rows.size, step):
-            part = block[start : start + step]
-            flat = part.ravel()
-            offset = (np.arange(part.shape[0]) * k)[:, None]
-            total = np.zeros((part.shape[0], n_bootstrap))
-            for _ in range(k):
-                total += flat[rng.integers(0, k, size=total.shape) + offset]
-            means[rows[start : start + step]] = total / k
-    return means
-
-
-def _percentiles(samples: Array, probabilities: Sequence[float]) -> list[Array]:
-    """Row-wise percentiles with linear interpolation (numpy's default method), via one sort."""
-    ordered = np.sort(samples, axis=1)
-    n = ordered.shape[1]
-    out = []
-    for prob in probabilities:
-        pos = prob * (n - 1)
-        lo = int(np.floor(pos))
-        hi = min(lo + 1, n - 1)
-        out.append(ordered[:, lo] + (pos - lo) * (ordered[:, hi] - ordered[:, lo]))
-    return out
-
-
-def _bootstrap(
-    base: Array, n_base: NDArray[np.int64], follow: Array, n_follow: NDArray[np.int64], years: Array,
-    *, n_bootstrap: int, confidence: float, rng: np.random.Generator,
-) -> tuple[Array, Array, Array]:
-    """Percentile interval of the change of mean stock, and share of resamples meeting 4 per 1000."""
-    low, high, p_meets = (np.full(base.shape[0], np.nan) for _ in range(3))
-    ok = np.flatnonzero((n_base >= 2) & (n_follow >= 2))
-    if ok.size == 0 or n_bootstrap <= 0:
-        return low, high, p_meets
-    tail = (1.0 - confidence) / 2.0
-    step = max(1, 2_000_000 // n_bootstrap)
-    for start in range(0, ok.size, step):
-        rows = ok[start : start + step]
-        base_mean = _resampled_means(base[rows], n_base[rows], n_bootstrap, rng)
-        change = _resampled_means(follow[rows], n_follow[rows], n_bootstrap, rng) - base_mean
-        low[rows], high[rows] = _percentiles(change, [tail, 1.0 - tail])
-        yrs = years[rows][:, None]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            rate = rate_per_mille(change / np.where(yrs > 0, yrs, np.nan), base_mean)
-        p_meets[rows] = np.where(years[rows] > 0, meets_target(rate).mean(axis=1), np.nan)
-    return low, high, p_meets
+    return Comparison(plots=plots, cores=table.drop(columns=INTERNAL_COLUMNS), problems=problems + plot_problems + more)
 
 
 _PLOT_COLUMNS = (
@@ -305,7 +241,28 @@ def _plot_table(
 ) -> pd.DataFrame:
     """Aggregate cores to (plot, sampling, depth) and pair each follow-up with the baseline."""
     t = table.assign(_group=table.groupby(["_pair", "depth_cm"], sort=False).ngroup())
-    stats = t.groupby("_group").agg(
+    stats = _sampling_stats(t)
+    values, counts = padded_groups(t["esm_stock_t_ha"].to_numpy(dtype=float), t["_group"].to_numpy(), len(stats))
+    out = _with_baseline(stats)
+    years = _add_changes(out, year_of_pair)
+    bg, fg = out["_base_group"].to_numpy(), out["_group"].to_numpy()
+    low, high, p_meets = bootstrap_change(values[bg], counts[bg], values[fg], counts[fg], years,
+                                          n_bootstrap=n_bootstrap, confidence=confidence, rng=rng)
+    out["change_ci_low_t_ha"], out["change_ci_high_t_ha"], out["p_meets_4p1000"] = low, high, p_meets
+    out["extrapolated"] = out["extrapolated"] | out["_base_extrapolated"]
+
+    columns = list(_PLOT_COLUMNS)
+    if "farm_id" in table:
+        out["farm_id"] = out["_plot"].map(table.drop_duplicates("_plot").set_index("_plot")["farm_id"])
+        columns.insert(1, "farm_id")
+    out["_depth_order"] = out["depth_cm"].map({d: i for i, d in enumerate(depth_cm)})
+    out = out.sort_values(["_plot", "_year", "_depth_order"], kind="stable")
+    return out[columns].reset_index(drop=True)
+
+
+def _sampling_stats(t: pd.DataFrame) -> pd.DataFrame:
+    """One row per (sampling, depth) group ``_group``: counts, means and sd of the cores' stocks."""
+    return t.groupby("_group").agg(
         plot_id=("plot_id", "first"),
         _plot=("_plot", "first"),
         _pair=("_pair", "first"),
@@ -320,8 +277,10 @@ def _plot_table(
         reference_mass_t_ha=("reference_mass_t_ha", "first"),
         extrapolated=("extrapolated", "any"),
     ).reset_index()
-    values, counts = _padded(t["esm_stock_t_ha"].to_numpy(dtype=float), t["_group"].to_numpy(), len(stats))
 
+
+def _with_baseline(stats: pd.DataFrame) -> pd.DataFrame:
+    """Each follow-up (sampling, depth) row beside its plot's baseline row at that depth."""
     base = stats[stats["is_baseline"]].rename(columns={
         "sampled_on": "baseline_sampled_on", "n": "n_baseline_cores", "esm": "baseline_stock_t_ha",
         "esm_sd": "baseline_stock_sd_t_ha", "fd": "baseline_fixed_depth_stock_t_ha",
@@ -329,9 +288,14 @@ def _plot_table(
     })[["_plot", "_base_pair", "depth_cm", "baseline_sampled_on", "n_baseline_cores", "baseline_stock_t_ha",
         "baseline_stock_sd_t_ha", "baseline_fixed_depth_stock_t_ha", "_base_extrapolated", "_base_group"]]
     out = stats[~stats["is_baseline"]].merge(base, on=["_plot", "depth_cm"], how="inner")
-    out = out.rename(columns={"n": "n_cores", "esm": "esm_stock_t_ha", "esm_sd": "esm_stock_sd_t_ha",
-                              "fd": "fixed_depth_stock_t_ha", "fd_sd": "fixed_depth_stock_sd_t_ha"})
+    return out.rename(columns={"n": "n_cores", "esm": "esm_stock_t_ha", "esm_sd": "esm_stock_sd_t_ha",
+                               "fd": "fixed_depth_stock_t_ha", "fd_sd": "fixed_depth_stock_sd_t_ha"})
 
+
+def _add_changes(out: pd.DataFrame, year_of_pair: pd.Series) -> Array:
+    """Add the years, changes, their standard error, the annual rate and the 4 per 1000
+    verdict to the paired rows (in place); returns the years [yr].
+    """
     out["_year"] = year_of_pair.reindex(out["_pair"]).to_numpy()
     years = out["_year"].to_numpy() - year_of_pair.reindex(out["_base_pair"]).to_numpy()
     out["years"] = years
@@ -346,17 +310,4 @@ def _plot_table(
     rate = rate_per_mille(annual, out["baseline_stock_t_ha"].to_numpy(dtype=float))
     out["rate_per_mille"] = rate
     out["meets_4p1000"] = pd.array(np.where(np.isnan(rate), None, meets_target(rate)), dtype="boolean")
-
-    bg, fg = out["_base_group"].to_numpy(), out["_group"].to_numpy()
-    low, high, p_meets = _bootstrap(values[bg], counts[bg], values[fg], counts[fg], years,
-                                    n_bootstrap=n_bootstrap, confidence=confidence, rng=rng)
-    out["change_ci_low_t_ha"], out["change_ci_high_t_ha"], out["p_meets_4p1000"] = low, high, p_meets
-    out["extrapolated"] = out["extrapolated"] | out["_base_extrapolated"]
-
-    columns = list(_PLOT_COLUMNS)
-    if "farm_id" in table:
-        out["farm_id"] = out["_plot"].map(table.drop_duplicates("_plot").set_index("_plot")["farm_id"])
-        columns.insert(1, "farm_id")
-    out["_depth_order"] = out["depth_cm"].map({d: i for i, d in enumerate(depth_cm)})
-    out = out.sort_values(["_plot", "_year", "_depth_order"], kind="stable")
-    return out[columns].reset_index(drop=True)
+    return years

@@ -19,7 +19,8 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from ..errors import InputError, Problem
-from .knots import _MASS_TOLERANCE_T_HA, Array, _interp_rows, _last_knot, _rows
+from ..stocks.layers import STONE_DENSITY_G_CM3
+from .knots import MASS_TOLERANCE_T_HA, Array, interp_rows, last_knot, query_rows
 from .methods import (
     esm_elementary_layers,
     esm_ellert_bettany,
@@ -28,55 +29,12 @@ from .methods import (
     esm_spline,
     fixed_depth_stock,
 )
-from .profiles import (
-    DEFAULT_SOM_FACTOR,
-    Profiles,
-    _problem,
-    _sampling_codes,
-    build_profiles,
-)
-from ..stocks.layers import STONE_DENSITY_G_CM3
+from .profiles import DEFAULT_SOM_FACTOR, Profiles, build_profiles, table_problem
+from .samplings import samplings_and_baselines
 
 __all__ = ["METHODS", "CoreStocks", "core_stocks"]
 
 METHODS = ("spline", "linear", "ellert_bettany", "fowler", "elementary_layers", "fixed_depth")
-
-
-def _decimal_year(values: pd.Series) -> Array:
-    """Sampling time in decimal years (year numbers or dates); NaN where neither."""
-    values = pd.Series(values).reset_index(drop=True)
-    if pd.api.types.is_datetime64_any_dtype(values):
-        return 1970.0 + (values - pd.Timestamp("1970-01-01")).dt.days.to_numpy(dtype=float) / 365.2425
-    years = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, copy=True)
-    rest = np.isnan(years) & values.notna().to_numpy()
-    if rest.any():
-        dates = pd.to_datetime(values[rest].astype(str), errors="coerce", format="mixed")
-        years[rest] = 1970.0 + (dates - pd.Timestamp("1970-01-01")).dt.days.to_numpy(dtype=float) / 365.2425
-    return years
-
-
-def _samplings(
-    horizons: pd.DataFrame, candidates: NDArray[np.bool_] | None = None
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Samplings (plot, sampled_on) with their time, and each plot's baseline.
-
-    Returns ``(samplings, baselines)``: ``samplings`` indexed by pair code with
-    ``_plot``, ``sampled_on`` and ``_year`` (decimal year); ``baselines`` indexed by plot
-    code with the ``_pair`` and ``sampled_on`` of the plot's earliest sampling among the
-    ``candidates`` rows. Chosen on the input rows, before validation, so that a baseline
-    whose cores are all invalid is reported rather than replaced by the next sampling.
-    """
-    plot, pair = _sampling_codes(horizons)
-    sampled = horizons["sampled_on"].array if "sampled_on" in horizons else np.full(len(horizons), None)
-    rows = pd.DataFrame({"_plot": plot, "_pair": pair, "sampled_on": sampled})
-    unique = ~rows["_pair"].duplicated().to_numpy()
-    samplings = rows[unique].copy()
-    samplings["_year"] = _decimal_year(samplings["sampled_on"])
-    samplings["_label"] = samplings["sampled_on"].astype(str)
-    candidate_pairs = samplings if candidates is None else samplings[samplings["_pair"].isin(rows["_pair"][candidates])]
-    first = candidate_pairs.sort_values(["_plot", "_year", "_label"], na_position="last", kind="stable")
-    baselines = first.drop_duplicates("_plot").set_index("_plot")[["_pair", "sampled_on"]]
-    return samplings.set_index("_pair")[["_plot", "sampled_on", "_year"]], baselines
 
 
 def _reference_masses(
@@ -103,8 +61,8 @@ def _reference_masses(
         return np.broadcast_to(masses, (m, q)).copy()
     if reference not in ("baseline_mean", "minimum"):
         raise InputError(f"unknown reference {reference!r}; valid: 'baseline_mean', 'minimum', or masses")
-    mass_at = _interp_rows(profiles.boundary_cm, profiles.cum_mass_t_ha, profiles.n_knots, _rows(depth_cm, m))
-    mass_at[depth_cm[None, :] > _last_knot(profiles.boundary_cm, profiles.n_knots)[:, None]] = np.nan
+    mass_at = interp_rows(profiles.boundary_cm, profiles.cum_mass_t_ha, profiles.n_knots, query_rows(depth_cm, m))
+    mass_at[depth_cm[None, :] > last_knot(profiles.boundary_cm, profiles.n_knots)[:, None]] = np.nan
     plot = profiles.cores["_plot"].to_numpy()
     frame = pd.DataFrame(mass_at)
     frame["_plot"] = plot
@@ -122,15 +80,15 @@ def _evaluate(
 ) -> dict[str, Array]:
     """All per-core quantities, (m, q) each, for one method."""
     b, mass, soc, n = profiles.boundary_cm, profiles.cum_mass_t_ha, profiles.cum_soc_t_ha, profiles.n_knots
-    depth = _rows(depth_cm, len(n))
-    bottom = _last_knot(b, n)[:, None]
+    depth = query_rows(depth_cm, len(n))
+    bottom = last_knot(b, n)[:, None]
     too_shallow = depth > bottom
     no_ref = np.isnan(reference_t_ha)
     ref = np.where(no_ref, 0.0, reference_t_ha)  # NaN-free for the methods; masked below
-    core_mass = np.where(too_shallow, np.nan, _interp_rows(b, mass, n, depth))
+    core_mass = np.where(too_shallow, np.nan, interp_rows(b, mass, n, depth))
     fd = fixed_depth_stock(b, soc, n, depth_cm)
-    esm_depth = _interp_rows(mass, b, n, ref)
-    extrapolated = ref > _last_knot(mass, n)[:, None] + _MASS_TOLERANCE_T_HA
+    esm_depth = interp_rows(mass, b, n, ref)
+    extrapolated = ref > last_knot(mass, n)[:, None] + MASS_TOLERANCE_T_HA
     if method == "spline":
         esm = esm_spline(mass, soc, n, ref)
     elif method == "linear":
@@ -164,7 +122,7 @@ _CORE_VALUES = (
 )
 
 
-def _core_table(
+def core_table(
     profiles: Profiles,
     is_baseline: NDArray[np.bool_],
     depth_cm: Array,
@@ -184,22 +142,26 @@ def _core_table(
         table[name] = result[name].reshape(-1)
 
     problems: list[Problem] = []
-    bottom = _last_knot(profiles.boundary_cm, profiles.n_knots)
+    bottom = last_knot(profiles.boundary_cm, profiles.n_knots)
     for rule, mask, text in (
         ("core_too_shallow", result["too_shallow"], "core reaches {bottom:g} cm only: no stock at {depths} cm"),
         ("no_reference_mass", result["no_reference"], "no reference mass at {depths} cm (no baseline core that deep)"),
     ):
         for i in np.flatnonzero(mask.any(axis=1)):
             depths = ", ".join(f"{d:g}" for d in depth_cm[mask[i]])
-            problems.append(_problem(cores["file"].iat[i], cores["source_row"].iat[i], "bottom_cm", rule,
+            problems.append(table_problem(cores["file"].iat[i], cores["source_row"].iat[i], "bottom_cm", rule,
                                      text.format(bottom=bottom[i], depths=depths), cores["plot_id"].iat[i]))
     return table, problems
 
 
-_INTERNAL = ["file", "_plot", "_pair"]
+INTERNAL_COLUMNS = ["file", "_plot", "_pair"]
+"""Columns of :func:`core_table` used between modules, dropped from the results."""
 
 
-def _check_options(method: str, depths_cm: Sequence[float]) -> Array:
+def check_method_and_depths(method: str, depths_cm: Sequence[float]) -> Array:
+    """The standard depths as a float array; raises :class:`InputError` on an unknown method
+    or depths that are not positive and increasing.
+    """
     if method not in METHODS:
         raise InputError(f"unknown ESM method {method!r}; valid: {', '.join(METHODS)}")
     depth = np.asarray(depths_cm, dtype=float).reshape(-1)
@@ -285,13 +247,13 @@ def core_stocks(
     .. [2] Ellert, B. H. & Bettany, J. R. (1995). Can. J. Soil Sci. 75, 529–538.
        doi:10.4141/cjss95-075
     """
-    depth = _check_options(method, depths_cm)
+    depth = check_method_and_depths(method, depths_cm)
     profiles, problems = build_profiles(
         horizons, mass_basis=mass_basis, som_factor=som_factor, stone_density_g_cm3=stone_density_g_cm3, file=file
     )
     if baseline_sampling is not None:
         is_baseline = (profiles.cores["sampled_on"].astype(str) == str(baseline_sampling)).to_numpy()
     else:
-        is_baseline = np.isin(profiles.cores["_pair"].to_numpy(), _samplings(horizons)[1]["_pair"].to_numpy())
-    table, more = _core_table(profiles, is_baseline, depth, reference, method, extrapolate)
-    return CoreStocks(cores=table.drop(columns=_INTERNAL), problems=problems + more)
+        is_baseline = np.isin(profiles.cores["_pair"].to_numpy(), samplings_and_baselines(horizons)[1]["_pair"].to_numpy())
+    table, more = core_table(profiles, is_baseline, depth, reference, method, extrapolate)
+    return CoreStocks(cores=table.drop(columns=INTERNAL_COLUMNS), problems=problems + more)

@@ -20,17 +20,17 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .knots import (
-    _MASS_TOLERANCE_T_HA,
-    Array,
-    _check_knots,
-    _interp_rows,
-    _interval,
-    _last_knot,
-    _rows,
-    _take,
-)
 from .hyman import spline_rows
+from .knots import (
+    MASS_TOLERANCE_T_HA,
+    Array,
+    check_knots,
+    interp_rows,
+    knot_interval,
+    last_knot,
+    query_rows,
+    take_columns,
+)
 
 __all__ = [
     "fixed_depth_stock",
@@ -76,10 +76,10 @@ def fixed_depth_stock(
     .. [1] IPCC (2006). 2006 IPCC Guidelines for National Greenhouse Gas Inventories,
        Vol. 4, Ch. 2, Eq. 2.25 (SOC stock of mineral soils to a fixed depth).
     """
-    (boundary, cum_soc), counts = _check_knots(boundary_cm, cum_soc_t_ha, n_knots=n_knots)
-    depth = _rows(depth_cm, boundary.shape[0])
-    stock = _interp_rows(boundary, cum_soc, counts, depth)
-    return np.where(depth > _last_knot(boundary, counts)[:, None], np.nan, stock)
+    (boundary, cum_soc), counts = check_knots(boundary_cm, cum_soc_t_ha, n_knots=n_knots)
+    depth = query_rows(depth_cm, boundary.shape[0])
+    stock = interp_rows(boundary, cum_soc, counts, depth)
+    return np.where(depth > last_knot(boundary, counts)[:, None], np.nan, stock)
 
 
 def esm_spline(
@@ -123,8 +123,8 @@ def esm_spline(
        monitoring soil organic carbon in multiple soil layers. Eur. J. Soil Sci. 64,
        58–65. doi:10.1111/ejss.12002
     """
-    (cum_mass, cum_soc), counts = _check_knots(cum_mass_t_ha, cum_soc_t_ha, n_knots=n_knots)
-    reference = _rows(reference_mass_t_ha, cum_mass.shape[0])
+    (cum_mass, cum_soc), counts = check_knots(cum_mass_t_ha, cum_soc_t_ha, n_knots=n_knots)
+    reference = query_rows(reference_mass_t_ha, cum_mass.shape[0])
     return spline_rows(cum_mass, cum_soc, counts, reference, method="hyman")
 
 
@@ -158,9 +158,9 @@ def esm_linear(
     .. [2] von Haden, A. C., Yang, W. H. & DeLucia, E. H. (2020). Glob. Change Biol. 26,
        3759–3770. doi:10.1111/gcb.15124
     """
-    (cum_mass, cum_soc), counts = _check_knots(cum_mass_t_ha, cum_soc_t_ha, n_knots=n_knots)
-    reference = _rows(reference_mass_t_ha, cum_mass.shape[0])
-    return _interp_rows(cum_mass, cum_soc, counts, reference)
+    (cum_mass, cum_soc), counts = check_knots(cum_mass_t_ha, cum_soc_t_ha, n_knots=n_knots)
+    reference = query_rows(reference_mass_t_ha, cum_mass.shape[0])
+    return interp_rows(cum_mass, cum_soc, counts, reference)
 
 
 def esm_ellert_bettany(
@@ -209,19 +209,19 @@ def esm_ellert_bettany(
        nutrients stored in soils under contrasting management regimes. Can. J. Soil Sci.
        75, 529–538. doi:10.4141/cjss95-075
     """
-    (boundary, cum_mass, cum_soc), counts = _check_knots(boundary_cm, cum_mass_t_ha, cum_soc_t_ha, n_knots=n_knots)
+    (boundary, cum_mass, cum_soc), counts = check_knots(boundary_cm, cum_mass_t_ha, cum_soc_t_ha, n_knots=n_knots)
     m = boundary.shape[0]
-    depth = _rows(depth_cm, m)
-    reference = _rows(reference_mass_t_ha, m)
-    mass_d = _interp_rows(boundary, cum_mass, counts, depth)
-    soc_d = _interp_rows(boundary, cum_soc, counts, depth)
+    depth = query_rows(depth_cm, m)
+    reference = query_rows(reference_mass_t_ha, m)
+    mass_d = interp_rows(boundary, cum_mass, counts, depth)
+    soc_d = interp_rows(boundary, cum_soc, counts, depth)
     excess = mass_d - reference
-    above = _interval(boundary, counts, depth, strict=True)
-    below = _interval(boundary, counts, depth)
+    above = knot_interval(boundary, counts, depth, strict=True)
+    below = knot_interval(boundary, counts, depth)
     layer = np.where(excess >= 0, above, below)
-    conc = (_take(cum_soc, layer + 1) - _take(cum_soc, layer)) / (_take(cum_mass, layer + 1) - _take(cum_mass, layer))
+    conc = (take_columns(cum_soc, layer + 1) - take_columns(cum_soc, layer)) / (take_columns(cum_mass, layer + 1) - take_columns(cum_mass, layer))
     stock = soc_d - excess * conc
-    return np.where(depth > _last_knot(boundary, counts)[:, None], np.nan, stock)
+    return np.where(depth > last_knot(boundary, counts)[:, None], np.nan, stock)
 
 
 def esm_fowler(
@@ -262,19 +262,19 @@ def esm_fowler(
        mass correction for a more accurate determination of soil carbon stock changes.
        Sci. Rep. 13. doi:10.1038/s41598-023-29289-2
     """
-    (boundary, cum_mass, cum_soc), counts = _check_knots(boundary_cm, cum_mass_t_ha, cum_soc_t_ha, n_knots=n_knots)
+    (boundary, cum_mass, cum_soc), counts = check_knots(boundary_cm, cum_mass_t_ha, cum_soc_t_ha, n_knots=n_knots)
     m = boundary.shape[0]
-    depth = _rows(depth_cm, m)
-    reference = _rows(reference_mass_t_ha, m)
-    mass_d = _interp_rows(boundary, cum_mass, counts, depth)
-    soc_d = _interp_rows(boundary, cum_soc, counts, depth)
+    depth = query_rows(depth_cm, m)
+    reference = query_rows(reference_mass_t_ha, m)
+    mass_d = interp_rows(boundary, cum_mass, counts, depth)
+    soc_d = interp_rows(boundary, cum_soc, counts, depth)
     new_depth = depth * reference / mass_d
-    layer = _interval(boundary, counts, new_depth)
-    soc_per_cm = (_take(cum_soc, layer + 1) - _take(cum_soc, layer)) / (
-        _take(boundary, layer + 1) - _take(boundary, layer)
+    layer = knot_interval(boundary, counts, new_depth)
+    soc_per_cm = (take_columns(cum_soc, layer + 1) - take_columns(cum_soc, layer)) / (
+        take_columns(boundary, layer + 1) - take_columns(boundary, layer)
     )
     stock = soc_d + (new_depth - depth) * soc_per_cm
-    return np.where(depth > _last_knot(boundary, counts)[:, None], np.nan, stock)
+    return np.where(depth > last_knot(boundary, counts)[:, None], np.nan, stock)
 
 
 def esm_elementary_layers(
@@ -321,15 +321,15 @@ def esm_elementary_layers(
     .. [2] Ellert, B. H. & Bettany, J. R. (1995). Can. J. Soil Sci. 75, 529–538.
        doi:10.4141/cjss95-075
     """
-    (boundary, cum_mass, cum_soc), counts = _check_knots(boundary_cm, cum_mass_t_ha, cum_soc_t_ha, n_knots=n_knots)
-    reference = _rows(reference_mass_t_ha, boundary.shape[0])
-    depth = _interp_rows(cum_mass, boundary, counts, reference)
+    (boundary, cum_mass, cum_soc), counts = check_knots(boundary_cm, cum_mass_t_ha, cum_soc_t_ha, n_knots=n_knots)
+    reference = query_rows(reference_mass_t_ha, boundary.shape[0])
+    depth = interp_rows(cum_mass, boundary, counts, reference)
     n_slices = np.floor(depth / step_cm)
     # Rounding in the depth can put a slice whose mass equals the reference just outside.
-    next_mass = _interp_rows(boundary, cum_mass, counts, (n_slices + 1) * step_cm)
-    n_slices = np.where(next_mass <= reference + _MASS_TOLERANCE_T_HA, n_slices + 1, n_slices)
-    kept_mass = _interp_rows(boundary, cum_mass, counts, n_slices * step_cm)
-    n_slices = np.where(kept_mass > reference + _MASS_TOLERANCE_T_HA, n_slices - 1, n_slices)
+    next_mass = interp_rows(boundary, cum_mass, counts, (n_slices + 1) * step_cm)
+    n_slices = np.where(next_mass <= reference + MASS_TOLERANCE_T_HA, n_slices + 1, n_slices)
+    kept_mass = interp_rows(boundary, cum_mass, counts, n_slices * step_cm)
+    n_slices = np.where(kept_mass > reference + MASS_TOLERANCE_T_HA, n_slices - 1, n_slices)
     depth_kept = n_slices * step_cm
-    return _interp_rows(boundary, cum_soc, counts, depth_kept), depth_kept
+    return interp_rows(boundary, cum_soc, counts, depth_kept), depth_kept
 

@@ -20,8 +20,9 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 from ..errors import InputError, Problem
-from .knots import Array, _valid
 from ..stocks.layers import STONE_DENSITY_G_CM3, fine_earth_density
+from .knots import Array, valid_knots
+from .samplings import sampling_codes
 
 __all__ = ["DEFAULT_SOM_FACTOR", "MASS_BASES", "Profiles", "build_profiles"]
 
@@ -52,11 +53,23 @@ class Profiles:
     n_knots: NDArray[np.int64]
     mass_basis: str
 
+    def subset(self, keep: NDArray[np.bool_]) -> Profiles:
+        """The cores where ``keep`` is True, in the same order."""
+        return Profiles(
+            cores=self.cores[keep].reset_index(drop=True),
+            boundary_cm=self.boundary_cm[keep],
+            cum_mass_t_ha=self.cum_mass_t_ha[keep],
+            cum_soc_t_ha=self.cum_soc_t_ha[keep],
+            n_knots=self.n_knots[keep],
+            mass_basis=self.mass_basis,
+        )
+
 
 _REQUIRED = ("plot_id", "top_cm", "bottom_cm", "soc_g_kg", "bulk_density_g_cm3")
 
 
-def _problem(file: str, row: object, column: str | None, rule: str, message: str, plot_id: object) -> Problem:
+def table_problem(file: str, row: object, column: str | None, rule: str, message: str, plot_id: object) -> Problem:
+    """A :class:`Problem` about a row of the horizon table; a missing row or plot id is None."""
     return Problem(
         file=str(file),
         row=None if row is None or pd.isna(row) else int(row),
@@ -65,18 +78,6 @@ def _problem(file: str, row: object, column: str | None, rule: str, message: str
         message=message,
         plot_id=None if plot_id is None or pd.isna(plot_id) else str(plot_id),
     )
-
-
-def _sampling_codes(frame: pd.DataFrame) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    """Integer codes of the plot and of the (plot, sampling) pair of each row."""
-    if "_plot" in frame and "_pair" in frame:  # computed once by the caller
-        return frame["_plot"].to_numpy(dtype=np.int64), frame["_pair"].to_numpy(dtype=np.int64)
-    plot = pd.factorize(frame["plot_id"])[0].astype(np.int64)
-    if "sampled_on" in frame:
-        sampling = pd.factorize(frame["sampled_on"].astype(object).where(frame["sampled_on"].notna(), None))[0]
-    else:
-        sampling = np.zeros(len(frame), dtype=np.int64)
-    return plot, plot * (int(sampling.max(initial=0)) + 2) + sampling + 1
 
 
 def _describe(rows: pd.DataFrame) -> pd.Series:
@@ -130,6 +131,21 @@ def build_profiles(
     InputError
         If a required column is missing (nothing can be computed).
     """
+    _check_arguments(horizons, mass_basis, som_factor)
+    layers = _layer_table(horizons, som_factor, stone_density_g_cm3, file)
+    found = _layer_problems(layers, check_sampled_on="sampled_on" in horizons)
+    if found is None:
+        return _stack(layers, mass_basis), []
+    problems = [
+        table_problem(r.file, r.source_row, r.column, r.rule, r.message, r.plot_id)
+        for r in found.itertuples(index=False)
+    ]
+    valid = layers[~np.isin(layers["_core"].to_numpy(), found["_core"].unique())].reset_index(drop=True)
+    return _stack(valid, mass_basis), problems
+
+
+def _check_arguments(horizons: pd.DataFrame, mass_basis: str, som_factor: float) -> None:
+    """Raise :class:`InputError` on options or a table that nothing can be computed from."""
     if mass_basis not in MASS_BASES:
         raise InputError(f"unknown mass basis {mass_basis!r}; valid: {', '.join(MASS_BASES)}")
     if not np.isfinite(som_factor) or som_factor <= 0:
@@ -138,6 +154,11 @@ def build_profiles(
     if missing:
         raise InputError(f"horizon table lacks column(s) {', '.join(missing)} needed for ESM")
 
+
+def _layer_table(horizons: pd.DataFrame, som_factor: float, stone_density_g_cm3: float, file: str) -> pd.DataFrame:
+    """One row per layer: ids, core codes, depths, SOC, fine-earth density and SOM fraction,
+    sorted by core, then depth.
+    """
     n = len(horizons)
 
     def column(name: str, default: object = None) -> ArrayLike:
@@ -149,7 +170,7 @@ def build_profiles(
             return None
         return pd.to_numeric(horizons[name], errors="coerce").to_numpy(dtype=float)
 
-    plot_code, pair_code = _sampling_codes(horizons)
+    plot_code, pair_code = sampling_codes(horizons)
     core_code = pd.factorize(horizons["core_id"])[0] if "core_id" in horizons else np.zeros(n, dtype=np.int64)
     df = pd.DataFrame({
         "plot_id": column("plot_id"), "sampled_on": column("sampled_on"), "core_id": column("core_id"),
@@ -177,7 +198,13 @@ def build_profiles(
     df["som_fraction"] = np.where(np.isnan(som_pct), df["soc_g_kg"] / 1000.0 * som_factor, som_pct / 100.0)
 
     order = np.lexsort((df["bottom_cm"].to_numpy(), df["top_cm"].to_numpy(), df["_core"].to_numpy()))
-    df = df.iloc[order].reset_index(drop=True)
+    return df.iloc[order].reset_index(drop=True)
+
+
+def _layer_problems(df: pd.DataFrame, check_sampled_on: bool) -> pd.DataFrame | None:
+    """Every problem of the sorted layers, one row each (``_core``, ``file``, ``source_row``,
+    ``plot_id``, ``column``, ``rule``, ``message``), by row; None when there is none.
+    """
     top = df["top_cm"].to_numpy()
     first = np.r_[True, df["_core"].to_numpy()[1:] != df["_core"].to_numpy()[:-1]]
     prev_bottom = np.r_[np.nan, df["bottom_cm"].to_numpy()[:-1]]
@@ -196,7 +223,7 @@ def build_profiles(
 
     for name in ("plot_id", "top_cm", "bottom_cm", "soc_g_kg", "bulk_density_g_cm3"):
         flag(df[name].isna(), name, "missing_value", f"{name} is missing: the core is left out")
-    if "sampled_on" in horizons:
+    if check_sampled_on:
         flag(df["sampled_on"].isna(), "sampled_on", "missing_value", "sampled_on is missing: the core is left out")
     with np.errstate(invalid="ignore"):
         flag(df["bottom_cm"].to_numpy() <= top, "bottom_cm", "depth_order", "bottom_cm must be greater than top_cm")
@@ -214,16 +241,9 @@ def build_profiles(
          lambda r: _describe(r) + ": layer starts at " + r["top_cm"].map("{:g}".format)
          + " cm, the layer above ends at " + pd.Series(prev_bottom[gap], index=r.index).map("{:g}".format)
          + " cm (gap or overlap): left out")
-
-    problems: list[Problem] = []
-    if findings:
-        found = pd.concat(findings, ignore_index=True).sort_values(["source_row", "rule"], kind="stable")
-        problems = [
-            _problem(r.file, r.source_row, r.column, r.rule, r.message, r.plot_id)
-            for r in found.itertuples(index=False)
-        ]
-        df = df[~np.isin(df["_core"].to_numpy(), found["_core"].unique())].reset_index(drop=True)
-    return _stack(df, mass_basis), problems
+    if not findings:
+        return None
+    return pd.concat(findings, ignore_index=True).sort_values(["source_row", "rule"], kind="stable")
 
 
 def _stack(df: pd.DataFrame, mass_basis: str) -> Profiles:
@@ -244,7 +264,7 @@ def _stack(df: pd.DataFrame, mass_basis: str) -> Profiles:
         out = np.zeros((m, width))
         out[core_idx, pos + 1] = values
         out = np.cumsum(out, axis=1)
-        out[~_valid(n_layers + 1, width)] = np.nan
+        out[~valid_knots(n_layers + 1, width)] = np.nan
         return out
 
     boundary = np.full((m, width), np.nan)

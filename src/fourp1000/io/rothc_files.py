@@ -117,6 +117,7 @@ class RothCSite:
 
     @property
     def bare_soil_limit(self) -> rothc.BareSoilLimit:
+        """The bare-soil drying limit ``opt_SMDbare`` selects (see :func:`fourp1000.rothc.smd_limits`)."""
         return "classic" if self.opt_smd_bare == 1 else "wilting_point"
 
     def inputs(self, rows: slice) -> rothc.MonthlyInputs:
@@ -193,26 +194,38 @@ def _next_content(lines: list[list[str]], start: int) -> int | None:
 def parse_site(text: str, source: str = "<input>") -> RothCSite:
     """Parse the text of an official RothC input file; see :func:`read_site`."""
     lines = [[t for t in _SPLIT.split(line.strip()) if t] for line in text.splitlines()]
+    opt_at, opt_rm_moist, opt_smd_bare = _read_options(lines, source)
+    values_at, (clay, depth, iom, nsteps) = _read_soil(lines, 0 if opt_at is None else opt_at + 1, source)
+    frame, has_month = _read_months(lines, values_at + 1, nsteps, source)
+    layout = ("v2" if opt_at is not None else "v1") if has_month else "v1-no-month"
+    return RothCSite(source, layout, opt_rm_moist, opt_smd_bare, clay, depth, iom, nsteps, frame)
 
-    opt_rm_moist, opt_smd_bare = 1, 1
+
+def _read_options(lines: list[list[str]], source: str) -> tuple[int | None, int, int]:
+    """Line of the v2 option header (None in v1 files), ``opt_RMmoist`` and ``opt_SMDbare``."""
     opt_at = _find_header(lines, ("opt_rmmoist",))
-    if opt_at is not None:
-        at = _next_content(lines, opt_at + 1)
-        if at is None:
-            raise InputError(f"{source}, line {opt_at + 2}: expected the values of opt_RMmoist opt_SMDbare")
-        values = _numbers(lines[at][:2], source, at + 1, "opt_RMmoist opt_SMDbare")
-        if len(values) < 2:
-            raise InputError(f"{source}, line {at + 1}: expected 2 numbers (opt_RMmoist opt_SMDbare)")
-        opt_rm_moist, opt_smd_bare = int(values[0]), int(values[1])
-        if opt_rm_moist != 1:
-            raise InputError(
-                f"{source}, line {at + 1}: opt_RMmoist = {opt_rm_moist} (Farina et al. 2013 moisture function) "
-                "is not supported; use 1 (classic RothC-26.3)"
-            )
-        if opt_smd_bare not in (1, 2):
-            raise InputError(f"{source}, line {at + 1}: opt_SMDbare must be 1 or 2, got {opt_smd_bare}")
+    if opt_at is None:
+        return None, 1, 1
+    at = _next_content(lines, opt_at + 1)
+    if at is None:
+        raise InputError(f"{source}, line {opt_at + 2}: expected the values of opt_RMmoist opt_SMDbare")
+    values = _numbers(lines[at][:2], source, at + 1, "opt_RMmoist opt_SMDbare")
+    if len(values) < 2:
+        raise InputError(f"{source}, line {at + 1}: expected 2 numbers (opt_RMmoist opt_SMDbare)")
+    opt_rm_moist, opt_smd_bare = int(values[0]), int(values[1])
+    if opt_rm_moist != 1:
+        raise InputError(
+            f"{source}, line {at + 1}: opt_RMmoist = {opt_rm_moist} (Farina et al. 2013 moisture function) "
+            "is not supported; use 1 (classic RothC-26.3)"
+        )
+    if opt_smd_bare not in (1, 2):
+        raise InputError(f"{source}, line {at + 1}: opt_SMDbare must be 1 or 2, got {opt_smd_bare}")
+    return opt_at, opt_rm_moist, opt_smd_bare
 
-    soil_at = _find_header(lines, ("clay", "depth"), 0 if opt_at is None else opt_at + 1)
+
+def _read_soil(lines: list[list[str]], start: int, source: str) -> tuple[int, tuple[float, float, float, int]]:
+    """Line of the soil values, and ``clay depth iom nsteps`` (checked)."""
+    soil_at = _find_header(lines, ("clay", "depth"), start)
     if soil_at is None:
         raise InputError(
             f"{source}: no 'clay depth iom nsteps' header line; expected the official RothC input format (v1 or v2)"
@@ -235,13 +248,17 @@ def parse_site(text: str, source: str = "<input>") -> RothCSite:
             f"{source}, line {at + 1}: nsteps must be a whole number >= 12 (12 spin-up months first), "
             f"got {nsteps_value:g}"
         )
-    nsteps = int(nsteps_value)
+    return at, (clay, depth, iom, int(nsteps_value))
 
-    header_at = _find_header(lines, ("year", "month", "modern"), at + 1)
+
+def _read_months(lines: list[list[str]], start: int, nsteps: int, source: str) -> tuple[pd.DataFrame, bool]:
+    """The ``nsteps`` monthly rows after the ``year month modern ...`` header (checked), and
+    whether the file has a month column.
+    """
+    header_at = _find_header(lines, ("year", "month", "modern"), start)
     if header_at is None:
         raise InputError(f"{source}: no 'year month modern Tmp ...' header line before the monthly rows")
     has_month = len(lines[header_at]) > 1 and lines[header_at][1].lower() == "month"
-    layout = ("v2" if opt_at is not None else "v1") if has_month else "v1-no-month"
     names = _DATA_NAMES if has_month else _DATA_NAMES.replace(" month", "")
     width = 10 if has_month else 9
 
@@ -271,7 +288,7 @@ def parse_site(text: str, source: str = "<input>") -> RothCSite:
     frame["year"] = frame["year"].astype(int)
     frame["month"] = frame["month"].astype(int)
     frame["covered"] = frame["covered"].astype(int)
-    return RothCSite(source, layout, opt_rm_moist, opt_smd_bare, clay, depth, iom, nsteps, frame)
+    return frame, has_month
 
 
 _RULES = (

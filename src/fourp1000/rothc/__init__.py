@@ -28,17 +28,25 @@ Coefficients come from ``data/rothc_parameters.csv`` (:func:`load_parameters`).
 
 Modules
 -------
-Everything public is importable from ``fourp1000.rothc`` itself; the modules are:
+Everything public is importable from ``fourp1000.rothc`` itself. The modules, from the
+bottom up; a module uses only those above it, through their public names (the modules
+marked internal offer theirs to their siblings, not to users):
 
-* ``parameters``: :class:`RothCParameters`, :func:`load_parameters`, :func:`dpm_rpm_ratio_for`;
+* ``parameters``: :class:`RothCParameters`, :func:`load_parameters`, :func:`dpm_rpm_ratio_for`,
+  ``parameters_or_shipped`` (the default every function applies);
+* ``state``: :class:`RothCState`, :class:`MonthlyInputs`, :data:`POOLS`, ``take_plots``
+  (selecting plots of an array that may be plot-independent);
 * ``modifiers``: the rate modifiers, :class:`SMDLimits`, the CO2/(BIO+HUM) partition,
   :func:`falloon_iom`, :func:`pan_evaporation_from_pet`;
-* ``state``: :class:`RothCState`, :class:`MonthlyInputs`, :data:`POOLS`;
-* ``drivers`` (private): validation and broadcasting of drivers and per-plot constants;
-* ``decomposition`` (private): one month for every plot, the hot loop;
-* ``radiocarbon``: :func:`delta14c`;
+* ``drivers`` (internal): validation and broadcasting of drivers (``Drivers``) and of the
+  per-plot constants (``SiteConstants``, ``per_plot_values``, ``plot_count``);
+* ``decomposition`` (internal): one month for every plot, the hot loop: the month's
+  ``Forcing`` (``ForcingSource`` for a run, ``month_pool_inputs``), ``advance_month``,
+  ``combined_rate_modifier``, ``retained_fraction``;
+* ``radiocarbon``: :func:`delta14c` (``delta14c_of_pools`` on the arrays of a run);
 * ``model``: :func:`run`, :class:`RothCRun`, :data:`OUTPUTS`;
-* ``cycle`` (private): a repeated cycle as an affine map of the pools, and its fixed point;
+* ``cycle`` (internal): a repeated cycle as an affine map of the pools (``settled_cycle``,
+  ``cycle_map``), and its ``fixed_point``;
 * ``equilibrium``: :func:`spinup`, :class:`Spinup` (analytic and reference spin-up);
 * ``inverse``: :func:`fit_plant_input`, :class:`EquilibriumFit`.
 """

@@ -6,24 +6,26 @@ and its fixed point. Shared by :func:`spinup` and :func:`fit_plant_input`.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import InputError
-from .decomposition import _Forcing, _rate_modifier, _retained
-from .drivers import _Drivers, _Site
+from .decomposition import Forcing, combined_rate_modifier, month_pool_inputs, retained_fraction
+from .drivers import Drivers, SiteConstants
 from .parameters import RothCParameters
 
 
-def _cycle_length(drv: _Drivers, params: RothCParameters) -> int:
+def cycle_length(drv: Drivers, params: RothCParameters) -> int:
+    """Months of the shortest whole-year cycle after which every driver repeats."""
     length = int(params.months_per_year)
     for period in drv.periods:
         length = math.lcm(length, period)
     return length
 
 
-def _smd_orbit(forcing: list[_Forcing], site: _Site, start: NDArray, max_cycles: int = 1000) -> NDArray:
+def periodic_smd_start(forcing: list[Forcing], site: SiteConstants, start: NDArray, max_cycles: int = 1000) -> NDArray:
     """Deficit at the start of the periodic cycle reached from ``start``.
 
     The cycle map of the deficit is monotone and 1-Lipschitz, so iterating it from field
@@ -41,42 +43,27 @@ def _smd_orbit(forcing: list[_Forcing], site: _Site, start: NDArray, max_cycles:
     return start
 
 
-def _next_smd(smd: NDArray, f: _Forcing, site: _Site) -> NDArray:
+def _next_smd(smd: NDArray, f: Forcing, site: SiteConstants) -> NDArray:
     lim = site.limits
     wetter = np.minimum(smd + f.water_balance_mm, 0.0)
     return np.maximum(np.where(f.covered, lim.max_mm, np.minimum(lim.bare_mm, smd)), wetter)
 
 
-def _cycle_rates(forcing: list[_Forcing], site: _Site, start: NDArray, p: RothCParameters) -> NDArray:
+def cycle_rates(forcing: list[Forcing], site: SiteConstants, start: NDArray, p: RothCParameters) -> NDArray:
     """Combined rate modifier a·b·c of each month of the cycle from a start deficit, (length, n).
 
-    Same operations, in the same order, as :func:`_step`.
+    Same operations, in the same order, as :func:`advance_month`.
     """
     rates = np.empty((len(forcing), start.shape[0]))
     smd = start
     for t, f in enumerate(forcing):
         smd = _next_smd(smd, f, site)
-        rates[t] = _rate_modifier(smd, f, site, p)[0]
+        rates[t] = combined_rate_modifier(smd, f, site, p)[0]
     return rates
 
 
-def _monthly_inputs_split(drv: _Drivers, t: int, p: RothCParameters) -> tuple[NDArray, NDArray]:
-    """Pool inputs of month t, shape (4, n|1), separately for plant C and FYM."""
-    plant = drv.at("plant_c_t_ha", t)
-    fym = drv.at("fym_c_t_ha", t)
-    ratio = drv.at("dpm_rpm_ratio", t)
-    plant_dpm = ratio / (ratio + 1.0) * plant
-    plant_rpm = 1.0 / (ratio + 1.0) * plant
-    zero = np.zeros_like(plant_dpm)
-    u_plant = np.stack(np.broadcast_arrays(plant_dpm, plant_rpm, zero, zero))
-    u_fym = np.stack(
-        np.broadcast_arrays(p.fym_dpm_fraction * fym, p.fym_rpm_fraction * fym, 0.0 * fym, p.fym_hum_fraction * fym)
-    )
-    return u_plant, u_fym
-
-
-def _cycle_map(
-    rates: NDArray, site: _Site, p: RothCParameters, offsets: list[NDArray], tracer_decay: float = 1.0
+def cycle_map(
+    rates: NDArray, site: SiteConstants, p: RothCParameters, offsets: list[NDArray], tracer_decay: float = 1.0
 ) -> tuple[NDArray, list[NDArray]]:
     """Affine map of the active pools over one cycle, batched over plots.
 
@@ -91,7 +78,7 @@ def _cycle_map(
     a_map = np.broadcast_to(np.eye(4), (n, 4, 4)).copy()
     b_maps = [np.zeros((n, 4)) for _ in offsets]
     for t in range(length):
-        retained = _retained(rates[t], p).T  # (n, 4)
+        retained = retained_fraction(rates[t], p).T  # (n, 4)
         lost = 1.0 - retained
         m = np.zeros((n, 4, 4))
         idx = np.arange(4)
@@ -105,13 +92,15 @@ def _cycle_map(
     return a_map, b_maps
 
 
-def _fixed_point(a_map: NDArray, b: NDArray) -> NDArray:
+def fixed_point(a_map: NDArray, b: NDArray) -> NDArray:
+    """Pools C with ``C = A C + b`` for every plot: A (n, 4, 4), b (n, 4); returns (4, n)."""
     n = a_map.shape[0]
     lhs = np.broadcast_to(np.eye(4), (n, 4, 4)) - a_map
     return np.linalg.solve(lhs, b[..., None])[..., 0].T  # (4, n)
 
 
-def _check_decomposes(rates: NDArray) -> None:
+def check_decomposes(rates: NDArray) -> None:
+    """Raise :class:`InputError` for plots where nothing decomposes (no equilibrium exists)."""
     dead = ~(rates.sum(axis=0) > 0)
     if dead.any():
         plots = np.flatnonzero(dead)
@@ -122,17 +111,52 @@ def _check_decomposes(rates: NDArray) -> None:
         )
 
 
-def _cycle_offsets(drv: _Drivers, length: int, n: int, p: RothCParameters) -> tuple[NDArray, NDArray]:
+def plant_and_manure_inputs(drv: Drivers, length: int, n: int, p: RothCParameters) -> tuple[NDArray, NDArray]:
+    """Monthly pool inputs of the cycle from plants and from manure apart, (length, 4, n) each."""
     plant = np.empty((length, 4, n))
     fym = np.empty((length, 4, n))
     for t in range(length):
-        u_plant, u_fym = _monthly_inputs_split(drv, t, p)
+        u_plant, u_fym = month_pool_inputs(drv, t, p)
         plant[t] = np.broadcast_to(u_plant, (4, n))
         fym[t] = np.broadcast_to(u_fym, (4, n))
     return plant, fym
 
 
-def _forcing_offsets(forcing: list[_Forcing], n: int, tracer: bool = False) -> NDArray:
+@dataclass
+class Cycle:
+    """A repeated cycle of months at its periodic deficit cycle.
+
+    Attributes
+    ----------
+    forcing : list of Forcing
+        One per month of the cycle.
+    smd_start_mm : array (n_plots,) [mm]
+        Deficit at the start of the periodic deficit cycle.
+    rates : array (length, n_plots) [-]
+        Combined rate modifier a·b·c of each month along that deficit cycle.
+    """
+
+    forcing: list[Forcing]
+    smd_start_mm: NDArray
+    rates: NDArray
+
+
+def settled_cycle(drv: Drivers, site: SiteConstants, length: int, n: int, p: RothCParameters) -> Cycle:
+    """The cycle of ``length`` months once its deficit cycle repeats (from field capacity).
+
+    Raises
+    ------
+    InputError
+        Nothing decomposes during the cycle for some plot: no equilibrium exists.
+    """
+    forcing = [Forcing.of(drv, t, p) for t in range(length)]
+    smd_start = periodic_smd_start(forcing, site, np.zeros(n))
+    rates = cycle_rates(forcing, site, smd_start, p)
+    check_decomposes(rates)
+    return Cycle(forcing, smd_start, rates)
+
+
+def cycle_inputs(forcing: list[Forcing], n: int, tracer: bool = False) -> NDArray:
     """Monthly pool inputs of the cycle, (length, 4, n); times % modern for the tracer."""
     return np.stack(
         [np.broadcast_to(f.inputs * f.modern_fraction if tracer else f.inputs, (4, n)) for f in forcing]

@@ -11,13 +11,13 @@ from dataclasses import dataclass, fields
 import numpy as np
 from numpy.typing import NDArray
 
-from .drivers import _Drivers, _Site
-from .modifiers import _take
+from .drivers import Drivers, SiteConstants
+from .state import take_plots
 from .parameters import RothCParameters
 
 
 @dataclass
-class _Forcing:
+class Forcing:
     """What one month brings to every plot, derived from the drivers.
 
     ``inputs`` holds the C added to DPM, RPM, BIO, HUM after the decay (plant C split by
@@ -41,7 +41,8 @@ class _Forcing:
         return mode
 
     @classmethod
-    def of(cls, drv: _Drivers, month: int, p: RothCParameters, management: tuple | None = None) -> _Forcing:
+    def of(cls, drv: Drivers, month: int, p: RothCParameters, management: tuple | None = None) -> Forcing:
+        """The forcing of month ``month``; ``management`` reuses that month's cached part."""
         covered, rm_cover, inputs, modern = management or _management(drv, month, p)
         return cls(
             rm_temperature=drv.rm_temp_at(month),
@@ -52,51 +53,66 @@ class _Forcing:
             modern_fraction=modern,
         )
 
-    def take(self, index: NDArray) -> _Forcing:
-        return _Forcing(*(_take(getattr(self, f.name), index) for f in fields(self)))
+    def take(self, index: NDArray) -> Forcing:
+        """The forcing of the plots ``index`` only."""
+        return Forcing(*(take_plots(getattr(self, f.name), index) for f in fields(self)))
 
 
 _MANAGEMENT = ("covered", "plant_c_t_ha", "fym_c_t_ha", "dpm_rpm_ratio", "modern_c_pct")
 
 
-def _management(drv: _Drivers, month: int, p: RothCParameters) -> tuple:
-    """Cover, its rate factor, the pool inputs (4, n) and the fraction modern of a month."""
-    covered = drv.at("covered", month)
+def month_pool_inputs(drv: Drivers, month: int, p: RothCParameters) -> tuple[NDArray, NDArray]:
+    """C added to DPM, RPM, BIO, HUM in month ``month``, from plants and from manure apart.
+
+    Plant C is split by the month's DPM/RPM ratio r (r/(r+1) to DPM, 1/(r+1) to RPM),
+    farmyard manure 49/49/0/2 (Coleman & Jenkinson 1996). Each of shape (4, n_plots or 1)
+    [t C ha-1].
+    """
     plant = drv.at("plant_c_t_ha", month)
     fym = drv.at("fym_c_t_ha", month)
     ratio = drv.at("dpm_rpm_ratio", month)
-    inputs = np.zeros((4, max(plant.shape[-1], fym.shape[-1], ratio.shape[-1])))
-    inputs[0] = ratio / (ratio + 1.0) * plant + p.fym_dpm_fraction * fym
-    inputs[1] = 1.0 / (ratio + 1.0) * plant + p.fym_rpm_fraction * fym
-    inputs[3] = p.fym_hum_fraction * fym
+    plant_dpm = ratio / (ratio + 1.0) * plant
+    plant_rpm = 1.0 / (ratio + 1.0) * plant
+    zero = np.zeros_like(plant_dpm)
+    from_plants = np.stack(np.broadcast_arrays(plant_dpm, plant_rpm, zero, zero))
+    from_manure = np.stack(
+        np.broadcast_arrays(p.fym_dpm_fraction * fym, p.fym_rpm_fraction * fym, 0.0 * fym, p.fym_hum_fraction * fym)
+    )
+    return from_plants, from_manure
+
+
+def _management(drv: Drivers, month: int, p: RothCParameters) -> tuple:
+    """Cover, its rate factor, the pool inputs (4, n) and the fraction modern of a month."""
+    covered = drv.at("covered", month)
+    from_plants, from_manure = month_pool_inputs(drv, month, p)
     rm_cover = np.where(covered, p.rm_cover_covered, p.rm_cover_bare)
-    return covered, rm_cover, inputs, drv.at("modern_c_pct", month) / 100.0
+    return covered, rm_cover, from_plants + from_manure, drv.at("modern_c_pct", month) / 100.0
 
 
-class _ForcingSource:
+class ForcingSource:
     """Month-by-month forcing for :func:`run`.
 
     Management (cover, inputs, DPM/RPM, % modern) usually repeats with a short period while
     the weather does not: its derived arrays are kept for reuse, within a memory budget.
     """
 
-    def __init__(self, drv: _Drivers, p: RothCParameters, n_plots: int, budget_bytes: int = 64 * 2**20) -> None:
+    def __init__(self, drv: Drivers, p: RothCParameters, n_plots: int, budget_bytes: int = 64 * 2**20) -> None:
         self.drv, self.p = drv, p
         self.periods = [drv.arrays[name].shape[0] for name in _MANAGEMENT]
         self.max_entries = max(1, budget_bytes // (8 * 7 * max(n_plots, 1)))
         self.cache: dict[tuple[int, ...], tuple] = {}
 
-    def __call__(self, month: int) -> _Forcing:
+    def __call__(self, month: int) -> Forcing:
         key = tuple(month % period for period in self.periods)
         management = self.cache.get(key)
         if management is None:
             management = _management(self.drv, month, self.p)
             if len(self.cache) < self.max_entries:
                 self.cache[key] = management
-        return _Forcing.of(self.drv, month, self.p, management)
+        return Forcing.of(self.drv, month, self.p, management)
 
 
-def _rate_modifier(smd: NDArray, f: _Forcing, site: _Site, p: RothCParameters) -> tuple[NDArray, NDArray]:
+def combined_rate_modifier(smd: NDArray, f: Forcing, site: SiteConstants, p: RothCParameters) -> tuple[NDArray, NDArray]:
     """RateM = a x b x c for this month, and b, from the month's new deficit ``smd`` [mm]."""
     # b = lo + (hi - lo) (max - SMD) / (max - one_bar), in the reference's operation order.
     rm_m = site.limits.max_mm - smd
@@ -131,7 +147,7 @@ def _decay_plan(p: RothCParameters) -> tuple[float, tuple[int, ...]] | None:
     return None
 
 
-def _retained(rate: NDArray, p: RothCParameters) -> NDArray:
+def retained_fraction(rate: NDArray, p: RothCParameters) -> NDArray:
     """Fraction of each pool left after a month at combined rate modifier ``rate``, (4, n)."""
     plan = _decay_plan(p)
     if plan is None:
@@ -161,7 +177,7 @@ def _retained(rate: NDArray, p: RothCParameters) -> NDArray:
 
 
 @dataclass
-class _Month:
+class MonthRecord:
     """Rate modifiers and CO2 of one month (for recording)."""
 
     rm_temperature: NDArray
@@ -170,14 +186,14 @@ class _Month:
     co2_t_c_ha: NDArray
 
 
-def _step(
+def advance_month(
     pools: NDArray,
     smd: NDArray,
     activity: NDArray | None,
-    f: _Forcing,
-    site: _Site,
+    f: Forcing,
+    site: SiteConstants,
     p: RothCParameters,
-) -> tuple[NDArray, NDArray, NDArray | None, _Month]:
+) -> tuple[NDArray, NDArray, NDArray | None, MonthRecord]:
     """Advance every plot by one month (subroutines RothC + decomp of the reference).
 
     Order of operations as in the reference: the temperature factor; the new deficit, then
@@ -198,10 +214,10 @@ def _step(
         if mode == -1:
             np.copyto(floor, lim.max_mm, where=f.covered)
         smd = np.maximum(floor, wetter, out=floor)
-    rate, rm_m = _rate_modifier(smd, f, site, p)
+    rate, rm_m = combined_rate_modifier(smd, f, site, p)
 
     # Exact exponential decay over the month with piecewise-constant modifiers.
-    retained = _retained(rate, p)
+    retained = retained_fraction(rate, p)
     decayed = pools * retained
     np.subtract(pools, decayed, out=pools)
     lost_total = pools.sum(axis=0)
@@ -221,4 +237,4 @@ def _step(
         kept *= site.c14_month_decay
         kept += f.modern_fraction * f.inputs
         activity = kept
-    return decayed, smd, activity, _Month(f.rm_temperature, rm_m, f.rm_cover, lost_total)
+    return decayed, smd, activity, MonthRecord(f.rm_temperature, rm_m, f.rm_cover, lost_total)

@@ -57,8 +57,12 @@ def _as_monthly(name: str, value: ArrayLike) -> NDArray:
     return arr
 
 
-class _Drivers:
-    """Validated monthly drivers, 2-D (period, n_plots or 1), read cyclically."""
+class Drivers:
+    """Validated monthly drivers, 2-D (period, n_plots or 1), read cyclically.
+
+    ``arrays`` maps each field of :class:`MonthlyInputs` to its array; month ``t`` of a
+    field of period ``T`` is row ``t % T`` (:meth:`at`).
+    """
 
     _FIELDS = ("temperature_c", "rain_mm", "evaporation_mm", "plant_c_t_ha", "fym_c_t_ha", "covered",
                "dpm_rpm_ratio", "modern_c_pct")
@@ -78,7 +82,8 @@ class _Drivers:
         )
 
     @classmethod
-    def build(cls, inputs: MonthlyInputs, params: RothCParameters) -> _Drivers:
+    def build(cls, inputs: MonthlyInputs, params: RothCParameters) -> Drivers:
+        """Check and shape the user's inputs; raises :class:`InputError` on bad values."""
         arrays = {}
         for name in cls._FIELDS:
             value = getattr(inputs, name)
@@ -87,18 +92,25 @@ class _Drivers:
             arrays[name] = _as_monthly(name, value)
         return cls(arrays, params)
 
+    def with_array(self, name: str, value: NDArray) -> Drivers:
+        """The same drivers with one (already valid, 2-D) field replaced."""
+        return Drivers({**self.arrays, name: value}, self.params)
+
     @property
     def periods(self) -> list[int]:
+        """Number of rows (the period, in months) of each field."""
         return [a.shape[0] for a in self.arrays.values()]
 
     @property
     def n_plots(self) -> int:
+        """Common number of plots of the fields (1 when every field is plot-independent)."""
         widths = {a.shape[1] for a in self.arrays.values()} - {1}
         if len(widths) > 1:
             raise InputError(f"monthly inputs have different numbers of plots: {sorted(widths)}")
         return widths.pop() if widths else 1
 
     def check_months(self, n_months: int) -> None:
+        """Raise unless every field's period is 1 or divides ``n_months``."""
         for name, a in self.arrays.items():
             period = a.shape[0]
             if period != 1 and n_months % period != 0:
@@ -107,18 +119,25 @@ class _Drivers:
                 )
 
     def at(self, name: str, month: int) -> NDArray:
+        """Row of field ``name`` for month ``month`` (0-based, read cyclically)."""
         a = self.arrays[name]
         return a[month % a.shape[0]]
 
     def rm_temp_at(self, month: int) -> NDArray:
+        """Temperature rate modifier of month ``month`` [-]."""
         if self.rm_temp is None:
             return temperature_rate_modifier(self.at("temperature_c", month), self.params)
         return self.rm_temp[month % self.rm_temp.shape[0]]
 
 
 @dataclass
-class _Site:
-    """Per-plot constants: moisture limits, partition fractions, IOM."""
+class SiteConstants:
+    """Per-plot constants: moisture limits, partition fractions, IOM.
+
+    ``to_co2``, ``to_bio``, ``to_hum`` are the shares of decomposed C going to CO2, BIO and
+    HUM; ``k_col`` the rate constants as a column (4, 1) [yr-1]; ``c14_month_decay`` the
+    radioactive decay factor of one month [-].
+    """
 
     limits: SMDLimits
     smd_span_mm: NDArray
@@ -138,10 +157,11 @@ class _Site:
         n_plots: int,
         params: RothCParameters,
         bare_soil_limit: BareSoilLimit,
-    ) -> _Site:
-        clay = _per_plot("clay_pct", clay_pct, n_plots)
-        depth = _per_plot("depth_cm", depth_cm, n_plots)
-        iom = _per_plot("iom_t_c_ha", iom_t_c_ha, n_plots)
+    ) -> SiteConstants:
+        """Check the per-plot soil values and derive the constants; raises :class:`InputError`."""
+        clay = per_plot_values("clay_pct", clay_pct, n_plots)
+        depth = per_plot_values("depth_cm", depth_cm, n_plots)
+        iom = per_plot_values("iom_t_c_ha", iom_t_c_ha, n_plots)
         if ((clay < 0) | (clay > 100)).any():
             raise InputError("clay_pct: values must be between 0 and 100")
         if (depth <= 0).any():
@@ -161,8 +181,9 @@ class _Site:
             c14_month_decay=math.exp(-params.c14_decay_per_yr * params.tstep_yr),
         )
 
-    def take(self, index: NDArray) -> _Site:
-        return _Site(
+    def take(self, index: NDArray) -> SiteConstants:
+        """The constants of the plots ``index`` only."""
+        return SiteConstants(
             self.limits.take(index),
             self.smd_span_mm[index],
             self.to_co2[index],
@@ -174,7 +195,8 @@ class _Site:
         )
 
 
-def _per_plot(name: str, value: ArrayLike, n_plots: int) -> NDArray:
+def per_plot_values(name: str, value: ArrayLike, n_plots: int) -> NDArray:
+    """A scalar or per-plot input as a finite float array (n_plots,); raises :class:`InputError`."""
     arr = np.asarray(value, dtype=float)
     if arr.ndim > 1 or (arr.ndim == 1 and arr.shape[0] not in (1, n_plots)):
         raise InputError(f"{name}: expected a scalar or an array of {n_plots} plots, got shape {arr.shape}")
@@ -183,7 +205,14 @@ def _per_plot(name: str, value: ArrayLike, n_plots: int) -> NDArray:
     return np.broadcast_to(arr, (n_plots,)).astype(float)
 
 
-def _n_plots(drivers: _Drivers, *per_plot: ArrayLike) -> int:
+def plot_count(drivers: Drivers, *per_plot: ArrayLike) -> int:
+    """Number of plots the drivers and per-plot inputs (None ignored) describe together.
+
+    Raises
+    ------
+    InputError
+        They describe different numbers of plots (other than 1, which broadcasts).
+    """
     sizes = {drivers.n_plots} | {np.size(v) for v in per_plot if v is not None}
     sizes.discard(1)
     if len(sizes) > 1:

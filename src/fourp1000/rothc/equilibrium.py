@@ -11,19 +11,11 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ..errors import InputError, UnknownFactorError
-from .cycle import (
-    _check_decomposes,
-    _cycle_length,
-    _cycle_map,
-    _cycle_rates,
-    _fixed_point,
-    _forcing_offsets,
-    _smd_orbit,
-)
-from .decomposition import _Forcing, _step
-from .drivers import _Drivers, _n_plots, _Site
+from .cycle import cycle_inputs, cycle_length, cycle_map, cycle_rates, fixed_point, settled_cycle
+from .decomposition import Forcing, advance_month
+from .drivers import Drivers, SiteConstants, plot_count
 from .modifiers import BareSoilLimit
-from .parameters import RothCParameters, _params
+from .parameters import RothCParameters, parameters_or_shipped
 from .state import MonthlyInputs, RothCState
 
 SpinupMethod = Literal["analytic", "reference"]
@@ -115,11 +107,11 @@ def spinup(
     .. [2] Rothamsted Research (2024). RothC_Code (Shell.for), RothC_R, RothC_Py: the
        spin-up loop, github.com/Rothamsted-Models (Apache-2.0).
     """
-    p = _params(params)
-    drv = _Drivers.build(inputs, p)
-    n = _n_plots(drv, clay_pct, depth_cm, iom_t_c_ha)
-    site = _Site.build(clay_pct, depth_cm, iom_t_c_ha, n, p, bare_soil_limit)
-    length = _cycle_length(drv, p)
+    p = parameters_or_shipped(params)
+    drv = Drivers.build(inputs, p)
+    n = plot_count(drv, clay_pct, depth_cm, iom_t_c_ha)
+    site = SiteConstants.build(clay_pct, depth_cm, iom_t_c_ha, n, p, bare_soil_limit)
+    length = cycle_length(drv, p)
     if method == "analytic":
         return _spinup_analytic(drv, site, n, length, radiocarbon, p)
     if method == "reference":
@@ -127,24 +119,26 @@ def spinup(
     raise UnknownFactorError(f"unknown spin-up method {method!r}; valid: analytic, reference")
 
 
-def _spinup_analytic(drv, site, n, length, radiocarbon, p) -> Spinup:
-    forcing = [_Forcing.of(drv, t, p) for t in range(length)]
-    smd_start = _smd_orbit(forcing, site, np.zeros(n))
-    rates = _cycle_rates(forcing, site, smd_start, p)
-    _check_decomposes(rates)
-    a_map, (b,) = _cycle_map(rates, site, p, [_forcing_offsets(forcing, n)])
-    pools = _fixed_point(a_map, b)
+def _spinup_analytic(
+    drv: Drivers, site: SiteConstants, n: int, length: int, radiocarbon: bool, p: RothCParameters
+) -> Spinup:
+    """The exact periodic steady state: one batched 4 x 4 solve per plot."""
+    cycle = settled_cycle(drv, site, length, n, p)
+    a_map, (b,) = cycle_map(cycle.rates, site, p, [cycle_inputs(cycle.forcing, n)])
+    pools = fixed_point(a_map, b)
     activity = None
     if radiocarbon:
-        a14, (b14,) = _cycle_map(
-            rates, site, p, [_forcing_offsets(forcing, n, tracer=True)], tracer_decay=site.c14_month_decay
+        a14, (b14,) = cycle_map(
+            cycle.rates, site, p, [cycle_inputs(cycle.forcing, n, tracer=True)], tracer_decay=site.c14_month_decay
         )
-        activity = _fixed_point(a14, b14)
-    state = RothCState(pools, site.iom_t_c_ha.copy(), smd_start, activity)
+        activity = fixed_point(a14, b14)
+    state = RothCState(pools, site.iom_t_c_ha.copy(), cycle.smd_start_mm, activity)
     return Spinup(state, np.zeros(n, dtype=int), "analytic")
 
 
-def _spinup_reference(drv, site, n, length, radiocarbon, max_years, p) -> Spinup:
+def _spinup_reference(
+    drv: Drivers, site: SiteConstants, n: int, length: int, radiocarbon: bool, max_years: int, p: RothCParameters
+) -> Spinup:
     """The reference loop: from empty pools and field capacity, year after year until the
     active C of consecutive year ends differs by no more than the tolerance.
 
@@ -153,89 +147,116 @@ def _spinup_reference(drv, site, n, length, radiocarbon, max_years, p) -> Spinup
     is the same affine map ``C -> A C + b`` every time, so phase 2 applies that map once per
     year (the same states up to rounding, about 1e-13 t C/ha) with the same stopping test.
     """
-    per_year = int(p.months_per_year)
-    tol = p.spinup_tolerance_t_c_ha
-    forcing = [_Forcing.of(drv, t, p) for t in range(length)]  # the same every year
-    out_pools = np.zeros((4, n))
-    out_smd = np.zeros(n)
-    out_act = np.zeros((4, n)) if radiocarbon else None
-    out_months = np.zeros(n, dtype=int)
+    forcing = [Forcing.of(drv, t, p) for t in range(length)]  # the same every year
+    loop = _ReferenceLoop(forcing, site, n, radiocarbon, max_years, p)
+    loop.monthly_phase()
+    if loop.active.size:
+        loop.yearly_phase()
+    state = RothCState(loop.out_pools, site.iom_t_c_ha.copy(), loop.out_smd, loop.out_activity)
+    return Spinup(state, loop.out_months, "reference")
 
-    active = np.arange(n)
-    pools = np.zeros((4, n))
-    smd = np.zeros(n)
-    activity = np.zeros((4, n)) if radiocarbon else None
-    toc_prev = np.zeros(n)
-    smd_prev = np.full(n, np.nan)
-    a_site = site
-    month = 0
 
-    def finish(done: NDArray) -> None:
-        ids = active[done]
-        out_pools[:, ids] = pools[:, done]
-        out_smd[ids] = smd[done]
-        out_months[ids] = month
-        if radiocarbon:
-            out_act[:, ids] = activity[:, done]
+class _ReferenceLoop:
+    """State of the reference spin-up loop: the plots still iterating (``active``, their
+    pools, deficit and active C at the last year end) and the results of those done.
+    """
 
-    def check_years() -> None:
-        if active.size and month // per_year >= max_years:
+    def __init__(self, forcing: list[Forcing], site: SiteConstants, n: int, radiocarbon: bool, max_years: int,
+                 p: RothCParameters) -> None:
+        self.forcing, self.site, self.radiocarbon, self.max_years, self.p = forcing, site, radiocarbon, max_years, p
+        self.per_year = int(p.months_per_year)
+        self.month = 0
+        self.active = np.arange(n)
+        self.pools = np.zeros((4, n))
+        self.smd = np.zeros(n)
+        self.activity = np.zeros((4, n)) if radiocarbon else None
+        self.toc_prev = np.zeros(n)
+        self.out_pools = np.zeros((4, n))
+        self.out_smd = np.zeros(n)
+        self.out_activity = np.zeros((4, n)) if radiocarbon else None
+        self.out_months = np.zeros(n, dtype=int)
+
+    def converged(self, toc: NDArray) -> NDArray:
+        """Plots whose active C changed by no more than the tolerance since the last year end."""
+        return ~(np.abs(toc - self.toc_prev) > self.p.spinup_tolerance_t_c_ha)
+
+    def finish(self, done: NDArray) -> None:
+        """Store the results of the active plots ``done`` (a mask over the active plots)."""
+        ids = self.active[done]
+        self.out_pools[:, ids] = self.pools[:, done]
+        self.out_smd[ids] = self.smd[done]
+        self.out_months[ids] = self.month
+        if self.radiocarbon:
+            self.out_activity[:, ids] = self.activity[:, done]
+
+    def check_years(self) -> None:
+        """Raise :class:`InputError` when plots are still iterating after ``max_years``."""
+        active = self.active
+        if active.size and self.month // self.per_year >= self.max_years:
             shown = ", ".join(str(i) for i in active[:10]) + (" ..." if active.size > 10 else "")
             raise InputError(
-                f"reference spin-up did not reach equilibrium within {max_years} years for plot(s) {shown}; "
+                f"reference spin-up did not reach equilibrium within {self.max_years} years for plot(s) {shown}; "
                 "decomposition is too slow (use the analytic spin-up)"
             )
 
-    # Phase 1: month by month.
-    while active.size:
-        for _ in range(per_year):
-            pools, smd, activity, _m = _step(pools, smd, activity, forcing[month % length], a_site, p)
-            month += 1
-        toc = pools[0] + pools[1] + pools[2] + pools[3]
-        done = ~(np.abs(toc - toc_prev) > tol)
-        periodic = smd == smd_prev
-        toc_prev, smd_prev = toc, smd.copy()
-        if done.any():
-            finish(done)
-            keep = np.flatnonzero(~done)
-            active, pools, smd = active[keep], pools[:, keep], smd[keep]
-            toc_prev, smd_prev, periodic = toc_prev[keep], smd_prev[keep], periodic[keep]
-            if radiocarbon:
-                activity = activity[:, keep]
-            forcing = [f.take(keep) for f in forcing]
-            a_site = a_site.take(keep)
-        check_years()
-        if length == per_year and periodic.all():
-            break
-    if not active.size:
-        return Spinup(RothCState(out_pools, site.iom_t_c_ha.copy(), out_smd, out_act), out_months, "reference")
+    def monthly_phase(self) -> None:
+        """Phase 1: month by month until every plot is done or, for a one-year cycle, the
+        deficit cycle of every remaining plot repeats.
+        """
+        length, p = len(self.forcing), self.p
+        smd_prev = np.full(self.active.size, np.nan)
+        while self.active.size:
+            for _ in range(self.per_year):
+                self.pools, self.smd, self.activity, _m = advance_month(
+                    self.pools, self.smd, self.activity, self.forcing[self.month % length], self.site, p
+                )
+                self.month += 1
+            pools = self.pools
+            toc = pools[0] + pools[1] + pools[2] + pools[3]
+            done = self.converged(toc)
+            periodic = self.smd == smd_prev
+            self.toc_prev, smd_prev = toc, self.smd.copy()
+            if done.any():
+                self.finish(done)
+                keep = np.flatnonzero(~done)
+                self.active, self.pools, self.smd = self.active[keep], self.pools[:, keep], self.smd[keep]
+                self.toc_prev, smd_prev, periodic = self.toc_prev[keep], smd_prev[keep], periodic[keep]
+                if self.radiocarbon:
+                    self.activity = self.activity[:, keep]
+                self.forcing = [f.take(keep) for f in self.forcing]
+                self.site = self.site.take(keep)
+            self.check_years()
+            if length == self.per_year and periodic.all():
+                break
 
-    # Phase 2: one affine map per year.
-    m = active.size
-    rates = _cycle_rates(forcing, a_site, smd, p)
-    a_map, (b,) = _cycle_map(rates, a_site, p, [_forcing_offsets(forcing, m)])
-    state = pools.T.copy()  # (m, 4)
-    if radiocarbon:
-        a14, (b14,) = _cycle_map(
-            rates, a_site, p, [_forcing_offsets(forcing, m, tracer=True)], tracer_decay=a_site.c14_month_decay
-        )
-        tracer = activity.T.copy()
-    while active.size:
-        state = np.einsum("nij,nj->ni", a_map, state) + b
+    def yearly_phase(self) -> None:
+        """Phase 2: the (now fixed) yearly affine map of the pools, once a year, until every
+        plot is done.
+        """
+        m, p, site, radiocarbon = self.active.size, self.p, self.site, self.radiocarbon
+        rates = cycle_rates(self.forcing, site, self.smd, p)
+        a_map, (b,) = cycle_map(rates, site, p, [cycle_inputs(self.forcing, m)])
+        state = self.pools.T.copy()  # (m, 4)
         if radiocarbon:
-            tracer = np.einsum("nij,nj->ni", a14, tracer) + b14
-        month += per_year
-        toc = state[:, 0] + state[:, 1] + state[:, 2] + state[:, 3]
-        done = ~(np.abs(toc - toc_prev) > tol)
-        toc_prev = toc
-        if done.any():
-            pools = state.T
-            activity = tracer.T if radiocarbon else None
-            finish(done)
-            keep = np.flatnonzero(~done)
-            active, state, smd, toc_prev = active[keep], state[keep], smd[keep], toc_prev[keep]
-            a_map, b = a_map[keep], b[keep]
+            a14, (b14,) = cycle_map(
+                rates, site, p, [cycle_inputs(self.forcing, m, tracer=True)], tracer_decay=site.c14_month_decay
+            )
+            tracer = self.activity.T.copy()
+        while self.active.size:
+            state = np.einsum("nij,nj->ni", a_map, state) + b
             if radiocarbon:
-                tracer, a14, b14 = tracer[keep], a14[keep], b14[keep]
-        check_years()
-    return Spinup(RothCState(out_pools, site.iom_t_c_ha.copy(), out_smd, out_act), out_months, "reference")
+                tracer = np.einsum("nij,nj->ni", a14, tracer) + b14
+            self.month += self.per_year
+            toc = state[:, 0] + state[:, 1] + state[:, 2] + state[:, 3]
+            done = self.converged(toc)
+            self.toc_prev = toc
+            if done.any():
+                self.pools = state.T
+                self.activity = tracer.T if radiocarbon else None
+                self.finish(done)
+                keep = np.flatnonzero(~done)
+                self.active, state, self.smd, self.toc_prev = self.active[keep], state[keep], self.smd[keep], toc[keep]
+                a_map, b = a_map[keep], b[keep]
+                if radiocarbon:
+                    tracer, a14, b14 = tracer[keep], a14[keep], b14[keep]
+            self.check_years()

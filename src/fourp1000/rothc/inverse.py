@@ -8,20 +8,11 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ..errors import InputError
-from .cycle import (
-    _check_decomposes,
-    _cycle_length,
-    _cycle_map,
-    _cycle_offsets,
-    _cycle_rates,
-    _fixed_point,
-    _smd_orbit,
-)
-from .decomposition import _Forcing
-from .drivers import _Drivers, _n_plots, _per_plot, _Site
+from .cycle import cycle_length, cycle_map, fixed_point, plant_and_manure_inputs, settled_cycle
+from .drivers import Drivers, SiteConstants, per_plot_values, plot_count
 from .equilibrium import Spinup, spinup
 from .modifiers import BareSoilLimit, falloon_iom
-from .parameters import RothCParameters, _params
+from .parameters import RothCParameters, parameters_or_shipped
 from .state import MonthlyInputs
 
 
@@ -112,14 +103,33 @@ def fit_plant_input(
     .. [2] Falloon, P., Smith, P., Coleman, K., Marshall, S. (1998). Soil Biology and
        Biochemistry 30(8), 1207-1211. :doi:`10.1016/S0038-0717(97)00256-3`
     """
-    p = _params(params)
-    drv = _Drivers.build(inputs, p)
-    n = _n_plots(drv, clay_pct, depth_cm, soc_t_c_ha, iom_t_c_ha)
-    target = _per_plot("soc_t_c_ha", soc_t_c_ha, n)
-    iom = falloon_iom(target, p) if iom_t_c_ha is None else _per_plot("iom_t_c_ha", iom_t_c_ha, n)
-    site = _Site.build(clay_pct, depth_cm, iom, n, p, bare_soil_limit)
-    length = _cycle_length(drv, p)
+    p = parameters_or_shipped(params)
+    drv = Drivers.build(inputs, p)
+    n = plot_count(drv, clay_pct, depth_cm, soc_t_c_ha, iom_t_c_ha)
+    target = per_plot_values("soc_t_c_ha", soc_t_c_ha, n)
+    iom = falloon_iom(target, p) if iom_t_c_ha is None else per_plot_values("iom_t_c_ha", iom_t_c_ha, n)
+    site = SiteConstants.build(clay_pct, depth_cm, iom, n, p, bare_soil_limit)
+    length = cycle_length(drv, p)
+    unit_pattern = _unit_plant_pattern(drv, length, n, p)
+    active_plant, active_fym = _equilibrium_active_c(drv, unit_pattern, site, length, n, p)
+    scale = _reachable((target - iom - active_fym) / active_plant, strict)
+    bad = np.isnan(scale)
+    fitted = inputs.replace(plant_c_t_ha=unit_pattern * np.where(bad, 0.0, scale))
+    result = spinup(fitted, clay_pct, depth_cm, iom, method="analytic", radiocarbon=radiocarbon,
+                    bare_soil_limit=bare_soil_limit, params=p)
+    if bad.any():
+        result.state.pools_t_c_ha[:, bad] = np.nan
+    return EquilibriumFit(scale, fitted, result, iom)
 
+
+def _unit_plant_pattern(drv: Drivers, length: int, n: int, p: RothCParameters) -> NDArray:
+    """The cycle's monthly plant inputs scaled to 1 t C ha-1 yr-1, (length, n).
+
+    Raises
+    ------
+    InputError
+        A plot's monthly pattern is all zero (it gives no distribution to scale).
+    """
     pattern = np.empty((length, n))
     for t in range(length):
         pattern[t] = np.broadcast_to(drv.at("plant_c_t_ha", t), (n,))
@@ -128,32 +138,36 @@ def fit_plant_input(
         shown = ", ".join(str(i) for i in np.flatnonzero(total <= 0)[:10])
         raise InputError(f"plant_c_t_ha: the monthly pattern of plot(s) {shown} is all zero; give the months of input")
     years = length / p.months_per_year
-    unit_pattern = pattern / (total / years)  # 1 t C/ha/yr, same monthly shape
+    return pattern / (total / years)
 
-    forcing = [_Forcing.of(drv, t, p) for t in range(length)]
-    smd_start = _smd_orbit(forcing, site, np.zeros(n))
-    rates = _cycle_rates(forcing, site, smd_start, p)
-    _check_decomposes(rates)
-    unit_drv = _Drivers({**drv.arrays, "plant_c_t_ha": unit_pattern}, p)
-    u_plant, u_fym = _cycle_offsets(unit_drv, length, n, p)
-    a_map, (b_plant, b_fym) = _cycle_map(rates, site, p, [u_plant, u_fym])
-    eq_plant = _fixed_point(a_map, b_plant)
-    eq_fym = _fixed_point(a_map, b_fym)
-    active_plant = eq_plant.sum(axis=0)
-    active_fym = eq_fym.sum(axis=0)
-    scale = (target - iom - active_fym) / active_plant
+
+def _equilibrium_active_c(
+    drv: Drivers, unit_pattern: NDArray, site: SiteConstants, length: int, n: int, p: RothCParameters
+) -> tuple[NDArray, NDArray]:
+    """Equilibrium active C [t C ha-1] from 1 t C ha-1 yr-1 of plant input alone and from
+    the manure alone, (n,) each: the equilibrium is affine in the inputs.
+    """
+    cycle = settled_cycle(drv, site, length, n, p)
+    u_plant, u_fym = plant_and_manure_inputs(drv.with_array("plant_c_t_ha", unit_pattern), length, n, p)
+    a_map, (b_plant, b_fym) = cycle_map(cycle.rates, site, p, [u_plant, u_fym])
+    return fixed_point(a_map, b_plant).sum(axis=0), fixed_point(a_map, b_fym).sum(axis=0)
+
+
+def _reachable(scale: NDArray, strict: bool) -> NDArray:
+    """``scale``, NaN where negative (no non-negative plant input reaches the target).
+
+    Raises
+    ------
+    InputError
+        ``strict`` and some plot's target is unreachable.
+    """
     bad = ~(scale >= 0)
-    if bad.any():
-        if strict:
-            shown = ", ".join(str(i) for i in np.flatnonzero(bad)[:10])
-            raise InputError(
-                f"SOC target below IOM plus the manure-only equilibrium for plot(s) {shown}: "
-                "no non-negative plant input reaches it"
-            )
-        scale = np.where(bad, np.nan, scale)
-    fitted = inputs.replace(plant_c_t_ha=unit_pattern * np.where(bad, 0.0, scale))
-    result = spinup(fitted, clay_pct, depth_cm, iom, method="analytic", radiocarbon=radiocarbon,
-                    bare_soil_limit=bare_soil_limit, params=p)
-    if bad.any():
-        result.state.pools_t_c_ha[:, bad] = np.nan
-    return EquilibriumFit(scale, fitted, result, iom)
+    if not bad.any():
+        return scale
+    if strict:
+        shown = ", ".join(str(i) for i in np.flatnonzero(bad)[:10])
+        raise InputError(
+            f"SOC target below IOM plus the manure-only equilibrium for plot(s) {shown}: "
+            "no non-negative plant input reaches it"
+        )
+    return np.where(bad, np.nan, scale)

@@ -11,11 +11,11 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ..errors import InputError, UnknownFactorError
-from .decomposition import _ForcingSource, _Month, _step
-from .drivers import _Drivers, _n_plots, _Site
+from .decomposition import ForcingSource, MonthRecord, advance_month
+from .drivers import Drivers, SiteConstants, plot_count
 from .modifiers import BareSoilLimit
-from .parameters import RothCParameters, _params
-from .radiocarbon import _delta14c
+from .parameters import RothCParameters, parameters_or_shipped
+from .radiocarbon import delta14c_of_pools
 from .state import MonthlyInputs, RothCState
 
 OUTPUTS = (
@@ -120,9 +120,9 @@ def run(
     .. [2] Rothamsted Research (2024). RothC_Code, RothC_R, RothC_Py: official
        implementations of RothC (Apache-2.0), github.com/Rothamsted-Models.
     """
-    p = _params(params)
-    drv = _Drivers.build(inputs, p)
-    n = _n_plots(drv, clay_pct, depth_cm, initial.iom_t_c_ha)
+    p = parameters_or_shipped(params)
+    drv = Drivers.build(inputs, p)
+    n = plot_count(drv, clay_pct, depth_cm, initial.iom_t_c_ha)
     if initial.n_plots not in (1, n):
         raise InputError(f"initial state has {initial.n_plots} plots, inputs have {n}")
     if n_months is None:
@@ -134,21 +134,45 @@ def run(
         radiocarbon = initial.c14_activity_t_c_ha is not None
     if radiocarbon and initial.c14_activity_t_c_ha is None:
         raise InputError("radiocarbon needs an initial state with radiocarbon (spinup(..., radiocarbon=True))")
-    site = _Site.build(clay_pct, depth_cm, initial.iom_t_c_ha, n, p, bare_soil_limit)
+    site = SiteConstants.build(clay_pct, depth_cm, initial.iom_t_c_ha, n, p, bare_soil_limit)
+    wanted = _wanted_outputs(variables, radiocarbon)
+    months = _recorded_months(record, n_months, p)
+    return _simulate(drv, site, initial, n_months, months, wanted, radiocarbon, p)
 
+
+def _wanted_outputs(variables: tuple[str, ...] | None, radiocarbon: bool) -> tuple[str, ...]:
+    """The outputs to record (Δ14C only with radiocarbon); raises on an unknown name."""
     wanted = tuple(v for v in (variables or OUTPUTS) if radiocarbon or v != "delta14c_permil")
     unknown = [v for v in wanted if v not in OUTPUTS]
     if unknown:
         raise UnknownFactorError(f"unknown output {', '.join(unknown)}; valid: {', '.join(OUTPUTS)}")
+    return wanted
+
+
+def _recorded_months(record: Record, n_months: int, p: RothCParameters) -> NDArray:
+    """0-based months whose end state is recorded."""
     if record == "monthly":
-        months = np.arange(n_months)
-    elif record == "yearly":
+        return np.arange(n_months)
+    if record == "yearly":
         per_year = int(p.months_per_year)
-        months = np.arange(per_year - 1, n_months, per_year)
-    elif record == "final":
-        months = np.array([n_months - 1])
-    else:
-        raise UnknownFactorError(f"unknown record {record!r}; valid: monthly, yearly, final")
+        return np.arange(per_year - 1, n_months, per_year)
+    if record == "final":
+        return np.array([n_months - 1])
+    raise UnknownFactorError(f"unknown record {record!r}; valid: monthly, yearly, final")
+
+
+def _simulate(
+    drv: Drivers,
+    site: SiteConstants,
+    initial: RothCState,
+    n_months: int,
+    months: NDArray,
+    wanted: tuple[str, ...],
+    radiocarbon: bool,
+    p: RothCParameters,
+) -> RothCRun:
+    """The month loop of :func:`run` on validated inputs."""
+    n = site.iom_t_c_ha.shape[0]
     outputs = {v: np.empty((len(months), n)) for v in wanted}
     record_at = np.full(n_months, -1)
     record_at[months] = np.arange(len(months))
@@ -159,9 +183,9 @@ def run(
     if radiocarbon:
         activity = np.broadcast_to(initial.c14_activity_t_c_ha, (4, n)).astype(float)
     co2_total = np.zeros(n)
-    forcing = _ForcingSource(drv, p, n)
+    forcing = ForcingSource(drv, p, n)
     for t in range(n_months):
-        pools, smd, activity, month = _step(pools, smd, activity, forcing(t), site, p)
+        pools, smd, activity, month = advance_month(pools, smd, activity, forcing(t), site, p)
         co2_total = co2_total + month.co2_t_c_ha
         r = record_at[t]
         if r >= 0:
@@ -170,7 +194,18 @@ def run(
     return RothCRun(months, outputs, final)
 
 
-def _record(outputs, r, pools, smd, activity, co2_total, month: _Month, site: _Site, p) -> None:
+def _record(
+    outputs: dict[str, NDArray],
+    r: int,
+    pools: NDArray,
+    smd: NDArray,
+    activity: NDArray | None,
+    co2_total: NDArray,
+    month: MonthRecord,
+    site: SiteConstants,
+    p: RothCParameters,
+) -> None:
+    """Write the wanted variables of this month into row ``r`` of ``outputs``."""
     values = {
         "dpm_t_c_ha": lambda: pools[0],
         "rpm_t_c_ha": lambda: pools[1],
@@ -183,7 +218,7 @@ def _record(outputs, r, pools, smd, activity, co2_total, month: _Month, site: _S
         "rm_temperature": lambda: month.rm_temperature,
         "rm_moisture": lambda: month.rm_moisture,
         "rm_cover": lambda: month.rm_cover,
-        "delta14c_permil": lambda: _delta14c(pools, activity, site.iom_t_c_ha, p),
+        "delta14c_permil": lambda: delta14c_of_pools(pools, activity, site.iom_t_c_ha, p),
     }
     for name, out in outputs.items():
         out[r] = values[name]()

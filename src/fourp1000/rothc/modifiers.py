@@ -12,7 +12,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ..errors import UnknownFactorError
-from .parameters import RothCParameters, _params
+from .parameters import RothCParameters, parameters_or_shipped
+from .state import take_plots
 
 BareSoilLimit = Literal["classic", "wilting_point"]
 
@@ -46,7 +47,7 @@ def temperature_rate_modifier(temperature_c: ArrayLike, params: RothCParameters 
        turnover of organic matter in long-term experiments at Rothamsted. INTECOL
        Bulletin 15, 1-8.
     """
-    p = _params(params)
+    p = parameters_or_shipped(params)
     t = np.asarray(temperature_c, dtype=float)
     # Clip before the formula so that T <= -18.27 never divides by zero; same operation
     # order as the reference: a / (exp(b / (T + c)) + 1).
@@ -60,11 +61,6 @@ def temperature_rate_modifier(temperature_c: ArrayLike, params: RothCParameters 
     if cold.any():
         np.copyto(a, 0.0, where=cold)
     return a
-
-
-def _take(array: NDArray, index: NDArray) -> NDArray:
-    """Select plots along the last axis, leaving plot-independent (size-1) axes alone."""
-    return array if array.shape[-1] == 1 else array[..., index]
 
 
 @dataclass(frozen=True)
@@ -86,7 +82,8 @@ class SMDLimits:
     bare_mm: NDArray
 
     def take(self, index: NDArray) -> SMDLimits:
-        return SMDLimits(*(_take(a, index) for a in (self.max_mm, self.one_bar_mm, self.bare_mm)))
+        """The limits of the plots ``index`` (see :func:`~fourp1000.rothc.state.take_plots`)."""
+        return SMDLimits(*(take_plots(a, index) for a in (self.max_mm, self.one_bar_mm, self.bare_mm)))
 
 
 def smd_limits(
@@ -132,7 +129,7 @@ def smd_limits(
        for simulations of soil organic C dynamics in dryland regions. Geoderma 200-201,
        18-30. :doi:`10.1016/j.geoderma.2013.01.021`
     """
-    p = _params(params)
+    p = parameters_or_shipped(params)
     clay = np.asarray(clay_pct, dtype=float)
     depth = np.asarray(depth_cm, dtype=float)
     smd_15bar = -(p.smd_a_mm + p.smd_b_mm_per_pct * clay - p.smd_c_mm_per_pct2 * (clay * clay))
@@ -193,7 +190,7 @@ def update_smd(
        carbon in soil. NATO ASI Series I 38, Springer, 237-246.
        :doi:`10.1007/978-3-642-61094-3_17`
     """
-    p = _params(params)
+    p = parameters_or_shipped(params)
     smd = np.asarray(smd_mm, dtype=float)
     df = np.asarray(rain_mm, dtype=float) - p.pan_coefficient * np.asarray(evaporation_mm, dtype=float)
     wetter = np.minimum(0.0, smd + df)
@@ -227,7 +224,7 @@ def moisture_rate_modifier(
        carbon in soil. NATO ASI Series I 38, Springer, 237-246.
        :doi:`10.1007/978-3-642-61094-3_17`
     """
-    p = _params(params)
+    p = parameters_or_shipped(params)
     smd = np.asarray(smd_mm, dtype=float)
     lo, hi = p.rm_moist_min, p.rm_moist_max
     # Same operation order as the reference code, for bit-level agreement.
@@ -253,7 +250,7 @@ def cover_rate_modifier(covered: ArrayLike, params: RothCParameters | None = Non
        carbon in soil. NATO ASI Series I 38, Springer, 237-246.
        :doi:`10.1007/978-3-642-61094-3_17`
     """
-    p = _params(params)
+    p = parameters_or_shipped(params)
     return np.where(np.asarray(covered, dtype=bool), p.rm_cover_covered, p.rm_cover_bare)
 
 
@@ -283,7 +280,7 @@ def co2_bio_hum_ratio(clay_pct: ArrayLike, params: RothCParameters | None = None
        carbon in soil. NATO ASI Series I 38, Springer, 237-246.
        :doi:`10.1007/978-3-642-61094-3_17`
     """
-    p = _params(params)
+    p = parameters_or_shipped(params)
     clay = np.asarray(clay_pct, dtype=float)
     return p.partition_scale * (p.partition_a + p.partition_b * np.exp(-p.partition_clay_per_pct * clay))
 
@@ -316,7 +313,7 @@ def falloon_iom(soc_t_c_ha: ArrayLike, params: RothCParameters | None = None) ->
        Rothamsted carbon model. Soil Biology and Biochemistry 30(8), 1207-1211.
        :doi:`10.1016/S0038-0717(97)00256-3`
     """
-    p = _params(params)
+    p = parameters_or_shipped(params)
     soc = np.asarray(soc_t_c_ha, dtype=float)
     return p.iom_coefficient * np.power(np.maximum(soc, 0.0), p.iom_exponent)
 
@@ -340,4 +337,4 @@ def pan_evaporation_from_pet(pet_mm: ArrayLike, params: RothCParameters | None =
        carbon in soil. NATO ASI Series I 38, Springer, 237-246.
        :doi:`10.1007/978-3-642-61094-3_17`
     """
-    return np.asarray(pet_mm, dtype=float) / _params(params).pan_coefficient
+    return np.asarray(pet_mm, dtype=float) / parameters_or_shipped(params).pan_coefficient

@@ -125,7 +125,8 @@ def load_parameters(overrides: dict[str, float] | None = None) -> RothCParameter
     return replace(params, **{key: float(value) for key, value in overrides.items()})
 
 
-def _params(params: RothCParameters | None) -> RothCParameters:
+def parameters_or_shipped(params: RothCParameters | None) -> RothCParameters:
+    """``params``, or the shipped coefficients when it is None (every model function's default)."""
     return _shipped_parameters() if params is None else params
 
 
@@ -170,4 +171,4 @@ def dpm_rpm_ratio_for(vegetation: str, params: RothCParameters | None = None) ->
         raise UnknownFactorError(
             f"unknown vegetation {vegetation!r} for the DPM/RPM ratio; valid: {', '.join(_VEGETATION_DPM_RPM)}"
         )
-    return getattr(_params(params), key)
+    return getattr(parameters_or_shipped(params), key)

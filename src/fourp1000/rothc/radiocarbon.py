@@ -8,7 +8,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import InputError
-from .parameters import RothCParameters, _params
+from .parameters import RothCParameters, parameters_or_shipped
 from .state import RothCState
 
 
@@ -33,13 +33,17 @@ def delta14c(state: RothCState, params: RothCParameters | None = None) -> NDArra
        carbon in soil. NATO ASI Series I 38, Springer, 237-246.
        :doi:`10.1007/978-3-642-61094-3_17`
     """
-    p = _params(params)
+    p = parameters_or_shipped(params)
     if state.c14_activity_t_c_ha is None:
         raise InputError("delta14c needs a state with radiocarbon (run or spin up with radiocarbon=True)")
-    return _delta14c(state.pools_t_c_ha, state.c14_activity_t_c_ha, state.iom_t_c_ha, p)
+    return delta14c_of_pools(state.pools_t_c_ha, state.c14_activity_t_c_ha, state.iom_t_c_ha, p)
 
 
-def _delta14c(pools: NDArray, activity: NDArray, iom: NDArray, p: RothCParameters) -> NDArray:
+def delta14c_of_pools(pools: NDArray, activity: NDArray, iom: NDArray, p: RothCParameters) -> NDArray:
+    """Δ14C [‰] from the pools (4, n), their radiocarbon activity (4, n) and IOM (n,) [t C ha-1].
+
+    The arithmetic of :func:`delta14c`, on the arrays of a run in progress.
+    """
     conr = p.c14_decay_per_yr
     soc = pools[0] + pools[1] + pools[2] + pools[3] + iom
     total = activity[0] + activity[1] + activity[2] + activity[3] + iom * math.exp(-conr * p.iom_radiocarbon_age_yr)

@@ -13,6 +13,15 @@ POOLS = ("dpm", "rpm", "bio", "hum")
 """The four active pools, in the order of the first axis of pool arrays."""
 
 
+def take_plots(array: NDArray, index: NDArray) -> NDArray:
+    """Select plots along the last axis, leaving a plot-independent (size-1) axis alone.
+
+    Drivers and site constants hold either one value per plot or one value for all plots
+    (last axis of size 1); selecting the plots still in play keeps that distinction.
+    """
+    return array if array.shape[-1] == 1 else array[..., index]
+
+
 @dataclass
 class RothCState:
     """The state of many plots at the end of a month.
