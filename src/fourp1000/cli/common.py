@@ -18,7 +18,7 @@ from collections.abc import Callable
 import click
 
 from ..errors import FourP1000Error, ValidationError
-from ..io.writers import FORMATS, set_sanitize
+from ..io.writers import FORMATS, sanitizing
 
 EXIT_OK = 0
 EXIT_DATA_ERROR = 1
@@ -75,14 +75,16 @@ def handle_errors(func: Callable) -> Callable:
 
 
 def _set_sanitize(ctx: click.Context, param: click.Parameter, no_sanitize: bool) -> None:
-    set_sanitize(not no_sanitize)
+    # For the command's run only: the setting is restored when its context closes.
+    ctx.with_resource(sanitizing(not no_sanitize))
 
 
 def output_options(func: Callable) -> Callable:
     """``--format``, ``-o/--output``, ``-q/--quiet``, ``-v/--verbose``, ``--no-sanitize``.
 
-    ``--no-sanitize`` is not passed to the command: it sets the writers' context setting
-    (:func:`fourp1000.io.writers.set_sanitize`), which every table and rejects file honours.
+    ``--no-sanitize`` is not passed to the command: it sets the writers' setting for the
+    command's run (:func:`fourp1000.io.writers.sanitizing`), which every table and rejects
+    file honours.
     """
     func = click.option(
         "--no-sanitize", is_flag=True, expose_value=False, callback=_set_sanitize,

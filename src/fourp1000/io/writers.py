@@ -16,7 +16,7 @@ What goes into them:
 * CSV and xlsx are read by spreadsheets: a text cell that starts with ``=``, ``+``, ``-``,
   ``@``, a tab or a carriage return (and is not a plain number) is prefixed with ``'`` so
   a spreadsheet never runs it as a formula (OWASP, "CSV Injection"); :func:`sanitizing`
-  turns this off for trusted pipelines. xlsx text cells are always stored as text, never
+  turns this off (for trusted pipelines) within a block. xlsx text cells are always stored as text, never
   as formulas, whatever the setting.
 * JSON and JSONL are data formats, written verbatim, except that NaN and +-infinity (not
   valid JSON) are written ``null``.
@@ -63,13 +63,8 @@ class OutputError(FourP1000Error):
 # --- spreadsheet safety (OWASP CSV injection) ---------------------------------------------
 
 _SANITIZE: ContextVar[bool] = ContextVar("fourp1000_sanitize", default=True)
-_FORMULA_START = r"^[=+\-@\t\r]"
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # OWASP: what a spreadsheet may run
 _PLAIN_NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
-
-
-def set_sanitize(on: bool) -> None:
-    """Set whether CSV/xlsx text cells are neutralised (the default) for this context."""
-    _SANITIZE.set(bool(on))
 
 
 def sanitizing_enabled() -> bool:
@@ -93,7 +88,7 @@ def neutralise(text: str) -> str:
     Text that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets the
     prefix, unless it is a plain number (``-1.5``, ``+3e2``), which no spreadsheet runs.
     """
-    if text and re.match(_FORMULA_START, text) and not re.fullmatch(_PLAIN_NUMBER, text):
+    if text.startswith(_FORMULA_START) and not re.fullmatch(_PLAIN_NUMBER, text):
         return "'" + text
     return text
 
@@ -114,7 +109,11 @@ def sanitize_frame(frame: pd.DataFrame) -> pd.DataFrame:
         if not (values.dtype == object or isinstance(values.dtype, (pd.StringDtype, pd.CategoricalDtype))):
             continue
         text = values.astype("string")
-        risky = (text.str.match(_FORMULA_START) & ~text.str.fullmatch(_PLAIN_NUMBER)).fillna(False).astype(bool)
+        risky = text.str.startswith(_FORMULA_START).fillna(False).astype(bool)
+        if not risky.any():
+            continue
+        candidates = text[risky]  # few: the number test runs on these only
+        risky[risky] = ~candidates.str.fullmatch(_PLAIN_NUMBER).fillna(False).astype(bool)
         if values.dtype == object and risky.any():
             risky &= values.map(lambda v: isinstance(v, str)).astype(bool)
         if not risky.any():
@@ -287,15 +286,25 @@ def atomic_write(path: str | os.PathLike, data: bytes | str) -> None:
         else:
             _replace_file(real, payload, info)
     except OSError as exc:
-        raise OutputError(f"{shown}: {_reason(exc, shown)}") from exc
+        raise OutputError(f"{shown}: {exc.strerror or exc}") from exc
 
 
 def _replace_file(real: str, payload: bytes, info: os.stat_result | None) -> None:
     """Write ``payload`` to a temporary file beside ``real``, then rename it over ``real``."""
     target = Path(real)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if info is not None and not os.access(real, os.W_OK):  # as `>` would, respect a read-only file
+        raise PermissionError(errno.EACCES, "Permission denied (the file is read-only)")
     with _cleanup_on_signals():
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OSError(exc.errno, f"{exc.strerror} (cannot create the directory {target.parent})") from exc
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        except OSError as exc:  # name the directory, not the temporary file
+            if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+                raise OSError(exc.errno, f"{exc.strerror} (cannot create a file in {target.parent})") from exc
+            raise OSError(exc.errno, exc.strerror) from exc
         _TEMP_FILES.add(tmp)
         try:
             with os.fdopen(fd, "wb") as fh:
@@ -324,18 +333,6 @@ def _replace_file(real: str, payload: bytes, info: os.stat_result | None) -> Non
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
-
-
-def _reason(exc: OSError, shown: str) -> str:
-    """The system's reason, with a hint where a bare errno is unclear."""
-    reason = exc.strerror or str(exc)
-    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        where = os.path.dirname(os.path.abspath(shown))
-        if exc.errno == errno.EROFS:
-            return f"{reason} (cannot write in {where})"
-        if not os.path.exists(shown) or not os.access(where, os.W_OK):
-            return f"{reason} (cannot create a file in {where})"
-    return reason
 
 
 @contextlib.contextmanager
