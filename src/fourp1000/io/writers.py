@@ -33,9 +33,9 @@ import os
 import re
 import shutil
 import signal
+import secrets
 import stat
 import sys
-import tempfile
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from pathlib import Path
@@ -300,18 +300,17 @@ def _replace_file(real: str, payload: bytes, info: os.stat_result | None) -> Non
         except OSError as exc:
             raise OSError(exc.errno, f"{exc.strerror} (cannot create the directory {target.parent})") from exc
         try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+            fd, tmp = _create_temp(target)
         except OSError as exc:  # name the directory, not the temporary file
             if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
                 raise OSError(exc.errno, f"{exc.strerror} (cannot create a file in {target.parent})") from exc
             raise OSError(exc.errno, exc.strerror) from exc
-        _TEMP_FILES.add(tmp)
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(payload)
                 fh.flush()
                 os.fsync(fh.fileno())
-            # mkstemp creates the file private (0600): an existing file keeps its mode and
+            # The temporary file is private (0600): an existing file keeps its mode and
             # owner, a new one gets the mode a plain open() would give.
             if info is not None:
                 os.chmod(tmp, stat.S_IMODE(info.st_mode))
@@ -335,31 +334,66 @@ def _replace_file(real: str, payload: bytes, info: os.stat_result | None) -> Non
             os.close(dir_fd)
 
 
+def _create_temp(target: Path) -> tuple[int, str]:
+    """Create ``.<name>.<random>.tmp`` beside ``target`` (private, exclusive); return its fd and path.
+
+    The name is registered for removal before the file exists, so a signal at any moment
+    finds it (a name registered but never created is harmless to unlink).
+    """
+    for _ in range(100):
+        tmp = str(target.parent / f".{target.name}.{secrets.token_hex(4)}.tmp")
+        _TEMP_FILES.add(tmp)
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
+        except FileExistsError:
+            _TEMP_FILES.discard(tmp)
+            continue
+        except BaseException:
+            _TEMP_FILES.discard(tmp)
+            raise
+        return fd, tmp
+    raise FileExistsError(errno.EEXIST, "no free temporary file name")
+
+
 @contextlib.contextmanager
 def _cleanup_on_signals() -> Iterator[None]:
-    """While the block runs, SIGTERM/SIGINT/SIGHUP remove the temporary files, then kill us.
+    """While the block runs, SIGTERM/SIGINT/SIGHUP first remove the temporary files.
 
-    The process then dies of the signal as it would have without the handler (exit status
-    128 + signum in a shell). Outside the main thread handlers cannot be set: nothing is done.
+    Then a handler the program had set runs; otherwise the process dies of the signal as it
+    would have without us (exit status 128 + signum in a shell). An ignored signal (SIGHUP
+    under nohup) stays ignored. Outside the main thread no handler can be set: nothing is done.
     """
     previous = {}
     try:
         for signum in _CLEANUP_SIGNALS:
-            previous[signum] = signal.signal(signum, _remove_temp_files_and_die)
+            handler = signal.getsignal(signum)
+            if handler is not signal.SIG_IGN:
+                previous[signum] = handler
+                signal.signal(signum, _remove_temp_files_then_signal)
     except ValueError:  # not the main thread
         pass
+    _PREVIOUS_HANDLERS.update(previous)
     try:
         yield
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+            _PREVIOUS_HANDLERS.pop(signum, None)
 
 
-def _remove_temp_files_and_die(signum, frame) -> None:
+_PREVIOUS_HANDLERS: dict = {}
+
+
+def _remove_temp_files_then_signal(signum, frame) -> None:
     for tmp in list(_TEMP_FILES):
         with contextlib.suppress(OSError):
             os.unlink(tmp)
     _TEMP_FILES.clear()
+    previous = _PREVIOUS_HANDLERS.get(signum, signal.SIG_DFL)
+    if callable(previous) and previous is not signal.default_int_handler:
+        signal.signal(signum, previous)
+        previous(signum, frame)
+        return
     signal.signal(signum, signal.SIG_DFL)
     os.kill(os.getpid(), signum)
     os._exit(128 + signum)  # pragma: no cover - only if the signal did not end the process
