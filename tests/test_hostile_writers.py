@@ -77,13 +77,18 @@ def test_dev_full_is_a_full_disk_not_a_success(runner, fmt):
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full")
-def test_full_stdout_is_one_error_line():
+@pytest.mark.parametrize("args, message", [
+    (["estimate", "-", "-q", "-f", "csv"], "stdout: No space left on device"),
+    (["estimate", "-", "-q", "-f", "xlsx"], "stdout: No space left on device"),
+    (["template"], "No space left on device"),  # writes through click.echo, not the writers
+])
+def test_full_stdout_is_one_error_line(args, message):
     """`> /dev/full` on stdout: one line, exit 1, no 'Exception ignored' at interpreter exit."""
     with open("/dev/full", "w") as full:
-        proc = subprocess.run([sys.executable, "-m", "fourp1000", "estimate", "-", "-q", "-f", "csv"], input=WORKED,
+        proc = subprocess.run([sys.executable, "-m", "fourp1000", *args], input=WORKED,
                               stdout=full, stderr=subprocess.PIPE, text=True, env=_env())
     assert proc.returncode == 1
-    assert proc.stderr == "Error: stdout: No space left on device\n"
+    assert proc.stderr == f"Error: {message}\n"
 
 
 def test_fifo_is_written_in_place(runner, tmp_path):
@@ -304,6 +309,17 @@ def test_xlsx_is_refused_on_a_terminal(examples_dir):
     code, out, err = _on_terminal(["estimate", str(examples_dir / "plots.csv"), "-q", "-f", "xlsx"], 80)
     assert (code, out) == (2, "")
     assert err == "Error: xlsx output is binary: use -o FILE.xlsx or redirect stdout\n"
+
+
+def test_xlsx_is_refused_on_a_terminal_named_by_path(runner):
+    master, slave = pty.openpty()
+    try:
+        result = _estimate(runner, "-f", "xlsx", "-o", os.ttyname(slave))
+    finally:
+        os.close(slave)
+        os.close(master)
+    assert result.exit_code == 2
+    assert result.stderr == "Error: xlsx output is binary: use -o FILE.xlsx or redirect stdout\n"
 
 
 @pytest.mark.parametrize("columns, env", [(80, {}), (100, {}), (200, {"COLUMNS": "60"})])

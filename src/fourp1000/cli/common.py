@@ -57,7 +57,8 @@ def handle_errors(func: Callable) -> Callable:
             report_error(exc)
             sys.exit(exc.exit_code)
         except OSError as exc:  # "path: reason", not "[Errno 2] ...: 'path'"
-            echo_err(f"Error: {exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else f"Error: {exc}")
+            where = f"{exc.filename}: " if exc.filename else ""
+            echo_err(f"Error: {where}{exc.strerror}" if exc.strerror else f"Error: {exc}")
             sys.exit(EXIT_DATA_ERROR)
         except UnicodeError as exc:
             echo_err(f"Error: {exc}")

@@ -575,6 +575,8 @@ def write_tables(
                 raise OutputError("xlsx output needs a file (-o FILE.xlsx) or a binary stdout", exit_code=2)
             _write_stdout(stdout, to_xlsx_bytes(tables, sanitize=sanitize))
             return
+        if _is_terminal_path(output):
+            raise OutputError("xlsx output is binary: use -o FILE.xlsx or redirect stdout", exit_code=2)
         atomic_write(output, to_xlsx_bytes(tables, sanitize=sanitize))
         return
     if fmt == "csv":
@@ -599,6 +601,20 @@ def write_tables(
 def terminal_width() -> int:
     """Columns of the terminal (``COLUMNS`` wins, as in :func:`shutil.get_terminal_size`)."""
     return max(shutil.get_terminal_size((100, 24)).columns, 20)
+
+
+def _is_terminal_path(path: str) -> bool:
+    """Whether ``path`` is a terminal device (``-o /dev/tty``)."""
+    try:
+        if not stat.S_ISCHR(os.stat(path).st_mode):
+            return False
+        fd = os.open(path, os.O_WRONLY | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return False
+    try:
+        return os.isatty(fd)
+    finally:
+        os.close(fd)
 
 
 def _isatty(stream) -> bool:
