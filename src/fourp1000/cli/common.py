@@ -55,7 +55,11 @@ def handle_errors(func: Callable) -> Callable:
         except FourP1000Error as exc:
             report_error(exc)
             sys.exit(exc.exit_code)
-        except (OSError, UnicodeError) as exc:
+        except OSError as exc:  # "path: reason", not "[Errno 2] ...: 'path'"
+            where = f"{exc.filename}: " if exc.filename else ""
+            echo_err(f"Error: {where}{exc.strerror}" if exc.strerror else f"Error: {exc}")
+            sys.exit(EXIT_DATA_ERROR)
+        except UnicodeError as exc:
             echo_err(f"Error: {exc}")
             sys.exit(EXIT_DATA_ERROR)
         except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
@@ -70,10 +74,27 @@ def handle_errors(func: Callable) -> Callable:
     return wrapper
 
 
+def _set_sanitize(ctx: click.Context, param: click.Parameter, no_sanitize: bool) -> None:
+    from ..io.writers import sanitizing  # pandas: loaded with the command, not with `fourp1000 --help`
+
+    # For the command's run only: the setting is restored when its context closes.
+    ctx.with_resource(sanitizing(not no_sanitize))
+
+
 def output_options(func: Callable) -> Callable:
-    """``--format``, ``-o/--output``, ``-q/--quiet``, ``-v/--verbose``."""
+    """``--format``, ``-o/--output``, ``-q/--quiet``, ``-v/--verbose``, ``--no-sanitize``.
+
+    ``--no-sanitize`` is not passed to the command: it sets the writers' setting for the
+    command's run (:func:`fourp1000.io.writers.sanitizing`), which every table and rejects
+    file honours.
+    """
     from ..io.writers import FORMATS  # pandas: loaded with the command, not with `fourp1000 --help`
 
+    func = click.option(
+        "--no-sanitize", is_flag=True, expose_value=False, callback=_set_sanitize,
+        help="Write text cells verbatim in csv/xlsx (and --rejects) files. By default a cell starting with = + - @ "
+             "or a tab gets a leading ' so spreadsheets never run it as a formula. For trusted pipelines only.",
+    )(func)
     func = click.option(
         "-v", "--verbose", is_flag=True, help="More detail on stderr (methods, per-plot notes)."
     )(func)
@@ -83,7 +104,8 @@ def output_options(func: Callable) -> Callable:
         "--output",
         type=click.Path(dir_okay=False, allow_dash=True),
         default=None,
-        help="Write results to FILE (atomically) instead of stdout; '-' is stdout.",
+        help="Write results to FILE instead of stdout ('-' is stdout): a regular file is replaced atomically, "
+             "a device or FIFO written in place.",
     )(func)
     func = click.option(
         "-f",
@@ -164,10 +186,15 @@ def report_warnings(problems, table, *, quiet: bool, verbose: bool, limit: int =
 
 
 def write_rejects(rejects, path: str) -> None:
-    """Write rejected rows (as read, plus row and reason) to a CSV file, atomically."""
-    from ..io.writers import atomic_write
+    """Write rejected rows (as read, plus row and reason) to a CSV file, atomically.
 
-    atomic_write(path, rejects.to_csv(index=False, lineterminator="\n"))
+    Text cells are neutralised for spreadsheets unless ``--no-sanitize`` (the rows are the
+    user's input, the likeliest place for a formula).
+    """
+    from ..io.writers import atomic_write, sanitize_frame, sanitizing_enabled
+
+    frame = sanitize_frame(rejects) if sanitizing_enabled() else rejects
+    atomic_write(path, frame.to_csv(index=False, lineterminator="\n"))
 
 
 class status:

@@ -9,7 +9,7 @@ import click
 from .. import esm
 from ..errors import InputError
 from ..esm.campaigns import CompareOptions, compare_tables
-from ..io.writers import atomic_write, write_tables
+from ..io.writers import write_tables
 from ..stocks.estimate import parse_depth
 from .common import (
     EXIT_DATA_ERROR,
@@ -21,6 +21,7 @@ from .common import (
     output_options,
     resolve_format,
     status,
+    write_rejects,
 )
 
 PLOT_VIEW = ["plot_id", "farm_id", "depth_cm", "baseline_sampled_on", "sampled_on", "years", "baseline_stock_t_ha",
@@ -102,7 +103,7 @@ def compare(file, file2, esm_method, depths, mass_basis, som_factor, reference, 
     with status("Comparing samplings", quiet):
         result = compare_tables(table, baseline, opts)
     if rejects:
-        atomic_write(rejects, result.rejects.to_csv(index=False, lineterminator="\n"))
+        write_rejects(result.rejects, rejects)
     tables = {"plots": result.plots}
     if result.farms is not None:
         tables["farms"] = result.farms
