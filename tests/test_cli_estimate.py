@@ -60,7 +60,7 @@ def test_bad_input_fails_with_every_problem(runner, tmp_path):
     assert result.stdout == ""
     assert result.stderr.splitlines() == [
         "Error: 4 problems in input:",
-        "  plots.csv: row 2, column bulk_density_g_cm3: 3.4 is outside 0.1–2.2 g/cm3",
+        "  plots.csv: row 2, column bulk_density_g_cm3: value 3.4 is outside 0.1–2.2 g/cm3",
         "  plots.csv: row 2, column soc_g_kg: no usable SOC layer between 0 and 30 cm",
         "  plots.csv: row 3, column soc_pct: 'x' is not a number",
         "  plots.csv: row 3, column soc_g_kg: no usable SOC layer between 0 and 30 cm",
@@ -77,7 +77,7 @@ def test_skip_writes_rejects_and_accounts_for_rows(runner, tmp_path):
     assert pd.read_csv(pd.io.common.StringIO(result.stdout))["plot_id"].tolist() == ["P2"]
     rejects = pd.read_csv(rej)
     assert rejects["row"].tolist() == [2]
-    assert rejects["reason"].iloc[0].startswith("3.4 is outside 0.1–2.2 g/cm3")
+    assert rejects["reason"].iloc[0].startswith("value 3.4 is outside 0.1–2.2 g/cm3")
     assert result.stderr.splitlines()[-1] == "2 rows read, 1 plots scored, 1 rows rejected"
 
 

@@ -63,9 +63,9 @@ def test_every_row_problem_is_reported(tmp_path):
     got = {(int(r.row), r.rule) for r in t.problems.itertuples()}
     assert got == {(2, "out_of_range"), (3, "depth_order"), (4, "not_a_number"), (5, "missing_value"), (6, "above_surface")}
     msg = t.problems.set_index("row").loc[2, "message"]
-    assert msg == "3.4 is outside 0.1–2.2 g/cm3"
+    assert msg == "value 3.4 is outside 0.1–2.2 g/cm3"
     first = t.problem_list()[0]
-    assert str(first) == "t.csv: row 2, column bulk_density_g_cm3: 3.4 is outside 0.1–2.2 g/cm3"
+    assert str(first) == "t.csv: row 2, column bulk_density_g_cm3: value 3.4 is outside 0.1–2.2 g/cm3"
 
 
 def test_european_csv_sniffed(tmp_path):

@@ -368,9 +368,9 @@ def _range_problems(frame: pd.DataFrame, raw: RawTable, mapping: dict[str, tuple
             unit = spec.unit or ""
             rng = f"{_g(spec.low)}–{_g(spec.high)} {unit}".strip()
             if factor != 1.0:
-                msgs = [f"{v:g} ({v * factor:g} {unit}) is outside {rng}" for v in shown]
+                msgs = [f"value {v:g} ({v * factor:g} {unit}) is outside {rng}" for v in shown]
             else:
-                msgs = [f"{v:g} is outside {rng}" for v in shown]
+                msgs = [f"value {v:g} is outside {rng}" for v in shown]
             out.append(_problems(bad, raw, user_col, "out_of_range", msgs, frame["plot_id"]))
     return out
 
