@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from tokenize import TokenError
 
 import numpy as np
 
@@ -35,6 +36,65 @@ def __getattr__(name: str):
     raise AttributeError(name)
 
 
+# Lab notations pint does not read as written: "g/100g" (= %), a carbon tag ("g C/kg"), a
+# dot or space as multiplication ("g.kg-1"), a dry-matter qualifier ("g/kg MS", "% TS", "DM").
+_DRY_MATTER = re.compile(r"\s+(?:ms|m\.s\.|ts|tm|dm|d\.m\.|dw|d\.w\.|tf|tfsa)\.?$", re.IGNORECASE)
+_CARBON_TAG = re.compile(r"(?<=[gt])\s*(?:C|Corg|OC)(?=\s*[/*]|\s+[A-Za-z]|$)")
+_PER_NUMBER = re.compile(r"/\s*(\d+(?:\.\d+)?)\s*([A-Za-z]+)")
+
+
+def clean_unit_text(text: str) -> str:
+    """A unit as labs write it, rewritten for pint.
+
+    Examples
+    --------
+    >>> [clean_unit_text(u) for u in ["g/cm³", "Mg m-3", "g.kg-1", "g/100g", "g C/kg", "‰", "g/kg MS"]]
+    ['g/cm**3', 'Mg*m**-3', 'g*kg**-1', 'g/(100*g)', 'g/kg', 'permille', 'g/kg']
+    """
+    cleaned = text.strip().replace("³", "3").replace("²", "2").replace("⁻", "-").replace("‰", "permille")
+    cleaned = cleaned.replace("\u2212", "-").replace("µ", "u").replace("μ", "u")
+    cleaned = _DRY_MATTER.sub("", cleaned)
+    cleaned = _CARBON_TAG.sub("", cleaned)
+    cleaned = _PER_NUMBER.sub(r"/(\1 \2)", cleaned)
+    # Soil-science notation writes exponents inline: "Mg m-3", "kg m-2", "cm3".
+    cleaned = re.sub(r"(?<=[A-Za-z])(-?\d+)", r"**\1", cleaned)
+    # "g.kg**-1", "g kg**-1": a dot or a space between two units multiplies them.
+    cleaned = re.sub(r"(?<=[A-Za-z0-9])\s*\.\s*(?=[A-Za-z])", "*", cleaned)
+    cleaned = re.sub(r"(?<=[A-Za-z0-9])\s+(?=[A-Za-z(])", "*", cleaned)
+    return cleaned
+
+
+def parse_quantity(text: str, *, context: str = ""):
+    """Parse a unit as labs write it into a pint quantity (a scale times a unit).
+
+    Unlike :func:`parse_unit`, the unit may carry a number: ``"g/100g"`` is 0.01 (a mass
+    percent), ``"mg/100 g"`` 1e-5.
+
+    Raises
+    ------
+    UnitError
+        If pint cannot read it; ``context`` (e.g. the column name) is named.
+
+    Examples
+    --------
+    >>> parse_quantity("g/100g").to("percent").magnitude
+    1.0
+    """
+    import pint
+
+    registry = get_registry()
+    try:
+        parsed = registry.parse_expression(clean_unit_text(text))
+    except (pint.UndefinedUnitError, pint.errors.DefinitionSyntaxError, ValueError, AttributeError, TypeError,
+            SyntaxError, TokenError) as exc:
+        where = f" for {context}" if context else ""
+        raise UnitError(f"unknown unit {text!r}{where}") from exc
+    if not isinstance(parsed, registry.Quantity):  # a bare number: not a unit
+        where = f" for {context}" if context else ""
+        raise UnitError(f"unknown unit {text!r}{where}")
+    return parsed
+
+
 def parse_unit(text: str, *, context: str = ""):
     """Parse a unit string such as ``"g/kg"``, ``"%"``, ``"Mg m-3"`` into a pint unit.
 
@@ -43,16 +103,11 @@ def parse_unit(text: str, *, context: str = ""):
     UnitError
         If pint does not know the unit; ``context`` (e.g. the column name) is named.
     """
-    cleaned = text.strip().replace("³", "3").replace("²", "2").replace("⁻", "-").replace("‰", "permille")
-    # Soil-science notation writes exponents inline: "Mg m-3", "kg m-2", "cm3".
-    cleaned = re.sub(r"(?<=[A-Za-z])(-?\d+)", r"**\1", cleaned)
-    import pint
-
-    try:
-        return get_registry().parse_units(cleaned)
-    except (pint.UndefinedUnitError, pint.errors.DefinitionSyntaxError, ValueError, AttributeError, TypeError) as exc:
+    quantity = parse_quantity(text, context=context)
+    if quantity.magnitude != 1:
         where = f" for {context}" if context else ""
-        raise UnitError(f"unknown unit {text!r}{where}") from exc
+        raise UnitError(f"unit {text!r}{where} is scaled ({quantity:~}); use conversion_factor")
+    return quantity.units
 
 
 @lru_cache(maxsize=256)
@@ -64,16 +119,17 @@ def conversion_factor(from_unit, to_unit, *, context: str = "") -> float:
     UnitError
         If the units have different dimensions (e.g. ``%`` to ``g/cm3``).
     """
-    src = parse_unit(from_unit, context=context) if isinstance(from_unit, str) else from_unit
-    dst = parse_unit(to_unit, context=context) if isinstance(to_unit, str) else to_unit
+    registry = get_registry()
+    src = parse_quantity(from_unit, context=context) if isinstance(from_unit, str) else registry.Quantity(1.0, from_unit)
+    dst = parse_quantity(to_unit, context=context) if isinstance(to_unit, str) else registry.Quantity(1.0, to_unit)
     import pint
 
     try:
         # Round off binary noise (1.0000000000000002) so exact unit identities stay exact.
-        return float(f"{get_registry().Quantity(1.0, src).to(dst).magnitude:.15g}")
+        return float(f"{(src / dst).to('dimensionless').magnitude:.15g}")
     except pint.DimensionalityError as exc:
         where = f" for {context}" if context else ""
-        raise UnitError(f"cannot convert {src:~} to {dst:~}{where}: different dimensions") from exc
+        raise UnitError(f"cannot convert {from_unit} to {to_unit}{where}: different dimensions") from exc
 
 
 def convert(values: np.ndarray, from_unit: str, to_unit: str, *, context: str = "") -> np.ndarray:

@@ -113,6 +113,17 @@ COLUMNS: tuple[Column, ...] = (
         "Coarse fragments (> 2 mm) as mass % of the whole soil (alternative to the volume %).",
         low=0,
         high=100,
+        quantity="coarse_fragments_mass",
+    ),
+    Column(
+        "fine_earth_pct",
+        "number",
+        "%",
+        "Fine earth (< 2 mm) as mass % of the whole soil (e.g. terra fina); coarse fragments by mass are "
+        "100 - fine_earth_pct where coarse_fragments_mass_pct is not given.",
+        low=0,
+        high=100,
+        quantity="fine_earth",
     ),
     Column("clay_pct", "number", "%", "Clay (< 2 µm), mass % of the fine earth.", low=0, high=100, quantity="clay"),
     Column("silt_pct", "number", "%", "Silt, mass % of the fine earth.", low=0, high=100, quantity="silt"),
@@ -153,6 +164,8 @@ UNIT_SUFFIXES: dict[str, str] = {
     "mg_m3": "Mg/m**3",
     "t_m3": "t/m**3",
     "kg_dm3": "kg/dm**3",
+    "g_100g": "g/(100 g)",
+    "dag_kg": "dag/kg",
     "cm": "cm",
     "mm": "mm",
     "m": "m",
@@ -169,6 +182,8 @@ CANONICAL: dict[str, str] = {
     "bulk_density": "bulk_density_g_cm3",
     "bd": "bulk_density_g_cm3",
     "coarse_fragments": "coarse_fragments_pct",
+    "coarse_fragments_mass": "coarse_fragments_mass_pct",
+    "fine_earth": "fine_earth_pct",
     "clay": "clay_pct",
     "silt": "silt_pct",
     "sand": "sand_pct",
@@ -178,32 +193,8 @@ CANONICAL: dict[str, str] = {
 }
 
 
-# Header names labs and data sets use, mapped to our quantities (lower-cased, with spaces,
-# dots and dashes turned into underscores). A quantity with a unit needs the unit in the
-# header ("SOC (%)", "Corg [g/kg]") or in a --columns map: it is never guessed.
-ALIASES: dict[str, str] = {
-    # identifiers
-    "plot": "plot_id", "plotid": "plot_id", "profile": "plot_id", "profile_id": "plot_id", "site": "plot_id",
-    "site_id": "plot_id", "pedon": "plot_id", "pedon_id": "plot_id", "sample_site": "plot_id",
-    "farm": "farm_id", "farmid": "farm_id", "holding": "farm_id",
-    "date": "sampled_on", "sampling_date": "sampled_on", "sample_date": "sampled_on", "year": "sampled_on",
-    "core": "core_id", "rep": "core_id", "replicate": "core_id",
-    # depths
-    "top": "top", "upper": "top", "upper_depth": "top", "top_depth": "top", "depth_top": "top", "from": "top",
-    "hzdept": "top", "bottom": "bottom", "lower": "bottom", "lower_depth": "bottom", "bottom_depth": "bottom",
-    "depth_bottom": "bottom", "to": "bottom", "hzdepb": "bottom",
-    # carbon and organic matter
-    "soc": "soc", "oc": "soc", "corg": "soc", "c_org": "soc", "organic_carbon": "soc", "org_c": "soc", "toc": "soc",
-    "carbon": "soc", "c": "soc",
-    "som": "som", "om": "som", "organic_matter": "som", "loi": "som",
-    # physical
-    "bd": "bulk_density", "bulk_density": "bulk_density", "db": "bulk_density", "bld": "bulk_density",
-    "rho_b": "bulk_density", "dry_bulk_density": "bulk_density",
-    "cf": "coarse_fragments", "coarse_fragments": "coarse_fragments", "stones": "coarse_fragments",
-    "gravel": "coarse_fragments", "rock_fragments": "coarse_fragments", "crf": "coarse_fragments",
-    "clay": "clay", "silt": "silt", "sand": "sand",
-    "area": "area",
-}
+# Header names labs and data sets use (English, French, German, Spanish, Portuguese,
+# Italian) are package data: data/header_aliases.csv, read by fourp1000.io.headers.
 
 
 def schema_frame() -> pd.DataFrame:
