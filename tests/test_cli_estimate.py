@@ -61,9 +61,9 @@ def test_bad_input_fails_with_every_problem(runner, tmp_path):
     assert result.stderr.splitlines() == [
         "Error: 4 problems in input:",
         "  plots.csv: row 2, column bulk_density_g_cm3: value 3.4 is outside 0.1–2.2 g/cm3",
-        "  plots.csv: row 2, column soc_g_kg: no usable SOC layer between 0 and 30 cm",
         "  plots.csv: row 3, column soc_pct: 'x' is not a number",
-        "  plots.csv: row 3, column soc_g_kg: no usable SOC layer between 0 and 30 cm",
+        # Knock-on problems are folded under their cause.
+        "  ... and 2 knock-on problems on 2 plots with the problems above (2 x no usable SOC layer)",
     ]
     assert "Traceback" not in result.output
 

@@ -83,7 +83,7 @@ def test_utf8_bom_is_stripped(tmp_path):
 
 def test_decimal_comma_hint_when_overridden(tmp_path):
     t = load("plot_id;top_cm;bottom_cm;soc_pct\nP1;0;30;1,2\n", tmp_path=tmp_path, decimal=".")
-    assert "decimal comma? try --decimal ," in t.problems["message"].iloc[0]
+    assert "decimal comma? use --decimal ," in t.problems["message"].iloc[0]
 
 
 def test_detect_dialect():

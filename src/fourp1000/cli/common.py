@@ -33,14 +33,27 @@ def echo_err(message: str) -> None:
 
 
 def report_error(exc: FourP1000Error, *, max_lines: int = 1000) -> None:
-    """Print a library error as ``Error: ...`` lines on stderr."""
+    """Print a library error as ``Error: ...`` lines on stderr.
+
+    When most problems share one cause, a leading line names it and its fix; problems that
+    follow from others (a plot without a usable layer after its values failed) are folded
+    into one line under them (:func:`fourp1000.io.problems.summarise`).
+    """
     if isinstance(exc, ValidationError) and exc.problems:
+        from ..io.problems import summarise
+
         n = len(exc.problems)
         echo_err(f"Error: {n} problem{'s' if n != 1 else ''} in input:")
-        for problem in exc.problems[:max_lines]:
+        summary = summarise(exc.problems)
+        for line in summary.lead:
+            echo_err(f"  {line}")
+        for problem in summary.shown[:max_lines]:
             echo_err(f"  {problem}")
-        if n > max_lines:
-            echo_err(f"  ... and {n - max_lines} more (use --on-error skip --rejects FILE to get them all)")
+        if len(summary.shown) > max_lines:
+            echo_err(f"  ... and {len(summary.shown) - max_lines} more (use --on-error skip --rejects FILE to get "
+                     "them all)")
+        for line in summary.folded:
+            echo_err(f"  {line}")
     else:
         echo_err(f"Error: {exc}")
 
@@ -118,24 +131,86 @@ def output_options(func: Callable) -> Callable:
     return func
 
 
+INPUT_META = "fourp1000.input"  # ctx.meta key of --thousands, --header-row and --set
+
+
+def _store_input(ctx: click.Context, param: click.Parameter, value):
+    """Keep --thousands, --header-row and --set for the input readers (not passed to commands)."""
+    if param.name == "assignments":
+        value = _parse_assignments(value)
+    ctx.meta.setdefault(INPUT_META, {})[param.name] = value
+    return value
+
+
+def _parse_assignments(values) -> dict[str, str]:
+    out = {}
+    for item in values or ():
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise click.BadParameter(f"expected COLUMN=VALUE, got {item!r}", param_hint="--set")
+        out[name.strip()] = value.strip()
+    return out
+
+
 def input_options(func: Callable) -> Callable:
-    """``--sep``, ``--decimal``, ``--encoding``, ``--sheet``, ``--columns`` for reading tables."""
+    """``--sep``, ``--decimal``, ``--thousands``, ``--encoding``, ``--sheet``, ``--header-row``,
+    ``--columns``, ``--set`` for reading tables.
+
+    ``--thousands``, ``--header-row`` and ``--set`` are not passed to the command: they are
+    kept in the click context and read by :func:`load_horizons` and :func:`read_input`.
+    """
+    func = click.option(
+        "--set", "assignments", multiple=True, metavar="COLUMN=VALUE", expose_value=False, callback=_store_input,
+        help="A value for every row, e.g. --set land_use=cropland --set bottom_cm=23 (repeatable; wins over the "
+             "file's column and the --columns map's constants).",
+    )(func)
     func = click.option(
         "--columns",
         "columns_file",
         type=click.Path(exists=True, dir_okay=False),
         default=None,
-        help="YAML map from your file's headers to ours, with units: {'Corg': {column: soc, unit: g/kg}}.",
+        help="YAML map from your file's headers to ours, with units: {'Corg': {column: soc, unit: g/kg}}; also "
+             "plot_id: [col1, col2], constants: {land_use: cropland}, ignore: [pedon_id] (docs/input-format.md).",
     )(func)
-    func = click.option("--sheet", default=None, help="Excel sheet name (default: the first sheet).")(func)
+    func = click.option(
+        "--header-row", type=click.IntRange(1, None), default=None, expose_value=False, callback=_store_input,
+        help="Row number of the header (1 = first), for a title block above it (default: 1 for CSV, detected for "
+             "Excel).",
+    )(func)
+    func = click.option("--sheet", default=None,
+                        help="Excel sheet name or number, 1 = first (default: the first sheet).")(func)
     func = click.option(
         "--encoding", default=None, help="Text encoding of CSV input (default: sniffed; UTF-8, UTF-8-BOM or latin-1)."
     )(func)
     func = click.option(
-        "--decimal", default=None, type=click.Choice([".", ","]), help="Decimal mark of CSV input (default: sniffed)."
+        "--thousands", default=None, type=click.Choice([".", ",", " ", "'"]), expose_value=False,
+        callback=_store_input,
+        help="Thousands separator of numbers written as text (default: none, or judged per column).",
+    )(func)
+    func = click.option(
+        "--decimal", default=None, type=click.Choice([".", ","]),
+        help="Decimal mark of numbers written as text, CSV or Excel text cells (default: judged per column).",
     )(func)
     func = click.option("--sep", default=None, help="CSV field separator (default: sniffed from , ; tab |).")(func)
     return func
+
+
+def input_extras() -> dict:
+    """``thousands``, ``header_row`` and ``assignments`` (``--set``) of the running command."""
+    ctx = click.get_current_context(silent=True)
+    extras = {"thousands": None, "header_row": None, "assignments": {}}
+    if ctx is not None:  # ctx.meta is shared by the nested contexts of one run
+        extras.update(ctx.meta.get(INPUT_META, {}))
+    return extras
+
+
+def read_input(file: str, *, sep=None, decimal=None, encoding=None, sheet=None, stdin=None):
+    """Read FILE as published (``io.readers.read_table``) with every input option of the command."""
+    from ..io.readers import read_table
+
+    extras = input_extras()
+    return read_table(file, sep=sep, decimal=decimal, encoding=encoding, sheet=sheet, stdin=stdin,
+                      thousands=extras["thousands"], header_row=extras["header_row"])
 
 
 def resolve_format(fmt: str | None, output: str | None) -> str:
@@ -154,20 +229,59 @@ def load_horizons(file: str, *, sep=None, decimal=None, encoding=None, sheet=Non
 
     The column map comes from ``--columns FILE``, else from the config file's ``columns:``.
     """
-    from .. import read
+    from ..io.horizons import normalise
+    from ..io.schema import VAN_BEMMELEN
 
-    return read(file, columns=column_map_for(columns_file), som_factor=som_factor, bd_basis=bd_basis, sep=sep,
-                decimal=decimal, encoding=encoding, sheet=sheet)
+    raw = read_input(file, sep=sep, decimal=decimal, encoding=encoding, sheet=sheet)
+    return normalise(raw, som_factor=som_factor or VAN_BEMMELEN, bd_basis=bd_basis,
+                     column_map=column_map_for(columns_file))
 
 
 def column_map_for(columns_file: str | None) -> dict | None:
-    """The column map of ``--columns FILE``, else the config file's ``columns:`` (else None)."""
-    from ..io.horizons import load_column_map
+    """The column map of ``--columns FILE``, else the config file's ``columns:`` (else None),
+    with the ``--set`` constants added."""
+    from ..io.columns import load_column_map, with_constants
 
     if columns_file:
-        return load_column_map(columns_file)
-    ctx = click.get_current_context(silent=True)
-    return (ctx.find_root().obj or {}).get("column_map") if ctx else None
+        column_map = load_column_map(columns_file)
+    else:
+        ctx = click.get_current_context(silent=True)
+        column_map = (ctx.find_root().obj or {}).get("column_map") if ctx else None
+    return with_constants(column_map, input_extras()["assignments"])
+
+
+def report_columns(table, *, quiet: bool, verbose: bool) -> None:
+    """What became of the input columns, on stderr: ignored columns, warnings and notes
+    always (unless quiet); with -v also the columns used and mapped."""
+    if quiet:
+        return
+    report = getattr(table, "columns", None)
+    if report is None:
+        return
+    if verbose:
+        if report.used:
+            echo_err(f"Columns used: {', '.join(report.used)}")
+        if report.mapped:
+            echo_err("Columns mapped: " + ", ".join(f"{k!r} -> {v}" for k, v in report.mapped.items()))
+        if report.constants:
+            echo_err("Constants: " + ", ".join(f"{k}={v}" for k, v in report.constants.items()))
+    by_reason: dict[str, list[str]] = {}
+    for column, why in report.ignored.items():
+        by_reason.setdefault(why, []).append(column)
+    for why, columns in by_reason.items():
+        echo_err(f"Columns ignored ({why}): {', '.join(columns)}")
+    for line in report.warnings:
+        echo_err(f"Warning: {line}")
+    for line in report.notes:
+        echo_err(f"Note: {line}")
+
+
+def columns_meta(*tables) -> dict:
+    """The JSON ``meta`` entry ``columns``: used, mapped, ignored, constants, warnings, notes."""
+    reports = [t.columns.as_dict() for t in tables if t is not None and getattr(t, "columns", None) is not None]
+    if len(reports) == 1:
+        return {"columns": reports[0]}
+    return {"columns": reports}
 
 
 def report_warnings(problems, table, *, quiet: bool, verbose: bool, limit: int = 10) -> None:

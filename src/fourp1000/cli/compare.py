@@ -16,8 +16,10 @@ from .common import (
     EXIT_TARGET_MISSED,
     echo_err,
     handle_errors,
+    columns_meta,
     input_options,
     load_horizons,
+    report_columns,
     output_options,
     resolve_format,
     status,
@@ -100,6 +102,9 @@ def compare(file, file2, esm_method, depths, mass_basis, som_factor, reference, 
                               columns_file=columns_file)
         baseline = (load_horizons(file2, sep=sep, decimal=decimal, encoding=encoding, sheet=sheet,
                                   som_factor=som_factor, columns_file=columns_file) if file2 else None)
+    for read in (table, baseline):
+        if read is not None:
+            report_columns(read, quiet=quiet, verbose=verbose)
     with status("Comparing samplings", quiet):
         result = compare_tables(table, baseline, opts)
     if rejects:
@@ -111,7 +116,8 @@ def compare(file, file2, esm_method, depths, mass_basis, som_factor, reference, 
         tables["cores"] = result.cores
     meta = {"command": "compare", "input": [table.label] + ([baseline.label] if baseline else []),
             "methods": [_method_statement(opts)], "rows_read": result.n_rows, "plots_compared":
-            int(result.plots["plot_id"].nunique()) if len(result.plots) else 0, "rows_rejected": len(result.rejects)}
+            int(result.plots["plot_id"].nunique()) if len(result.plots) else 0, "rows_rejected": len(result.rejects),
+            **columns_meta(table, baseline)}
     write_tables(tables, fmt, output, meta=meta, table_columns={"plots": PLOT_VIEW})
     if cores_file:
         write_tables({"cores": result.cores}, resolve_format(None, cores_file), cores_file)

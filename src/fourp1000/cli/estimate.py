@@ -14,11 +14,13 @@ from ..io.schema import VAN_BEMMELEN
 from ..stocks.layers import STONE_DENSITY_G_CM3
 from .common import (
     EXIT_DATA_ERROR,
+    columns_meta,
     echo_err,
     handle_errors,
     input_options,
     load_horizons,
     output_options,
+    report_columns,
     report_warnings,
     resolve_format,
     status,
@@ -104,6 +106,9 @@ def estimate(file, depth, depth_method, spline_lambda, extrapolate, bd_ptf, bd_b
     with status("Reading input", quiet):
         table = load_horizons(file, sep=sep, decimal=decimal, encoding=encoding, sheet=sheet,
                               som_factor=som_factor, bd_basis=bd_basis, columns_file=columns_file)
+    report_columns(table, quiet=quiet, verbose=verbose)
+    if farm_summary:
+        _check_farm_summary(table)
     with status("Estimating stocks", quiet):
         result = estimate_stocks(table, opts)
     if unc is not None:
@@ -119,7 +124,7 @@ def estimate(file, depth, depth_method, spline_lambda, extrapolate, bd_ptf, bd_b
         tables["farms"] = result.farms
     meta = {"command": "estimate", "input": table.label, "methods": result.methods,
             "rows_read": result.n_rows, "plots_scored": len(result.plots), "rows_rejected": len(result.rejects),
-            **uncertainty_meta(unc)}
+            **uncertainty_meta(unc), **columns_meta(table)}
     view = with_interval_columns(TABLE_VIEW, unc, {"plots": ["soc_stock_t_ha_p2_5", "soc_stock_t_ha_p97_5"]})
     write_tables(tables, fmt, output, meta=meta, table_columns=view)
     if farm_summary and result.farms is not None:
@@ -136,3 +141,13 @@ def estimate(file, depth, depth_method, spline_lambda, extrapolate, bd_ptf, bd_b
         echo_err("Error: no plot could be scored")
         sys.exit(EXIT_DATA_ERROR)
 
+
+def _check_farm_summary(table) -> None:
+    """--farm-summary needs farm_id and area_ha: say so before anything is written."""
+    from ..errors import InputError
+
+    missing = [c for c in ("farm_id", "area_ha") if c not in table.source_columns]
+    if missing:
+        raise InputError(f"{table.label}: --farm-summary needs {' and '.join(missing)} (farm totals are "
+                         "area-weighted); add the column(s), map them with --columns, or --set area_ha=... "
+                         "when every plot has the same area")

@@ -10,17 +10,19 @@ from ..projection import ipcc
 from ..io.writers import write_tables
 from ..practices import list_practices, practice_names
 from ..projection.tier1 import METHODS
-from ..io.readers import read_table
 from ..io.schema import VAN_BEMMELEN
 from ..projection.models import MODELS
 from ..projection.table import ProjectOptions, load_plots_or_horizons, project_table
 from .common import (
     EXIT_DATA_ERROR,
     EXIT_TARGET_MISSED,
+    columns_meta,
     echo_err,
     handle_errors,
     input_options,
     output_options,
+    read_input,
+    report_columns,
     report_warnings,
     resolve_format,
     status,
@@ -106,7 +108,7 @@ def run_projection(file, *, depth, depth_method, spline_lambda, extrapolate, bd_
                           rate_years=rate_years, models=models, climate=climate_table, estimate=est)
     column_map = column_map_for(columns_file)
     with status("Reading input", quiet):
-        raw = read_table(file, sep=sep, decimal=decimal, encoding=encoding, sheet=sheet, stdin=stdin)
+        raw = read_input(file, sep=sep, decimal=decimal, encoding=encoding, sheet=sheet, stdin=stdin)
         table = load_plots_or_horizons(raw, som_factor=som_factor or VAN_BEMMELEN, bd_basis=bd_basis,
                                        column_map=column_map)
     with status("Projecting", quiet):
@@ -115,6 +117,7 @@ def run_projection(file, *, depth, depth_method, spline_lambda, extrapolate, bd_
 
 
 def report_run(result, table, *, quiet, verbose, rejects, fmt, what: str):
+    report_columns(table, quiet=quiet, verbose=verbose)
     report_warnings(result.problems, table, quiet=quiet, verbose=verbose)
     if rejects:
         write_rejects(result.rejects, rejects)
@@ -193,7 +196,8 @@ def project(file, practices, years, ipcc_version, method, rate_years, check, wit
     result = with_uncertainty(table, result, unc, quiet)
     report_run(result, table, quiet=quiet, verbose=verbose, rejects=rejects, fmt=fmt, what="plots")
     meta = {"command": "project", "input": table.label, "methods": result.methods, "rows_read": result.n_rows,
-            "plots_scored": len(result.plots), "rows_rejected": len(result.rejects), **uncertainty_meta(unc)}
+            "plots_scored": len(result.plots), "rows_rejected": len(result.rejects), **uncertainty_meta(unc),
+            **columns_meta(table)}
     if with_trajectory:
         write_tables({"trajectory": result.trajectory()}, fmt, output, meta=meta)
     else:
@@ -244,7 +248,8 @@ def score(file, practices, years, ipcc_version, method, rate_years, check, depth
     result = with_uncertainty(table, result, unc, quiet)
     report_run(result, table, quiet=quiet, verbose=verbose, rejects=rejects, fmt=fmt, what="farms")
     meta = {"command": "score", "input": table.label, "methods": result.methods, "rows_read": result.n_rows,
-            "plots_scored": len(result.plots), "rows_rejected": len(result.rejects), **uncertainty_meta(unc)}
+            "plots_scored": len(result.plots), "rows_rejected": len(result.rejects), **uncertainty_meta(unc),
+            **columns_meta(table)}
     write_tables({"farms": result.farms, "plots": result.plots}, fmt, output, meta=meta,
                  table_columns=with_interval_columns({"farms": FARM_VIEW, "plots": PLOT_VIEW}, unc,
                                                      {"farms": INTERVAL_VIEW, "plots": INTERVAL_VIEW}))

@@ -17,16 +17,21 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError, Problem, UnitError, ValidationError
+from ..errors import InputError, Problem, ValidationError
+from .columns import ColumnReport, Resolution, load_column_map, resolve
+from .numbers import parse_numbers
 from .readers import RawTable
-from .schema import ALIASES, CANONICAL, COLUMNS_BY_NAME, REQUIRED, SOC_COLUMNS, UNIT_SUFFIXES, VAN_BEMMELEN
-from ..units import conversion_factor
+from .schema import COLUMNS_BY_NAME, REQUIRED, SOC_COLUMNS, VAN_BEMMELEN
 
 PROBLEM_COLUMNS = ["position", "row", "plot_id", "column", "rule", "message", "severity"]
 # Rules whose problems are reported but do not reject the row.
 WARNING_RULES = ("texture_sum",)
 BD_BASES = ("fine_earth", "fine_earth_total_volume", "whole_soil")
 _NUMBER_WITH_COMMA = re.compile(r"^\s*-?\d+,\d+\s*$")
+_NUMBER_WITH_POINT = re.compile(r"^\s*-?\d+\.\d+\s*$")
+#: Hints appended to "is not a number" messages; a leading summary line groups problems by them.
+DECIMAL_COMMA_HINT = "decimal comma? use --decimal ,"
+DECIMAL_POINT_HINT = "decimal point? use --decimal ."
 
 
 @dataclass
@@ -48,6 +53,11 @@ class HorizonTable:
         The table as read (for writing rejected rows back in the user's own columns).
     notes : list of str
         Conversions applied (e.g. "soc_pct x 10 -> soc_g_kg"), for the methods statement.
+    source_columns : dict
+        The user's column (or join, or constant) behind each canonical column.
+    columns : ColumnReport
+        Every input column used, mapped or ignored (with why), constants, and warnings
+        about headers (see :mod:`fourp1000.io.columns`).
     """
 
     frame: pd.DataFrame
@@ -56,6 +66,7 @@ class HorizonTable:
     raw: pd.DataFrame
     notes: list[str] = field(default_factory=list)
     source_columns: dict[str, str] = field(default_factory=dict)  # canonical -> user's column
+    columns: ColumnReport = field(default_factory=ColumnReport)
 
     def problem_list(self, problems: pd.DataFrame | None = None) -> list[Problem]:
         """Problems as :class:`~fourp1000.errors.Problem` objects, in row order."""
@@ -75,140 +86,17 @@ class HorizonTable:
         ]
 
 
-_HEADER_UNIT = re.compile(r"^\s*(?P<name>.*?)\s*[\(\[](?P<unit>[^\)\]]*)[\)\]]\s*$")
-
-
-def _key(name: str) -> str:
-    return re.sub(r"[\s.\-/]+", "_", name.strip().lower()).strip("_")
-
-
 def resolve_columns(
     columns: list[str], label: str, column_map: dict | None = None
 ) -> tuple[dict[str, tuple[str, float]], list[Problem]]:
     """Map the user's column names to canonical columns and unit conversion factors.
 
-    In order: an entry of ``column_map`` (``{header: canonical}`` or ``{header: {column:
-    quantity or canonical, unit: ...}}``); a canonical name (case-insensitive); a quantity
-    with a unit suffix (``bulk_density_kg_m3``); a header with its unit in brackets
-    (``SOC (%)``, ``BD [Mg m-3]``), the name matched against :data:`~fourp1000.io.schema.ALIASES`.
-    A known quantity whose unit is not given is an error: units are never guessed. Other
-    columns pass through unchanged. Returns ``{user_column: (canonical, factor)}``.
+    ``{user_column: (canonical, factor)}`` and the problems; see
+    :func:`fourp1000.io.columns.resolve` for the rules (column map, names, unit suffixes,
+    aliases with their unit) and for joined identifiers and constants.
     """
-    mapping: dict[str, tuple[str, float]] = {}
-    problems: list[Problem] = []
-    taken: dict[str, str] = {}
-    column_map = column_map or {}
-    for col in columns:
-        col = str(col)
-        if col in column_map:
-            target = _mapped(col, column_map[col], label, problems)
-        else:
-            target = _by_name(col, label, problems)
-        if target is None:
-            continue
-        canonical = target[0]
-        if canonical in taken:
-            problems.append(
-                Problem(label, None, col, "duplicate_column",
-                        f"gives {canonical} again (already from column {taken[canonical]}): ambiguous; "
-                        "rename or drop one, or map them with --columns")
-            )
-            continue
-        taken[canonical] = col
-        mapping[col] = target
-    return mapping, problems
-
-
-def _mapped(col: str, spec, label: str, problems: list[Problem]) -> tuple[str, float] | None:
-    if isinstance(spec, str):
-        target, unit = spec, None
-    elif isinstance(spec, dict) and ("column" in spec or "to" in spec):
-        target, unit = str(spec.get("column", spec.get("to"))), spec.get("unit")
-    else:
-        problems.append(Problem(label, None, col, "column_map",
-                                "--columns entry must be a column name or {column: ..., unit: ...}"))
-        return None
-    key = _key(target)
-    if unit is None:
-        if key in COLUMNS_BY_NAME:
-            return key, 1.0
-        found = _by_name(target, label, problems, shown=col)
-        if found is None and not any(p.column == col for p in problems):
-            problems.append(Problem(label, None, col, "column_map", f"--columns maps it to unknown column {target!r}; "
-                                    f"valid: {', '.join(COLUMNS_BY_NAME)}"))
-        return found
-    quantity = ALIASES.get(key, key)
-    canonical = COLUMNS_BY_NAME[key].name if key in COLUMNS_BY_NAME else CANONICAL.get(quantity) or (
-        quantity if quantity in COLUMNS_BY_NAME else None)
-    if canonical is None:
-        problems.append(Problem(label, None, col, "column_map", f"--columns maps it to unknown quantity {target!r}; "
-                                f"valid: {', '.join(sorted(CANONICAL))}"))
-        return None
-    return _with_unit(col, canonical, str(unit), label, problems)
-
-
-def _with_unit(col: str, canonical: str, unit: str, label: str, problems: list[Problem]) -> tuple[str, float] | None:
-    spec = COLUMNS_BY_NAME[canonical]
-    if spec.unit is None:
-        return canonical, 1.0
-    try:
-        return canonical, conversion_factor(unit, _pint_unit(spec.unit), context=f"column {col}")
-    except UnitError as exc:
-        problems.append(Problem(label, None, col, "unit", f"{exc}; expected a unit convertible to {spec.unit}"))
-        return None
-
-
-def _by_name(col: str, label: str, problems: list[Problem], shown: str | None = None) -> tuple[str, float] | None:
-    shown = shown or col
-    key = _key(col)
-    if key in COLUMNS_BY_NAME:
-        return key, 1.0
-    suffixed = _quantity_with_unit(key, shown, label, problems)
-    if suffixed is not None or any(p.column == shown for p in problems):
-        return suffixed
-    match = _HEADER_UNIT.match(col)
-    if match:
-        name, unit = _key(match.group("name")), match.group("unit").strip()
-        quantity = ALIASES.get(name, name)
-        canonical = quantity if quantity in COLUMNS_BY_NAME else CANONICAL.get(quantity)
-        if canonical is None:
-            return None  # e.g. "pH (H2O)": not ours, passes through
-        return _with_unit(shown, canonical, unit, label, problems)
-    alias = ALIASES.get(key)
-    if alias is None:
-        return None
-    if alias in COLUMNS_BY_NAME and COLUMNS_BY_NAME[alias].unit is None:
-        return alias, 1.0
-    canonical = CANONICAL.get(alias, alias)
-    problems.append(Problem(
-        label, None, shown, "unit",
-        f"looks like {alias.replace('_', ' ')} but gives no unit: "
-        f"name it {canonical} or put the unit in the header, e.g. '{col} ({COLUMNS_BY_NAME[canonical].unit})', "
-        "or map it with --columns",
-    ))
-    return None
-
-
-def _quantity_with_unit(key: str, col: str, label: str, problems: list[Problem]) -> tuple[str, float] | None:
-    for suffix in sorted(UNIT_SUFFIXES, key=len, reverse=True):
-        if not key.endswith("_" + suffix):
-            continue
-        quantity = key[: -len(suffix) - 1]
-        canonical = CANONICAL.get(ALIASES.get(quantity, quantity))
-        if canonical is None:
-            return None
-        target_unit = COLUMNS_BY_NAME[canonical].unit
-        try:
-            factor = conversion_factor(UNIT_SUFFIXES[suffix], _pint_unit(target_unit), context=f"column {col}")
-        except UnitError as exc:
-            problems.append(Problem(label, None, col, "unit", f"{exc}; expected a unit convertible to {target_unit}"))
-            return None
-        return canonical, factor
-    return None
-
-
-def _pint_unit(unit: str | None) -> str:
-    return {"%": "percent", "g/cm3": "g/cm**3"}.get(unit or "", unit or "dimensionless")
+    res = resolve(columns, label, column_map)
+    return res.mapping, res.problems
 
 
 def normalise(
@@ -239,15 +127,17 @@ def normalise(
         raise InputError(f"--som-factor must be positive, got {som_factor}")
     if bd_basis not in BD_BASES:
         raise InputError(f"unknown bulk density basis {bd_basis!r}; valid: {', '.join(BD_BASES)}")
-    mapping = _file_columns(raw, column_map)
+    res = _file_columns(raw, column_map)
+    mapping = res.mapping
     problems: list[pd.DataFrame] = []
     notes: list[str] = []
-    frame, source_columns = _canonical_frame(raw, mapping, problems, notes)
+    frame, source_columns = _canonical_frame(raw, res, problems, notes)
     plot_id = frame["plot_id"]
     missing_id = plot_id.isna().to_numpy()
     if missing_id.any():
         problems.append(_problems(missing_id, raw, "plot_id", "missing_value", "plot_id is empty", plot_id))
     _coalesce_soc(frame, raw, source_columns, som_factor, problems, notes)
+    _fine_earth(frame, raw, source_columns, problems, notes)
     for name in ("bulk_density_g_cm3", "coarse_fragments_pct", "clay_pct", "silt_pct", "sand_pct", "area_ha"):
         if name not in frame:
             frame[name] = np.nan
@@ -259,14 +149,19 @@ def normalise(
     problem_frame = (
         pd.concat(problems, ignore_index=True) if problems else pd.DataFrame(columns=PROBLEM_COLUMNS)
     )
-    return HorizonTable(frame, problem_frame, raw.label, raw.frame, sorted(set(notes)), source_columns)
+    report = res.report
+    blank = raw.dialect.get("blank_rows", 0)
+    if blank:
+        report.notes.append(f"{blank} blank row{'s' if blank != 1 else ''} skipped")
+    return HorizonTable(frame, problem_frame, raw.label, raw.frame, sorted(set(notes)), source_columns, report)
 
 
-def _file_columns(raw: RawTable, column_map: dict | None) -> dict[str, tuple[str, float]]:
-    """The column mapping; problems of the whole file (missing columns, units) raise, all at once."""
+def _file_columns(raw: RawTable, column_map: dict | None) -> Resolution:
+    """The column resolution; problems of the whole file (missing columns, units) raise, all at once."""
     label, src = raw.label, raw.frame
-    mapping, file_problems = resolve_columns(list(src.columns), label, column_map)
-    present = {canonical for canonical, _ in mapping.values()}
+    res = resolve(list(src.columns), label, column_map)
+    file_problems = res.problems
+    present = res.present()
     for name in REQUIRED:
         if name not in present:
             file_problems.append(Problem(label, None, name, "missing_column", f"required column {name} is missing"))
@@ -276,39 +171,102 @@ def _file_columns(raw: RawTable, column_map: dict | None) -> dict[str, tuple[str
         )
     if file_problems:
         found = ", ".join(map(str, src.columns[:12])) + (" ..." if len(src.columns) > 12 else "")
-        file_problems[-1].message += f" (columns found: {found})"
+        file_problems[-1].message += f" (columns found: {found})" + sheets_hint(raw, column_map)
         raise ValidationError(file_problems)
-    return mapping
+    return res
 
 
-def _canonical_frame(raw: RawTable, mapping: dict[str, tuple[str, float]], problems: list, notes: list[str]
+def sheets_hint(raw: RawTable, column_map: dict | None = None) -> str:
+    """For a workbook whose sheet lacks required columns: which other sheets have them."""
+    others = raw.dialect.get("other_sheets") or {}
+    good = []
+    for name, headers in others.items():
+        present = resolve(list(headers), raw.label, column_map).present()
+        if all(c in present for c in REQUIRED) and present.intersection(SOC_COLUMNS):
+            good.append(name)
+    if not good:
+        return ""
+    return f"; sheet {', '.join(repr(g) for g in good)} {'has' if len(good) == 1 else 'have'} them: use --sheet {good[0]!r}"
+
+
+def _canonical_frame(raw: RawTable, res: Resolution, problems: list, notes: list[str]
                      ) -> tuple[pd.DataFrame, dict[str, str]]:
     """Canonical columns, numbers parsed and converted, other columns passed through; and
     the user's column of each canonical one."""
-    src = raw.frame
+    src, mapping = raw.frame, res.mapping
     frame = pd.DataFrame(index=pd.RangeIndex(len(src)))
     source_columns: dict[str, str] = {}
     # Pass-through columns first, so canonical ones are not shadowed.
     for col in src.columns:
         if col not in mapping:
             frame["source_row_input" if col == "source_row" else col] = src[col].reset_index(drop=True)
-    plot_id = _id_column(src, mapping, "plot_id")
+    plot_id = _id_column(src, res, "plot_id")
     frame["plot_id"] = plot_id
     for user_col, (canonical, factor) in mapping.items():
         spec = COLUMNS_BY_NAME[canonical]
         source_columns[canonical] = user_col
         if spec.kind == "number":
-            values, bad = _to_number(src[user_col])
-            if bad.any():
-                problems.append(_not_a_number(src[user_col], bad, raw, user_col, plot_id, raw.label))
+            values = _number_column(raw, user_col, plot_id, problems, res.report)
             if factor != 1.0:
                 values = values * factor
                 notes.append(f"{user_col} converted to {canonical} (x {factor:g})")
             frame[canonical] = values
         elif canonical != "plot_id":
             frame[canonical] = src[user_col].reset_index(drop=True)
+    for canonical in res.joined:
+        source_columns[canonical] = res.source(canonical)
+        if canonical != "plot_id":
+            frame[canonical] = _id_column(src, res, canonical)
+    for canonical, (value, _) in res.constants.items():
+        source_columns[canonical] = res.source(canonical)
+        frame[canonical] = value if COLUMNS_BY_NAME[canonical].kind == "number" else pd.Series(
+            [value] * len(src), dtype="string")
+        notes.append(f"{canonical} = {value} for every row (constant)")
     frame["source_row"] = raw.rows
     return frame, source_columns
+
+
+def _number_column(raw: RawTable, user_col: str, plot_id: pd.Series, problems: list, report: ColumnReport
+                   ) -> np.ndarray:
+    """A column as numbers, its decimal mark judged on the whole column unless given."""
+    dialect = raw.dialect
+    given = dialect.get("decimal") if dialect.get("decimal_given") else None
+    parsed = parse_numbers(raw.frame[user_col].reset_index(drop=True), decimal=given,
+                           thousands=dialect.get("thousands"), prefer=dialect.get("decimal") or ".")
+    if parsed.bad.any():
+        problems.append(_not_a_number(raw.frame[user_col].reset_index(drop=True), parsed.bad, raw, user_col, plot_id,
+                                      raw.label))
+    if given is None and parsed.decimal is not None and parsed.decimal != (dialect.get("decimal") or "."):
+        report.notes.append(f"column {user_col!r} read with decimal mark {parsed.decimal!r} (judged on the whole "
+                            "column; --decimal sets it)")
+    if parsed.thousands is not None and dialect.get("thousands") is None:
+        report.notes.append(f"column {user_col!r} read with thousands separator {parsed.thousands!r}")
+    if parsed.ambiguous is not None:
+        report.warnings.append(f"column {user_col!r}: {parsed.ambiguous!r} could be read with a decimal mark or a "
+                               f"thousands separator; read with decimal mark {parsed.decimal!r} (set --decimal and "
+                               "--thousands to say otherwise)")
+    return parsed.values
+
+
+def _fine_earth(frame: pd.DataFrame, raw: RawTable, source_columns: dict[str, str], problems: list,
+                notes: list[str]) -> None:
+    """Coarse fragments by mass from the fine-earth share: 100 - fine_earth_pct (where not given)."""
+    if "fine_earth_pct" not in frame:
+        return
+    derived = 100.0 - frame["fine_earth_pct"].to_numpy(dtype=float)
+    if "coarse_fragments_mass_pct" not in frame:
+        frame["coarse_fragments_mass_pct"] = derived
+    else:
+        given = frame["coarse_fragments_mass_pct"].to_numpy(dtype=float)
+        with np.errstate(invalid="ignore"):
+            clash = np.abs(given - derived) > 1.0  # NaN compares False
+        if clash.any():
+            msgs = [f"coarse fragments {g:g} % + fine earth {100 - d:g} % is not 100 % of the soil mass"
+                    for g, d in zip(given[clash], derived[clash])]
+            problems.append(_problems(clash, raw, source_columns["fine_earth_pct"], "conflict", msgs,
+                                      frame["plot_id"]))
+        frame["coarse_fragments_mass_pct"] = np.where(np.isnan(given), derived, given)
+    notes.append(f"coarse_fragments_mass_pct = 100 - fine_earth_pct (from {source_columns['fine_earth_pct']})")
 
 
 def _coalesce_soc(frame: pd.DataFrame, raw: RawTable, source_columns: dict[str, str], som_factor: float,
@@ -394,27 +352,32 @@ def _g(value: float | None) -> str:
     return "" if value is None else f"{value:g}"
 
 
-def _id_column(src: pd.DataFrame, mapping: dict, canonical: str) -> pd.Series:
-    user_col = next(c for c, (k, _) in mapping.items() if k == canonical)
+def _id_column(src: pd.DataFrame, res: Resolution, canonical: str) -> pd.Series:
+    """An identifier column as stripped text (empty: missing): from one header, several joined, or a constant."""
+    if canonical in res.constants:
+        return pd.Series([str(res.constants[canonical][0])] * len(src), dtype="string")
+    if canonical in res.joined:
+        headers, sep = res.joined[canonical]
+        parts = [src[h].astype("string").str.strip().reset_index(drop=True) for h in headers]
+        parts = [p.mask(p == "") for p in parts]
+        joined = parts[0]
+        for part in parts[1:]:
+            joined = joined + sep + part  # missing in any part: missing
+        return joined
+    user_col = next(c for c, (k, _) in res.mapping.items() if k == canonical)
     values = src[user_col].astype("string").str.strip()
     values = values.mask(values == "")
     return values.reset_index(drop=True)
 
 
-def _to_number(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Values as float, and a mask of cells that held something that is not a number."""
-    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
-        return series.to_numpy(dtype=float, na_value=np.nan), np.zeros(len(series), dtype=bool)
-    text = series.astype("string").str.strip()
-    values = pd.to_numeric(text, errors="coerce")
-    bad = (text.notna() & (text != "") & values.isna()).to_numpy()
-    return values.to_numpy(dtype=float, na_value=np.nan), bad
-
-
 def _not_a_number(series, bad, raw, user_col, plot_id, label) -> pd.DataFrame:
     shown = series[bad].astype("string")
-    comma = raw.dialect.get("decimal", ".") == "." and shown.str.match(_NUMBER_WITH_COMMA).fillna(False).any()
-    hint = " (decimal comma? try --decimal ,)" if comma else ""
+    decimal = raw.dialect.get("decimal") or "."
+    hint = ""
+    if decimal == "." and shown.str.match(_NUMBER_WITH_COMMA).fillna(False).any():
+        hint = f" ({DECIMAL_COMMA_HINT})"
+    elif decimal == "," and shown.str.match(_NUMBER_WITH_POINT).fillna(False).any():
+        hint = f" ({DECIMAL_POINT_HINT})"
     msgs = [f"{v!r} is not a number{hint}" for v in shown]
     return _problems(bad, raw, user_col, "not_a_number", msgs, plot_id)
 
@@ -505,22 +468,5 @@ def _conflicting_plot_attributes(frame: pd.DataFrame, raw: RawTable, cols: dict[
     return out
 
 
-def load_column_map(path: str) -> dict:
-    """Read a ``--columns`` YAML file: ``{header: column}`` or ``{header: {column, unit}}``.
-
-    The mapping may sit at the top level or under a ``columns:`` key (as in a config file).
-    """
-    import yaml
-
-    try:
-        with open(path, "rb") as fh:
-            doc = yaml.safe_load(fh)
-    except OSError as exc:
-        raise InputError(f"{path}: {exc.strerror or exc}") from exc
-    except yaml.YAMLError as exc:
-        raise InputError(f"{path}: not valid YAML: {getattr(exc, 'problem', exc)}") from exc
-    if isinstance(doc, dict) and isinstance(doc.get("columns"), dict):
-        doc = doc["columns"]
-    if not isinstance(doc, dict):
-        raise InputError(f"{path}: expected a mapping of input headers to columns")
-    return {str(k): v for k, v in doc.items()}
+__all__ = ["BD_BASES", "PROBLEM_COLUMNS", "HorizonTable", "normalise", "resolve_columns", "load_column_map",
+           "record_codes", "sheets_hint", "PLOT_LEVEL_ATTRIBUTES"]

@@ -109,7 +109,12 @@ def parse_numbers(series: pd.Series, *, decimal: str | None = None, thousands: s
     """
     if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
         return ParsedNumbers(series.to_numpy(dtype=float, na_value=np.nan), np.zeros(len(series), dtype=bool))
-    text = series.astype("string").str.strip().str.replace(_SPACES, " ", regex=True)
+    series = series.reset_index(drop=True)
+    numeric = np.zeros(len(series), dtype=bool)
+    if series.dtype == object:  # Excel: number cells stay numbers, only text cells are parsed
+        numeric = series.map(lambda v: isinstance(v, (int, float, np.number)) and not isinstance(v, bool)).to_numpy(
+            dtype=bool)
+    text = series.where(~numeric).astype("string").str.strip().str.replace(_SPACES, " ", regex=True)
     missing = (text.isna() | text.str.lower().isin(MISSING_TOKENS)).to_numpy()
     filled = text[~missing]
     best, best_count, ambiguous = None, -1, None
@@ -124,6 +129,8 @@ def parse_numbers(series: pd.Series, *, decimal: str | None = None, thousands: s
     good = np.zeros(len(text), dtype=bool)
     good[np.flatnonzero(~missing)[best_ok]] = True
     values[good] = _convert(text[good], *best).to_numpy(dtype=float)
+    if numeric.any():
+        values[numeric] = series[numeric].to_numpy(dtype=float)
     bad = ~missing & ~good
     used = best[1] is not None and bool(text[good].str.contains(best[1], regex=False).any())
     return ParsedNumbers(values, bad, best[0], best[1] if used else None, ambiguous)

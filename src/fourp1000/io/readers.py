@@ -45,24 +45,40 @@ def read_table(
     encoding: str | None = None,
     sheet: str | int | None = None,
     stdin: io.BufferedIOBase | None = None,
+    thousands: str | None = None,
+    header_row: int | None = None,
 ) -> RawTable:
     """Read a horizon table from ``source`` (a path, or ``"-"`` for stdin).
 
     The format follows the file extension: ``.csv``/``.txt``/``.tsv`` (default),
     ``.xlsx``/``.xlsm``, ``.parquet``/``.pq``, ``.yaml``/``.yml``. Standard input is sniffed:
-    YAML when it looks like a YAML mapping, CSV otherwise.
+    YAML when it looks like a YAML mapping, CSV otherwise. Rows whose cells are all empty
+    are skipped (counted in ``dialect["blank_rows"]``).
+
+    Parameters
+    ----------
+    decimal, thousands : str, optional
+        Decimal mark and thousands separator of numbers written as text (CSV cells, Excel
+        text cells); default: judged per column (:mod:`fourp1000.io.numbers`).
+    header_row : int, optional
+        Row number (1-based, as a spreadsheet shows it) of the header, for files with a
+        title block above it; default: row 1 for CSV, detected for Excel.
 
     Raises
     ------
     InputError
-        If the file cannot be found or parsed; the message names the file.
+        If the file cannot be found or parsed, or has no data rows; the message names the file.
     """
+    if header_row is not None and header_row < 1:
+        raise InputError(f"--header-row must be 1 or more, got {header_row}")
+    options = {"sep": sep, "decimal": decimal, "encoding": encoding, "thousands": thousands,
+               "header_row": header_row}
     if str(source) == "-":
         data = (stdin or sys.stdin.buffer).read()
         label = "<stdin>"
         if _looks_like_yaml(data):
-            return read_yaml_bytes(data, label)
-        return read_csv_bytes(data, label, sep=sep, decimal=decimal, encoding=encoding)
+            return _with_rows(read_yaml_bytes(data, label))
+        return _with_rows(read_csv_bytes(data, label, **options))
     path = Path(source)
     label = path.name
     if not path.exists():
@@ -71,12 +87,34 @@ def read_table(
         raise InputError(f"{source}: is a directory, expected a file")
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm", ".xls"):
-        return read_excel(path, sheet=sheet)
+        from .excel import read_excel
+
+        return _with_rows(read_excel(path, sheet=sheet, decimal=decimal, thousands=thousands, header_row=header_row))
     if suffix in (".parquet", ".pq"):
-        return read_parquet(path)
+        return _with_rows(read_parquet(path))
     if suffix in (".yaml", ".yml"):
-        return read_yaml_bytes(path.read_bytes(), label)
-    return read_csv_path(path, sep=sep, decimal=decimal, encoding=encoding)
+        return _with_rows(read_yaml_bytes(path.read_bytes(), label))
+    return _with_rows(read_csv_path(path, **options))
+
+
+def _with_rows(raw: RawTable) -> RawTable:
+    """Skip rows whose cells are all empty (counted); no data rows left is an error."""
+    frame = raw.frame
+    if len(frame):
+        blank = frame.isna().all(axis=1).to_numpy().copy()
+        texts = [c for c in frame.columns if frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c])]
+        if texts:  # cells holding only spaces are empty too
+            numbers_empty = frame.drop(columns=texts).isna().all(axis=1).to_numpy()
+            if numbers_empty.any():
+                sub = frame.loc[numbers_empty, texts].astype("string")
+                blank[numbers_empty] = sub.apply(lambda c: c.isna() | (c.str.strip() == "")).all(axis=1).to_numpy()
+        if blank.any():
+            raw = RawTable(frame.loc[~blank].reset_index(drop=True), raw.label, raw.rows[~blank],
+                           {**raw.dialect, "blank_rows": int(blank.sum())})
+    if len(raw.frame) == 0:
+        what = "header only" if len(raw.frame.columns) else "empty file"
+        raise InputError(f"{raw.label}: no data rows ({what})")
+    return raw
 
 
 def _looks_like_yaml(data: bytes) -> bool:
@@ -129,33 +167,50 @@ def detect_dialect(text_sample: str, sep: str | None = None, decimal: str | None
     return sep, decimal
 
 
-def _csv_kwargs(sep: str, decimal: str) -> dict:
+def _csv_kwargs(sep: str, decimal: str, thousands: str | None = None, header_row: int | None = None) -> dict:
     return {
         "sep": sep,
         "decimal": decimal,
+        "thousands": thousands,
         "dtype": {c: "string" for c in ID_COLUMNS},
         "skipinitialspace": True,
         "low_memory": False,
+        "skiprows": (header_row or 1) - 1,
+        "skip_blank_lines": header_row is None,  # row numbers count blank lines below a given header row
     }
 
 
+def _sniff_text(sample: str, header_row: int | None) -> str:
+    """The sample from the header row on (a title block above it would mislead the sniffer)."""
+    if not header_row or header_row == 1:
+        return sample
+    return "\n".join(sample.splitlines()[header_row - 1:])
+
+
 def read_csv_path(
-    path: Path, *, sep: str | None = None, decimal: str | None = None, encoding: str | None = None
+    path: Path, *, sep: str | None = None, decimal: str | None = None, encoding: str | None = None,
+    thousands: str | None = None, header_row: int | None = None,
 ) -> RawTable:
     with open(path, "rb") as fh:
         sample = fh.read(_SNIFF_BYTES)
+    if not sample.strip():
+        raise InputError(f"{path.name}: no data rows (empty file)")
     encoding = encoding or detect_encoding(sample)
-    text_sample = sample.decode(encoding, errors="replace")
+    text_sample = _sniff_text(sample.decode(encoding, errors="replace"), header_row)
+    given = decimal is not None
     sep, decimal = detect_dialect(text_sample, sep, decimal)
-    if decimal == "." and encoding in ("utf-8", "utf-8-sig") and len(sep) == 1:
+    dialect = {"sep": sep, "decimal": decimal, "decimal_given": given, "thousands": thousands,
+               "encoding": encoding}
+    if decimal == "." and thousands is None and header_row is None and encoding in ("utf-8", "utf-8-sig") \
+            and len(sep) == 1:
         frame = _read_csv_arrow(path, sep)
         if frame is not None:
-            return _finish_csv(frame, path.name, sep, decimal, encoding)
+            return _finish_csv(frame, path.name, dialect)
     try:
-        frame = pd.read_csv(path, encoding=encoding, **_csv_kwargs(sep, decimal))
+        frame = pd.read_csv(path, encoding=encoding, **_csv_kwargs(sep, decimal, thousands, header_row))
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
         raise InputError(f"{path.name}: cannot read as CSV (sep {sep!r}, encoding {encoding}): {_first_line(exc)}") from exc
-    return _finish_csv(frame, path.name, sep, decimal, encoding)
+    return _finish_csv(frame, path.name, dialect, header_row)
 
 
 def _read_csv_arrow(path: Path, sep: str) -> pd.DataFrame | None:
@@ -188,41 +243,37 @@ def _read_csv_arrow(path: Path, sep: str) -> pd.DataFrame | None:
 
 
 def read_csv_bytes(
-    data: bytes, label: str, *, sep: str | None = None, decimal: str | None = None, encoding: str | None = None
+    data: bytes, label: str, *, sep: str | None = None, decimal: str | None = None, encoding: str | None = None,
+    thousands: str | None = None, header_row: int | None = None,
 ) -> RawTable:
+    if not data.strip():
+        raise InputError(f"{label}: no data rows (empty input)")
     encoding = encoding or detect_encoding(data[:_SNIFF_BYTES])
-    sep, decimal = detect_dialect(data[:_SNIFF_BYTES].decode(encoding, errors="replace"), sep, decimal)
+    given = decimal is not None
+    text_sample = _sniff_text(data[:_SNIFF_BYTES].decode(encoding, errors="replace"), header_row)
+    sep, decimal = detect_dialect(text_sample, sep, decimal)
     try:
-        frame = pd.read_csv(io.BytesIO(data), encoding=encoding, **_csv_kwargs(sep, decimal))
+        frame = pd.read_csv(io.BytesIO(data), encoding=encoding, **_csv_kwargs(sep, decimal, thousands, header_row))
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
         raise InputError(f"{label}: cannot read as CSV (sep {sep!r}, encoding {encoding}): {_first_line(exc)}") from exc
-    return _finish_csv(frame, label, sep, decimal, encoding)
+    dialect = {"sep": sep, "decimal": decimal, "decimal_given": given, "thousands": thousands, "encoding": encoding}
+    return _finish_csv(frame, label, dialect, header_row)
 
 
-def _finish_csv(frame: pd.DataFrame, label: str, sep: str, decimal: str, encoding: str) -> RawTable:
+def _finish_csv(frame: pd.DataFrame, label: str, dialect: dict, header_row: int | None = None) -> RawTable:
+    sep = dialect["sep"]
     frame.columns = [str(c).strip().lstrip("\ufeff") for c in frame.columns]
     if len(frame.columns) == 1 and len(frame) and sep == ",":
         only = frame.columns[0]
         if ";" in only or "\t" in only:
             raise InputError(f"{label}: only one column found; the file looks {_sep_name(only)}-separated: try --sep")
-    rows = np.arange(2, len(frame) + 2, dtype=np.int64)
-    return RawTable(frame, label, rows, {"sep": sep, "decimal": decimal, "encoding": encoding})
+    first = (header_row or 1) + 1
+    rows = np.arange(first, len(frame) + first, dtype=np.int64)
+    return RawTable(frame, label, rows, dialect)
 
 
 def _sep_name(header: str) -> str:
     return "semicolon" if ";" in header else "tab"
-
-
-def read_excel(path: Path, *, sheet: str | int | None = None) -> RawTable:
-    try:
-        frame = pd.read_excel(path, sheet_name=sheet if sheet is not None else 0, dtype={c: "string" for c in ID_COLUMNS})
-    except ValueError as exc:
-        raise InputError(f"{path.name}: {_first_line(exc)}") from exc
-    except Exception as exc:  # openpyxl raises many types for corrupt files
-        raise InputError(f"{path.name}: cannot read as Excel: {_first_line(exc)}") from exc
-    frame.columns = [str(c).strip() for c in frame.columns]
-    rows = np.arange(2, len(frame) + 2, dtype=np.int64)
-    return RawTable(frame, path.name, rows, {"sheet": sheet if sheet is not None else 0})
 
 
 def read_parquet(path: Path) -> RawTable:
@@ -249,7 +300,7 @@ def read_frame(frame: pd.DataFrame, label: str = "<DataFrame>") -> RawTable:
         if col in frame.columns:
             frame[col] = frame[col].astype("string")
     rows = np.arange(1, len(frame) + 1, dtype=np.int64)
-    return RawTable(frame, label, rows, {})
+    return _with_rows(RawTable(frame, label, rows, {}))
 
 
 def read_yaml_bytes(data: bytes, label: str) -> RawTable:
@@ -320,6 +371,11 @@ def _flatten_yaml(doc, label: str):
                 if not isinstance(layer, dict):
                     raise InputError(f"{label}: farms[{f_index}].plots[{p_index}].layers[{l_index}] must be a mapping")
                 yield {**plot_attrs, **layer}
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type name if it has none)."""
+    return _first_line(exc)
 
 
 def _first_line(exc: BaseException) -> str:
