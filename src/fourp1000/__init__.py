@@ -66,7 +66,7 @@ Source = Union[str, "PathLike[str]", "pd.DataFrame", "HorizonTable"]
 def read(source: Source, *, layers_optional: bool = False, columns: Mapping | str | PathLike | None = None,
          som_factor: float | None = None, bd_basis: str = "fine_earth", sep: str | None = None,
          decimal: str | None = None, encoding: str | None = None, sheet: str | int | None = None,
-         stdin=None) -> HorizonTable:
+         stdin=None, thousands: str | None = None, header_row: int | None = None) -> HorizonTable:
     """Read a horizon table into the canonical table: one unit per column, every problem listed.
 
     Parameters
@@ -80,7 +80,9 @@ def read(source: Source, *, layers_optional: bool = False, columns: Mapping | st
         ``project`` and ``score`` do.
     columns : mapping or path, optional
         Your headers to ours, with units: ``{"Corg": {"column": "soc", "unit": "g/kg"}}``,
-        or a YAML file of that mapping (``--columns``).
+        an id from several columns (``{"plot_id": ["dataset_id", "observation_id"]}``),
+        ``constants`` for every row and headers to ``ignore``; or a YAML file of that
+        mapping (``--columns``; see :mod:`fourp1000.io.columns`).
     som_factor : float, optional
         SOM / SOC ratio where SOC is given only as ``som_pct`` [-]; default 1.724 (van
         Bemmelen).
@@ -88,6 +90,11 @@ def read(source: Source, *, layers_optional: bool = False, columns: Mapping | st
         What ``bulk_density_g_cm3`` means where rows have no ``bd_basis`` column.
     sep, decimal, encoding, sheet
         CSV separator, decimal mark and encoding, Excel sheet (default: sniffed / first).
+    thousands : str, optional
+        Thousands separator of numbers written as text (default: judged per column).
+    header_row : int, optional
+        Row number of the header below a title block (1 = first; default: 1 for CSV,
+        detected for Excel).
     stdin : binary file, optional
         Read instead of ``sys.stdin`` for ``"-"``.
 
@@ -120,8 +127,11 @@ def read(source: Source, *, layers_optional: bool = False, columns: Mapping | st
         return source
     if isinstance(columns, (str, PathLike)):
         columns = load_column_map(str(columns))
+    if not isinstance(source, (str, PathLike)) and (thousands is not None or header_row is not None):
+        raise InputError("thousands and header_row apply to files, not to a DataFrame")
     if isinstance(source, (str, PathLike)):
-        raw = read_table(source, sep=sep, decimal=decimal, encoding=encoding, sheet=sheet, stdin=stdin)
+        raw = read_table(source, sep=sep, decimal=decimal, encoding=encoding, sheet=sheet, stdin=stdin,
+                         thousands=thousands, header_row=header_row)
     else:
         raw = read_frame(source)
     options = {"som_factor": som_factor or VAN_BEMMELEN, "bd_basis": bd_basis, "column_map": columns}

@@ -157,8 +157,17 @@ def _looks_like_warnings(res: Resolution, taken: dict) -> None:
         if why != NOT_IN_MODEL:
             continue
         seems = looks_like(col)
-        if seems and not all(canonical_for(q) in taken for q in seems):
+        given = {_quantity(c) for c in taken}
+        if seems and not all(_quantity(canonical_for(q)) in given for q in seems):
             res.report.warnings.append(_looks_like_message(col, seems))
+
+
+def _quantity(canonical: str | None) -> str | None:
+    """The quantity of one of our columns (``soc_pct`` and ``soc_g_kg`` are both soc)."""
+    if canonical is None:
+        return None
+    spec = COLUMNS_BY_NAME[canonical]
+    return spec.quantity or canonical
 
 
 def _resolve_ignored(headers: list[str], cmap: ColumnMap, res: Resolution) -> None:

@@ -97,7 +97,11 @@ def header_aliases() -> dict[str, str]:
         unknown = [t for t in targets if t not in known]
         if unknown:
             raise ReferenceDataError(f"header_aliases.csv: alias {alias!r} names unknown quantity {unknown[0]!r}")
-        aliases[header_key(alias)] = quantity
+        key = header_key(alias)
+        if aliases.get(key, quantity) != quantity:
+            raise ReferenceDataError(f"header_aliases.csv: alias {alias!r} reads as {key!r}, which is already "
+                                     f"{aliases[key]!r}")
+        aliases[key] = quantity
     return aliases
 
 
