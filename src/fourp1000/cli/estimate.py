@@ -36,14 +36,25 @@ TABLE_VIEW = {
 }
 
 
+def _check_depth(ctx, param, value):
+    """--depth checked when parsed: a bad value is a usage error (exit 2)."""
+    from ..errors import InputError
+
+    try:
+        parse_depth(value)
+    except InputError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return value
+
+
 def stock_options(func):
     """Options shared by every command that computes stocks from horizons."""
     options = [
-        click.option("--depth", default="30", show_default=True,
+        click.option("--depth", default="30", show_default=True, callback=_check_depth,
                      help="Standard depth interval in cm: 30 means 0-30; or TOP-BOTTOM, e.g. 0-40."),
         click.option("--depth-method", type=click.Choice(DEPTH_METHODS), default="proportional", show_default=True,
                      help="How layers are cut to the interval: by overlap, or mass-preserving spline (Bishop et al. 1999)."),
-        click.option("--spline-lambda", type=float, default=0.1, show_default=True,
+        click.option("--spline-lambda", type=click.FloatRange(0, None, min_open=True), default=0.1, show_default=True,
                      help="Smoothing parameter of the spline."),
         click.option("--extrapolate", is_flag=True,
                      help="Extrapolate profiles shorter than the interval and fill gaps, within the bounds below "
@@ -65,9 +76,11 @@ def stock_options(func):
                      help="Pedotransfer function for missing bulk density (see docs/methods.md)."),
         click.option("--bd-basis", type=click.Choice(BD_BASES), default="fine_earth", show_default=True,
                      help="What bulk_density_g_cm3 means where rows have no bd_basis column."),
-        click.option("--som-factor", type=float, default=VAN_BEMMELEN, show_default=True,
+        click.option("--som-factor", type=click.FloatRange(0, None, min_open=True), default=VAN_BEMMELEN,
+                     show_default=True,
                      help="SOM/SOC ratio for som_pct input (van Bemmelen 1.724)."),
-        click.option("--stone-density", type=float, default=STONE_DENSITY_G_CM3, show_default=True,
+        click.option("--stone-density", type=click.FloatRange(0, None, min_open=True), default=STONE_DENSITY_G_CM3,
+                     show_default=True,
                      help="Particle density of coarse fragments [g/cm3], to convert mass % to volume %."),
         click.option("--on-error", type=click.Choice(["fail", "skip"]), default="fail", show_default=True,
                      help="fail: report every problem and stop; skip: score valid plots, report and reject the others."),

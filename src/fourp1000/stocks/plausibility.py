@@ -119,7 +119,7 @@ def max_bulk_density_g_cm3(soc_g_kg, som_factor: float = VAN_BEMMELEN,
     Examples
     --------
     >>> np.round(max_bulk_density_g_cm3([0.0, 120.0, 200.0]), 3).tolist()
-    [2.1, 0.816, 0.591]
+    [2.1, 0.816, 0.58]
     """
     om_pct = np.clip(np.asarray(soc_g_kg, dtype=float) / 10.0 * som_factor, 0.0, 100.0)
     organic = float(ptf_table().loc["adams_1973", "a"])
