@@ -307,8 +307,9 @@ def _row_arrays(table: HorizonTable, codes: np.ndarray, n_records: int, opts: Es
     if len(table.problems):
         errs = table.problems[table.problems["severity"] == "error"]
         error_rows[errs["position"].to_numpy(dtype=np.int64)] = True
-    top = frame["top_cm"].to_numpy(dtype=float)
-    bottom = frame["bottom_cm"].to_numpy(dtype=float)
+    # copies: --depth-tolerance may move layer limits, never in the caller's table
+    top = frame["top_cm"].to_numpy(dtype=float).copy()
+    bottom = frame["bottom_cm"].to_numpy(dtype=float).copy()
     soc = frame["soc_g_kg"].to_numpy(dtype=float)
     usable = ~error_rows & frame["plot_id"].notna().to_numpy() & ~np.isnan(top) & ~np.isnan(bottom)
     has_soc = usable & ~np.isnan(soc)
