@@ -14,7 +14,7 @@ from fourp1000.cli import main
 
 WORKED = "plot_id,top_cm,bottom_cm,soc_pct,bulk_density_g_cm3,coarse_fragments_pct\nP1,0,30,1.2,1.35,10\n"
 HEADER = ("plot_id,top_cm,bottom_cm,soc_stock_t_ha,co2e_t_ha,target_4p1000_t_ha_yr,bd_estimated,extrapolated,"
-          "extrapolated_cm,n_layers,soil_mass_t_ha,bd_ptf,depth_method")
+          "extrapolated_cm,extrapolated_share,n_layers,soil_mass_t_ha,bd_ptf,depth_method")
 
 
 @pytest.fixture
@@ -25,7 +25,7 @@ def runner():
 def test_worked_example_csv_on_stdin(runner):
     result = runner.invoke(main, ["estimate", "-", "--format", "csv"], input=WORKED)
     assert result.exit_code == 0, result.output
-    assert result.stdout == HEADER + "\nP1,0,30,43.74,160.38,0.17496,false,false,0,1,3645,,proportional\n"
+    assert result.stdout == HEADER + "\nP1,0,30,43.74,160.38,0.17496,false,false,0,0,1,3645,,proportional\n"
     assert result.stderr.strip().splitlines()[-1] == "1 rows read, 1 plots scored, 0 rows rejected"
 
 
@@ -58,12 +58,12 @@ def test_bad_input_fails_with_every_problem(runner, tmp_path):
     result = runner.invoke(main, ["estimate", str(path)])
     assert result.exit_code == 1
     assert result.stdout == ""
+    # the plots' "no usable SOC layer" is a knock-on of the row errors: folded under them
     assert result.stderr.splitlines() == [
-        "Error: 4 problems in input:",
-        "  plots.csv: row 2, column bulk_density_g_cm3: value 3.4 is outside 0.1–2.2 g/cm3",
-        "  plots.csv: row 3, column soc_pct: 'x' is not a number",
-        # Knock-on problems are folded under their cause.
-        "  ... and 2 knock-on problems on 2 plots with the problems above (2 x no usable SOC layer)",
+        "Error: 2 problems in input:",
+        "  plots.csv: row 2, column bulk_density_g_cm3: value 3.4 is outside 0.1–2.2 g/cm3; "
+        "knock-on: no usable SOC layer between 0 and 30 cm",
+        "  plots.csv: row 3, column soc_pct: 'x' is not a number; knock-on: no usable SOC layer between 0 and 30 cm",
     ]
     assert "Traceback" not in result.output
 
@@ -92,10 +92,10 @@ def test_usage_error_exit_2(runner):
     assert result.exit_code == 2
 
 
-def test_bad_depth_is_a_clear_error(runner):
+def test_bad_depth_is_a_usage_error(runner):
     result = runner.invoke(main, ["estimate", "-", "--depth", "40-30"], input=WORKED)
-    assert result.exit_code == 1
-    assert result.stderr.startswith("Error: invalid depth '40-30'")
+    assert result.exit_code == 2
+    assert "Invalid value for '--depth': invalid depth '40-30'" in result.stderr
 
 
 def test_european_csv_example(runner, examples_dir):

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fourp1000.stocks.depth import decline_rate, exponential_extension
+from fourp1000.stocks.depth_distribution import jobbagy_jackson_2000_beta
 from fourp1000.errors import InputError, ValidationError
 from fourp1000.io.horizons import normalise
 from fourp1000.stocks.estimate import EstimateOptions, estimate_stocks, parse_depth
@@ -73,9 +74,14 @@ def test_extrapolate_fills_gap_and_extends():
     assert gap["soc_stock_t_ha"] == pytest.approx(20 + 15 + 7.5)
     assert gap["extrapolated"] and gap["extrapolated_cm"] == pytest.approx(5)
     shal = res.plots.set_index("plot_id").loc["SHAL"]
-    # a single layer: k = 0, constant extension of 2 t/ha/cm over 10 cm
-    assert shal["soc_stock_t_ha"] == pytest.approx(40 + 20)
-    assert shal["extrapolated_cm"] == pytest.approx(10)
+    # a single layer (no land use: grassland share, 42 % of 0-100 cm in 0-20 cm): the Gale &
+    # Grigal curve puts (b^20 - b^30) / (1 - b^20) of the 0-20 cm stock in 20-30 cm, less
+    # than the constant extension (20 t/ha) that a constant concentration would give.
+    b = float(jobbagy_jackson_2000_beta("grassland"))
+    assert (1 - b**20) / (1 - b**100) == pytest.approx(0.42)
+    assert shal["soc_stock_t_ha"] == pytest.approx(40 + 40 * (b**20 - b**30) / (1 - b**20))
+    assert 40 + 10 < shal["soc_stock_t_ha"] < 40 + 20
+    assert shal["extrapolated_cm"] == pytest.approx(10) and shal["extrapolated_share"] == pytest.approx(10 / 30)
 
 
 def test_exponential_extension_matches_integral():

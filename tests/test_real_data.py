@@ -47,7 +47,9 @@ def test_isis_known_messy_cases_are_reported_by_row(isis):
     # 65 rows without depths, 13 above the surface, 2 inverted and 22 zero-thickness rows (README counts).
     assert by_rule["above_surface"] == 13
     # 2 inverted + 22 zero-thickness rows; IE12 and IT6 (-1/-1) count as above the surface instead.
-    assert by_rule["depth_order"] == 2 + 22 - 2
+    # KE15 has a forest-floor layer written 3-0 cm: its reversed row is said to be measured upward.
+    assert by_rule["depth_order"] == 2 + 22 - 2 - 1 and by_rule["depth_upward"] == 1
+    assert [p.plot_id for p in problems if p.rule == "depth_upward"] == ["KE15"]
     depthless = {p.row for p in problems if p.rule == "missing_value" and p.column == "top_cm"}
     assert len(depthless) == 65
     ie12 = [p for p in problems if p.plot_id == "IE12" and p.rule == "out_of_range"]
@@ -73,7 +75,8 @@ def test_isis_cli_fails_with_full_report_and_skip_succeeds(reference_dir, tmp_pa
     scored = pd.read_csv(pd.io.common.StringIO(ok.stdout))
     rej = pd.read_csv(rejects)
     summary = ok.stderr.splitlines()[-1]
-    assert summary == f"5602 rows read, {len(scored)} plots scored, {len(rej)} rows rejected"
+    assert summary.startswith(f"5602 rows read, {len(scored)} plots scored, {len(rej)} rows rejected, ")
+    assert summary.endswith(" plausibility warnings (--strict rejects them)")
     assert set(rej.columns) >= {"row", "reason", "plot_id", "source_row"}
 
 
@@ -94,8 +97,14 @@ def test_sierra_transect_extrapolates_to_100cm(reference_dir):
     table = normalise(read_table(path))
     res = estimate_stocks(table, EstimateOptions(bottom_cm=100, extrapolate=True, on_error="skip"))
     assert res.n_rows_used + len(res.rejects) == 70
-    assert len(res.plots) == 7  # the 7 andesite profiles carry C and BD
-    assert res.plots["extrapolated"].any()
+    # the 7 andesite profiles carry C and BD; 3 reach only 42-62 cm: past the default bound
+    # (30 cm below the deepest layer), they are rejected with the reason
+    assert len(res.plots) == 4 and res.plots["extrapolated"].any()
+    bound = res.problems[res.problems["rule"] == "extrapolation_bound"]
+    assert sorted(bound["plot_id"]) == ["Inks", "Nobu", "Top"]
+    wide = estimate_stocks(table, EstimateOptions(bottom_cm=100, extrapolate=True, on_error="skip",
+                                                  max_extrapolate_cm=60, max_extrapolate_share=0.6))
+    assert len(wide.plots) == 7 and wide.plots["extrapolated_share"].max() <= 0.6
 
 
 def test_gsif_ocskgm_documented_example():

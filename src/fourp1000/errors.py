@@ -53,6 +53,18 @@ class FourP1000Error(Exception):
         return [Problem(file, row, self.column, self.rule, str(self), plot_ids.get(row)) for row in self.rows]
 
 
+def did_you_mean(value: object, valid: Iterable[str]) -> str:
+    """``"; did you mean 'x'?"`` for the closest valid value (difflib ratio >= 0.6), else ``""``.
+
+    >>> did_you_mean("no_tilll", ["no_till", "manure"])
+    "; did you mean 'no_till'?"
+    """
+    import difflib
+
+    close = difflib.get_close_matches(str(value), [str(v) for v in valid], n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
 class InputError(FourP1000Error):
     """The input data cannot be used (missing column, bad value, bad file)."""
 

@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 
 from .projection import ipcc
-from .errors import InputError, ReferenceDataError
+from .errors import InputError, ReferenceDataError, did_you_mean
 from .tables import read_yaml_table
 
 PRACTICES_FILE = "practices.yaml"
@@ -140,6 +140,14 @@ def _normalise_name(text: str) -> str:
     return _ALIASES.get(key, key)
 
 
+def unknown_practices(names: Iterable[str]) -> list[str]:
+    """One message per name that is not a catalogued practice (nor an alias of one), with
+    the closest catalogue name: ``["unknown practice 'no_tilll'; did you mean 'no_till'?"]``."""
+    valid = practice_names()
+    return [f"unknown practice {str(n)!r}{did_you_mean(_normalise_name(str(n)), valid)}"
+            for n in names if _normalise_name(str(n)) not in valid]
+
+
 def parse_practices(practices: object = None, global_practices: Iterable[str] = (), *, n: int | None = None,
                     source_row: object = None) -> np.ndarray:
     """Canonical practice combination of each plot.
@@ -183,7 +191,9 @@ def parse_practices(practices: object = None, global_practices: Iterable[str] = 
             bad = codes == u_pos
             rows = None if source_row is None else np.broadcast_to(np.asarray(source_row), bad.shape)
             err_values = np.full(len(cells), unknown[0], dtype=object)
-            raise ipcc._unknown("practice", "practices", bad, err_values, names, rows)
+            # every unknown name of the cell, each with its closest catalogue name
+            what = "; ".join(f"unknown practice {u!r}{did_you_mean(u, names)}" for u in unknown)
+            raise ipcc._unknown("practice", "practices", bad, err_values, names, rows, what=what)
         canonical.append(SEPARATOR.join(sorted(found, key=order.get)))
     return np.asarray(canonical, dtype=object)[codes] if len(cells) else np.empty(0, dtype=object)
 

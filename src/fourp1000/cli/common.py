@@ -305,10 +305,11 @@ def write_rejects(rejects, path: str) -> None:
     Text cells are neutralised for spreadsheets unless ``--no-sanitize`` (the rows are the
     user's input, the likeliest place for a formula).
     """
+    from ..io.rejects import rejects_csv_text
     from ..io.writers import atomic_write, sanitize_frame, sanitizing_enabled
 
     frame = sanitize_frame(rejects) if sanitizing_enabled() else rejects
-    atomic_write(path, frame.to_csv(index=False, lineterminator="\n"))
+    atomic_write(path, rejects_csv_text(frame))
 
 
 class status:

@@ -8,7 +8,9 @@ import click
 
 from ..io.horizons import BD_BASES
 from ..io.writers import write_tables
-from ..stocks.estimate import DEPTH_METHODS, EstimateOptions, estimate_stocks, parse_depth
+from ..stocks.estimate import (DEPTH_METHODS, MAX_EXTRAPOLATE_CM, MAX_EXTRAPOLATE_SHARE, EstimateOptions,
+                               estimate_stocks, parse_depth)
+from ..stocks.plausibility import count as plausibility_count
 from ..stocks.ptf import PTF_CHOICES
 from ..io.schema import VAN_BEMMELEN
 from ..stocks.layers import STONE_DENSITY_G_CM3
@@ -36,24 +38,51 @@ TABLE_VIEW = {
 }
 
 
+def _check_depth(ctx, param, value):
+    """--depth checked when parsed: a bad value is a usage error (exit 2)."""
+    from ..errors import InputError
+
+    try:
+        parse_depth(value)
+    except InputError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return value
+
+
 def stock_options(func):
     """Options shared by every command that computes stocks from horizons."""
     options = [
-        click.option("--depth", default="30", show_default=True,
+        click.option("--depth", default="30", show_default=True, callback=_check_depth,
                      help="Standard depth interval in cm: 30 means 0-30; or TOP-BOTTOM, e.g. 0-40."),
         click.option("--depth-method", type=click.Choice(DEPTH_METHODS), default="proportional", show_default=True,
                      help="How layers are cut to the interval: by overlap, or mass-preserving spline (Bishop et al. 1999)."),
-        click.option("--spline-lambda", type=float, default=0.1, show_default=True,
+        click.option("--spline-lambda", type=click.FloatRange(0, None, min_open=True), default=0.1, show_default=True,
                      help="Smoothing parameter of the spline."),
         click.option("--extrapolate", is_flag=True,
-                     help="Extrapolate profiles shorter than the interval (exponential decline) and fill gaps; flagged in output."),
+                     help="Extrapolate profiles shorter than the interval and fill gaps, within the bounds below "
+                          "(exponential decline; one-layer profiles: Jobbagy & Jackson 2000 depth distribution); "
+                          "extrapolated_cm and extrapolated_share in the output."),
+        click.option("--max-extrapolate-cm", type=click.FloatRange(0, None), default=MAX_EXTRAPOLATE_CM,
+                     show_default=True, help="With --extrapolate: at most this depth below the deepest layer [cm]; "
+                                             "deeper, the plot is rejected."),
+        click.option("--max-extrapolate-share", type=click.FloatRange(0, 1), default=MAX_EXTRAPOLATE_SHARE,
+                     show_default=True, help="With --extrapolate: at most this share of the interval invented "
+                                             "(gaps and extension); more, the plot is rejected."),
+        click.option("--depth-tolerance", type=click.FloatRange(0, None), default=0.0, show_default=True,
+                     metavar="CM", help="Close gaps and overlaps between layers up to CM at their midpoint "
+                                        "(e.g. 0-10, 11-20 sampling); each is reported as a warning."),
+        click.option("--strict", is_flag=True,
+                     help="Plausibility warnings (g/kg written as %, mm depths, BD implausible for its SOC, ...) "
+                          "become errors: the rows or plots are rejected."),
         click.option("--bd-ptf", type=click.Choice(PTF_CHOICES), default="auto", show_default=True,
                      help="Pedotransfer function for missing bulk density (see docs/methods.md)."),
         click.option("--bd-basis", type=click.Choice(BD_BASES), default="fine_earth", show_default=True,
                      help="What bulk_density_g_cm3 means where rows have no bd_basis column."),
-        click.option("--som-factor", type=float, default=VAN_BEMMELEN, show_default=True,
+        click.option("--som-factor", type=click.FloatRange(0, None, min_open=True), default=VAN_BEMMELEN,
+                     show_default=True,
                      help="SOM/SOC ratio for som_pct input (van Bemmelen 1.724)."),
-        click.option("--stone-density", type=float, default=STONE_DENSITY_G_CM3, show_default=True,
+        click.option("--stone-density", type=click.FloatRange(0, None, min_open=True), default=STONE_DENSITY_G_CM3,
+                     show_default=True,
                      help="Particle density of coarse fragments [g/cm3], to convert mass % to volume %."),
         click.option("--on-error", type=click.Choice(["fail", "skip"]), default="fail", show_default=True,
                      help="fail: report every problem and stop; skip: score valid plots, report and reject the others."),
@@ -65,12 +94,26 @@ def stock_options(func):
     return func
 
 
-def options_from_cli(depth, depth_method, spline_lambda, extrapolate, bd_ptf, som_factor, stone_density, on_error):
+def options_from_cli(depth, depth_method, spline_lambda, extrapolate, bd_ptf, som_factor, stone_density, on_error,
+                     *, max_extrapolate_cm=MAX_EXTRAPOLATE_CM, max_extrapolate_share=MAX_EXTRAPOLATE_SHARE,
+                     depth_tolerance=0.0, strict=False):
     top, bottom = parse_depth(depth)
     return EstimateOptions(
         top_cm=top, bottom_cm=bottom, depth_method=depth_method, spline_lambda=spline_lambda, bd_ptf=bd_ptf,
         extrapolate=extrapolate, som_factor=som_factor, stone_density_g_cm3=stone_density, on_error=on_error,
+        depth_tolerance_cm=depth_tolerance, max_extrapolate_cm=max_extrapolate_cm,
+        max_extrapolate_share=max_extrapolate_share, strict=strict,
     )
+
+
+def rows_summary(n_rows: int, n_plots: int, n_rejected: int, problems) -> str:
+    """The end-of-run line: rows read, plots scored, rows rejected, plausibility warnings."""
+    from ..stocks.plausibility import count
+
+    line = f"{n_rows} rows read, {n_plots} plots scored, {n_rejected} rows rejected"
+    n_warn = count(problems)
+    return line + (f", {n_warn} plausibility warning{'s' if n_warn != 1 else ''} (--strict rejects them)"
+                   if n_warn else "")
 
 
 @click.command()
@@ -82,9 +125,10 @@ def options_from_cli(depth, depth_method, spline_lambda, extrapolate, bd_ptf, so
               help="Also write the per-farm summary to this file (csv/json/xlsx by extension).")
 @uncertainty_options
 @handle_errors
-def estimate(file, depth, depth_method, spline_lambda, extrapolate, bd_ptf, bd_basis, som_factor, stone_density,
-             on_error, rejects, sep, decimal, encoding, sheet, columns_file, fmt, output, quiet, verbose, farm_summary,
-             uncertainty, draws, seed, confidence):
+def estimate(file, depth, depth_method, spline_lambda, extrapolate, max_extrapolate_cm, max_extrapolate_share,
+             depth_tolerance, strict, bd_ptf, bd_basis, som_factor, stone_density, on_error, rejects, sep, decimal,
+             encoding, sheet, columns_file, fmt, output, quiet, verbose, farm_summary, uncertainty, draws, seed,
+             confidence):
     """Estimate SOC stocks (t C/ha, t CO2e/ha) per plot over a standard depth.
 
     FILE is a horizon table (CSV, Excel, Parquet or YAML; '-' reads stdin): one row per
@@ -97,10 +141,14 @@ def estimate(file, depth, depth_method, spline_lambda, extrapolate, bd_ptf, bd_b
       fourp1000 estimate examples/plots.csv
       fourp1000 estimate plots.csv --depth 0-40 --depth-method spline -f json -o stocks.json
       fourp1000 estimate lab.csv --on-error skip --rejects rejected.csv
+      fourp1000 estimate lab.csv --depth-tolerance 1 --strict
+      fourp1000 estimate plots.csv --depth 0-50 --extrapolate --max-extrapolate-cm 20
       cat plots.csv | fourp1000 estimate - --format csv
       fourp1000 estimate plots.csv --uncertainty --draws 2000 -o stocks.csv
     """
-    opts = options_from_cli(depth, depth_method, spline_lambda, extrapolate, bd_ptf, som_factor, stone_density, on_error)
+    opts = options_from_cli(depth, depth_method, spline_lambda, extrapolate, bd_ptf, som_factor, stone_density, on_error,
+                            max_extrapolate_cm=max_extrapolate_cm, max_extrapolate_share=max_extrapolate_share,
+                            depth_tolerance=depth_tolerance, strict=strict)
     unc = uncertainty_from_cli(uncertainty, draws, seed, confidence)
     fmt = resolve_format(fmt, output)
     with status("Reading input", quiet):
@@ -124,7 +172,7 @@ def estimate(file, depth, depth_method, spline_lambda, extrapolate, bd_ptf, bd_b
         tables["farms"] = result.farms
     meta = {"command": "estimate", "input": table.label, "methods": result.methods,
             "rows_read": result.n_rows, "plots_scored": len(result.plots), "rows_rejected": len(result.rejects),
-            **uncertainty_meta(unc), **columns_meta(table)}
+            "plausibility_warnings": plausibility_count(result.problems), **uncertainty_meta(unc), **columns_meta(table)}
     view = with_interval_columns(TABLE_VIEW, unc, {"plots": ["soc_stock_t_ha_p2_5", "soc_stock_t_ha_p97_5"]})
     write_tables(tables, fmt, output, meta=meta, table_columns=view)
     if farm_summary and result.farms is not None:
@@ -136,7 +184,7 @@ def estimate(file, depth, depth_method, spline_lambda, extrapolate, bd_ptf, bd_b
         if on_error == "skip" and len(result.rejects):
             for problem in table.problem_list(result.problems[result.problems["severity"] == "error"])[:20]:
                 echo_err(f"  rejected: {problem}")
-        echo_err(f"{result.n_rows} rows read, {len(result.plots)} plots scored, {len(result.rejects)} rows rejected")
+        echo_err(rows_summary(result.n_rows, len(result.plots), len(result.rejects), result.problems))
     if len(result.plots) == 0 and result.n_rows > 0:
         echo_err("Error: no plot could be scored")
         sys.exit(EXIT_DATA_ERROR)

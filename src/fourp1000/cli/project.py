@@ -28,7 +28,8 @@ from .common import (
     status,
     write_rejects,
 )
-from .estimate import options_from_cli, stock_options
+from ..stocks.estimate import MAX_EXTRAPOLATE_CM, MAX_EXTRAPOLATE_SHARE
+from .estimate import options_from_cli, rows_summary, stock_options
 from .uncertainty_options import (
     uncertainty_from_cli,
     uncertainty_meta,
@@ -49,7 +50,7 @@ INTERVAL_VIEW = ["rate_per_mille_p2_5", "rate_per_mille_p97_5", "p_meets_4p1000"
 def projection_options(func):
     """Options shared by ``project``, ``score`` and ``report``."""
     options = [
-        click.option("--practice", "practices", multiple=True, metavar="NAME",
+        click.option("--practice", "practices", multiple=True, metavar="NAME", callback=_check_practices,
                      help="Practice applied to every plot (repeatable); see `fourp1000 practices`."),
         click.option("--years", type=click.IntRange(1, 500), default=20, show_default=True,
                      help="Projection horizon in years."),
@@ -57,7 +58,7 @@ def projection_options(func):
                      show_default=True, help="IPCC tables: 2019 Refinement or 2006 Guidelines."),
         click.option("--method", type=click.Choice(METHODS), default="ipcc", show_default=True,
                      help="IPCC Tier 1 stock change factors, or meta-analysis rates of the practices."),
-        click.option("--rate-years", type=float, default=None,
+        click.option("--rate-years", type=click.FloatRange(0, None, min_open=True), default=None,
                      help="With --method rates: years the rates apply (default: the catalogue's duration)."),
         click.option("--check", is_flag=True,
                      help=f"Exit with code {EXIT_TARGET_MISSED} when any plot (project) or farm (score) misses 4 per 1000."),
@@ -65,6 +66,16 @@ def projection_options(func):
     for option in reversed(options):
         func = option(func)
     return func
+
+
+def _check_practices(ctx, param, values) -> tuple[str, ...]:
+    """Every unknown --practice, with a suggestion, as one usage error (exit 2)."""
+    from ..practices import unknown_practices
+
+    unknown = unknown_practices(values)
+    if unknown:
+        raise click.BadParameter("; ".join(unknown) + f" (valid: {', '.join(practice_names())})")
+    return tuple(values)
 
 
 def model_options(func):
@@ -89,7 +100,9 @@ def _parse_models(ctx, param, value) -> tuple[str, ...]:
 
 def run_projection(file, *, depth, depth_method, spline_lambda, extrapolate, bd_ptf, bd_basis, som_factor,
                    stone_density, on_error, sep, decimal, encoding, sheet, columns_file, practices, years,
-                   ipcc_version, method, rate_years, quiet, model=("ipcc",), climate=None, stdin=None):
+                   ipcc_version, method, rate_years, quiet, model=("ipcc",), climate=None, stdin=None,
+                   max_extrapolate_cm=MAX_EXTRAPOLATE_CM, max_extrapolate_share=MAX_EXTRAPOLATE_SHARE,
+                   depth_tolerance=0.0, strict=False):
     """Read FILE and project it (shared by project, score and report); ``stdin`` replaces sys.stdin for '-'."""
     from .common import column_map_for
 
@@ -103,7 +116,9 @@ def run_projection(file, *, depth, depth_method, spline_lambda, extrapolate, bd_
 
         with status("Reading climate", quiet):
             climate_table = read_climate(climate)
-    est = options_from_cli(depth, depth_method, spline_lambda, extrapolate, bd_ptf, som_factor, stone_density, on_error)
+    est = options_from_cli(depth, depth_method, spline_lambda, extrapolate, bd_ptf, som_factor, stone_density, on_error,
+                           max_extrapolate_cm=max_extrapolate_cm, max_extrapolate_share=max_extrapolate_share,
+                           depth_tolerance=depth_tolerance, strict=strict)
     opts = ProjectOptions(practices=tuple(practices), years=years, ipcc_version=ipcc_version, method=method,
                           rate_years=rate_years, models=models, climate=climate_table, estimate=est)
     column_map = column_map_for(columns_file)
@@ -134,7 +149,7 @@ def summary_line(result, farms=None) -> str:
     if "model" in result.plots.columns:
         return _model_summary(result, farms)
     n_met = int(result.plots["meets_4p1000"].sum()) if len(result.plots) else 0
-    line = (f"{result.n_rows} rows read, {len(result.plots)} plots scored, {len(result.rejects)} rows rejected; "
+    line = (f"{rows_summary(result.n_rows, len(result.plots), len(result.rejects), result.problems)}; "
             f"{n_met} of {len(result.plots)} plots meet 4 per 1000")
     if farms is not None:
         line += f"; {int(farms['meets_4p1000'].sum())} of {len(farms)} farms"
@@ -153,8 +168,7 @@ def _model_summary(result, farms=None) -> str:
             f = farms[farms["model"] == model]
             part += f", {int(f['meets_4p1000'].sum())} of {len(f)} farms"
         parts.append(part)
-    return (f"{result.n_rows} rows read, {n_plots} plots scored, {len(result.rejects)} rows rejected; "
-            + "; ".join(parts))
+    return f"{rows_summary(result.n_rows, n_plots, len(result.rejects), result.problems)}; " + "; ".join(parts)
 
 
 @click.command()
@@ -169,7 +183,7 @@ def _model_summary(result, farms=None) -> str:
 @uncertainty_options
 @handle_errors
 def project(file, practices, years, ipcc_version, method, rate_years, check, with_trajectory, depth, depth_method,
-            spline_lambda, extrapolate, bd_ptf, bd_basis, som_factor, stone_density, on_error, rejects, sep, decimal,
+            spline_lambda, extrapolate, max_extrapolate_cm, max_extrapolate_share, depth_tolerance, strict, bd_ptf, bd_basis, som_factor, stone_density, on_error, rejects, sep, decimal,
             encoding, sheet, columns_file, fmt, output, quiet, verbose, uncertainty, draws, seed, confidence, model,
             climate_file):
     """Project SOC stocks under practices and check 4 per 1000, per plot.
@@ -221,7 +235,7 @@ def project(file, practices, years, ipcc_version, method, rate_years, check, wit
 @uncertainty_options
 @handle_errors
 def score(file, practices, years, ipcc_version, method, rate_years, check, depth, depth_method, spline_lambda,
-          extrapolate, bd_ptf, bd_basis, som_factor, stone_density, on_error, rejects, sep, decimal, encoding, sheet,
+          extrapolate, max_extrapolate_cm, max_extrapolate_share, depth_tolerance, strict, bd_ptf, bd_basis, som_factor, stone_density, on_error, rejects, sep, decimal, encoding, sheet,
           columns_file, fmt, output, quiet, verbose, uncertainty, draws, seed, confidence, model, climate_file):
     """Score farms against 4 per 1000: area-weighted totals per farm, for batch work.
 
@@ -261,7 +275,8 @@ def score(file, practices, years, ipcc_version, method, rate_years, check, depth
 # Options of `project`/`score` handed to run_projection unchanged.
 _RUN_OPTIONS = ("depth", "depth_method", "spline_lambda", "extrapolate", "bd_ptf", "bd_basis", "som_factor",
                 "stone_density", "on_error", "sep", "decimal", "encoding", "sheet", "columns_file", "practices",
-                "years", "ipcc_version", "method", "rate_years", "quiet", "model")
+                "years", "ipcc_version", "method", "rate_years", "quiet", "model", "max_extrapolate_cm",
+                "max_extrapolate_share", "depth_tolerance", "strict")
 
 
 def _project_from_options(file: str, params: dict):

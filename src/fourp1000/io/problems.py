@@ -33,8 +33,12 @@ class Summary:
 
 
 def hint_of(message: str) -> str | None:
-    """The hint a message ends with, in brackets with a question (``decimal comma? use ...``)."""
-    match = _HINT.search(message)
+    """The hint a message ends with, in brackets with a question (``decimal comma? use ...``).
+
+    A knock-on folded into the message (``...; knock-on: ...``, see
+    :func:`fourp1000.stocks.reasons.fold_knock_on`) is not part of it.
+    """
+    match = _HINT.search(message.split("; knock-on: ")[0])
     return match.group(1) if match else None
 
 

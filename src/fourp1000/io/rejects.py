@@ -1,12 +1,16 @@
-"""Rejected rows: input rows as the user wrote them, with their row number and the reason.
+"""Rejected rows: input rows as the user wrote them, with their row number and the reasons.
 
 Every command that sets rows aside (``estimate``, ``project``/``score``, ``compare``) returns
 them in this one shape, so ``--rejects FILE`` can be fixed and fed back in: ``row`` (the row
-number as the user sees it), the user's own columns as read, then ``reason``.
+number as the user sees it), the user's own columns as read, then ``reason`` (the problem
+that blocked the row) and ``all_reasons`` (every other problem of the row and of its plot,
+``" | "``-separated; empty when there is none). :func:`rejects_csv_text` writes them as a
+valid CSV whatever the cells hold.
 """
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Sequence
 
 import numpy as np
@@ -14,10 +18,13 @@ import pandas as pd
 
 from .horizons import HorizonTable
 
+#: Separator of the problems listed in ``all_reasons`` (messages may contain ``;``).
+REASON_SEPARATOR = " | "
 
-def rejected_rows(table: HorizonTable, positions: np.ndarray, reasons: str | Sequence[str] | np.ndarray
-                  ) -> pd.DataFrame:
-    """The input rows at ``positions`` with ``row`` and ``reason`` columns.
+
+def rejected_rows(table: HorizonTable, positions: np.ndarray, reasons: str | Sequence[str] | np.ndarray,
+                  all_reasons: str | Sequence[str] | np.ndarray = "") -> pd.DataFrame:
+    """The input rows at ``positions`` with ``row``, ``reason`` and ``all_reasons`` columns.
 
     Parameters
     ----------
@@ -26,21 +33,39 @@ def rejected_rows(table: HorizonTable, positions: np.ndarray, reasons: str | Seq
     positions : array of int
         0-based positions of the rejected rows.
     reasons : str or sequence of str
-        Why each row was rejected (one for all, or one per position).
+        The problem that blocked each row (one for all, or one per position).
+    all_reasons : str or sequence of str, default ""
+        The row's (and its plot's) other problems, joined with :data:`REASON_SEPARATOR`.
 
     Returns
     -------
     pandas.DataFrame
-        ``row``, the raw columns, ``reason``; with no position, an empty frame with the raw
-        columns, ``row`` and ``reason``.
+        ``row``, the raw columns, ``reason``, ``all_reasons``; with no position, an empty
+        frame with those columns.
     """
     positions = np.asarray(positions, dtype=np.int64)
     if positions.size == 0:
-        return pd.DataFrame(columns=list(table.raw.columns) + ["row", "reason"])
+        return pd.DataFrame(columns=["row"] + list(table.raw.columns) + ["reason", "all_reasons"])
     out = table.raw.iloc[positions].reset_index(drop=True).copy()
     out.insert(0, "row", table.frame["source_row"].to_numpy()[positions])
     out["reason"] = reasons
+    out["all_reasons"] = all_reasons
     return out
 
 
-__all__ = ["rejected_rows"]
+def rejects_csv_text(frame: pd.DataFrame) -> str:
+    """CSV text of a rejects table that any CSV reader reads back cell for cell.
+
+    Ids and notes as labs write them may hold a carriage return, a line feed, a quote or
+    the separator; Python's minimal quoting leaves a lone carriage return unquoted (it
+    quotes only the characters of the line terminator), which splits the record for most
+    readers. Where any text cell or header holds one, every field is quoted.
+    """
+    text_cols = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
+    has_cr = any("\r" in str(c) for c in frame.columns) or any(
+        frame[c].astype("string").str.contains("\r", regex=False).fillna(False).any() for c in text_cols)
+    quoting = csv.QUOTE_ALL if has_cr else csv.QUOTE_MINIMAL
+    return frame.to_csv(index=False, lineterminator="\n", quoting=quoting)
+
+
+__all__ = ["REASON_SEPARATOR", "rejected_rows", "rejects_csv_text"]

@@ -15,6 +15,7 @@ starts from the IPCC default stock SOC_REF x F_LU x F_MG x F_I.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -139,6 +140,11 @@ def project_table(table: HorizonTable, options: ProjectOptions | None = None) ->
     plots = derive_climate_zone(plots, methods)
     models = [MODELS[name] for name in opts.models]
     errors = _validate(plots, models, opts)
+    missing = missing_columns(plots, models, opts, errors)
+    if missing:
+        raise ValidationError([Problem(table.label, None, c, "missing_column",
+                                       f"required column {c} is missing or empty (needed by --model {','.join(opts.models)})")
+                               for c in missing])
     fail = opts.estimate.on_error == "fail"
     plot_ids = dict(zip(plots["source_row"].astype(int), plots["plot_id"].astype(str)))
     if errors and (fail or any(e.rows is None for e in errors)):
@@ -174,6 +180,40 @@ def _validate(plots: pd.DataFrame, models: list[ProjectionModel], opts: ProjectO
         if any(e.rows is None for e in errors):
             break
     return errors
+
+
+_NO_COLUMN = re.compile(r"no column '(\w+)'|no (\w+) column")
+
+
+def missing_columns(plots: pd.DataFrame, models: list[ProjectionModel], opts: ProjectOptions,
+                    errors: list[FourP1000Error]) -> list[str]:
+    """Every plot column the models need that the table lacks (or leaves empty), found in one run.
+
+    A model's check stops at the first absent column it meets. Each absent column named in
+    ``errors`` (by the error's ``column``, or "no column 'X'" in its message) is added to a
+    copy of the plots, empty, then filled with a value the next check accepts (the first
+    of the error's ``valid`` values), and the models validate the copy again, until no
+    absent column is named: each is then reported at once rather than one per run.
+    """
+    probe, missing = plots.copy(), []
+    for _ in range(2 * len(PLOT_ATTRIBUTES) + 2):
+        changed = False
+        for exc in errors:
+            found = _NO_COLUMN.search(str(exc)) if exc.column is None else None
+            col = exc.column or (found and (found.group(1) or found.group(2)))
+            if not col or (col in plots.columns and plots[col].notna().any()):
+                continue
+            if col not in missing:
+                missing.append(col)
+                probe[col] = pd.Series(pd.NA, index=probe.index, dtype=object)
+                changed = True
+            elif exc.valid and probe[col].isna().all():
+                probe[col] = exc.valid[0]  # a placeholder, so the check goes on to the next column
+                changed = True
+        if not changed:
+            break
+        errors = _validate(probe, models, opts)
+    return missing
 
 
 def _rows(errors: list[FourP1000Error]) -> list[int]:
@@ -357,4 +397,5 @@ def load_plots_or_horizons(raw, *, som_factor, bd_basis, column_map) -> HorizonT
     return table
 
 
-__all__ = ["ProjectOptions", "ProjectResult", "project_table", "plot_table", "load_plots_or_horizons", "InputError"]
+__all__ = ["ProjectOptions", "ProjectResult", "project_table", "plot_table", "load_plots_or_horizons", "missing_columns",
+           "InputError"]

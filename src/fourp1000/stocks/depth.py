@@ -178,3 +178,78 @@ def exponential_extension(deepest_density: np.ndarray, deepest_mid_cm: np.ndarra
         exp_part = (np.exp(-k_per_cm * a) - np.exp(-k_per_cm * b)) / k_per_cm
     small = k_per_cm < 1e-9
     return deepest_density * np.where(small, length, np.where(length > 0, exp_part, 0.0))
+
+
+@dataclass
+class AdjoinedLayers:
+    """Layer limits after :func:`adjoin_layers`, and which boundaries were moved.
+
+    ``top_cm``, ``bottom_cm`` [cm]: the new limits; ``gap_closed_cm`` and
+    ``overlap_closed_cm`` [cm], per layer: the gap or overlap between this layer and the one
+    above it that was closed (0 where none).
+    """
+
+    top_cm: np.ndarray
+    bottom_cm: np.ndarray
+    gap_closed_cm: np.ndarray
+    overlap_closed_cm: np.ndarray
+
+    @property
+    def moved(self) -> np.ndarray:
+        """Layers whose top (and the bottom of the layer above) moved."""
+        return (self.gap_closed_cm > 0) | (self.overlap_closed_cm > 0)
+
+
+def adjoin_layers(codes: np.ndarray, top_cm: np.ndarray, bottom_cm: np.ndarray,
+                  tolerance_cm: float) -> AdjoinedLayers:
+    """Close gaps and overlaps up to ``tolerance_cm`` between consecutive layers, at the midpoint.
+
+    Lab sheets that sample "0-10, 11-20, 21-30" (or "0-10.5, 10-20") leave 1 cm gaps or
+    overlaps between layers that are meant to adjoin. Where the bottom of a layer and the
+    top of the next layer of the same profile differ by more than :data:`DEPTH_TOL_CM`
+    but at most ``tolerance_cm``, both are moved to their midpoint, so no depth is counted
+    twice and none is left out. Larger gaps and overlaps are left as they are (they are
+    reported by :func:`depth_logic`).
+
+    Parameters
+    ----------
+    codes : array of int
+        Profile code of each layer; layers sorted by code and top depth.
+    top_cm, bottom_cm : array [cm]
+        Layer limits.
+    tolerance_cm : float
+        Largest gap or overlap closed [cm]; 0 closes none.
+
+    Returns
+    -------
+    AdjoinedLayers
+        New limits (copies) and the gap or overlap closed above each layer.
+
+    Examples
+    --------
+    >>> r = adjoin_layers(np.array([0, 0, 0]), np.array([0.0, 11.0, 20.0]), np.array([10.0, 20.5, 30.0]), 1.0)
+    >>> r.top_cm.tolist(), r.bottom_cm.tolist()
+    ([0.0, 10.5, 20.25], [10.5, 20.25, 30.0])
+    >>> r.gap_closed_cm.tolist(), r.overlap_closed_cm.tolist()
+    ([0.0, 1.0, 0.0], [0.0, 0.0, 0.5])
+    """
+    top = np.asarray(top_cm, dtype=float).copy()
+    bottom = np.asarray(bottom_cm, dtype=float).copy()
+    n = top.size
+    gap = np.zeros(n)
+    overlap = np.zeros(n)
+    if n < 2 or not tolerance_cm > 0:
+        return AdjoinedLayers(top, bottom, gap, overlap)
+    codes = np.asarray(codes)
+    same = codes[1:] == codes[:-1]
+    diff = top[1:] - bottom[:-1]  # > 0 gap, < 0 overlap, between layer i and i + 1
+    # A layer nested in the one above (or ending above its top) is not a boundary to move.
+    ordered = bottom[1:] > bottom[:-1]
+    close = same & ordered & (np.abs(diff) > DEPTH_TOL_CM) & (np.abs(diff) <= tolerance_cm + 1e-9)
+    at = np.flatnonzero(close)
+    mid = (top[at + 1] + bottom[at]) / 2.0
+    gap[at + 1] = np.clip(diff[at], 0.0, None)
+    overlap[at + 1] = np.clip(-diff[at], 0.0, None)
+    bottom[at] = mid
+    top[at + 1] = mid
+    return AdjoinedLayers(top, bottom, gap, overlap)

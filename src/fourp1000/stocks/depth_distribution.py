@@ -20,6 +20,12 @@ exactly that share in 0-20 cm of 0-100 cm; these betas are derived here from the
 shares, not the paper's own fitted betas (not found in the stored copies searched). Only
 the three plant functional types are tabulated: no share for cropland was confirmed.
 
+Land uses map to a plant functional type with :func:`vegetation_for_land_use`: forest
+and shrubland to their own type, every other land use (cropland, paddy, perennial,
+set-aside, a missing land use) to grassland, the herbaceous type. For cropland this is a
+documented fallback, not a published cropland figure: no cropland share was found in the
+sources searched (the abstract of Jobbágy & Jackson 2000 gives only the three types).
+
 The single-beta curve matched to the 0-20 cm share puts little carbon below 1 m (e.g. the
 forest beta gives about 4 % of the first metre's stock in 100-300 cm, where Jobbágy &
 Jackson report 56 %), so it is defined here for depths to 100 cm only.
@@ -171,6 +177,48 @@ def extend_stock_t_c_ha(stock_t_c_ha, measured_bottom_cm, target_bottom_cm, beta
     if np.any(stock < 0):
         raise InputError("stock_t_c_ha must be >= 0")
     return stock * (1.0 - b**target) / (1.0 - b**d)
+
+
+#: Land uses with a plant functional type of their own; every other land use takes
+#: :data:`FALLBACK_VEGETATION` (see the module notes).
+LAND_USE_VEGETATION = {"forest": "forest", "forest_land": "forest", "woodland": "forest", "shrubland": "shrubland",
+                       "grassland": "grassland"}
+FALLBACK_VEGETATION = "grassland"
+
+
+def vegetation_for_land_use(land_use) -> np.ndarray:
+    """Plant functional type (``shrubland``, ``grassland``, ``forest``) of each land use.
+
+    Cropland and the other land uses without a published share take the grassland
+    (herbaceous) share: a fallback, stated in the methods (see the module notes).
+    """
+    values = pd.Series(np.asarray(land_use, dtype=object).ravel(), dtype=object)
+    keys = values.astype("string").str.strip().str.lower()
+    return keys.map(LAND_USE_VEGETATION).fillna(FALLBACK_VEGETATION).to_numpy(dtype=object)
+
+
+def extend_below_layer_t_c_ha(stock_t_c_ha, top_cm, bottom_cm, to_cm, beta) -> np.ndarray:
+    """Stock [t C ha-1] between ``bottom_cm`` and ``to_cm`` given the stock of [top_cm, bottom_cm].
+
+    Under the cumulative curve Y = 1 - beta^d the stock of [a, b] is proportional to
+    beta^a - beta^b, so stock(bottom, to) = stock(top, bottom) x (beta^bottom - beta^to) /
+    (beta^top - beta^bottom). Used to extend a profile known from a single layer; the
+    curve is matched on 0-100 cm, so ``to_cm`` must not exceed 100 cm.
+
+    Examples
+    --------
+    >>> b = float(jobbagy_jackson_2000_beta("grassland"))
+    >>> round(float(extend_below_layer_t_c_ha(42.0, 0, 20, 100, b)), 6)  # 42 % of 0-100 cm in 0-20 cm
+    58.0
+    """
+    stock = np.asarray(stock_t_c_ha, dtype=float)
+    top, bottom, to = (np.asarray(v, dtype=float) for v in (top_cm, bottom_cm, to_cm))
+    b = _check_beta(beta)
+    if np.any(top < 0) or np.any(bottom <= top) or np.any(to < bottom):
+        raise InputError("need 0 <= top_cm < bottom_cm <= to_cm")
+    if np.any(to > REFERENCE_DEPTH_CM):
+        raise InputError(f"to_cm beyond {REFERENCE_DEPTH_CM:g} cm is outside the fitted range")
+    return stock * (b**bottom - b**to) / (b**top - b**bottom)
 
 
 def _check_beta(beta) -> np.ndarray:

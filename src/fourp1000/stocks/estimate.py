@@ -26,16 +26,22 @@ import numpy as np
 import pandas as pd
 
 from . import depth as depth_mod
+from . import plausibility, reasons
 from ..errors import InputError, ValidationError
 from ..io.horizons import PROBLEM_COLUMNS, HorizonTable
-from ..io.rejects import rejected_rows
 from .ptf import PTF_CHOICES, estimate_bulk_density
 from ..io.schema import VAN_BEMMELEN
+from .depth_distribution import (REFERENCE_DEPTH_CM, extend_below_layer_t_c_ha, jobbagy_jackson_2000_beta,
+                                 vegetation_for_land_use)
 from .farms import farm_totals, per_hectare
 from .layers import STONE_DENSITY_G_CM3, carbon_density, co2e, fine_earth_density
 from ..targets import four_per_mille
 
 DEPTH_METHODS = ("proportional", "spline")
+# --extrapolate invents at most this depth below the deepest layer [cm] and this share of the
+# target interval (gaps and extension together); past either bound the record is rejected.
+MAX_EXTRAPOLATE_CM = 30.0
+MAX_EXTRAPOLATE_SHARE = 0.5
 GROUP_COLUMNS = ("plot_id", "sampled_on", "core_id")
 
 
@@ -52,6 +58,10 @@ class EstimateOptions:
     som_factor: float = VAN_BEMMELEN
     stone_density_g_cm3: float = STONE_DENSITY_G_CM3
     on_error: str = "fail"  # or "skip"
+    depth_tolerance_cm: float = 0.0  # gaps/overlaps up to this size closed at the midpoint
+    max_extrapolate_cm: float = MAX_EXTRAPOLATE_CM  # below the deepest layer
+    max_extrapolate_share: float = MAX_EXTRAPOLATE_SHARE  # of the target interval
+    strict: bool = False  # plausibility warnings become errors
 
     def check(self) -> None:
         if not (0 <= self.top_cm < self.bottom_cm):
@@ -64,6 +74,12 @@ class EstimateOptions:
             raise InputError(f"spline lambda must be positive, got {self.spline_lambda}")
         if self.on_error not in ("fail", "skip"):
             raise InputError(f"on_error must be 'fail' or 'skip', got {self.on_error!r}")
+        if not self.depth_tolerance_cm >= 0:
+            raise InputError(f"depth tolerance must be >= 0 cm, got {self.depth_tolerance_cm}")
+        if not self.max_extrapolate_cm >= 0:
+            raise InputError(f"maximum extrapolation must be >= 0 cm, got {self.max_extrapolate_cm}")
+        if not 0 <= self.max_extrapolate_share <= 1:
+            raise InputError(f"maximum extrapolated share must be between 0 and 1, got {self.max_extrapolate_share}")
 
 
 @dataclass
@@ -192,35 +208,96 @@ def estimate_stocks(table: HorizonTable, options: EstimateOptions | None = None)
     opts.check()
     codes, keys = group_codes(table.frame)
     rows = _row_arrays(table, codes, len(keys), opts)
-    problems = [table.problems] if len(table.problems) else []
+    problems = [plausibility.explain_depth_order(table)] if len(table.problems) else []
+    problems.append(_plausible_layers(table, rows, opts))
     methods: list[str] = list(table.notes)
+    _adjoin(table, rows, opts, problems, methods)
     bd_source = _bulk_density_from_rows(rows, methods)
     ptf_used = _bulk_density_from_ptf(table, rows, opts, problems, methods)
     bd_source[ptf_used != ""] = "ptf"
-    fed = _fine_earth_density(table, rows, opts, problems)
+    basis = _bd_basis_used(table, ptf_used)
+    fed = _fine_earth_density(table, rows, opts, problems, basis)
     density = carbon_density(rows.soc, fed)
     cand = _candidates(rows, opts)
-    plot_bad, shallow = _depth_problems(table, rows, cand, opts, problems)
-    all_problems = (
-        pd.concat(problems, ignore_index=True).sort_values("row", kind="stable", na_position="first")
-        if problems else pd.DataFrame(columns=PROBLEM_COLUMNS)
-    )
+    checks = _depth_problems(table, rows, cand, opts, problems)
+    plot_bad = checks.bad
+    used = cand.order[~plot_bad[codes[cand.order]]]
+    stock, extrapolated_cm = _interval_stock(table, rows, cand, used, density, checks, opts, methods)
+    problems.append(_plausible_stocks(table, rows, used, stock, plot_bad, opts))
+    all_problems = reasons.fold_knock_on(_sorted(problems), codes, checks.knock_on)
     if opts.on_error == "fail" and (all_problems["severity"] == "error").any():
         raise ValidationError(table.problem_list(all_problems))
 
-    used = cand.order[~plot_bad[codes[cand.order]]]
-    stock, extrapolated_cm = _interval_stock(rows, cand, used, density, plot_bad, shallow, opts, methods)
+    used = used[~plot_bad[codes[used]]]  # --strict may have rejected a stock
     out = _record_table(table, rows, used, fed, stock, extrapolated_cm, cand.logic, ptf_used, opts, keys)
     scored = ~plot_bad
-    layers = _layer_table(table, rows, used, fed, density, bd_source, ptf_used, scored, opts)
+    layers = _layer_table(table, rows, used, fed, density, bd_source, ptf_used, basis, scored, opts)
     out = out[scored].reset_index(drop=True)
 
     # Rejected rows: rows with errors, and every row of a plot that could not be scored.
     rejected = rows.error_rows | plot_bad[codes]
-    rejects = _rejects(table, all_problems, rejected, plot_bad, codes)
+    rejects = reasons.rejects_with_reasons(table, all_problems, rejected, plot_bad, codes)
     methods.insert(0, _method_statement(opts))
     return EstimateResult(out, farm_summary(out), all_problems.reset_index(drop=True), rejects, len(codes),
                           int(len(codes) - rejected.sum()), methods, layers)
+
+
+def _sorted(problems: list[pd.DataFrame]) -> pd.DataFrame:
+    """All problems in row order (file-level ones first)."""
+    problems = [p for p in problems if len(p)]
+    if not problems:
+        return pd.DataFrame(columns=PROBLEM_COLUMNS)
+    return pd.concat(problems, ignore_index=True).sort_values("row", kind="stable", na_position="first")
+
+
+def _plausible_layers(table: HorizonTable, rows: _Rows, opts: EstimateOptions) -> pd.DataFrame:
+    """Plausibility findings on the layers (:mod:`~fourp1000.stocks.plausibility`); errors with --strict."""
+    found = plausibility.layer_problems(table, som_factor=opts.som_factor, strict=opts.strict)
+    if len(found):  # a row already in error is not also implausible
+        found = found[~rows.error_rows[found["position"].to_numpy(dtype=np.int64)]].reset_index(drop=True)
+    if opts.strict and len(found):
+        rows.error_rows[found["position"].to_numpy(dtype=np.int64)] = True
+    return found
+
+
+def _plausible_stocks(table: HorizonTable, rows: _Rows, used: np.ndarray, stock: np.ndarray, plot_bad: np.ndarray,
+                      opts: EstimateOptions) -> pd.DataFrame:
+    """Mineral stocks above the plausible maximum; with --strict their plots are rejected."""
+    if used.size == 0:
+        return pd.DataFrame(columns=PROBLEM_COLUMNS)
+    codes = rows.codes[used]
+    max_soc = np.full(rows.n_records, -np.inf)
+    np.maximum.at(max_soc, codes, rows.soc[used])
+    first = np.full(rows.n_records, len(rows.codes))
+    np.minimum.at(first, codes, used)  # the first used row of each record
+    records = np.flatnonzero((first < len(rows.codes)) & ~plot_bad)
+    found = plausibility.stock_problems(table, records, first[records], stock[records],
+                                        np.full(records.size, opts.bottom_cm - opts.top_cm), max_soc[records],
+                                        som_factor=opts.som_factor, strict=opts.strict)
+    if opts.strict and len(found):
+        plot_bad[rows.codes[found["position"].to_numpy(dtype=np.int64)]] = True
+    return found
+
+
+def _adjoin(table: HorizonTable, rows: _Rows, opts: EstimateOptions, problems: list, methods: list[str]) -> None:
+    """Close gaps and overlaps up to --depth-tolerance between SOC layers (at the midpoint), reported."""
+    if not opts.depth_tolerance_cm > 0:
+        return
+    at = np.flatnonzero(rows.has_soc & ~rows.error_rows)
+    at = at[np.lexsort((rows.top[at], rows.codes[at]))]
+    adj = depth_mod.adjoin_layers(rows.codes[at], rows.top[at], rows.bottom[at], opts.depth_tolerance_cm)
+    if not adj.moved.any():
+        return
+    rows.top[at], rows.bottom[at] = adj.top_cm, adj.bottom_cm
+    ov = depth_mod.overlap_cm(rows.top, rows.bottom, opts.top_cm, opts.bottom_cm)
+    rows.in_interval = rows.has_soc & (ov > 0)
+    moved = adj.moved
+    gap, over = adj.gap_closed_cm[moved], adj.overlap_closed_cm[moved]
+    msgs = [f"{'gap' if g > 0 else 'overlap'} of {max(g, o):g} cm with the layer above closed at {t:g} cm "
+            f"(--depth-tolerance {opts.depth_tolerance_cm:g})" for g, o, t in zip(gap, over, adj.top_cm[moved])]
+    problems.append(_row_problems(table, at[moved], "top_cm", "depth_adjoined", msgs, severity="warning"))
+    methods.append(f"{int((gap > 0).sum())} gaps and {int((over > 0).sum())} overlaps of at most "
+                   f"{opts.depth_tolerance_cm:g} cm between layers closed at their midpoint (--depth-tolerance)")
 
 
 def _row_arrays(table: HorizonTable, codes: np.ndarray, n_records: int, opts: EstimateOptions) -> _Rows:
@@ -230,8 +307,9 @@ def _row_arrays(table: HorizonTable, codes: np.ndarray, n_records: int, opts: Es
     if len(table.problems):
         errs = table.problems[table.problems["severity"] == "error"]
         error_rows[errs["position"].to_numpy(dtype=np.int64)] = True
-    top = frame["top_cm"].to_numpy(dtype=float)
-    bottom = frame["bottom_cm"].to_numpy(dtype=float)
+    # copies: --depth-tolerance may move layer limits, never in the caller's table
+    top = frame["top_cm"].to_numpy(dtype=float).copy()
+    bottom = frame["bottom_cm"].to_numpy(dtype=float).copy()
     soc = frame["soc_g_kg"].to_numpy(dtype=float)
     usable = ~error_rows & frame["plot_id"].notna().to_numpy() & ~np.isnan(top) & ~np.isnan(bottom)
     has_soc = usable & ~np.isnan(soc)
@@ -285,17 +363,22 @@ def _bulk_density_from_ptf(table: HorizonTable, rows: _Rows, opts: EstimateOptio
     return ptf_used
 
 
-def _fine_earth_density(table: HorizonTable, rows: _Rows, opts: EstimateOptions, problems: list) -> np.ndarray:
+def _bd_basis_used(table: HorizonTable, ptf_used: np.ndarray) -> np.ndarray | str:
+    """Bulk-density basis of each row: the row's (or --bd-basis) for measured densities,
+    ``fine_earth`` for pedotransfer estimates (fine-earth densities by construction)."""
+    basis = table.frame["bd_basis"].to_numpy(dtype=object).copy()
+    basis[ptf_used != ""] = "fine_earth"
+    return basis[0] if len(basis) and (basis == basis[0]).all() else basis
+
+
+def _fine_earth_density(table: HorizonTable, rows: _Rows, opts: EstimateOptions, problems: list,
+                        basis: np.ndarray | str) -> np.ndarray:
     """Step 4: fine-earth density [g cm-3] of every row; layers whose stones outweigh the soil are errors."""
     frame = table.frame
     cf = frame["coarse_fragments_pct"].to_numpy(dtype=float)
     cf_mass = frame["coarse_fragments_mass_pct"].to_numpy(dtype=float) if "coarse_fragments_mass_pct" in frame else None
-    basis = frame["bd_basis"]
-    uniform = basis.iloc[0] if len(frame) and (basis == basis.iloc[0]).all() else None
-    fed = fine_earth_density(
-        rows.bd, cf, basis=uniform if uniform is not None else basis.to_numpy(dtype=object),
-        coarse_fragments_mass_pct=cf_mass, stone_density_g_cm3=opts.stone_density_g_cm3,
-    )
+    fed = fine_earth_density(rows.bd, cf, basis=basis, coarse_fragments_mass_pct=cf_mass,
+                             stone_density_g_cm3=opts.stone_density_g_cm3)
     bad_fed = rows.in_interval & ~rows.error_rows & ~np.isnan(rows.bd) & np.isnan(fed)
     if bad_fed.any():
         idx = np.flatnonzero(bad_fed)
@@ -319,17 +402,37 @@ def _interval(n_records: int, opts: EstimateOptions) -> tuple[np.ndarray, np.nda
     return np.full(n_records, float(opts.top_cm)), np.full(n_records, float(opts.bottom_cm))
 
 
+@dataclass
+class _RecordChecks:
+    """Step 5's verdict per record: ``bad`` (not scored), ``shallow`` (ends above the interval's
+    bottom) and ``knock_on``: record -> a plot problem caused by a row error of the record
+    (folded under that error, see :func:`fourp1000.stocks.reasons.fold_knock_on`)."""
+
+    bad: np.ndarray
+    shallow: np.ndarray
+    knock_on: dict[int, str]
+
+
 def _depth_problems(table: HorizonTable, rows: _Rows, cand: _Candidates, opts: EstimateOptions,
-                    problems: list) -> tuple[np.ndarray, np.ndarray]:
-    """Step 5: records without data, with overlaps, gaps or too shallow; returns (bad, shallow) per record."""
+                    problems: list) -> _RecordChecks:
+    """Step 5: records without data, with overlaps, gaps, too shallow or past the extrapolation bound."""
     codes, logic, order = rows.codes, cand.logic, cand.order
     top = rows.top
     c_codes = codes[order]
     plot_bad = np.zeros(rows.n_records, dtype=bool)
+    caused = _has_row_errors_in_interval(rows, opts)
+    knock_on: dict[int, str] = {}
 
     def flag(positions, column, rule, msgs):
-        problems.append(_row_problems(table, positions, column, rule, msgs))
-        plot_bad[codes[positions]] = True
+        positions = np.asarray(positions, dtype=np.int64)
+        msgs = np.broadcast_to(np.asarray(msgs, dtype=object), positions.shape)
+        rec = codes[positions]
+        plot_bad[rec] = True
+        folded = caused[rec]
+        for r, m in zip(rec[folded], msgs[folded]):  # only plots whose rows already have errors
+            knock_on.setdefault(int(r), str(m))
+        if (~folded).any():
+            problems.append(_row_problems(table, positions[~folded], column, rule, list(msgs[~folded])))
 
     no_data = logic.n_layers == 0
     if no_data.any():
@@ -353,23 +456,61 @@ def _depth_problems(table: HorizonTable, rows: _Rows, cand: _Candidates, opts: E
         at = order[inner_gap]
         flag(at, "top_cm", "gap", [f"gap: no SOC data between {a:g} and {t:g} cm (use --extrapolate to interpolate "
                                    "across gaps)" for a, t in zip(logic.gap_from_cm[inner_gap], top[at])])
+    last_in_group = np.ones(order.size, dtype=bool)
+    last_in_group[:-1] = c_codes[:-1] != c_codes[1:]
+    deepest_row = np.full(rows.n_records, -1)
+    deepest_row[c_codes[last_in_group]] = order[last_in_group]
     shallow = (logic.n_layers > 0) & (logic.deepest_cm < opts.bottom_cm - depth_mod.DEPTH_TOL_CM)
     if shallow.any() and not opts.extrapolate:
-        last_in_group = np.ones(order.size, dtype=bool)
-        last_in_group[:-1] = c_codes[:-1] != c_codes[1:]
-        deepest_row = np.full(rows.n_records, -1)
-        deepest_row[c_codes[last_in_group]] = order[last_in_group]
         g = np.flatnonzero(shallow)
         flag(deepest_row[g], "bottom_cm", "too_shallow",
              [f"profile reaches {d:g} cm, short of the target depth {opts.bottom_cm:g} cm (use --extrapolate)"
               for d in logic.deepest_cm[g]])
-    return plot_bad, shallow
+    if opts.extrapolate:
+        gap_cm = np.bincount(c_codes, weights=np.where(inner_gap, logic.gap_before_cm, 0.0), minlength=rows.n_records)
+        over, msgs = _past_extrapolation_bound(logic, shallow, gap_cm, opts)
+        if over.any():
+            flag(deepest_row[over], "bottom_cm", "extrapolation_bound", msgs)
+    return _RecordChecks(plot_bad, shallow, knock_on)
 
 
-def _interval_stock(rows: _Rows, cand: _Candidates, used: np.ndarray, density: np.ndarray, plot_bad: np.ndarray,
-                    shallow: np.ndarray, opts: EstimateOptions, methods: list[str]) -> tuple[np.ndarray, np.ndarray]:
+def _has_row_errors_in_interval(rows: _Rows, opts: EstimateOptions) -> np.ndarray:
+    """Records with a rejected row that meets the interval (or has no depth): their depth
+    problems are knock-on problems of those rows."""
+    ov = depth_mod.overlap_cm(rows.top, rows.bottom, opts.top_cm, opts.bottom_cm)
+    cause = rows.error_rows & ((ov > 0) | np.isnan(rows.top) | np.isnan(rows.bottom))
+    return np.bincount(rows.codes, weights=cause.astype(float), minlength=rows.n_records) > 0
+
+
+def _past_extrapolation_bound(logic: depth_mod.DepthLogic, shallow: np.ndarray, gap_cm: np.ndarray,
+                              opts: EstimateOptions) -> tuple[np.ndarray, list[str]]:
+    """Records that --extrapolate would invent too much of, and why (one message each)."""
+    span = opts.bottom_cm - opts.top_cm
+    below = np.where(shallow, opts.bottom_cm - logic.deepest_cm, 0.0)
+    invented = below + gap_cm
+    tol = depth_mod.DEPTH_TOL_CM
+    too_deep = below > opts.max_extrapolate_cm + tol
+    too_much = invented > opts.max_extrapolate_share * span + tol
+    # A one-layer profile follows the published depth distribution, matched on 0-100 cm.
+    one_layer = shallow & (logic.n_layers == 1) & (opts.bottom_cm > REFERENCE_DEPTH_CM + tol)
+    over = too_deep | too_much | one_layer
+    msgs = []
+    for i in np.flatnonzero(over):
+        if one_layer[i] and not (too_deep[i] or too_much[i]):
+            msgs.append(f"one layer reaching {logic.deepest_cm[i]:g} cm: its depth distribution (Jobbagy & Jackson "
+                        f"2000) is defined to {REFERENCE_DEPTH_CM:g} cm, not {opts.bottom_cm:g} cm")
+            continue
+        msgs.append(f"extrapolating to {opts.top_cm:g}-{opts.bottom_cm:g} cm would invent {invented[i]:g} of "
+                    f"{span:g} cm ({invented[i] / span:.0%}; {below[i]:g} cm below the deepest layer): beyond the "
+                    f"bound of {opts.max_extrapolate_cm:g} cm below it and {opts.max_extrapolate_share:.0%} of the "
+                    "interval (--max-extrapolate-cm, --max-extrapolate-share)")
+    return over, msgs
+
+
+def _interval_stock(table: HorizonTable, rows: _Rows, cand: _Candidates, used: np.ndarray, density: np.ndarray,
+                    checks: _RecordChecks, opts: EstimateOptions, methods: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Step 6: stock [t C ha-1] over the interval and depth extrapolated [cm], per record."""
-    n_records, logic = rows.n_records, cand.logic
+    n_records, logic, plot_bad = rows.n_records, cand.logic, checks.bad
     keep = ~plot_bad[rows.codes[cand.order]]
     codes, top, bottom, dens = rows.codes[used], rows.top[used], rows.bottom[used], density[used]
     k_logic = depth_mod.DepthLogic(logic.gap_before_cm[keep], logic.gap_from_cm[keep], logic.overlaps_previous[keep],
@@ -386,15 +527,43 @@ def _interval_stock(rows: _Rows, cand: _Candidates, used: np.ndarray, density: n
     if not opts.extrapolate:
         return stock, extrapolated_cm
     gap_cm = np.bincount(codes, weights=k_logic.gap_before_cm, minlength=n_records)
-    extend = shallow & ~plot_bad
+    extend = checks.shallow & ~plot_bad
     if extend.any():
-        stock = stock + np.where(extend, _extension_below(codes, top, bottom, dens, n_records, reach, hi), 0.0)
+        below = _extension_below(codes, top, bottom, dens, n_records, reach, hi)
+        single = extend & (logic.n_layers == 1)
+        if single.any():
+            below[single] = _single_layer_extension(table, rows, stock, logic, single, reach, opts)
+            methods.append(_SINGLE_LAYER_METHOD)
+        stock = stock + np.where(extend, below, 0.0)
         extrapolated_cm = np.where(extend, hi - reach, 0.0)
-        methods.append("below the deepest layer, carbon density extrapolated with a fitted exponential decline "
-                       "(depth.exponential_extension)")
+        if (extend & ~single).any():
+            methods.append("below the deepest layer, carbon density extrapolated with a fitted exponential decline "
+                           "(depth.exponential_extension)")
     if (gap_cm > 0).any():
         methods.append("gaps between layers filled by linear interpolation of carbon density")
+    methods.append(f"extrapolation bounded: at most {opts.max_extrapolate_cm:g} cm below the deepest layer and "
+                   f"{opts.max_extrapolate_share:.0%} of the interval")
     return stock, extrapolated_cm + gap_cm
+
+
+_SINGLE_LAYER_METHOD = (
+    "profiles known from one layer extended below it with the cumulative curve Y = 1 - beta^d (Gale & Grigal 1987) "
+    "matched to the share of 0-100 cm SOC in 0-20 cm of Jobbagy & Jackson (2000): forest 50 %, grassland 42 %, "
+    "shrubland 33 %; cropland and other land uses take the grassland share (no published cropland share found)")
+
+
+def _single_layer_extension(table: HorizonTable, rows: _Rows, stock: np.ndarray, logic: depth_mod.DepthLogic,
+                            single: np.ndarray, reach: np.ndarray, opts: EstimateOptions) -> np.ndarray:
+    """Stock [t C ha-1] below the one layer of the ``single`` records, from the land use's depth distribution."""
+    frame = table.frame
+    first_pos = np.full(rows.n_records, len(rows.codes), dtype=np.int64)
+    np.minimum.at(first_pos, rows.codes, np.arange(len(rows.codes)))
+    recs = np.flatnonzero(single)
+    land_use = (frame["land_use"].to_numpy(dtype=object)[first_pos[recs]] if "land_use" in frame
+                else np.full(recs.size, None, dtype=object))
+    beta = jobbagy_jackson_2000_beta(vegetation_for_land_use(land_use))
+    layer_top = np.maximum(logic.first_top_cm[recs], opts.top_cm)
+    return extend_below_layer_t_c_ha(stock[recs], layer_top, reach[recs], np.full(recs.size, opts.bottom_cm), beta)
 
 
 def _extension_below(codes, top, bottom, density, n_records, reach, hi) -> np.ndarray:
@@ -431,6 +600,7 @@ def _record_table(table: HorizonTable, rows: _Rows, used: np.ndarray, fed: np.nd
     out["bd_estimated"] = np.bincount(codes, weights=estimated.astype(float), minlength=n_records) > 0
     out["extrapolated"] = extrapolated_cm > 0
     out["extrapolated_cm"] = extrapolated_cm
+    out["extrapolated_share"] = extrapolated_cm / (hi - lo)
     out["n_layers"] = logic.n_layers
     out["soil_mass_t_ha"] = soil_mass
     out["bd_ptf"] = _ptf_per_record(codes, ptf_used, estimated, n_records)
@@ -441,7 +611,7 @@ def _record_table(table: HorizonTable, rows: _Rows, used: np.ndarray, fed: np.nd
 
 
 def _layer_table(table: HorizonTable, rows: _Rows, used: np.ndarray, fed: np.ndarray, density: np.ndarray,
-                 bd_source: np.ndarray, ptf_used: np.ndarray, scored: np.ndarray,
+                 bd_source: np.ndarray, ptf_used: np.ndarray, basis: np.ndarray | str, scored: np.ndarray,
                  opts: EstimateOptions) -> pd.DataFrame:
     """The layers summed into the scored records' stocks, in input row order (see :attr:`EstimateResult.layers`)."""
     frame = table.frame
@@ -461,7 +631,7 @@ def _layer_table(table: HorizonTable, rows: _Rows, used: np.ndarray, fed: np.nda
         "bd_ptf": ptf_used[at],
         "coarse_fragments_pct": frame["coarse_fragments_pct"].to_numpy(dtype=float)[at],
         "coarse_fragments_mass_pct": cf_mass,
-        "bd_basis": frame["bd_basis"].to_numpy(dtype=object)[at],
+        "bd_basis": np.broadcast_to(np.asarray(basis, dtype=object), (len(frame),))[at],
         "fine_earth_density_g_cm3": fed[at],
         "carbon_density_t_c_ha_cm": density[at],
         "overlap_cm": depth_mod.overlap_cm(rows.top[at], rows.bottom[at], opts.top_cm, opts.bottom_cm),
@@ -526,7 +696,8 @@ def _ptf_failure_messages(method: str, soc_g_kg: np.ndarray) -> list[str]:
     return msgs
 
 
-def _row_problems(table: HorizonTable, positions: np.ndarray, column: str, rule: str, message) -> pd.DataFrame:
+def _row_problems(table: HorizonTable, positions: np.ndarray, column: str, rule: str, message,
+                  severity: str = "error") -> pd.DataFrame:
     frame = table.frame
     return pd.DataFrame({
         "position": positions,
@@ -535,7 +706,7 @@ def _row_problems(table: HorizonTable, positions: np.ndarray, column: str, rule:
         "column": table.source_columns.get(column, column),
         "rule": rule,
         "message": message,
-        "severity": "error",
+        "severity": severity,
     })
 
 
@@ -550,25 +721,6 @@ def _ptf_per_record(codes, ptf_used, mask, n_groups) -> np.ndarray:
     for value in np.unique(flags[flags > 0]):
         out[flags == value] = ";".join(n for i, n in enumerate(names) if value >> i & 1 and n)
     return out
-
-
-def _rejects(table: HorizonTable, problems: pd.DataFrame, rejected: np.ndarray, plot_bad: np.ndarray,
-             codes: np.ndarray) -> pd.DataFrame:
-    positions = np.flatnonzero(rejected)
-    if positions.size == 0:
-        return rejected_rows(table, positions, [])
-    errs = problems[problems["severity"] == "error"]
-    own = errs.groupby("position")["message"].agg("; ".join) if len(errs) else pd.Series(dtype=object)
-    # Reason for rows rejected only because their plot was: the plot's first problem.
-    plot_reason = pd.Series(dtype=object)
-    if len(errs):
-        e = errs.assign(code=codes[errs["position"].to_numpy(dtype=np.int64)])
-        e = e[plot_bad[e["code"].to_numpy()]]
-        plot_reason = e.groupby("code")["message"].first()
-    from_plot = "plot not scored: " + plot_reason.reindex(codes[positions]).fillna("plot has errors").astype(str)
-    reasons = own.reindex(positions).astype(object).to_numpy()
-    reasons = np.where(pd.isna(reasons), from_plot.to_numpy(), reasons)
-    return rejected_rows(table, positions, reasons)
 
 
 def farm_summary(plots: pd.DataFrame) -> pd.DataFrame | None:
