@@ -37,7 +37,7 @@ STYLE = {
     "svg.hashsalt": SVG_HASH_SALT,
     "svg.fonttype": "path",           # glyphs as paths: same look everywhere, no font to fetch
     "font.family": "DejaVu Sans",     # ships with matplotlib: identical bytes on every machine
-    "font.size": 9,
+    "font.size": 10,
     "axes.spines.top": False,
     "axes.spines.right": False,
     "axes.edgecolor": "#8c959f",
@@ -48,7 +48,7 @@ STYLE = {
     "xtick.color": "#57606a",
     "ytick.color": "#57606a",
     "legend.frameon": False,
-    "legend.fontsize": 8,
+    "legend.fontsize": 9,
     "path.simplify": True,
 }
 # No date, creator or format: the SVG depends on the data only.
@@ -62,8 +62,11 @@ def inline_svg(fig, prefix: str, label: str) -> str:
     style block are dropped (the page CSS styles every chart) and the root element gets
     ``class="chart"``, ``role="img"`` and ``aria-label`` = ``label`` (escaped).
     """
+    import matplotlib
+
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", metadata=_SVG_METADATA)
+    with matplotlib.rc_context(STYLE):  # the SVG backend reads the hash salt and font type when saving
+        fig.savefig(buf, format="svg", metadata=_SVG_METADATA)
     text = buf.getvalue()
     text = text[text.index("<svg"):]
     text = re.sub(r"<metadata>.*?</metadata>\s*", "", text, flags=re.S)
@@ -175,7 +178,7 @@ def rate_histogram_figure(hist: RateHistogram, *, labels: tuple[str, str] = VERD
             ax.bar(edges[:-1], counts, bottom=bottom, color=colour, label=label if counts.sum() else None, **style)
         ax.axvline(TARGET_PER_MILLE, color="#24292f", linewidth=1.2, linestyle=(0, (4.0, 2.0)))
         top = max(int((hist.n_short + hist.n_meets).max()) if edges.size > 1 else 1, 1)
-        ax.text(TARGET_PER_MILLE, top * 1.04, " 4 ‰ yr⁻¹", color="#24292f", va="bottom", ha="left", fontsize=8)
+        ax.text(TARGET_PER_MILLE, top * 1.04, " 4 ‰ yr⁻¹", color="#24292f", va="bottom", ha="left", fontsize=9)
         ax.set_ylim(0, top * 1.18)
         ax.set_xlim(edges[0], edges[-1])
         if edges.size <= 13:
@@ -183,7 +186,7 @@ def rate_histogram_figure(hist: RateHistogram, *, labels: tuple[str, str] = VERD
         ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: f"{x:g}".replace("-", "−")))
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(axis="x", visible=False)
-        ax.set_xlabel("rate: mean yearly change as ‰ of the baseline stock [‰ yr⁻¹]")
+        ax.set_xlabel("rate: yearly change as ‰ of the baseline stock [‰ yr⁻¹]")
         ax.set_ylabel("plots")
         if ax.get_legend_handles_labels()[1]:
             ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.01), ncol=2, borderaxespad=0.0)

@@ -3,17 +3,15 @@
 The library states its methods and provenance for people who know its column names
 (``soc_pct x 10 -> soc_g_kg``) and codes (``1src``). The report keeps them, for the
 reader who checks the numbers, in its appendix, written out: unit conversions as
-sentences with the units, symbols as symbols (×, →, ≥, ±, CO₂), confirmation statuses as
-what they mean, options as the command-line flags that set them, with ``yes``/``no``/
-``not set`` rather than Python's ``True``/``False``/``None``.
+sentences with the units, pedotransfer functions with their authors, symbols as symbols
+(×, →, ≥, ±, CO₂), confirmation statuses as what they mean. (The options of a run are
+written out by :func:`fourp1000.report.provenance.settings`.)
 """
 
 from __future__ import annotations
 
-import dataclasses
 import re
 
-from ..io.climate import ClimateTable
 from ..io.schema import COLUMNS_BY_NAME
 
 #: What the confirmation status of an IPCC table value means (the vocabulary of the
@@ -104,46 +102,4 @@ def practice_words(practice: str) -> str:
     return practice.replace("_", " ")
 
 
-#: Command-line flags of the options whose flag is not ``--`` + the name with dashes.
-OPTION_FLAGS = {"practices": "--practice", "models": "--model", "stone_density_g_cm3": "--stone-density"}
-
-
-def value_words(value: object) -> str:
-    """An option value as a reader writes it: ``yes``/``no``, ``not set``, ``1.724``, lists comma-separated."""
-    if value is None:
-        return "not set"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, ClimateTable):
-        return value.label
-    if isinstance(value, float):
-        return f"{value:g}"
-    if isinstance(value, (tuple, list)):
-        return ", ".join(value_words(v) for v in value) if value else "none"
-    return str(value)
-
-
-def settings(options: object) -> list[tuple[str, str]]:
-    """The options of a run as ``(flag, value)`` pairs, nested options flattened.
-
-    The stock interval (``top_cm``, ``bottom_cm``) is one ``--depth`` entry in cm; no
-    practice given on the command line reads "from the file".
-    """
-    if options is None or not dataclasses.is_dataclass(options):
-        return []
-    rows: list[tuple[str, str]] = []
-    fields = {f.name: getattr(options, f.name) for f in dataclasses.fields(options)}
-    if {"top_cm", "bottom_cm"} <= fields.keys():
-        rows.append(("--depth", f"{fields.pop('top_cm'):g}–{fields.pop('bottom_cm'):g} cm"))
-    for name, value in fields.items():
-        if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            rows += settings(value)
-        elif name == "practices" and not value:
-            rows.append((OPTION_FLAGS[name], "from the file (practices column)"))
-        else:
-            rows.append((OPTION_FLAGS.get(name, "--" + name.replace("_", "-")), value_words(value)))
-    return rows
-
-
-__all__ = ["OPTION_FLAGS", "STATUS_WORDS", "column_words", "plain_method", "practice_words", "ptf_words", "settings",
-           "status_words", "symbols", "value_words"]
+__all__ = ["STATUS_WORDS", "column_words", "plain_method", "practice_words", "ptf_words", "status_words", "symbols"]
