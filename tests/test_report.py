@@ -530,3 +530,149 @@ def test_cli_report_help_shows_model_and_refuses_monte_carlo_for_rothc():
     assert result.exit_code == 2 and "--uncertainty applies to --model ipcc only" in result.stderr
     result = CliRunner().invoke(main, ["report", str(EXAMPLE), "--model", "rothc", "-o", "-"])
     assert result.exit_code == 2 and "--climate FILE" in result.stderr
+
+
+# ---------------------------------------------------------------------------------------
+# A report a farmer reads: CO2e, honest axes, marked plots, plain words
+# ---------------------------------------------------------------------------------------
+
+def test_co2e_stands_beside_carbon_in_cards_and_tables(example_page, example_result):
+    """Every change in t C has its t CO2e (x 44/12) beside it: summary card, farm and plot tables."""
+    from fourp1000.stocks import co2e
+
+    page = Page(example_page[1])
+    farms = example_result.farms
+    stored = float((farms["final_stock_t_c"] - farms["baseline_stock_t_c"]).sum())
+    values = {a["data-key"]: a["data-value"] for a in page.find("dd") if "data-key" in a}
+    assert float(values["change_t_c"]) == pytest.approx(stored) == pytest.approx(404.694475, rel=1e-6)
+    card = page.text_by_key["change_t_c"]
+    assert card.startswith("+405 t C") and f"= +{co2e(stored):,.0f} t CO₂e" in card  # +1,484
+    assert f"{co2e(stored / 20):+.1f} t CO₂e" in card
+    farm_rows = example_page[1][example_page[1].index('id="farms"'):example_page[1].index('id="trajectories"')]
+    for change in farms["annual_change_t_c_yr"]:
+        assert f'<td class="num">{change:+.2f}</td><td class="num">{co2e(change):+.2f}</td>' in farm_rows
+    plot_rows = example_page[1][example_page[1].index('id="plots"'):example_page[1].index('id="methods"')]
+    for change in example_result.plots["annual_change_t_ha_yr"]:
+        assert f'<td class="num">{change:+.3f}</td><td class="num">{co2e(change):+.3f}</td>' in plot_rows
+    assert "t CO<sub>2</sub>e ha<sup>−1</sup>" in plot_rows
+
+
+def test_plots_with_estimated_density_or_extrapolated_depth_are_marked(tmp_path):
+    """The marks come from the stocks `estimate` computes: the same plots, the same depths."""
+    out = tmp_path / "r.html"
+    args = ["report", str(EXAMPLE), "--depth", "0-40", "--extrapolate", "-q", "-o", str(out)]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    est = CliRunner().invoke(main, ["estimate", str(EXAMPLE), "--depth", "0-40", "--extrapolate", "-f", "json", "-q"])
+    import json
+
+    stocks = {p["plot_id"]: p for p in json.loads(est.stdout)["plots"]}
+    assert sum(p["bd_estimated"] for p in stocks.values()) == 4 and sum(p["extrapolated"] for p in stocks.values()) == 4
+    text = out.read_text()
+    section = text[text.index('id="plots"'):text.index('id="methods"')]
+    rows = {plot: flags for flags, plot in re.findall(r'data-flags="([^"]*)"><td><strong class="id">([^<]+)</strong>',
+                                                       section)}
+    assert set(rows) == set(stocks)
+    for plot, flags in rows.items():
+        assert ("bd_estimated" in flags.split()) == stocks[plot]["bd_estimated"]
+        assert ("extrapolated" in flags.split()) == stocks[plot]["extrapolated"]
+    for plot in (p for p in stocks.values() if p["extrapolated"]):
+        assert re.search(rf'{plot["plot_id"]}</strong>[^\n]*extrapolated {plot["extrapolated_cm"]:.0f} cm', section)
+    summary = text[text.index('id="summary"'):text.index('id="farms"')]
+    assert "4 plots had no lab bulk density" in summary and "4 plots were sampled less deep than 0–40 cm" in summary
+
+
+def test_trajectory_axis_starts_at_zero(example_result):
+    """A 4 per 1000 path (+8 % in 20 years) must not fill the panel: the stock axis starts at 0."""
+    from fourp1000.report.figures import trajectory_figure
+
+    traj = farm_trajectories(example_result)
+    for _, frame in traj.frame.groupby("farm_id"):
+        ax = trajectory_figure(frame, unit=traj.unit, depth_label="0–30 cm").axes[0]
+        low, high = ax.get_ylim()
+        assert low == 0.0 and frame[["scenario", "path_4p1000"]].to_numpy().max() <= high
+        assert high < 1.2 * frame[["scenario", "path_4p1000"]].to_numpy().max()
+
+
+def _overlap(a, b) -> bool:
+    return a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
+
+
+@pytest.mark.parametrize("rates, meets", [
+    ([1.0, 2.0, 3.0], [False] * 3),                   # nothing meets
+    ([5.0, 6.0, 40.0], [True] * 3),                   # nothing short
+    ([0.5, 4.2, 4.4, 4.6, 4.8, 7.0], [False] + [True] * 5),  # a tall bar right of the line, under the label
+])
+def test_histogram_legend_names_only_what_is_drawn_and_clears_the_4_per_mille_label(rates, meets):
+    from fourp1000.report.figures import rate_histogram_figure
+
+    fig = rate_histogram_figure(rate_histogram(np.array(rates), np.array(meets)))
+    ax = fig.axes[0]
+    legend = ax.get_legend()
+    names = [t.get_text() for t in legend.get_texts()]
+    assert ("meets 4 ‰" in names) == any(meets) and ("short of 4 ‰" in names) == (not all(meets))
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    label = next(t for t in ax.texts if "4 ‰" in t.get_text())
+    assert not _overlap(legend.get_window_extent(renderer), label.get_window_extent(renderer))
+    bars = [p.get_window_extent(renderer) for p in ax.patches if p.get_height() > 0]
+    assert not any(_overlap(legend.get_window_extent(renderer), bar) for bar in bars)
+
+
+def test_equal_rates_fall_in_one_bar():
+    """Rates equal but for float noise share a bar; a rate meeting 4 ‰ within tolerance sits right of the line.
+
+    0 to 12 per mille gives 1 per mille bins: unrounded, 4.999999999999999 would fall in [4, 5)
+    and 5.000000000000001 in [5, 6).
+    """
+    rates = np.array([5.000000000000001, 4.999999999999999, 5.0, 3.9999999999999996, 0.0, 12.0])
+    meets = rates >= 4.0 - 1e-9
+    hist = rate_histogram(rates, meets)
+    assert np.allclose(np.diff(hist.edges), 1.0)
+    at = list(hist.edges).index
+    assert hist.n_meets[at(5.0)] == 3 and hist.n_meets[at(4.0)] == 1  # the three fives in one bar; 4 on the edge
+    assert hist.n_short[at(0.0)] == 1 and hist.n_short.sum() == 1
+    # 0.1 x 33 is 3.3000000000000003 in floating point: edges are rounded, so 3.3 sits in [3.3, 3.4)
+    fine = rate_histogram(np.array([3.3, 3.3, 3.3000000000000003, 4.0]), np.array([False] * 3 + [True]))
+    assert np.allclose(np.diff(fine.edges), 0.1) and 3.3 in fine.edges
+    assert fine.n_short[list(fine.edges).index(3.3)] == 3
+
+
+def test_settings_name_the_report_command_flags(example_result):
+    """The appendix lists settings by the flags that set them, each one a real `report` option."""
+    from fourp1000.report.provenance import settings
+
+    rows = dict(settings(example_result.options))
+    help_text = CliRunner().invoke(main, ["report", "--help"]).output
+    for flag in rows:
+        assert re.search(rf"\s{re.escape(flag)}[\s,=]", help_text), flag
+    assert rows["--depth"] == "0–30 cm" and rows["--extrapolate"] == "no" and rows["--rate-years"] == "not set"
+    assert rows["--practice"] == "from the file (practices column)"
+
+
+def report_lines() -> list[tuple[str, str]]:
+    """Every `fourp1000 report` command line in README.md, docs/report.md and `report --help`."""
+    root = EXAMPLE.parents[1]
+    texts = {name: (root / name).read_text(encoding="utf-8") for name in ("README.md", "docs/report.md")}
+    texts["report --help"] = CliRunner().invoke(main, ["report", "--help"]).output
+    found = []
+    for where, text in texts.items():
+        for line in text.splitlines():
+            command = re.search(r"(?:^|\s)(fourp1000 report [^`|]*?)\s*(?:`|\||$)", line)
+            if command and " FILE " not in command.group(1):
+                found.append((where, command.group(1)))
+    return found
+
+
+def test_every_documented_report_line_runs_on_the_shipped_examples(tmp_path, monkeypatch):
+    """README.md, docs/report.md and `report --help`: each `fourp1000 report` line runs as written (exit 0)."""
+    import shlex
+
+    lines = report_lines()
+    assert len(lines) >= 8 and {w for w, _ in lines} == {"README.md", "docs/report.md", "report --help"}
+    monkeypatch.chdir(EXAMPLE.parents[1])
+    for where, line in lines:
+        args = shlex.split(line)[1:]
+        args[args.index("-o") + 1] = str(tmp_path / "out.html")  # the example's file name, written elsewhere
+        result = CliRunner().invoke(main, args, env={"SOURCE_DATE_EPOCH": "0"})
+        assert result.exit_code == 0, f"{where}: {line}\n{result.output}"

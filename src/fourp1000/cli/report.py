@@ -50,10 +50,10 @@ def report(file, output, title, max_farm_figures, max_plot_rows, quiet, verbose,
     \b
     Examples:
       fourp1000 report examples/plots.csv -o report.html
-      fourp1000 report plots.csv --practice cover_crops --years 30 -o cover_crops.html
-      fourp1000 report plots.csv --uncertainty --draws 2000 -o report.html
+      fourp1000 report examples/plots.csv --practice cover_crops --years 30 --on-error skip -o cc.html
+      fourp1000 report examples/plots.csv --uncertainty --draws 2000 -o report.html
       fourp1000 report examples/plots.csv --model ipcc,rothc --climate examples/climate.csv -o r.html
-      SOURCE_DATE_EPOCH=0 fourp1000 report plots.csv -o report.html
+      SOURCE_DATE_EPOCH=0 fourp1000 report examples/plots.csv -o report.html
     """
     from .. import report as lib
 

@@ -86,9 +86,9 @@ def with_flags(plots: pd.DataFrame, flags: pd.DataFrame) -> pd.DataFrame:
     ids = plots["plot_id"]
     add = {}
     if "bd_estimated" not in plots:
-        add["bd_estimated"] = ids.map(flags["bd_estimated"]).fillna(False).to_numpy(dtype=bool)
+        add["bd_estimated"] = ids.isin(flags.index[flags["bd_estimated"].to_numpy(dtype=bool)]).to_numpy()
     if "extrapolated_cm" not in plots:
-        add["extrapolated_cm"] = ids.map(flags["extrapolated_cm"]).fillna(0.0).to_numpy(dtype=float)
+        add["extrapolated_cm"] = ids.map(flags["extrapolated_cm"]).astype(float).fillna(0.0).to_numpy()
     if "default_baseline" not in plots:
         source = plots["baseline_source"] if "baseline_source" in plots else pd.Series("measured", index=plots.index)
         add["default_baseline"] = (source.astype(str) != "measured").to_numpy(dtype=bool)
