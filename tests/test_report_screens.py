@@ -109,7 +109,7 @@ def render(page: Path, width: int, work: Path) -> tuple[dict, Path]:
                     f"--screenshot={png}", "--dump-dom", outer.as_uri()], work / f"profile-{outer.stem}").stdout
     with Image.open(png) as image:
         image.crop((0, 0, width, image.height)).save(png)
-    found = re.search(r'<pre id="measure">(.*?)</pre>', dom, re.S)
+    found = re.search(r'<pre id="measure">(.*?)</pre>', dom, re.DOTALL)
     return json.loads(found.group(1).replace("&quot;", '"')), png
 
 
