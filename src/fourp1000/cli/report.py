@@ -37,12 +37,15 @@ def report(file, output, title, max_farm_figures, max_plot_rows, quiet, verbose,
     """Write an HTML report: farms, stock trajectories, plot rates, methods.
 
     Same input and options as `project`/`score`. The page is one self-contained file
-    that opens offline (inline SVG figures, no scripts, fonts or links to fetch): a
-    summary, farms ranked by rate, a trajectory figure per farm against the 4 per 1000
-    path, the distribution of plot rates, the plots that fall short, the methods and
-    sources, and the input file's SHA-256. Set SOURCE_DATE_EPOCH for a reproducible page.
-    With --uncertainty, the page adds 95 % intervals, a band around each trajectory and
-    the probability of meeting 4 per 1000. --model rothc (with a monthly --climate table)
+    that opens offline (inline SVG figures, no scripts, fonts or links to fetch) and
+    reads on a phone: a summary with the carbon stored (t C and t CO2e), farms ranked by
+    rate, a trajectory figure per farm against the 4 per 1000 path, the distribution of
+    plot rates, the plots that fall short (plots with an estimated bulk density or an
+    extrapolated depth marked), then appendices with the methods, sources, settings and
+    the input file's SHA-256. Set SOURCE_DATE_EPOCH for a reproducible page. With
+    --uncertainty, the page adds 95 % intervals, a band around each trajectory and the
+    probability of meeting 4 per 1000, and counts plots and farms meeting it at
+    --confidence. --model rothc (with a monthly --climate table)
     reports RothC-26.3 projections; --model ipcc,rothc shows both models, each labelled.
     With --check, exits 3 when any farm (any plot, where plots lack area_ha) misses
     4 per 1000 (at --confidence with --uncertainty); the report is still written.
@@ -50,10 +53,10 @@ def report(file, output, title, max_farm_figures, max_plot_rows, quiet, verbose,
     \b
     Examples:
       fourp1000 report examples/plots.csv -o report.html
-      fourp1000 report plots.csv --practice cover_crops --years 30 -o cover_crops.html
-      fourp1000 report plots.csv --uncertainty --draws 2000 -o report.html
+      fourp1000 report examples/plots.csv --practice cover_crops --years 30 --on-error skip -o cc.html
+      fourp1000 report examples/plots.csv --uncertainty --draws 2000 -o report.html
       fourp1000 report examples/plots.csv --model ipcc,rothc --climate examples/climate.csv -o r.html
-      SOURCE_DATE_EPOCH=0 fourp1000 report plots.csv -o report.html
+      SOURCE_DATE_EPOCH=0 fourp1000 report examples/plots.csv -o report.html
     """
     from .. import report as lib
 

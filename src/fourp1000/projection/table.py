@@ -70,6 +70,9 @@ class ProjectResult:
     methods: list[str]
     options: ProjectOptions
     runs: dict[str, ModelRun] = field(default_factory=dict)  # each model's own result, by name
+    # The per-record stocks of estimate_stocks behind the measured baselines (bd_estimated,
+    # extrapolated_cm, ...): what a reader must know about each plot's measurement.
+    stocks: pd.DataFrame | None = None
 
     def trajectory(self) -> pd.DataFrame:
         """Yearly stocks, long format (plot_id, year, stock_t_ha; and model when ``plots`` has a model column)."""
@@ -80,10 +83,12 @@ class ProjectResult:
                           for name, part in parts.items()], ignore_index=True)
 
 
-def plot_table(table: HorizonTable, options: EstimateOptions) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[str]]:
+def plot_table(table: HorizonTable, options: EstimateOptions
+               ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[str], pd.DataFrame | None]:
     """One row per plot: attributes and measured 0-30 cm stock (NaN where no layers).
 
-    Returns ``(plots, problems, rejects, methods)``. Plots whose layers cannot be scored
+    Returns ``(plots, problems, rejects, methods, stocks)``, ``stocks`` being the per-record
+    table of :func:`~fourp1000.stocks.estimate.estimate_stocks` (None without layers). Plots whose layers cannot be scored
     are rejected (with ``on_error="skip"``) or raise (``"fail"``).
     """
     frame = table.frame
@@ -98,6 +103,7 @@ def plot_table(table: HorizonTable, options: EstimateOptions) -> tuple[pd.DataFr
     problems = [other] if len(other) else []
     rejects = [_rejects_for_plots(table, set(other_errors["plot_id"].dropna()), other_errors)] if len(other_errors) else []
     measured = pd.Series(dtype=float)
+    stocks = None
     bad_plots = set(other_errors["plot_id"].dropna()) if len(other_errors) else set()
     if len(other_errors) and options.on_error == "fail":
         if layer_plots:
@@ -113,6 +119,7 @@ def plot_table(table: HorizonTable, options: EstimateOptions) -> tuple[pd.DataFr
         rejects.append(est.rejects)
         methods.extend(est.methods)
         measured = _latest_mean_stock(est.plots)
+        stocks = est.plots
         bad_plots |= set(layer_plots) - set(measured.index)
     no_id = frame["plot_id"].isna().to_numpy()
     if no_id.any():
@@ -124,7 +131,7 @@ def plot_table(table: HorizonTable, options: EstimateOptions) -> tuple[pd.DataFr
     attrs[MEASURED_STOCK_COLUMN] = attrs["plot_id"].map(measured).to_numpy(dtype=float)
     all_problems = pd.concat(problems, ignore_index=True) if problems else pd.DataFrame(columns=PROBLEM_COLUMNS)
     all_rejects = pd.concat(rejects, ignore_index=True) if rejects else rejected_rows(table, [], [])
-    return attrs, all_problems, all_rejects, methods
+    return attrs, all_problems, all_rejects, methods, stocks
 
 
 def project_table(table: HorizonTable, options: ProjectOptions | None = None) -> ProjectResult:
@@ -136,7 +143,7 @@ def project_table(table: HorizonTable, options: ProjectOptions | None = None) ->
     once; with ``"fail"`` a :class:`ValidationError` lists every problem.
     """
     opts = options or ProjectOptions()
-    plots, problems, rejects, methods = plot_table(table, opts.estimate)
+    plots, problems, rejects, methods, stocks = plot_table(table, opts.estimate)
     plots = derive_climate_zone(plots, methods)
     models = [MODELS[name] for name in opts.models]
     errors = _validate(plots, models, opts)
@@ -168,7 +175,7 @@ def project_table(table: HorizonTable, options: ProjectOptions | None = None) ->
     result = _combine(runs)
     farms = _aggregate(result) if "area_ha" in result and result["area_ha"].notna().all() and len(result) else None
     methods.extend(model.method_statement(opts) for model in models)
-    return ProjectResult(result, farms, problems, rejects, len(table.frame), methods, opts, runs)
+    return ProjectResult(result, farms, problems, rejects, len(table.frame), methods, opts, runs, stocks)
 
 
 def _validate(plots: pd.DataFrame, models: list[ProjectionModel], opts: ProjectOptions) -> list[FourP1000Error]:

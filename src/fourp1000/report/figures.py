@@ -37,7 +37,7 @@ STYLE = {
     "svg.hashsalt": SVG_HASH_SALT,
     "svg.fonttype": "path",           # glyphs as paths: same look everywhere, no font to fetch
     "font.family": "DejaVu Sans",     # ships with matplotlib: identical bytes on every machine
-    "font.size": 9,
+    "font.size": 10,
     "axes.spines.top": False,
     "axes.spines.right": False,
     "axes.edgecolor": "#8c959f",
@@ -48,7 +48,7 @@ STYLE = {
     "xtick.color": "#57606a",
     "ytick.color": "#57606a",
     "legend.frameon": False,
-    "legend.fontsize": 8,
+    "legend.fontsize": 9,
     "path.simplify": True,
 }
 # No date, creator or format: the SVG depends on the data only.
@@ -62,8 +62,11 @@ def inline_svg(fig, prefix: str, label: str) -> str:
     style block are dropped (the page CSS styles every chart) and the root element gets
     ``class="chart"``, ``role="img"`` and ``aria-label`` = ``label`` (escaped).
     """
+    import matplotlib
+
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", metadata=_SVG_METADATA)
+    with matplotlib.rc_context(STYLE):  # the SVG backend reads the hash salt and font type when saving
+        fig.savefig(buf, format="svg", metadata=_SVG_METADATA)
     text = buf.getvalue()
     text = text[text.index("<svg"):]
     text = re.sub(r"<metadata>.*?</metadata>\s*", "", text, flags=re.S)
@@ -101,11 +104,14 @@ def _readable_y_ticks(ax) -> None:
     ax.yaxis.set_major_formatter(StrMethodFormatter(f"{{x:,.{decimals}f}}"))
 
 
-def trajectory_svg(traj: pd.DataFrame, *, unit: str, depth_label: str, prefix: str, label: str) -> str:
+def trajectory_figure(traj: pd.DataFrame, *, unit: str, depth_label: str):
     """One farm's (or plot's) trajectory: rows of :attr:`~fourp1000.report.numbers.Trajectories.frame`.
 
     Draws the stock under the practices year by year, no change, the 4 per 1000 path and,
-    where ``lower``/``upper`` are finite, the 95 % band.
+    where ``lower``/``upper`` are finite, the 95 % band. The stock axis starts at zero, so a
+    gain looks as large as it is relative to the stock (a 4 per 1000 path rises 8 % in 20
+    years, not across the whole panel); the legend goes where it hides least (usually the
+    empty space under the lines).
     """
     import matplotlib
     from matplotlib.ticker import MaxNLocator
@@ -124,40 +130,74 @@ def trajectory_svg(traj: pd.DataFrame, *, unit: str, depth_label: str, prefix: s
         ax.plot(year, traj["scenario"].to_numpy(float), color=COLOURS["scenario"], linewidth=2.2,
                 label="with practices")
         ax.set_xlim(0, max(year.max(), 1.0))
+        ax.set_ylim(*_zero_based(traj))
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("years from baseline")
         ax.set_ylabel(f"SOC stock {depth_label} [{unit.replace('ha-1', 'ha⁻¹')}]")
         _readable_y_ticks(ax)
-        ax.legend(loc="best")
-        return inline_svg(fig, prefix, label)
+        ax.legend(loc="best")  # from zero, the space under the lines is usually free
+        return fig
 
 
-def rate_histogram_svg(hist: RateHistogram, *, prefix: str, label: str) -> str:
-    """Stacked histogram of plot rates [per mille yr-1]: plots short of 4 per 1000 in vermillion."""
+def _zero_based(traj: pd.DataFrame) -> tuple[float, float]:
+    """Stock axis limits from zero to a little above the highest value drawn (band included)."""
+    values = traj[["scenario", "no_change", "path_4p1000", "lower", "upper"]].to_numpy(float)
+    values = values[np.isfinite(values)]
+    low = min(0.0, float(values.min())) if values.size else 0.0
+    high = max(float(values.max()), 0.0) if values.size else 1.0
+    span = high - low if high > low else 1.0
+    return low, high + 0.06 * span
+
+
+def trajectory_svg(traj: pd.DataFrame, *, unit: str, depth_label: str, prefix: str, label: str) -> str:
+    """:func:`trajectory_figure` as an inline SVG fragment (see :func:`inline_svg`)."""
+    return inline_svg(trajectory_figure(traj, unit=unit, depth_label=depth_label), prefix, label)
+
+
+#: Legend labels of the histogram's two stacks: (short, meets).
+VERDICT_LABELS = ("short of 4 ‰", "meets 4 ‰")
+
+
+def rate_histogram_figure(hist: RateHistogram, *, labels: tuple[str, str] = VERDICT_LABELS):
+    """Stacked histogram of plot rates [per mille yr-1]: plots short of 4 per 1000 in vermillion.
+
+    ``labels`` name the two stacks (short, meets); a stack without plots is left out of the
+    legend, so it never names a verdict no plot has. The legend sits above the axes, clear of
+    the 4 per mille line and its label.
+    """
     import matplotlib
     from matplotlib.ticker import FuncFormatter, MaxNLocator
 
     edges = hist.edges
     with matplotlib.rc_context(STYLE):
-        fig = _figure(9.0, 3.0, left_in=0.6)
+        fig = _figure(5.4, 3.1, left_in=0.6, top_in=0.42)
         ax = fig.add_subplot()
         style = {"width": np.diff(edges), "align": "edge", "edgecolor": "white", "linewidth": 0.8}
-        ax.bar(edges[:-1], hist.n_short, color=COLOURS["short"], label="short of 4 ‰", **style)
-        ax.bar(edges[:-1], hist.n_meets, bottom=hist.n_short, color=COLOURS["meets"], label="meets 4 ‰", **style)
+        for counts, bottom, colour, label in ((hist.n_short, 0, COLOURS["short"], labels[0]),
+                                              (hist.n_meets, hist.n_short, COLOURS["meets"], labels[1])):
+            ax.bar(edges[:-1], counts, bottom=bottom, color=colour, label=label if counts.sum() else None, **style)
         ax.axvline(TARGET_PER_MILLE, color="#24292f", linewidth=1.2, linestyle=(0, (4.0, 2.0)))
         top = max(int((hist.n_short + hist.n_meets).max()) if edges.size > 1 else 1, 1)
-        ax.text(TARGET_PER_MILLE, top * 1.04, " 4 ‰ yr⁻¹", color="#24292f", va="bottom", ha="left", fontsize=8)
+        ax.text(TARGET_PER_MILLE, top * 1.04, " 4 ‰ yr⁻¹", color="#24292f", va="bottom", ha="left", fontsize=9)
         ax.set_ylim(0, top * 1.18)
         ax.set_xlim(edges[0], edges[-1])
-        if edges.size <= 16:
+        if edges.size <= 13:
             ax.set_xticks(edges)
         ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: f"{x:g}".replace("-", "−")))
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(axis="x", visible=False)
-        ax.set_xlabel("mean yearly change over the horizon, as ‰ of the baseline stock [‰ yr⁻¹]")
+        ax.set_xlabel("rate: yearly change as ‰ of the baseline stock [‰ yr⁻¹]")
         ax.set_ylabel("plots")
-        ax.legend(loc="upper right")
-        return inline_svg(fig, prefix, label)
+        if ax.get_legend_handles_labels()[1]:
+            ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.01), ncol=2, borderaxespad=0.0)
+        return fig
 
 
-__all__ = ["COLOURS", "STYLE", "SVG_HASH_SALT", "inline_svg", "rate_histogram_svg", "trajectory_svg"]
+def rate_histogram_svg(hist: RateHistogram, *, prefix: str, label: str,
+                       labels: tuple[str, str] = VERDICT_LABELS) -> str:
+    """:func:`rate_histogram_figure` as an inline SVG fragment (see :func:`inline_svg`)."""
+    return inline_svg(rate_histogram_figure(hist, labels=labels), prefix, label)
+
+
+__all__ = ["COLOURS", "STYLE", "SVG_HASH_SALT", "VERDICT_LABELS", "inline_svg", "rate_histogram_figure",
+           "rate_histogram_svg", "trajectory_figure", "trajectory_svg"]

@@ -32,13 +32,77 @@ import numpy as np
 import pandas as pd
 
 from ..projection.tier1 import aggregate_farms
-from ..targets import TARGET_PER_MILLE, four_per_mille
+from ..stocks import co2e
+from ..targets import TARGET_PER_MILLE, four_per_mille, meets_target
 
 #: Suffixes of the Monte Carlo percentile columns (2.5 % and 97.5 %).
 LOW, HIGH = "_p2_5", "_p97_5"
 #: Share of Monte Carlo draws meeting 4 per 1000, and the verdict at the asked confidence.
 P_MEETS = "p_meets_4p1000"
 CONFIDENT = "meets_4p1000_at_confidence"
+#: Decimals of a rate [per mille yr-1] when binned: rates equal but for float noise share a bar.
+RATE_DECIMALS = 9
+
+
+def verdict_column(frame: pd.DataFrame | None) -> str:
+    """The verdict a page shows: at the Monte Carlo confidence when the frame has it, else the deterministic one."""
+    return CONFIDENT if frame is not None and CONFIDENT in frame.columns else "meets_4p1000"
+
+
+def verdicts(frame: pd.DataFrame) -> np.ndarray:
+    """The shown verdict of every row (:func:`verdict_column`) as booleans (a missing verdict is False)."""
+    return frame[verdict_column(frame)].fillna(False).to_numpy(dtype=bool)
+
+
+def measurement_flags(result) -> pd.DataFrame:
+    """Per plot, what makes its measured stock less certain: ``bd_estimated`` and ``extrapolated_cm``.
+
+    Read from the stocks behind the baselines (``result.stocks``, the records of
+    :func:`fourp1000.stocks.estimate.estimate_stocks`): ``bd_estimated`` is True when the bulk
+    density of some layer of some record (sampling, core) came from a pedotransfer function,
+    ``extrapolated_cm`` [cm] is the deepest extrapolation (0 when none). Index ``plot_id``;
+    plots without layers (IPCC default baseline) are absent.
+    """
+    stocks = getattr(result, "stocks", None)
+    if stocks is None or not len(stocks) or "plot_id" not in stocks:
+        return pd.DataFrame({"bd_estimated": pd.Series(dtype=bool), "extrapolated_cm": pd.Series(dtype=float)},
+                            index=pd.Index([], name="plot_id", dtype=object))
+    flags = pd.DataFrame({
+        "plot_id": stocks["plot_id"].to_numpy(dtype=object),
+        "bd_estimated": (stocks["bd_estimated"].fillna(False).to_numpy(dtype=bool) if "bd_estimated" in stocks
+                         else np.zeros(len(stocks), bool)),
+        "extrapolated_cm": (pd.to_numeric(stocks["extrapolated_cm"], errors="coerce").fillna(0.0).to_numpy(float)
+                            if "extrapolated_cm" in stocks else np.zeros(len(stocks))),
+    })
+    return flags.groupby("plot_id", sort=False).agg(bd_estimated=("bd_estimated", "any"),
+                                                     extrapolated_cm=("extrapolated_cm", "max"))
+
+
+def with_flags(plots: pd.DataFrame, flags: pd.DataFrame) -> pd.DataFrame:
+    """Plots with ``bd_estimated``, ``extrapolated_cm`` and ``default_baseline`` (no measured stock).
+
+    Columns the projection already carries are kept as they are.
+    """
+    ids = plots["plot_id"]
+    add = {}
+    if "bd_estimated" not in plots:
+        add["bd_estimated"] = ids.isin(flags.index[flags["bd_estimated"].to_numpy(dtype=bool)]).to_numpy()
+    if "extrapolated_cm" not in plots:
+        add["extrapolated_cm"] = ids.map(flags["extrapolated_cm"]).astype(float).fillna(0.0).to_numpy()
+    if "default_baseline" not in plots:
+        source = plots["baseline_source"] if "baseline_source" in plots else pd.Series("measured", index=plots.index)
+        add["default_baseline"] = (source.astype(str) != "measured").to_numpy(dtype=bool)
+    return plots.assign(**add)
+
+
+def flag_counts(plots: pd.DataFrame, key: str | None = None) -> pd.DataFrame | dict[str, int]:
+    """Plots with an estimated bulk density, an extrapolated depth, a default baseline: in all, or per ``key``."""
+    marks = pd.DataFrame({"n_plots_bd_estimated": plots["bd_estimated"].to_numpy(dtype=int),
+                          "n_plots_extrapolated": (plots["extrapolated_cm"].to_numpy(float) > 0).astype(int),
+                          "n_plots_default_baseline": plots["default_baseline"].to_numpy(dtype=int)})
+    if key is None:
+        return {name: int(values.sum()) for name, values in marks.items()}
+    return marks.groupby(plots[key].to_numpy(dtype=object), sort=False).sum()
 
 
 def model_rows(frame: pd.DataFrame | None, model: str | None) -> pd.DataFrame | None:
@@ -62,7 +126,13 @@ class Summary:
     """Headline figures of one model's projection (areas [ha]; NaN where plots lack an area).
 
     ``n_farms_meeting`` is None when farms have no area-weighted totals (some plot has no
-    ``area_ha``).
+    ``area_ha``). With Monte Carlo results (``meets_4p1000_at_confidence``) the counts of
+    plots, area and farms meeting 4 per 1000 are those at the confidence asked
+    (``at_confidence`` True) and ``n_plots_meeting_central``, ``n_farms_meeting_central``
+    keep the deterministic verdict. ``change_t_c`` [t C] is the change of every farm's
+    stock over the horizon, summed (NaN without farm totals); ``n_plots_bd_estimated``,
+    ``n_plots_extrapolated``, ``n_plots_default_baseline`` count plots whose baseline rests
+    on an estimated bulk density, an extrapolated depth or the IPCC default stock.
     """
 
     n_rows: int
@@ -74,6 +144,28 @@ class Summary:
     area_ha: float
     area_meeting_ha: float
     years: int
+    at_confidence: bool = False
+    n_plots_meeting_central: int = 0
+    n_farms_meeting_central: int | None = None
+    change_t_c: float = math.nan
+    n_plots_bd_estimated: int = 0
+    n_plots_extrapolated: int = 0
+    n_plots_default_baseline: int = 0
+
+    @property
+    def change_co2e_t(self) -> float:
+        """Change of the farms' stock over the horizon as CO2 [t CO2e] (x 44/12)."""
+        return float(co2e(self.change_t_c))
+
+    @property
+    def annual_change_t_c_yr(self) -> float:
+        """Mean yearly change of the farms' stock [t C yr-1]."""
+        return self.change_t_c / self.years if self.years else math.nan
+
+    @property
+    def annual_change_co2e_t_yr(self) -> float:
+        """Mean yearly change of the farms' stock as CO2 [t CO2e yr-1]."""
+        return float(co2e(self.annual_change_t_c_yr))
 
     @property
     def share_plots_meeting(self) -> float:
@@ -88,9 +180,9 @@ class Summary:
 
 def summarise(result, model: str | None = None) -> Summary:
     """Headline figures of a :class:`~fourp1000.projection.table.ProjectResult` (one model)."""
-    plots = model_rows(result.plots, model)
+    plots = with_flags(model_rows(result.plots, model), measurement_flags(result))
     farms = model_rows(result.farms, model)
-    meets = plots["meets_4p1000"].to_numpy(dtype=bool)
+    meets = verdicts(plots)
     area = (pd.to_numeric(plots["area_ha"], errors="coerce").to_numpy(dtype=float) if "area_ha" in plots
             else np.full(len(plots), np.nan))
     has_area = bool(len(area)) and bool(np.isfinite(area).all())
@@ -104,10 +196,16 @@ def summarise(result, model: str | None = None) -> Summary:
         n_plots=int(len(plots)),
         n_plots_meeting=int(meets.sum()),
         n_farms=int(n_farms),
-        n_farms_meeting=None if farms is None else int(farms["meets_4p1000"].to_numpy(dtype=bool).sum()),
+        n_farms_meeting=None if farms is None else int(verdicts(farms).sum()),
         area_ha=float(area.sum()) if has_area else math.nan,
         area_meeting_ha=float(area[meets].sum()) if has_area else math.nan,
         years=int(result.options.years),
+        at_confidence=verdict_column(plots) == CONFIDENT,
+        n_plots_meeting_central=int(plots["meets_4p1000"].to_numpy(dtype=bool).sum()),
+        n_farms_meeting_central=None if farms is None else int(farms["meets_4p1000"].to_numpy(dtype=bool).sum()),
+        change_t_c=(math.nan if farms is None else
+                    float((farms["final_stock_t_c"].to_numpy(float) - farms["baseline_stock_t_c"].to_numpy(float)).sum())),
+        **flag_counts(plots),
     )
 
 
@@ -129,16 +227,26 @@ def farm_table(result, model: str | None = None) -> pd.DataFrame | None:
 
 
 def shortfall(plots: pd.DataFrame) -> pd.DataFrame:
-    """Plots that miss 4 per 1000, largest shortfall first, with ``gap_t_ha_yr``.
+    """Plots that miss 4 per 1000, largest shortfall first, with ``gap_t_ha_yr`` and ``gap_co2e_t_ha_yr``.
 
     ``gap_t_ha_yr`` [t C ha-1 yr-1] is the extra mean yearly gain the plot would need:
-    ``four_per_mille(baseline) - annual change``.
+    ``four_per_mille(baseline) - annual change`` (the deterministic verdict and change);
+    ``gap_co2e_t_ha_yr`` [t CO2e ha-1 yr-1] is the same as CO2.
     """
     short = plots[~plots["meets_4p1000"].to_numpy(dtype=bool)]
     gap = (four_per_mille(short["baseline_stock_t_ha"].to_numpy(float))
            - short["annual_change_t_ha_yr"].to_numpy(float))
-    short = short.assign(gap_t_ha_yr=gap)
+    short = short.assign(gap_t_ha_yr=gap, gap_co2e_t_ha_yr=co2e(gap))
     return short.iloc[np.argsort(-gap, kind="stable")].reset_index(drop=True)
+
+
+def with_co2e(frame: pd.DataFrame | None, columns: dict[str, str]) -> pd.DataFrame | None:
+    """``frame`` with each CO2e column of ``columns`` (CO2e name -> carbon name), computed where missing."""
+    if frame is None:
+        return None
+    add = {name: co2e(frame[carbon].to_numpy(float)) for name, carbon in columns.items()
+           if name not in frame and carbon in frame}
+    return frame.assign(**add) if add else frame
 
 
 @dataclass(frozen=True)
@@ -264,7 +372,8 @@ def rate_edges(rates_per_mille: np.ndarray) -> np.ndarray:
     k_lo = math.floor(lo / width)
     k_lo -= width * k_lo > lo  # lo / width may underflow to 0 for tiny negative lo
     k_hi = max(math.floor(hi / width) + 1, k_lo + 1)
-    return width * np.arange(k_lo, k_hi + 1)
+    # Rounded, so that 0.2 x 3 is the 0.6 a rate rounded to RATE_DECIMALS is compared with.
+    return np.round(width * np.arange(k_lo, k_hi + 1), RATE_DECIMALS + 3)
 
 
 @dataclass(frozen=True)
@@ -285,9 +394,20 @@ class RateHistogram:
         return int(self.n_short.sum() + self.n_meets.sum())
 
 
+def binned_rates(rates_per_mille: np.ndarray) -> np.ndarray:
+    """Rates as the histogram bins them [per mille yr-1]: rounded to :data:`RATE_DECIMALS`.
+
+    Rates equal but for float noise (5.000000000000001 and 4.999999999999999 from the same
+    factors) fall in one bar, and a rate that meets 4 per 1000 within the verdict's float
+    tolerance (:func:`fourp1000.targets.meets_target`) sits on the 4 per mille edge, right of the line.
+    """
+    rates = np.round(np.asarray(rates_per_mille, dtype=float), RATE_DECIMALS)
+    return np.where(meets_target(rates) & (rates < TARGET_PER_MILLE), TARGET_PER_MILLE, rates)
+
+
 def rate_histogram(rates_per_mille: np.ndarray, meets: np.ndarray) -> RateHistogram:
-    """Bin plot rates [per mille yr-1] by verdict (``meets``: 4 per 1000 met)."""
-    rates = np.asarray(rates_per_mille, dtype=float)
+    """Bin plot rates [per mille yr-1] (:func:`binned_rates`) by verdict (``meets``: 4 per 1000 met)."""
+    rates = binned_rates(rates_per_mille)
     meets = np.asarray(meets, dtype=bool)
     ok = np.isfinite(rates)
     edges = rate_edges(rates[ok])
@@ -310,10 +430,25 @@ class ModelNumbers:
     short_plots: pd.DataFrame
 
 
+#: CO2 equivalents the tables show beside carbon (CO2e column -> carbon column).
+PLOT_CO2E = {"baseline_co2e_t_ha": "baseline_stock_t_ha", "annual_change_co2e_t_ha_yr": "annual_change_t_ha_yr"}
+FARM_CO2E = {"baseline_co2e_t": "baseline_stock_t_c", "final_co2e_t": "final_stock_t_c",
+             "annual_change_co2e_t_yr": "annual_change_t_c_yr"}
+
+
 def model_numbers(result, model: str) -> ModelNumbers:
-    """The numbers of one model: farm trajectories with farm totals, else plot trajectories."""
-    plots = model_rows(result.plots, model)
-    farms = farm_table(result, model)
+    """The numbers of one model: farm trajectories with farm totals, else plot trajectories.
+
+    Plots carry the CO2 equivalents (:data:`PLOT_CO2E`) and their measurement flags
+    (:func:`with_flags`); farms the CO2 equivalents (:data:`FARM_CO2E`) and the number of
+    their plots with each flag (:func:`flag_counts`). The histogram and the summary use the
+    verdict at the Monte Carlo confidence when there is one (:func:`verdict_column`).
+    """
+    plots = with_co2e(with_flags(model_rows(result.plots, model), measurement_flags(result)), PLOT_CO2E)
+    farms = with_co2e(farm_table(result, model), FARM_CO2E)
+    if farms is not None and "farm_id" in plots:
+        counts = flag_counts(plots, "farm_id")
+        farms = farms.assign(**{c: farms["farm_id"].map(counts[c]).fillna(0).to_numpy(int) for c in counts})
     trajectories = farm_trajectories(result, model) if farms is not None else plot_trajectories(result, model)
     return ModelNumbers(
         model=model,
@@ -322,7 +457,7 @@ def model_numbers(result, model: str) -> ModelNumbers:
         plots=plots,
         farms=farms,
         trajectories=trajectories,
-        histogram=rate_histogram(plots["rate_per_mille"].to_numpy(float), plots["meets_4p1000"].to_numpy(bool)),
+        histogram=rate_histogram(plots["rate_per_mille"].to_numpy(float), verdicts(plots)),
         short_plots=shortfall(plots),
     )
 
@@ -332,7 +467,8 @@ def report_numbers(result) -> list[ModelNumbers]:
     return [model_numbers(result, model) for model in result.options.models]
 
 
-__all__ = ["CONFIDENT", "HIGH", "LOW", "P_MEETS", "ModelNumbers", "RateHistogram", "Summary", "Trajectories",
-           "farm_table", "farm_trajectories", "model_label", "model_numbers", "model_rows", "plot_trajectories",
-           "rank_by_rate", "rate_edges", "rate_histogram", "report_numbers", "shortfall", "summarise",
-           "yearly_plot_stocks"]
+__all__ = ["CONFIDENT", "FARM_CO2E", "HIGH", "LOW", "PLOT_CO2E", "P_MEETS", "RATE_DECIMALS", "ModelNumbers",
+           "RateHistogram", "Summary", "Trajectories", "binned_rates", "farm_table", "farm_trajectories", "flag_counts",
+           "measurement_flags", "model_label", "model_numbers", "model_rows", "plot_trajectories", "rank_by_rate",
+           "rate_edges", "rate_histogram", "report_numbers", "shortfall", "summarise", "verdict_column", "verdicts",
+           "with_co2e", "with_flags", "yearly_plot_stocks"]

@@ -20,9 +20,11 @@ from markupsafe import Markup
 
 from ..errors import InputError
 from ..practices import SEPARATOR, list_practices
-from .figures import rate_histogram_svg, trajectory_svg
-from .numbers import CONFIDENT, HIGH, LOW, P_MEETS, ModelNumbers, report_numbers
-from .provenance import InputFile, option_rows, report_time
+from ..stocks.layers import CO2_PER_C
+from .figures import VERDICT_LABELS, rate_histogram_svg, trajectory_svg
+from .numbers import CONFIDENT, HIGH, LOW, P_MEETS, ModelNumbers, report_numbers, verdict_column
+from .provenance import InputFile, report_time, settings
+from .wording import plain_method, practice_words, status_words, symbols
 
 DEFAULT_TITLE = "Soil carbon and the 4 per 1000 target"
 TEMPLATE = "report.html.j2"
@@ -85,7 +87,7 @@ def environment() -> Environment:
     env = Environment(loader=PackageLoader("fourp1000.report", "templates"), autoescape=True,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters.update(num=format_number, pct=format_percent, data=data_value, plural=plural,
-                       missing=is_missing)
+                       missing=is_missing, words=practice_words, symbols=symbols)
     return env
 
 
@@ -101,6 +103,7 @@ class Figure:
     model: ModelNumbers
     record: dict
     svg: Markup
+    meets: bool  # the verdict shown: at the Monte Carlo confidence when there is one
 
 
 def short_label(model: ModelNumbers) -> str:
@@ -121,7 +124,9 @@ def trajectory_figures(models: list[ModelNumbers], depth: str, max_figures: int)
     for m_index, model in enumerate(models):
         traj = model.trajectories
         by_unit = dict(tuple(traj.frame.groupby(key, sort=False)))
-        records = (model.farms if model.farms is not None else model.plots).set_index(key, drop=False)
+        table = model.farms if model.farms is not None else model.plots
+        records = table.set_index(key, drop=False)
+        verdict = verdict_column(table)
         for u_index, unit in enumerate(shown):
             if unit not in by_unit:
                 continue
@@ -129,7 +134,9 @@ def trajectory_figures(models: list[ModelNumbers], depth: str, max_figures: int)
             label = f"Stock trajectory of {what} {unit}" + (f" ({model.label})" if len(models) > 1 else "")
             svg = trajectory_svg(by_unit[unit], unit=traj.unit, depth_label=depth, prefix=f"t{m_index}-{u_index}",
                                  label=label)
-            figures.append((u_index, m_index, Figure(str(unit), model, records.loc[unit].to_dict(), Markup(svg))))
+            record = records.loc[unit].to_dict()
+            meets = bool(record[verdict]) if not is_missing(record[verdict]) else False
+            figures.append((u_index, m_index, Figure(str(unit), model, record, Markup(svg), meets)))
     return [f for _, _, f in sorted(figures, key=lambda item: item[:2])]
 
 
@@ -156,6 +163,27 @@ def status_counts(plots: pd.DataFrame) -> list[tuple[str, int]]:
     return sorted((str(k), int(v)) for k, v in counts.items())
 
 
+def confidence_words(confidence: float | None) -> str:
+    """``≥ 90 % likely`` for a confidence of 0.9 (``likely enough`` when it is not known)."""
+    return "likely enough" if confidence is None else f"≥ {100.0 * confidence:g} % likely"
+
+
+def histogram_labels(model: ModelNumbers, confidence: float | None) -> tuple[str, str]:
+    """Legend labels of the rate histogram: the verdict it is stacked by (at confidence with Monte Carlo)."""
+    if not model.summary.at_confidence:
+        return VERDICT_LABELS
+    pct = "" if confidence is None else f" ({100.0 * confidence:g} %)"
+    return f"may fall short{pct}", f"likely meets 4 ‰{pct}"
+
+
+def unsure_plots(plots: pd.DataFrame) -> list[str]:
+    """Plots that meet 4 per 1000 on the central estimate but not at the Monte Carlo confidence."""
+    if CONFIDENT not in plots:
+        return []
+    unsure = plots["meets_4p1000"].to_numpy(bool) & ~plots[CONFIDENT].fillna(False).to_numpy(bool)
+    return [str(p) for p in plots.loc[unsure, "plot_id"]]
+
+
 def records(frame: pd.DataFrame | None, limit: int | None = None) -> list[dict]:
     """Rows as dicts for the template (at most ``limit``)."""
     if frame is None:
@@ -170,9 +198,11 @@ def uncertainty_columns(frame: pd.DataFrame | None) -> dict[str, bool]:
             "p_meets": P_MEETS in cols and CONFIDENT not in cols, "confident": CONFIDENT in cols}
 
 
-def model_context(model: ModelNumbers, max_plot_rows: int, several: bool) -> dict:
+def model_context(model: ModelNumbers, max_plot_rows: int, several: bool, confidence: float | None = None) -> dict:
     """The template's view of one model."""
     return {
+        "verdict": verdict_column(model.plots), "farm_verdict": verdict_column(model.farms),
+        "unsure_plots": unsure_plots(model.plots),
         "model": model.model, "label": model.label, "short": short_label(model), "summary": model.summary,
         "farms": records(model.farms), "has_farms": model.farms is not None,
         "farm_cols": uncertainty_columns(model.farms), "plot_cols": uncertainty_columns(model.plots),
@@ -182,9 +212,11 @@ def model_context(model: ModelNumbers, max_plot_rows: int, several: bool) -> dic
         "n_confident_plots": _count_true(model.plots, CONFIDENT),
         "n_confident_farms": _count_true(model.farms, CONFIDENT),
         "histogram": model.histogram,
+        "histogram_labels": histogram_labels(model, confidence),
         "histogram_svg": Markup(rate_histogram_svg(model.histogram, prefix=f"r{model.model}",
                                                    label="Histogram of plot rates in per mille per year"
-                                                   + (f" ({model.label})" if several else ""))),
+                                                   + (f" ({model.label})" if several else ""),
+                                                   labels=histogram_labels(model, confidence))),
     }
 
 
@@ -257,19 +289,23 @@ def build_report(
         "title": title or DEFAULT_TITLE, "version": __version__ if version is None else version,
         "input_file": input_file, "climate_file": climate_file, "generated": generated,
         "years": int(opts.years), "depth": depth, "confidence": confidence,
-        "models": [model_context(m, max_plot_rows, len(models) > 1) for m in models], "several": len(models) > 1,
+        "sure": confidence_words(confidence), "co2_per_c": CO2_PER_C,
+        "models": [model_context(m, max_plot_rows, len(models) > 1, confidence) for m in models],
+        "several": len(models) > 1,
         "summary": models[0].summary, "max_plot_rows": max_plot_rows, "max_farm_figures": max_farm_figures,
         "figures": trajectory_figures(models, depth, max_farm_figures),
         "figures_of": "farms" if models[0].farms is not None else "plots",
         "n_units": len(models[0].farms) if models[0].farms is not None else len(models[0].plots),
         "has_band": any(m.trajectories.has_band for m in models), "has_rothc": "rothc" in opts.models,
-        "notes": [n for n in notes if n], "methods": list(result.methods),
-        "statuses": status_counts(result.plots), "practices": records(practices_used(result.plots, opts.ipcc_version)),
+        "notes": [n for n in notes if n], "methods": [plain_method(line) for line in result.methods],
+        "statuses": [(status, status_words(status), n) for status, n in status_counts(result.plots)],
+        "practices": records(practices_used(result.plots, opts.ipcc_version)),
         "practice_method": opts.method, "references": REFERENCES + ((ROTHC_REFERENCE,) if "rothc" in opts.models else ()),
-        "options": option_rows(opts),
+        "options": settings(opts),
     }
     return environment().get_template(TEMPLATE).render(context)
 
 
-__all__ = ["DEFAULT_TITLE", "REFERENCES", "build_report", "data_value", "environment", "format_number",
-           "format_percent", "is_missing", "plural", "practices_used", "status_counts", "trajectory_figures"]
+__all__ = ["DEFAULT_TITLE", "REFERENCES", "build_report", "confidence_words", "data_value", "environment",
+           "format_number", "format_percent", "histogram_labels", "is_missing", "plural", "practices_used",
+           "status_counts", "trajectory_figures", "unsure_plots"]

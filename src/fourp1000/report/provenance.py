@@ -75,26 +75,45 @@ def report_time(environ: Mapping[str, str] | None = None) -> datetime:
     return datetime.now(tz=timezone.utc).replace(microsecond=0)
 
 
-def option_rows(options: object) -> list[tuple[str, str]]:
-    """Every option of a (nested) options dataclass as ``(name, text)`` pairs.
+#: Command-line flags of the options whose flag is not ``--`` + the name with dashes.
+OPTION_FLAGS = {"practices": "--practice", "models": "--model", "stone_density_g_cm3": "--stone-density"}
 
-    Nested options are named ``outer.inner``; sequences are comma-separated; a climate
-    table is named by its file (its checksum is listed with the inputs).
+
+def value_words(value: object) -> str:
+    """An option value as a reader writes it: ``yes``/``no``, ``not set``, ``1.724``, lists comma-separated."""
+    if value is None:
+        return "not set"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, ClimateTable):
+        return value.label
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, (tuple, list)):
+        return ", ".join(value_words(v) for v in value) if value else "none"
+    return str(value)
+
+
+def settings(options: object) -> list[tuple[str, str]]:
+    """The options of a run as ``(flag, value)`` pairs, nested options flattened.
+
+    The stock interval (``top_cm``, ``bottom_cm``) is one ``--depth`` entry in cm; no
+    practice given on the command line reads "from the file".
     """
     if options is None or not dataclasses.is_dataclass(options):
         return []
     rows: list[tuple[str, str]] = []
-    for field in dataclasses.fields(options):
-        value = getattr(options, field.name)
-        if isinstance(value, ClimateTable):
-            rows.append((field.name, value.label))
-        elif dataclasses.is_dataclass(value):
-            rows += [(f"{field.name}.{key}", text) for key, text in option_rows(value)]
-        elif isinstance(value, (tuple, list)):
-            rows.append((field.name, ", ".join(map(str, value))))
+    fields = {f.name: getattr(options, f.name) for f in dataclasses.fields(options)}
+    if {"top_cm", "bottom_cm"} <= fields.keys():
+        rows.append(("--depth", f"{fields.pop('top_cm'):g}–{fields.pop('bottom_cm'):g} cm"))
+    for name, value in fields.items():
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            rows += settings(value)
+        elif name == "practices" and not value:
+            rows.append((OPTION_FLAGS[name], "from the file (practices column)"))
         else:
-            rows.append((field.name, str(value)))
+            rows.append((OPTION_FLAGS.get(name, "--" + name.replace("_", "-")), value_words(value)))
     return rows
 
 
-__all__ = ["CHUNK_BYTES", "InputFile", "option_rows", "report_time"]
+__all__ = ["CHUNK_BYTES", "OPTION_FLAGS", "InputFile", "report_time", "settings", "value_words"]
