@@ -52,12 +52,17 @@ def test_unknown_practice_lists_the_catalogue_and_row():
     assert str(info.value).startswith("unknown practice 'biochar' in row 5; valid: reduced_tillage, no_till, ")
 
 
-def test_input_practices_raise_input_to_at_least_their_class():
-    """residue_retention: >= medium; cover_crops: >= high; manure: high with manure."""
+def test_input_classes_follow_the_ipcc_class_definitions():
+    """IPCC 2019 Vol. 4 Ch. 5 Table 5.5 class definitions: residues returned = medium; high =
+    medium plus extra input practices; high with manure = high residue inputs plus manure;
+    with residues removed, manure or cover crops only reach medium. A class never falls."""
     base = ["low", "medium", "high", "high_manure"]
     for practice, expected in (("residue_retention", ["medium", "medium", "high", "high_manure"]),
-                               ("cover_crops", ["high", "high", "high", "high_manure"]),
-                               ("manure", ["high_manure"] * 4)):
+                               ("cover_crops", ["medium", "high", "high", "high_manure"]),
+                               ("manure", ["medium", "high_manure", "high_manure", "high_manure"]),
+                               ("residue_retention;cover_crops", ["high", "high", "high", "high_manure"]),
+                               ("residue_retention;manure", ["high_manure", "high_manure", "high_manure",
+                                                             "high_manure"])):
         m = pr.apply_practices(pr.parse_practices([practice] * 4), ["cropland"] * 4, ["full"] * 4, base)
         assert m.input_level.tolist() == expected, practice
 

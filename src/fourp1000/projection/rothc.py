@@ -93,7 +93,7 @@ LAND_USE_FILE = "rothc_land_use.csv"
 PRACTICES_FILE = "rothc_practices.csv"
 EFFECTS = ("none", "plant_input_fraction", "plant_input_t_c_ha_yr", "cover", "fym_c_t_ha_yr",
            "tree_litter_equilibrium", "dpm_rpm_ratio")
-MONTH_RULES = ("baseline", "fallow", "all")
+MONTH_RULES = ("baseline", "fallow", "fallow_inner", "fallow_growing", "all")
 #: Optional plot columns read by the RothC projection (besides the IPCC ones).
 PLOT_COLUMNS = ("clay_pct", "climate_id", "cover_months", "dpm_rpm_ratio")
 #: Result columns of :func:`project_rothc` after ``plot_id`` (and ``farm_id``, ``area_ha``):
