@@ -279,7 +279,7 @@ def additional_practices(practices: np.ndarray, current: np.ndarray, land_use: n
     n = len(cols[0])
     if n == 0:
         return np.empty(0, dtype=object), np.empty(0, dtype=object)
-    parts = [pd.Series(c, dtype=object).astype(str) for c in cols]
+    parts = [pd.Series(c, dtype=object).fillna("").astype(str) for c in cols]
     key = parts[0]
     for part in parts[1:]:
         key = key + "\x1f" + part

@@ -472,7 +472,7 @@ def practice_inputs(effects: pd.DataFrame, change: ManagementChange, drivers: Pl
                     params: rothc.RothCParameters) -> PracticeInputs:
     """Apply each practice effect of ``effects`` to the plots adopting it (effects add up)."""
     n = drivers.clay_pct.size
-    masks = adoption_masks(change.practices)
+    masks = adoption_masks(change.credited)
     weights = _month_weights(drivers.covered, drivers.temperature_c)
     out = PracticeInputs(drivers.dpm_rpm_ratio.copy(), np.zeros((MONTHS, n)), np.zeros((MONTHS, n)),
                          drivers.covered.copy(), np.array(base.fym_t_c_ha, dtype=float), np.ones(n),
