@@ -309,7 +309,7 @@ def test_without_areas_there_are_no_farm_totals_only_plots(tmp_path):
     assert "no area-weighted totals" in html_text and not page.find("table", "farms")
     figures = page.find("figure", "trajectory")
     by_rate = result.plots.sort_values("rate_per_mille", ascending=False)["plot_id"].tolist()
-    assert [f["data-plot"] for f in figures] == by_rate and by_rate[:2] == ["SM-01", "CA-02"]
+    assert [f["data-plot"] for f in figures] == by_rate and by_rate[:2] == ["CA-02", "SM-01"]
 
 
 def test_without_areas_check_scores_plots(tmp_path):
