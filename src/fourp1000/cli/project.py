@@ -8,7 +8,7 @@ import click
 
 from ..projection import ipcc
 from ..io.writers import write_tables
-from ..practices import list_practices, practice_names
+from ..practices import TILLAGE_CREDITS, list_practices, practice_names
 from ..projection.tier1 import METHODS
 from ..io.readers import read_table
 from ..io.schema import VAN_BEMMELEN
@@ -37,11 +37,11 @@ from .uncertainty_options import (
 )
 
 PLOT_VIEW = ["model", "plot_id", "farm_id", "practices", "baseline_stock_t_ha", "final_stock_t_ha",
-             "annual_change_t_ha_yr", "rate_per_mille", "meets_4p1000"]
+             "annual_change_t_ha_yr", "rate_per_mille", "meets_4p1000", "caveats"]
 FARM_VIEW = ["model", "farm_id", "n_plots", "area_ha", "baseline_stock_t_c", "final_stock_t_c",
              "annual_change_t_c_yr", "rate_per_mille", "meets_4p1000"]
 # With --uncertainty the terminal table adds the 95 % interval of the rate and the verdict at confidence.
-INTERVAL_VIEW = ["rate_per_mille_p2_5", "rate_per_mille_p97_5", "p_meets_4p1000", "meets_4p1000_at_confidence"]
+INTERVAL_VIEW = ["rate_per_mille_p2_5", "rate_per_mille_p97_5", "p_meets_4p1000", "verdict_at_confidence"]
 
 
 def projection_options(func):
@@ -59,6 +59,12 @@ def projection_options(func):
                      help="With --method rates: years the rates apply (default: the catalogue's duration)."),
         click.option("--check", is_flag=True,
                      help=f"Exit with code {EXIT_TARGET_MISSED} when any plot (project) or farm (score) misses 4 per 1000."),
+        click.option("--tillage-credit", type=click.Choice(TILLAGE_CREDITS), default="ipcc", show_default=True,
+                     help="Credit reduced/no tillage as IPCC Tier 1 does (ipcc, the inventory convention), or not "
+                          "(none: its 0-30 cm gain is largely carbon moved within the profile)."),
+        click.option("--cap-at-capacity", is_flag=True,
+                     help="Cap each plot's gain at its saturation deficit (mineral-associated carbon capacity "
+                          "from clay and silt, Hassink 1997)."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -87,7 +93,8 @@ def _parse_models(ctx, param, value) -> tuple[str, ...]:
 
 def run_projection(file, *, depth, depth_method, spline_lambda, extrapolate, bd_ptf, bd_basis, som_factor,
                    stone_density, on_error, sep, decimal, encoding, sheet, columns_file, practices, years,
-                   ipcc_version, method, rate_years, quiet, model=("ipcc",), climate=None, stdin=None):
+                   ipcc_version, method, rate_years, quiet, model=("ipcc",), climate=None, stdin=None,
+                   tillage_credit="ipcc", cap_at_capacity=False):
     """Read FILE and project it (shared by project, score and report); ``stdin`` replaces sys.stdin for '-'."""
     from .common import column_map_for
 
@@ -103,7 +110,8 @@ def run_projection(file, *, depth, depth_method, spline_lambda, extrapolate, bd_
             climate_table = read_climate(climate)
     est = options_from_cli(depth, depth_method, spline_lambda, extrapolate, bd_ptf, som_factor, stone_density, on_error)
     opts = ProjectOptions(practices=tuple(practices), years=years, ipcc_version=ipcc_version, method=method,
-                          rate_years=rate_years, models=models, climate=climate_table, estimate=est)
+                          rate_years=rate_years, models=models, climate=climate_table, estimate=est,
+                          tillage_credit=tillage_credit, cap_at_capacity=cap_at_capacity)
     column_map = column_map_for(columns_file)
     with status("Reading input", quiet):
         raw = read_table(file, sep=sep, decimal=decimal, encoding=encoding, sheet=sheet, stdin=stdin)
@@ -165,7 +173,8 @@ def _model_summary(result, farms=None) -> str:
 @output_options
 @uncertainty_options
 @handle_errors
-def project(file, practices, years, ipcc_version, method, rate_years, check, with_trajectory, depth, depth_method,
+def project(file, practices, years, ipcc_version, method, rate_years, check, tillage_credit, cap_at_capacity,
+            with_trajectory, depth, depth_method,
             spline_lambda, extrapolate, bd_ptf, bd_basis, som_factor, stone_density, on_error, rejects, sep, decimal,
             encoding, sheet, columns_file, fmt, output, quiet, verbose, uncertainty, draws, seed, confidence, model,
             climate_file):
@@ -187,6 +196,8 @@ def project(file, practices, years, ipcc_version, method, rate_years, check, wit
       fourp1000 project plots.csv --uncertainty --confidence 0.9 -f csv
       fourp1000 project examples/plots.csv --model rothc --climate examples/climate.csv
       fourp1000 project examples/plots.csv --model ipcc,rothc --climate examples/climate.csv -f csv
+      fourp1000 project examples/plots.csv --tillage-credit none --cap-at-capacity
+      fourp1000 project examples/plots.csv --depth 0-40 --extrapolate --on-error skip
     """
     fmt = resolve_format(fmt, output)
     table, result, unc = _project_from_options(file, click.get_current_context().params)
@@ -216,7 +227,8 @@ def project(file, practices, years, ipcc_version, method, rate_years, check, wit
 @output_options
 @uncertainty_options
 @handle_errors
-def score(file, practices, years, ipcc_version, method, rate_years, check, depth, depth_method, spline_lambda,
+def score(file, practices, years, ipcc_version, method, rate_years, check, tillage_credit, cap_at_capacity, depth,
+          depth_method, spline_lambda,
           extrapolate, bd_ptf, bd_basis, som_factor, stone_density, on_error, rejects, sep, decimal, encoding, sheet,
           columns_file, fmt, output, quiet, verbose, uncertainty, draws, seed, confidence, model, climate_file):
     """Score farms against 4 per 1000: area-weighted totals per farm, for batch work.
@@ -256,7 +268,7 @@ def score(file, practices, years, ipcc_version, method, rate_years, check, depth
 # Options of `project`/`score` handed to run_projection unchanged.
 _RUN_OPTIONS = ("depth", "depth_method", "spline_lambda", "extrapolate", "bd_ptf", "bd_basis", "som_factor",
                 "stone_density", "on_error", "sep", "decimal", "encoding", "sheet", "columns_file", "practices",
-                "years", "ipcc_version", "method", "rate_years", "quiet", "model")
+                "years", "ipcc_version", "method", "rate_years", "quiet", "model", "tillage_credit", "cap_at_capacity")
 
 
 def _project_from_options(file: str, params: dict):
