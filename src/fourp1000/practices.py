@@ -4,16 +4,19 @@ Each practice (``data/practices.yaml``) acts on a plot's management in one of th
 
 * it *sets* a class: ``reduced_tillage`` and ``no_till`` set the tillage class (F_MG),
   ``set_aside`` the land use (F_LU), ``improved_grassland`` the grassland condition;
-* it *raises* the input class to at least a level (order low < medium < high <
-  high_manure): ``residue_retention`` to medium, ``cover_crops`` to high (without
-  manure), ``manure`` to high with manure;
+* it enters the input class (F_I) as the IPCC class definitions say (:func:`input_class`):
+  ``residue_retention`` returns residues (medium), ``cover_crops`` and ``manure`` add one
+  step each (to high; with manure, high with manure), at most high;
 * it multiplies the equilibrium stock by an extra factor: ``agroforestry``, 1.25 on
   cropland and 1.19 on grassland (Cardinael et al. 2018).
 
-Practices combine: the classes they set or raise are merged (the highest input wins) and
-the resulting factors multiply. Alongside the IPCC mapping, some practices carry a
-meta-analysis sequestration rate [t C ha-1 yr-1] applied for a finite duration, used by
-``method="rates"`` in :mod:`fourp1000.projection.tier1`.
+Only *additional* practices are credited (:func:`additional_practices`): a practice the
+plot already has (``current_practices``, or implied by its classes) changes nothing.
+Practices combine: the classes they set are merged, the input practices give one input
+class, and the resulting factors multiply. Alongside the IPCC mapping, some practices carry
+a meta-analysis sequestration rate [t C ha-1 yr-1] applied for a finite duration, used by
+``method="rates"`` in :mod:`fourp1000.projection.tier1`; rates of one mechanism are not
+added (:func:`rate_weights`).
 
 Notes
 -----
@@ -21,7 +24,9 @@ Notes
   cropland, ``no_till`` on set-aside, ...) is an input error naming the row.
 * ``set_aside`` changes the land use, so tillage and input practices combined with it
   have no further effect; combining it with ``agroforestry`` is an error.
-* Rates of several practices add up (no interaction is known well enough to model).
+* Rates of practices sharing a mechanism (the C-input practices) combine as the largest
+  plus ``others_weight`` x the others (``combination`` in ``practices.yaml``; 0); rates of
+  different mechanisms add.
 
 References
 ----------

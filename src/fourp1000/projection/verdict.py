@@ -20,7 +20,7 @@ References
 .. [2] Hassink J. (1997) Plant and Soil 191:77-87, doi:10.1023/A:1004213929699
 .. [3] Georgiou K. et al. (2022) Nature Communications 13:3797, doi:10.1038/s41467-022-31540-9
 .. [4] Powlson D.S. et al. (2014) Limited potential of no-till agriculture for climate
-   change mitigation. Nature Climate Change 4:678-683, doi:10.1038/nclimate2292
+   change mitigation. Nature Climate Change 4:678-683
 """
 
 from __future__ import annotations
