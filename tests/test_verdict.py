@@ -179,6 +179,18 @@ def test_rothc_flags_a_fitted_input_above_the_climatic_npp():
     assert r.loc["t", "rothc_confidence"] == "low" and r.loc["c", "rothc_confidence"] == "normal"
 
 
+def test_rothc_flags_stacked_practices_beyond_the_largest_published_rate():
+    clim = read_climate(EXAMPLES / "climate.csv")
+    plots = pd.DataFrame({"plot_id": ["s", "one", "till"], "land_use": "cropland", "clay_pct": 25.0,
+                          "measured_stock_t_c_ha": 50.0, "climate_id": "cool_temperate_moist", "input_level": "low",
+                          "practices": ["manure;agroforestry;residue_retention", "manure", "no_till;manure"]})
+    r = project_rothc(plots, clim).plots.set_index("plot_id")
+    largest = max(float(p.rate["t_c_ha_yr"]) for p in catalogue().values() if p.rate)
+    assert r.loc["s", "annual_change_t_ha_yr"] > largest and "stacked_effects" in r.loc["s", "caveats"]
+    # one acting practice (no-till does nothing in RothC) is never 'stacked'
+    assert "stacked_effects" not in r.loc["one", "caveats"] and "stacked_effects" not in r.loc["till", "caveats"]
+
+
 def test_verdict_at_confidence_does_not_flip_across_seeds(tmp_path):
     """Plots sharing reduced_tillage;cover_crops share every factor draw, so their P moves
     together with the seed; within two Monte Carlo standard errors of the level they are

@@ -66,7 +66,7 @@ from . import ipcc, tier1
 from .. import rothc
 from ..io.climate import ClimateTable
 from ..errors import FourP1000Error, InputError, ReferenceDataError
-from ..practices import SEPARATOR, practice_names
+from ..practices import SEPARATOR, catalogue, practice_names
 from ..tables import read_csv_table
 from ..targets import change_columns
 from .verdict import caveat_text
@@ -77,6 +77,7 @@ from .rothc_inputs import (
     ChangedCycle,
     PlotDrivers,
     PracticeInputs,
+    adoption_masks,
     changed_cycle,
     fit_baseline,
     format_cover_months,
@@ -437,7 +438,10 @@ def _result_frame(plots: pd.DataFrame, inp: tier1.ProjectionInputs, climate: Cli
     out["rothc_confidence"] = np.where(implausible, "low", "normal").astype(object)
     out["credited_practices"] = inp.change.credited
     out["not_credited"] = inp.change.not_credited
-    out["caveats"] = caveat_text({"implausible_input": implausible}, len(out))
+    out["caveats"] = caveat_text({"implausible_input": implausible,
+                                  "stacked_effects": _stacked(inp.change.credited, changes.no_effect,
+                                                              out["annual_change_t_ha_yr"].to_numpy(dtype=float))},
+                                 len(out))
     if inp.source_row is not None:
         out["source_row"] = inp.source_row
     return out
@@ -456,6 +460,15 @@ def input_ceiling(drivers: PlotDrivers) -> np.ndarray:
     from .npp import c_input_ceiling_t_c_ha
 
     return c_input_ceiling_t_c_ha(drivers.temperature_c.mean(axis=0), drivers.rain_mm.sum(axis=0))
+
+
+def _stacked(credited: np.ndarray, no_effect: dict[str, np.ndarray], annual_t_ha_yr: np.ndarray) -> np.ndarray:
+    """Plots where two or more practices act in RothC and the mean yearly gain exceeds the
+    largest meta-analysis rate of the catalogue (the largest published single-practice effect)."""
+    masks = adoption_masks(credited)
+    acting = sum((masks[name] & ~no_effect[name]).astype(int) for name in practice_names())
+    largest = max(float(p.rate["t_c_ha_yr"]) for p in catalogue().values() if p.rate)
+    return (acting >= 2) & (annual_t_ha_yr > largest)
 
 
 def _practice_labels(flags: dict[str, np.ndarray]) -> np.ndarray:
