@@ -281,7 +281,22 @@ def _project_from_options(file: str, params: dict):
     return table, result, unc
 
 
+def caveat_line(plots) -> str | None:
+    """One stderr line counting the plots under each caveat keyword (None when there are none)."""
+    if "caveats" not in plots or not len(plots):
+        return None
+    keys = plots["caveats"].dropna().astype(str).str.split(";").explode()
+    counts = keys[keys != ""].value_counts()
+    if counts.empty:
+        return None
+    what = ", ".join(f"{key} {int(n)}" for key, n in counts.items())
+    return f"caveats (plot rows): {what}; see the caveats column and docs/methods.md"
+
+
 def _print_summary(result, unc) -> None:
+    line = caveat_line(result.plots)
+    if line:  # before the summary line, which stays second to last (last with --uncertainty)
+        echo_err(line)
     echo_err(summary_line(result, result.farms))
     if unc is not None:
         echo_err(uncertainty_summary(result.plots, result.farms, unc))
