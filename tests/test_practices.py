@@ -52,12 +52,17 @@ def test_unknown_practice_lists_the_catalogue_and_row():
     assert str(info.value).startswith("unknown practice 'biochar' in row 5; valid: reduced_tillage, no_till, ")
 
 
-def test_input_practices_raise_input_to_at_least_their_class():
-    """residue_retention: >= medium; cover_crops: >= high; manure: high with manure."""
+def test_input_classes_follow_the_ipcc_class_definitions():
+    """IPCC 2019 Vol. 4 Ch. 5 Table 5.5 class definitions: residues returned = medium; high =
+    medium plus extra input practices; high with manure = high residue inputs plus manure;
+    with residues removed, manure or cover crops only reach medium. A class never falls."""
     base = ["low", "medium", "high", "high_manure"]
     for practice, expected in (("residue_retention", ["medium", "medium", "high", "high_manure"]),
-                               ("cover_crops", ["high", "high", "high", "high_manure"]),
-                               ("manure", ["high_manure"] * 4)):
+                               ("cover_crops", ["medium", "high", "high", "high_manure"]),
+                               ("manure", ["medium", "high_manure", "high_manure", "high_manure"]),
+                               ("residue_retention;cover_crops", ["high", "high", "high", "high_manure"]),
+                               ("residue_retention;manure", ["high_manure", "high_manure", "high_manure",
+                                                             "high_manure"])):
         m = pr.apply_practices(pr.parse_practices([practice] * 4), ["cropland"] * 4, ["full"] * 4, base)
         assert m.input_level.tolist() == expected, practice
 
@@ -65,7 +70,9 @@ def test_input_practices_raise_input_to_at_least_their_class():
 def test_tillage_and_land_use_practices_set_classes():
     combos = pr.parse_practices(["reduced_tillage", "no_till", "reduced_tillage;no_till", "set_aside", ""])
     m = pr.apply_practices(combos, ["cropland"] * 5, ["none", "full", "full", "full", "reduced"], ["medium"] * 5)
-    assert m.tillage.tolist() == ["reduced", "none", "none", "full", "reduced"]
+    # reduced tillage on a no-till plot is already in place (less tillage): nothing changes
+    assert m.tillage.tolist() == ["none", "none", "none", "full", "reduced"]
+    assert m.not_credited[0] == "reduced_tillage (already in place: tillage none)"
     assert m.land_use.tolist() == ["cropland"] * 3 + ["set_aside", "cropland"]
     assert m.multiplier.tolist() == [1.0] * 5
 
@@ -93,7 +100,8 @@ def test_practice_on_wrong_land_use_is_an_input_error():
 
 def test_rates_add_up_and_flag_practices_without_rate():
     rate, years, missing, status = pr.practice_rates(pr.parse_practices(["cover_crops;manure", "no_till", ""]))
-    assert rate.tolist() == pytest.approx([0.729, 0.0, 0.0])
+    # cover crops and manure act through the C input: the larger rate (manure), not the sum
+    assert rate.tolist() == pytest.approx([0.409, 0.0, 0.0])
     assert years.tolist() == [20.0, 20.0, 20.0]
     assert missing.tolist() == ["", "no_till", ""]
     assert status.tolist() == ["unconfirmed", "definition", "definition"]

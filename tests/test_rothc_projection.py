@@ -102,7 +102,8 @@ def test_every_catalogue_practice_has_a_sourced_rothc_mapping():
     by = t.set_index(["practice", "effect"])["value"]
     # Typed from the sources cited in the table: Ruis et al. 2019 (3.37 t DM x 0.45), Poulton et al. 2018
     # (3.2 t C per 35 t FYM, 10 t applied), GSOCseq SSM high scenario (+20 %).
-    assert by["cover_crops", "plant_input_t_c_ha_yr"] == pytest.approx(3.37 * 0.45, abs=5e-3)
+    # Seitz et al. (2022) via SoilManageR: shoots 1.253 t C, shoot:root 3.67, exudates 0.31 of root C
+    assert by["cover_crops", "plant_input_t_c_ha_yr"] == pytest.approx(1.253 * (1 + 1.31 / 3.67), abs=5e-3)
     assert by["manure", "fym_c_t_ha_yr"] == pytest.approx(10 * 3.2 / 35, abs=5e-4)
     assert by["improved_grassland", "plant_input_fraction"] == 0.20
     assert set(t.loc[t["practice"].isin(["no_till", "reduced_tillage"]), "effect"]) == {"none"}
@@ -231,16 +232,28 @@ def test_agroforestry_reaches_the_catalogue_factor(climate):
     assert r["equilibrium_stock_t_ha"].iloc[2] == pytest.approx(1.25 * manure_only["equilibrium_stock_t_ha"], rel=1e-9)
 
 
-def test_cover_crops_fill_the_fallow(climate):
+def test_cover_crops_cover_only_the_grown_inner_fallow_months(climate):
+    """Cover crop on a 4-9 crop: bare 10-3; sown in October, destroyed in March (inner months
+    11-2); of those only November (6 °C) reaches the 5 °C growth threshold in 'season'."""
     plots = _plots(land_use=["cropland", "perennial"], climate_id=["season", "const"], cover_months=[None, "1-12"],
                    practices=["cover_crops", "cover_crops"])
     r = project_rothc(plots, climate).plots
-    assert r["cover_months"].tolist() == ["4-9", "1-12"] and r["cover_months_new"].tolist() == ["1-12", "1-12"]
-    assert r["added_plant_c_t_ha_yr"].tolist() == pytest.approx([1.52, 1.52])
+    assert r["cover_months"].tolist() == ["4-9", "1-12"] and r["cover_months_new"].tolist() == ["4-9;11", "1-12"]
+    c_input = 1.253 * (1 + 1.31 / 3.67)
+    assert r["added_plant_c_t_ha_yr"].tolist() == pytest.approx([c_input, c_input], abs=5e-3)
     # Always covered: only the input acts, spread over the year: hand-computed rise.
-    assert r["equilibrium_stock_t_ha"].iloc[1] - 40.0 == pytest.approx(1.52 * hand_unit_equilibrium(T_CONST, CLAY),
+    assert r["equilibrium_stock_t_ha"].iloc[1] - 40.0 == pytest.approx(1.70 * hand_unit_equilibrium(T_CONST, CLAY),
                                                                          rel=1e-9)
     assert (r["final_stock_t_ha"] > 40.0).all()
+
+
+def test_inner_fallow_months_wrap_around_the_new_year():
+    from fourp1000.projection.rothc_inputs import inner_fallow, parse_cover_months
+
+    covered, _ = parse_cover_months(["4-9", "3-10", "1-12", "none", "2-11"])
+    inner = inner_fallow(covered)
+    assert [np.flatnonzero(inner[:, j]).tolist() for j in range(5)] == [[0, 1, 10, 11], [0, 11], [], list(range(12)),
+                                                                        []]
 
 
 def test_residue_retention_only_where_residues_were_removed(climate):
@@ -249,7 +262,9 @@ def test_residue_retention_only_where_residues_were_removed(climate):
     r = project_rothc(plots, climate).plots
     assert r["added_plant_c_t_ha_yr"].iloc[0] == pytest.approx(0.5 * r["plant_c_input_t_ha_yr"].iloc[0], rel=1e-12)
     assert r["added_plant_c_t_ha_yr"].iloc[1] == 0.0 and r["final_stock_t_ha"].iloc[1] == pytest.approx(40.0, abs=1e-6)
-    assert r["practices_without_rothc_effect"].tolist() == ["", "residue_retention"]
+    # residues already returned on a medium-input plot: not additional, not credited
+    assert r["credited_practices"].tolist() == ["residue_retention", ""]
+    assert r["not_credited"].tolist() == ["", "residue_retention (already in place: input_level medium)"]
 
 
 def test_ipcc_default_stock_without_measurement(climate):
@@ -334,7 +349,7 @@ def test_cli_model_rothc_on_the_examples(runner, example_args):
     assert set(r["baseline_source"]) == {"measured"}
     assert r.loc["BL-01", "practices_without_rothc_effect"] == "no_till"
     assert r.loc["BL-01", "clay_pct"] == pytest.approx((24 * 10 + 25 * 20) / 30)  # 0-30 cm, thickness-weighted
-    assert r.loc["SM-02", "practices_without_rothc_effect"] == "residue_retention"  # medium input already
+    assert r.loc["SM-02", "not_credited"] == "residue_retention (already in place: input_level medium)"
     assert r.loc["CA-04", "equilibrium_stock_t_ha"] == pytest.approx(1.25 * r.loc["CA-04", "baseline_stock_t_ha"])
     assert result.stderr.splitlines()[-1] == ("21 rows read, 10 plots scored, 0 rows rejected; rothc: 9 of 10 plots "
                                               "meet 4 per 1000, 3 of 3 farms")

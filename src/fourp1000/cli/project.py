@@ -8,7 +8,7 @@ import click
 
 from ..projection import ipcc
 from ..io.writers import write_tables
-from ..practices import list_practices, practice_names
+from ..practices import TILLAGE_CREDITS, list_practices, practice_names
 from ..projection.tier1 import METHODS
 from ..io.schema import VAN_BEMMELEN
 from ..projection.models import MODELS
@@ -40,11 +40,11 @@ from .uncertainty_options import (
 )
 
 PLOT_VIEW = ["model", "plot_id", "farm_id", "practices", "baseline_stock_t_ha", "final_stock_t_ha",
-             "annual_change_t_ha_yr", "rate_per_mille", "meets_4p1000"]
+             "annual_change_t_ha_yr", "rate_per_mille", "meets_4p1000", "caveats"]
 FARM_VIEW = ["model", "farm_id", "n_plots", "area_ha", "baseline_stock_t_c", "final_stock_t_c",
              "annual_change_t_c_yr", "rate_per_mille", "meets_4p1000"]
 # With --uncertainty the terminal table adds the 95 % interval of the rate and the verdict at confidence.
-INTERVAL_VIEW = ["rate_per_mille_p2_5", "rate_per_mille_p97_5", "p_meets_4p1000", "meets_4p1000_at_confidence"]
+INTERVAL_VIEW = ["rate_per_mille_p2_5", "rate_per_mille_p97_5", "p_meets_4p1000", "verdict_at_confidence"]
 
 
 def projection_options(func):
@@ -62,6 +62,12 @@ def projection_options(func):
                      help="With --method rates: years the rates apply (default: the catalogue's duration)."),
         click.option("--check", is_flag=True,
                      help=f"Exit with code {EXIT_TARGET_MISSED} when any plot (project) or farm (score) misses 4 per 1000."),
+        click.option("--tillage-credit", type=click.Choice(TILLAGE_CREDITS), default="ipcc", show_default=True,
+                     help="Credit reduced/no tillage as IPCC Tier 1 does (ipcc, the inventory convention), or not "
+                          "(none: its 0-30 cm gain is largely carbon moved within the profile)."),
+        click.option("--cap-at-capacity", is_flag=True,
+                     help="Cap each plot's gain at its saturation deficit (mineral-associated carbon capacity "
+                          "from clay and silt, Hassink 1997)."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -102,7 +108,7 @@ def run_projection(file, *, depth, depth_method, spline_lambda, extrapolate, bd_
                    stone_density, on_error, sep, decimal, encoding, sheet, columns_file, practices, years,
                    ipcc_version, method, rate_years, quiet, model=("ipcc",), climate=None, stdin=None,
                    max_extrapolate_cm=MAX_EXTRAPOLATE_CM, max_extrapolate_share=MAX_EXTRAPOLATE_SHARE,
-                   depth_tolerance=0.0, strict=False):
+                   depth_tolerance=0.0, strict=False, tillage_credit="ipcc", cap_at_capacity=False):
     """Read FILE and project it (shared by project, score and report); ``stdin`` replaces sys.stdin for '-'."""
     from .common import column_map_for
 
@@ -120,7 +126,8 @@ def run_projection(file, *, depth, depth_method, spline_lambda, extrapolate, bd_
                            max_extrapolate_cm=max_extrapolate_cm, max_extrapolate_share=max_extrapolate_share,
                            depth_tolerance=depth_tolerance, strict=strict)
     opts = ProjectOptions(practices=tuple(practices), years=years, ipcc_version=ipcc_version, method=method,
-                          rate_years=rate_years, models=models, climate=climate_table, estimate=est)
+                          rate_years=rate_years, models=models, climate=climate_table, estimate=est,
+                          tillage_credit=tillage_credit, cap_at_capacity=cap_at_capacity)
     column_map = column_map_for(columns_file)
     with status("Reading input", quiet):
         raw = read_input(file, sep=sep, decimal=decimal, encoding=encoding, sheet=sheet, stdin=stdin)
@@ -182,8 +189,9 @@ def _model_summary(result, farms=None) -> str:
 @output_options
 @uncertainty_options
 @handle_errors
-def project(file, practices, years, ipcc_version, method, rate_years, check, with_trajectory, depth, depth_method,
-            spline_lambda, extrapolate, max_extrapolate_cm, max_extrapolate_share, depth_tolerance, strict, bd_ptf, bd_basis, som_factor, stone_density, on_error, rejects, sep, decimal,
+def project(file, practices, years, ipcc_version, method, rate_years, check, tillage_credit, cap_at_capacity,
+            with_trajectory, depth, depth_method, spline_lambda, extrapolate, max_extrapolate_cm, max_extrapolate_share,
+            depth_tolerance, strict, bd_ptf, bd_basis, som_factor, stone_density, on_error, rejects, sep, decimal,
             encoding, sheet, columns_file, fmt, output, quiet, verbose, uncertainty, draws, seed, confidence, model,
             climate_file):
     """Project SOC stocks under practices and check 4 per 1000, per plot.
@@ -204,6 +212,8 @@ def project(file, practices, years, ipcc_version, method, rate_years, check, wit
       fourp1000 project plots.csv --uncertainty --confidence 0.9 -f csv
       fourp1000 project examples/plots.csv --model rothc --climate examples/climate.csv
       fourp1000 project examples/plots.csv --model ipcc,rothc --climate examples/climate.csv -f csv
+      fourp1000 project examples/plots.csv --tillage-credit none --cap-at-capacity
+      fourp1000 project examples/plots.csv --depth 0-40 --extrapolate --on-error skip
     """
     fmt = resolve_format(fmt, output)
     table, result, unc = _project_from_options(file, click.get_current_context().params)
@@ -234,8 +244,9 @@ def project(file, practices, years, ipcc_version, method, rate_years, check, wit
 @output_options
 @uncertainty_options
 @handle_errors
-def score(file, practices, years, ipcc_version, method, rate_years, check, depth, depth_method, spline_lambda,
-          extrapolate, max_extrapolate_cm, max_extrapolate_share, depth_tolerance, strict, bd_ptf, bd_basis, som_factor, stone_density, on_error, rejects, sep, decimal, encoding, sheet,
+def score(file, practices, years, ipcc_version, method, rate_years, check, tillage_credit, cap_at_capacity, depth,
+          depth_method, spline_lambda, extrapolate, max_extrapolate_cm, max_extrapolate_share, depth_tolerance, strict,
+          bd_ptf, bd_basis, som_factor, stone_density, on_error, rejects, sep, decimal, encoding, sheet,
           columns_file, fmt, output, quiet, verbose, uncertainty, draws, seed, confidence, model, climate_file):
     """Score farms against 4 per 1000: area-weighted totals per farm, for batch work.
 
@@ -276,7 +287,7 @@ def score(file, practices, years, ipcc_version, method, rate_years, check, depth
 _RUN_OPTIONS = ("depth", "depth_method", "spline_lambda", "extrapolate", "bd_ptf", "bd_basis", "som_factor",
                 "stone_density", "on_error", "sep", "decimal", "encoding", "sheet", "columns_file", "practices",
                 "years", "ipcc_version", "method", "rate_years", "quiet", "model", "max_extrapolate_cm",
-                "max_extrapolate_share", "depth_tolerance", "strict")
+                "max_extrapolate_share", "depth_tolerance", "strict", "tillage_credit", "cap_at_capacity")
 
 
 def _project_from_options(file: str, params: dict):
@@ -289,7 +300,22 @@ def _project_from_options(file: str, params: dict):
     return table, result, unc
 
 
+def caveat_line(plots) -> str | None:
+    """One stderr line counting the plots under each caveat keyword (None when there are none)."""
+    if "caveats" not in plots or not len(plots):
+        return None
+    keys = plots["caveats"].dropna().astype(str).str.split(";").explode()
+    counts = keys[keys != ""].value_counts()
+    if counts.empty:
+        return None
+    what = ", ".join(f"{key} {int(n)}" for key, n in counts.items())
+    return f"caveats (plot rows): {what}; see the caveats column and docs/methods.md"
+
+
 def _print_summary(result, unc) -> None:
+    line = caveat_line(result.plots)
+    if line:  # before the summary line, which stays second to last (last with --uncertainty)
+        echo_err(line)
     echo_err(summary_line(result, result.farms))
     if unc is not None:
         echo_err(uncertainty_summary(result.plots, result.farms, unc))

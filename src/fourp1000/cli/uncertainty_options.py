@@ -64,6 +64,8 @@ def uncertainty_summary(plots: pd.DataFrame, farms: pd.DataFrame | None, unc: Un
         return None
     line = (f"with uncertainty ({unc.draws} draws): {int(plots['meets_4p1000_at_confidence'].sum())} of {len(plots)} "
             f"plots meet 4 per 1000 with probability >= {unc.confidence:g}")
+    if "verdict_at_confidence" in plots:
+        line += f" ({int((plots['verdict_at_confidence'] == 'uncertain').sum())} uncertain)"
     if farms is not None and "meets_4p1000_at_confidence" in farms:
         line += f"; {int(farms['meets_4p1000_at_confidence'].sum())} of {len(farms)} farms"
     return line

@@ -143,6 +143,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("tillage", "text", None, "full, reduced or none.", level="plot"),
     Column("input_level", "text", None, "low, medium, high or high_manure.", level="plot"),
     Column("practices", "list", None, "Practices to project, ';'-separated (project/score).", level="plot"),
+    Column("current_practices", "list", None, "Practices already in place (the baseline; not credited again), "
+           "';'-separated (project/score).", level="plot"),
 )
 
 COLUMNS_BY_NAME: dict[str, Column] = {c.name: c for c in COLUMNS}

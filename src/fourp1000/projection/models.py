@@ -125,14 +125,18 @@ register = MODELS.register
 def _ipcc_validate(plots: pd.DataFrame, opts: ProjectOptions) -> list[FourP1000Error]:
     from . import tier1
 
-    return tier1.check_plots(plots, opts.practices, opts.ipcc_version, method=opts.method)
+    return tier1.check_plots(plots, opts.practices, opts.ipcc_version, method=opts.method,
+                             tillage_credit=opts.tillage_credit)
 
 
 def _ipcc_project(plots: pd.DataFrame, opts: ProjectOptions) -> ModelRun:
-    from . import tier1
+    from . import tier1, verdict
 
-    return ModelRun(tier1.project(plots, practices=opts.practices, years=opts.years, ipcc_version=opts.ipcc_version,
-                                  method=opts.method, rate_years=opts.rate_years))
+    result = tier1.project(plots, practices=opts.practices, years=opts.years, ipcc_version=opts.ipcc_version,
+                           method=opts.method, rate_years=opts.rate_years, tillage_credit=opts.tillage_credit)
+    final30 = result["final_stock_t_ha"].to_numpy(dtype=float)
+    result, _ = verdict.rescale(plots, result, final30, cap=opts.cap_at_capacity, years=float(opts.years))
+    return ModelRun(result)
 
 
 def _ipcc_trajectory(run: ModelRun, opts: ProjectOptions) -> pd.DataFrame:
@@ -178,9 +182,16 @@ def _rothc_validate(plots: pd.DataFrame, opts: ProjectOptions) -> list[FourP1000
 def _rothc_project(plots: pd.DataFrame, opts: ProjectOptions) -> ModelRun:
     from . import rothc
 
+    from . import verdict
+
     run = rothc.project_rothc(plots, _climate(opts), practices=opts.practices, years=opts.years,
                               ipcc_version=opts.ipcc_version, skip_unreachable=True)
-    return ModelRun(run.plots, run.trajectory, run.problems)
+    projected = plots[plots["plot_id"].isin(run.plots["plot_id"])].reset_index(drop=True)
+    traj = run.trajectory
+    stocks = traj["stock_t_ha"].to_numpy(dtype=float).reshape(len(run.plots), -1).T  # (years + 1, n)
+    result, stocks = verdict.rescale(projected, run.plots, stocks, cap=opts.cap_at_capacity, years=float(opts.years))
+    traj = traj.assign(stock_t_ha=stocks.T.ravel())
+    return ModelRun(result, traj, run.problems)
 
 
 def _rothc_trajectory(run: ModelRun, opts: ProjectOptions) -> pd.DataFrame:

@@ -66,9 +66,10 @@ from . import ipcc, tier1
 from .. import rothc
 from ..io.climate import ClimateTable
 from ..errors import FourP1000Error, InputError, ReferenceDataError
-from ..practices import SEPARATOR, practice_names
+from ..practices import SEPARATOR, catalogue, practice_names
 from ..tables import read_csv_table
 from ..targets import change_columns
+from .verdict import caveat_text
 from .rothc_inputs import (
     MONTHS,
     WEIGHT_COLUMNS,
@@ -76,6 +77,7 @@ from .rothc_inputs import (
     ChangedCycle,
     PlotDrivers,
     PracticeInputs,
+    adoption_masks,
     changed_cycle,
     fit_baseline,
     format_cover_months,
@@ -93,7 +95,7 @@ LAND_USE_FILE = "rothc_land_use.csv"
 PRACTICES_FILE = "rothc_practices.csv"
 EFFECTS = ("none", "plant_input_fraction", "plant_input_t_c_ha_yr", "cover", "fym_c_t_ha_yr",
            "tree_litter_equilibrium", "dpm_rpm_ratio")
-MONTH_RULES = ("baseline", "fallow", "all")
+MONTH_RULES = ("baseline", "fallow", "fallow_inner", "fallow_growing", "all")
 #: Optional plot columns read by the RothC projection (besides the IPCC ones).
 PLOT_COLUMNS = ("clay_pct", "climate_id", "cover_months", "dpm_rpm_ratio")
 #: Result columns of :func:`project_rothc` after ``plot_id`` (and ``farm_id``, ``area_ha``):
@@ -107,15 +109,20 @@ PLOT_COLUMNS = ("clay_pct", "climate_id", "cover_months", "dpm_rpm_ratio")
 #: ``added_fym_c_t_ha_yr``, ``tree_litter_c_t_ha_yr``; ``iom_t_c_ha``, ``clay_pct``,
 #: ``depth_cm``, ``climate_id``, ``evaporation_source``, ``land_use_new``,
 #: ``cover_months``/``cover_months_new``, ``dpm_rpm_ratio``/``dpm_rpm_ratio_new``
-#: (input-weighted), ``practices_without_rothc_effect``. Stocks in t C ha-1 for 0-30 cm.
+#: (input-weighted), ``practices_without_rothc_effect``, ``plant_c_input_ceiling_t_ha_yr`` (the
+#: climatic ceiling of plant input: the Miami NPP as carbon), ``rothc_confidence``
+#: (``low`` where the fitted input exceeds the ceiling), ``credited_practices``, ``not_credited``
+#: and ``caveats`` (``implausible_input``). Stocks in t C ha-1 for 0-30 cm.
 RESULT_COLUMNS = (
     "model", "practices", "years", "baseline_source", "baseline_stock_t_ha", "final_stock_t_ha",
     "annual_change_t_ha_yr", "rate_per_mille", "meets_4p1000", "baseline_co2e_t_ha", "final_co2e_t_ha",
     "annual_change_co2e_t_ha_yr", "equilibrium_stock_t_ha", "plant_c_input_t_ha_yr", "fym_c_input_t_ha_yr",
     "added_c_input_t_ha_yr", "added_plant_c_t_ha_yr", "added_fym_c_t_ha_yr", "tree_litter_c_t_ha_yr", "iom_t_c_ha",
     "clay_pct", "depth_cm", "climate_id", "evaporation_source", "land_use_new", "cover_months", "cover_months_new",
-    "dpm_rpm_ratio", "dpm_rpm_ratio_new", "practices_without_rothc_effect",
+    "dpm_rpm_ratio", "dpm_rpm_ratio_new", "practices_without_rothc_effect", "plant_c_input_ceiling_t_ha_yr",
+    "rothc_confidence", "credited_practices", "not_credited", "caveats",
 )
+
 
 
 # --------------------------------------------------------------------------------------
@@ -425,9 +432,43 @@ def _result_frame(plots: pd.DataFrame, inp: tier1.ProjectionInputs, climate: Cli
     out["dpm_rpm_ratio_new"] = np.where(total_new > dpm_total, dpm_total / np.maximum(total_new - dpm_total, 1e-300),
                                         changes.dpm_rpm_ratio)
     out["practices_without_rothc_effect"] = _practice_labels(changes.no_effect)
+    ceiling = input_ceiling(drivers)
+    implausible = base.fit.plant_c_t_ha_yr > ceiling
+    out["plant_c_input_ceiling_t_ha_yr"] = ceiling
+    out["rothc_confidence"] = np.where(implausible, "low", "normal").astype(object)
+    out["credited_practices"] = inp.change.credited
+    out["not_credited"] = inp.change.not_credited
+    out["caveats"] = caveat_text({"implausible_input": implausible,
+                                  "stacked_effects": _stacked(inp.change.credited, changes.no_effect,
+                                                              out["annual_change_t_ha_yr"].to_numpy(dtype=float))},
+                                 len(out))
     if inp.source_row is not None:
         out["source_row"] = inp.source_row
     return out
+
+
+def input_ceiling(drivers: PlotDrivers) -> np.ndarray:
+    """Plausible ceiling of each plot's plant C input [t C ha-1 yr-1]: its climate's NPP.
+
+    The Miami-model net primary production of the plot's climatology (Lieth 1975; mean
+    annual temperature and annual rain) as carbon, 0.48 g C per g dry matter (FAO 2020
+    GSOCseq Eqs. 6.6-6.9; :func:`fourp1000.projection.npp.miami_t_c_ha`). No more plant
+    carbon can enter the soil than the vegetation fixes; a fitted equilibrium input above
+    it means the stock is not at equilibrium with this climate and management (or the
+    climate is wrong), and the RothC result is of low confidence.
+    """
+    from .npp import c_input_ceiling_t_c_ha
+
+    return c_input_ceiling_t_c_ha(drivers.temperature_c.mean(axis=0), drivers.rain_mm.sum(axis=0))
+
+
+def _stacked(credited: np.ndarray, no_effect: dict[str, np.ndarray], annual_t_ha_yr: np.ndarray) -> np.ndarray:
+    """Plots where two or more practices act in RothC and the mean yearly gain exceeds the
+    largest meta-analysis rate of the catalogue (the largest published single-practice effect)."""
+    masks = adoption_masks(credited)
+    acting = sum((masks[name] & ~no_effect[name]).astype(int) for name in practice_names())
+    largest = max(float(p.rate["t_c_ha_yr"]) for p in catalogue().values() if p.rate)
+    return (acting >= 2) & (annual_t_ha_yr > largest)
 
 
 def _practice_labels(flags: dict[str, np.ndarray]) -> np.ndarray:

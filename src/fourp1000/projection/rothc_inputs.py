@@ -416,12 +416,47 @@ def dpm_fraction(ratio: np.ndarray) -> np.ndarray:
     return ratio / (ratio + 1.0)
 
 
-def _month_weights(covered: np.ndarray) -> dict[str, np.ndarray]:
-    """Share of a yearly amount in each month: in the fallow months (else evenly), or evenly."""
-    fallow = ~covered
-    has_fallow = fallow.any(axis=0)
-    return {"fallow": np.where(has_fallow[None, :], fallow / np.maximum(fallow.sum(axis=0), 1), 1.0 / MONTHS),
-            "all": np.full(covered.shape, 1.0 / MONTHS)}
+def inner_fallow(covered: np.ndarray) -> np.ndarray:
+    """Bare months of a cycle less the first and last month of each bare spell, (12, n) bool.
+
+    A cover crop sown in the first bare month after harvest has no canopy yet, and it is
+    destroyed in the last bare month before the next crop is sown (seedbed preparation):
+    only the months in between are covered by it. Spells of one or two months have no
+    inner months; a plot bare all year keeps every month.
+    """
+    fallow = ~np.asarray(covered, bool)
+    prev_bare = np.roll(fallow, 1, axis=0)   # the cycle repeats: December precedes January
+    next_bare = np.roll(fallow, -1, axis=0)
+    inner = fallow & prev_bare & next_bare
+    return np.where(fallow.all(axis=0)[None, :], fallow, inner)
+
+
+#: Mean monthly air temperature [°C] from which a cover crop is taken to grow and cover the
+#: soil: the usual threshold of the thermal growing season (an assumption, documented in
+#: docs/rothc-projection.md).
+GROWING_MONTH_MIN_C = 5.0
+
+
+def _share(mask: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+    """Even shares over the months of ``mask``; ``fallback`` for plots without any."""
+    has = mask.any(axis=0)
+    return np.where(has[None, :], mask / np.maximum(mask.sum(axis=0), 1), fallback)
+
+
+def _month_weights(covered: np.ndarray, temperature_c: np.ndarray) -> dict[str, np.ndarray]:
+    """Share of a yearly amount in each month, by month rule.
+
+    ``fallow``: the bare months (else evenly); ``fallow_inner``: the inner bare months
+    (:func:`inner_fallow`; else as ``fallow``); ``fallow_growing``: the inner bare months
+    warm enough for a cover crop to grow (mean >= :data:`GROWING_MONTH_MIN_C`; none may
+    qualify, then the shares are all 0); ``all``: evenly.
+    """
+    even = np.full(covered.shape, 1.0 / MONTHS)
+    by_fallow = _share(~covered, even)
+    inner = inner_fallow(covered)
+    growing = inner & (np.asarray(temperature_c, float) >= GROWING_MONTH_MIN_C)
+    return {"fallow": by_fallow, "fallow_inner": _share(inner, by_fallow),
+            "fallow_growing": _share(growing, np.zeros(covered.shape)), "all": even}
 
 
 def _applies(effect: pd.Series, adopted: np.ndarray, input_level: np.ndarray) -> np.ndarray:
@@ -437,8 +472,8 @@ def practice_inputs(effects: pd.DataFrame, change: ManagementChange, drivers: Pl
                     params: rothc.RothCParameters) -> PracticeInputs:
     """Apply each practice effect of ``effects`` to the plots adopting it (effects add up)."""
     n = drivers.clay_pct.size
-    masks = adoption_masks(change.practices)
-    weights = _month_weights(drivers.covered)
+    masks = adoption_masks(change.credited)
+    weights = _month_weights(drivers.covered, drivers.temperature_c)
     out = PracticeInputs(drivers.dpm_rpm_ratio.copy(), np.zeros((MONTHS, n)), np.zeros((MONTHS, n)),
                          drivers.covered.copy(), np.array(base.fym_t_c_ha, dtype=float), np.ones(n),
                          params.dpm_rpm_woodland, {name: np.zeros(n, bool) for name in practice_names()})

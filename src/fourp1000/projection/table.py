@@ -34,7 +34,7 @@ from .tier1 import MEASURED_STOCK_COLUMN, aggregate_farms
 PLOT_ATTRIBUTES = (
     "farm_id", "area_ha", "climate_zone", "soil_class", "land_use", "tillage", "input_level",
     "grassland_condition", "practices", "mat_c", "map_mm", "pet_mm", "elevation_m", "clay_pct",
-    "climate_id", "cover_months", "dpm_rpm_ratio",
+    "climate_id", "cover_months", "dpm_rpm_ratio", "current_practices", "silt_pct",
 )
 # Tier 1 stock change factors and SOC_REF are defined for 0-30 cm.
 TIER1_TOP_CM, TIER1_BOTTOM_CM = 0.0, 30.0
@@ -51,6 +51,8 @@ class ProjectOptions:
     rate_years: float | None = None
     models: tuple[str, ...] = ("ipcc",)
     climate: ClimateTable | None = None  # monthly climate for the RothC model
+    tillage_credit: str = "ipcc"  # "none": tillage practices are not credited (--tillage-credit)
+    cap_at_capacity: bool = False  # cap gains at the saturation deficit (--cap-at-capacity)
     estimate: EstimateOptions = field(default_factory=lambda: EstimateOptions(top_cm=TIER1_TOP_CM,
                                                                               bottom_cm=TIER1_BOTTOM_CM))
 
@@ -113,6 +115,7 @@ def plot_table(table: HorizonTable, options: EstimateOptions
                 raise ValidationError(sorted(exc.problems + table.problem_list(other_errors),
                                              key=lambda q: (q.row is None, q.row or 0))) from None
         raise ValidationError(table.problem_list(other_errors))
+    depth_cols: dict[str, pd.Series] = {}
     if layer_plots:
         est = estimate_stocks(_subset(table, in_layer_plot), options)
         problems.append(est.problems)
@@ -121,14 +124,21 @@ def plot_table(table: HorizonTable, options: EstimateOptions
         measured = _latest_mean_stock(est.plots)
         stocks = est.plots
         bad_plots |= set(layer_plots) - set(measured.index)
+        depth_cols = _depth_stocks(_subset(table, in_layer_plot), options, est, measured)
+        measured = depth_cols.pop(MEASURED_STOCK_COLUMN, measured)
     no_id = frame["plot_id"].isna().to_numpy()
     if no_id.any():
         rejects.append(rejected_rows(table, np.flatnonzero(no_id), "plot_id is empty"))
     attrs = _plot_attributes(frame)
     clay = _plot_clay(frame, options.top_cm, options.bottom_cm)
     attrs["clay_pct"] = attrs["plot_id"].map(clay).to_numpy(dtype=float)
+    if "silt_pct" in frame.columns:
+        attrs["silt_pct"] = attrs["plot_id"].map(_plot_clay(frame, options.top_cm, options.bottom_cm,
+                                                            "silt_pct")).to_numpy(dtype=float)
     attrs = attrs[~attrs["plot_id"].isin(bad_plots) & attrs["plot_id"].notna()].reset_index(drop=True)
     attrs[MEASURED_STOCK_COLUMN] = attrs["plot_id"].map(measured).to_numpy(dtype=float)
+    for name, values in depth_cols.items():
+        attrs[name] = attrs["plot_id"].map(values).to_numpy(dtype=float)
     all_problems = pd.concat(problems, ignore_index=True) if problems else pd.DataFrame(columns=PROBLEM_COLUMNS)
     all_rejects = pd.concat(rejects, ignore_index=True) if rejects else rejected_rows(table, [], [])
     return attrs, all_problems, all_rejects, methods, stocks
@@ -322,16 +332,53 @@ def _plot_attributes(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _plot_clay(frame: pd.DataFrame, top_cm: float, bottom_cm: float) -> pd.Series:
-    """Clay content [%] of each plot over the stock interval (0-30 cm), by plot_id.
+def _depth_stocks(table: HorizonTable, options: EstimateOptions, est, stock: pd.Series) -> dict[str, pd.Series]:
+    """Stocks behind the depth rule of :mod:`fourp1000.projection.verdict`, by plot_id.
+
+    Always the fine-earth mass of the stock's depth [t ha-1]. For a depth other than
+    0-30 cm also the stock of that depth, the 0-30 cm stock the models project
+    (``measured_stock_t_c_ha``; the requested stock where 0-30 cm cannot be estimated)
+    and the stock of the overlap of the depth with 0-30 cm.
+    """
+    from dataclasses import replace
+
+    from .verdict import DEPTH_STOCK_COLUMN, FINE_EARTH_COLUMN, OVERLAP_STOCK_COLUMN
+
+    layers = est.layers
+    mass = np.zeros(len(est.plots))
+    if layers is not None and len(layers):
+        np.add.at(mass, layers["record"].to_numpy(dtype=np.int64),
+                  layers["fine_earth_density_g_cm3"].to_numpy(dtype=float) * layers["overlap_cm"].to_numpy(dtype=float)
+                  * 100.0)  # g cm-3 x cm -> t ha-1
+    out = {FINE_EARTH_COLUMN: _latest_mean_stock(est.plots.assign(soc_stock_t_ha=mass))}
+    top, bottom = float(options.top_cm), float(options.bottom_cm)
+    if (top, bottom) == (TIER1_TOP_CM, TIER1_BOTTOM_CM):
+        return out
+
+    def stock_over(lo: float, hi: float) -> pd.Series:
+        part = estimate_stocks(table, replace(options, top_cm=lo, bottom_cm=hi, on_error="skip"))
+        return _latest_mean_stock(part.plots)
+
+    s30 = stock_over(TIER1_TOP_CM, TIER1_BOTTOM_CM).reindex(stock.index)
+    lo, hi = max(top, TIER1_TOP_CM), min(bottom, TIER1_BOTTOM_CM)
+    overlap = (stock_over(lo, hi).reindex(stock.index) if hi > lo
+               else pd.Series(0.0, index=stock.index))
+    out[DEPTH_STOCK_COLUMN] = stock
+    out[MEASURED_STOCK_COLUMN] = s30.fillna(stock)
+    out[OVERLAP_STOCK_COLUMN] = overlap.where(s30.notna())
+    return out
+
+
+def _plot_clay(frame: pd.DataFrame, top_cm: float, bottom_cm: float, column: str = "clay_pct") -> pd.Series:
+    """Clay content [%] (or another layer ``column``) of each plot over the stock interval, by plot_id.
 
     Layers are weighted by their overlap with the interval (a thickness-weighted mean, the
     discrete form of the depth average of FAO's GSOCseq manual, eq. 6.1). A plot without
     layer clay takes the value of its plot row (a plot table gives ``clay_pct`` per plot).
     """
-    if "clay_pct" not in frame.columns:
+    if column not in frame.columns:
         return pd.Series(dtype=float)
-    clay = pd.to_numeric(frame["clay_pct"], errors="coerce").to_numpy(dtype=float)
+    clay = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
     top = frame["top_cm"].to_numpy(dtype=float)
     bottom = frame["bottom_cm"].to_numpy(dtype=float)
     overlap = overlap_cm(top, bottom, top_cm, bottom_cm)

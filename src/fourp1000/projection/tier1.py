@@ -46,11 +46,13 @@ import pandas as pd
 
 from . import ipcc
 from ..errors import FourP1000Error, InputError
-from ..practices import ManagementChange, apply_practices, multiplier_table, parse_practices, practice_rates
+from ..practices import (ManagementChange, apply_practices, catalogue, multiplier_table, parse_practices,
+                         practice_rates)
 from ..stocks.farms import farm_totals
 from ..stocks.layers import co2e
 from ..targets import change_columns, meets_target, rate_per_mille
 from .checks import errors_by_group
+from .verdict import WITHOUT_TILLAGE_COLUMN, caveat_text
 
 METHODS = ("ipcc", "rates")
 DEFAULT_YEARS = 20
@@ -143,18 +145,27 @@ class ProjectionInputs:
         return np.where(np.isfinite(measured), measured, default)
 
     def equilibrium_stock(self, baseline_t_c_ha: np.ndarray, management_values: np.ndarray | None = None,
-                          practice_values: np.ndarray | None = None) -> np.ndarray:
-        """New equilibrium [t C ha-1]: baseline x new/old factor products x practice factors."""
+                          practice_values: np.ndarray | None = None, *,
+                          baseline_f_mg: np.ndarray | None = None) -> np.ndarray:
+        """New equilibrium [t C ha-1]: baseline x new/old factor products x practice factors.
+
+        ``baseline_f_mg`` (a mask) keeps the baseline F_MG of those plots: the projection
+        without the tillage credit.
+        """
         mgmt = ipcc.management_table(self.ipcc_version).value if management_values is None else management_values
         prac = multiplier_table().value if practice_values is None else practice_values
-        old = np.prod(np.stack(self.baseline.values_from(mgmt)), axis=0)
-        new = np.prod(np.stack(self.new.values_from(mgmt)), axis=0) * self.change.multiplier_from(prac)
+        old_f = self.baseline.values_from(mgmt)
+        new_f = list(self.new.values_from(mgmt))
+        if baseline_f_mg is not None:
+            new_f[1] = np.where(baseline_f_mg, old_f[1], new_f[1])
+        old = np.prod(np.stack(old_f), axis=0)
+        new = np.prod(np.stack(new_f), axis=0) * self.change.multiplier_from(prac)
         # ratio first: x / x is exactly 1, so plots without practices keep their stock exactly
         return np.asarray(baseline_t_c_ha, dtype=float) * (new / old)
 
 
 def prepare(plots: pd.DataFrame, practices: Iterable[str] = (), ipcc_version: str = ipcc.DEFAULT_IPCC_VERSION,
-            *, method: str = "ipcc") -> ProjectionInputs:
+            *, method: str = "ipcc", tillage_credit: str = "ipcc") -> ProjectionInputs:
     """Resolve the plot table against the IPCC tables and the practice catalogue.
 
     Parameters
@@ -170,6 +181,8 @@ def prepare(plots: pd.DataFrame, practices: Iterable[str] = (), ipcc_version: st
     method : {"ipcc", "rates"}
         With ``rates``, management classes are only needed for plots without a measured
         stock.
+    tillage_credit : {"ipcc", "none"}
+        ``none``: tillage practices are not credited (:func:`fourp1000.practices.additional_practices`).
 
     Returns
     -------
@@ -186,7 +199,7 @@ def prepare(plots: pd.DataFrame, practices: Iterable[str] = (), ipcc_version: st
     version = ipcc.normalise_ipcc_version(ipcc_version)
     rows = plots["source_row"].to_numpy() if "source_row" in plots.columns else None
     measured = _measured_stock(plots, rows)
-    change = management_change(plots, practices, rows)
+    change = management_change(plots, practices, rows, tillage_credit=tillage_credit)
     # Which plots need the factor tables: all for the IPCC method; for rates only those
     # whose baseline stock must come from the IPCC default.
     need = np.ones(len(plots), bool) if method == "ipcc" else ~np.isfinite(measured)
@@ -216,9 +229,15 @@ def _measured_stock(plots: pd.DataFrame, rows: np.ndarray | None) -> np.ndarray:
     return measured
 
 
+#: Optional plot column: practices already in place (``;``-separated); they are the
+#: baseline, so stating them again credits nothing.
+CURRENT_PRACTICES_COLUMN = "current_practices"
+
+
 def management_change(plots: pd.DataFrame, practices: Iterable[str] = (),
-                      rows: np.ndarray | None = None) -> ManagementChange:
-    """Each plot's management once its practices (its ``practices`` column and ``practices``) are adopted.
+                      rows: np.ndarray | None = None, *, tillage_credit: str = "ipcc") -> ManagementChange:
+    """Each plot's management once its additional practices (its ``practices`` column and
+    ``practices``, less those in ``current_practices`` or implied by its classes) are adopted.
 
     Raises
     ------
@@ -228,8 +247,10 @@ def management_change(plots: pd.DataFrame, practices: Iterable[str] = (),
     combos = parse_practices(_column(plots, "practices"), practices, n=len(plots), source_row=rows)
     if "land_use" not in plots.columns:
         raise InputError("the plot table has no column 'land_use'")
+    current = parse_practices(_column(plots, CURRENT_PRACTICES_COLUMN), n=len(plots), source_row=rows)
     return apply_practices(combos, _column(plots, "land_use"), _column(plots, "tillage"),
-                           _column(plots, "input_level"), _column(plots, "grassland_condition"), source_row=rows)
+                           _column(plots, "input_level"), _column(plots, "grassland_condition"), source_row=rows,
+                           current=current, tillage_credit=tillage_credit)
 
 
 def _factor_lookups(plots: pd.DataFrame, change: ManagementChange, sub: np.ndarray, measured: np.ndarray,
@@ -264,11 +285,11 @@ def _factor_lookups(plots: pd.DataFrame, change: ManagementChange, sub: np.ndarr
 
 #: Plot columns that decide whether :func:`prepare` accepts a plot (with the sign and
 #: presence of its measured stock): plots alike in these are accepted or refused together.
-INPUT_COLUMNS = ("practices",) + _MGMT_COLUMNS
+INPUT_COLUMNS = ("practices", "current_practices") + _MGMT_COLUMNS
 
 
 def check_plots(plots: pd.DataFrame, practices: Iterable[str] = (), ipcc_version: str = ipcc.DEFAULT_IPCC_VERSION,
-                *, method: str = "ipcc") -> list[FourP1000Error]:
+                *, method: str = "ipcc", tillage_credit: str = "ipcc") -> list[FourP1000Error]:
     """Every problem :func:`prepare` would raise, each naming all its rows.
 
     The table is checked in one vectorised pass; only when it fails is each group of plots
@@ -281,7 +302,7 @@ def check_plots(plots: pd.DataFrame, practices: Iterable[str] = (), ipcc_version
         whole table. Empty when every plot can be projected.
     """
     try:
-        prepare(plots, practices, ipcc_version, method=method)
+        prepare(plots, practices, ipcc_version, method=method, tillage_credit=tillage_credit)
         return []
     except FourP1000Error as exc:
         if exc.rows is None:
@@ -289,7 +310,8 @@ def check_plots(plots: pd.DataFrame, practices: Iterable[str] = (), ipcc_version
     measured = (pd.to_numeric(plots[MEASURED_STOCK_COLUMN], errors="coerce") if MEASURED_STOCK_COLUMN in plots
                 else pd.Series(np.nan, index=plots.index))
     keys = [plots[c] for c in INPUT_COLUMNS if c in plots.columns] + [measured.isna(), measured < 0]
-    return errors_by_group(lambda group: prepare(group, practices, ipcc_version, method=method), plots, keys)
+    return errors_by_group(lambda group: prepare(group, practices, ipcc_version, method=method,
+                                                 tillage_credit=tillage_credit), plots, keys)
 
 
 def _expand(f: ipcc.Tier1Factors, sub: np.ndarray, n: int) -> ipcc.Tier1Factors:
@@ -317,6 +339,7 @@ def project(
     method: str = "ipcc",
     transition_years: float = ipcc.DEFAULT_TRANSITION_YEARS,
     rate_years: float | None = None,
+    tillage_credit: str = "ipcc",
 ) -> pd.DataFrame:
     """Project each plot's SOC stock (0-30 cm) under its practices and score it against 4 per 1000.
 
@@ -336,6 +359,8 @@ def project(
         IPCC time to the new equilibrium D [yr] (method ``ipcc``).
     rate_years : float, optional
         Years a meta-analysis rate applies (method ``rates``); default the catalogue's.
+    tillage_credit : {"ipcc", "none"}, default "ipcc"
+        ``none``: tillage practices are not credited.
 
     Returns
     -------
@@ -374,7 +399,7 @@ def project(
         raise InputError(f"years must be positive, got {years!r}")
     if not float(transition_years) > 0:
         raise InputError(f"transition_years must be positive, got {transition_years!r}")
-    inp = prepare(plots, practices, ipcc_version, method=method)
+    inp = prepare(plots, practices, ipcc_version, method=method, tillage_credit=tillage_credit)
     baseline = inp.baseline_stock()
     target, duration, rate, without_rate, rate_status = _targets(inp, baseline, method, transition_years, rate_years)
     final = linear_transition(baseline, target, float(years), duration)
@@ -396,11 +421,63 @@ def project(
     out["rate_t_ha_yr"] = rate
     out["practices_without_rate"] = without_rate
     out["least_confirmed"] = _least_confirmed(inp, rate_status)
+    out["credited_practices"] = inp.change.credited
+    out["not_credited"] = inp.change.not_credited
+    tillage = _tillage_credited(inp) if method == "ipcc" else np.zeros(len(out), bool)
+    if method == "ipcc" and tillage.any():
+        without = inp.equilibrium_stock(baseline, baseline_f_mg=tillage)
+        out[WITHOUT_TILLAGE_COLUMN] = linear_transition(baseline, without, float(years), duration)
+    stacked = _stacked(inp) if method == "ipcc" else np.zeros(len(out), bool)
+    out["caveats"] = caveat_text({"tillage_redistribution": tillage, "stacked_effects": stacked,
+                                  "unconfirmed_factor": out["least_confirmed"].to_numpy() == "unconfirmed"},
+                                 len(out))
     if inp.source_row is not None:
         out["source_row"] = inp.source_row
     return out
 
 
+def _tillage_credited(inp: ProjectionInputs) -> np.ndarray:
+    """Plots whose credited practices change the tillage class (IPCC F_MG)."""
+    base = _column(inp.plots, "tillage")
+    if base is None:
+        return np.zeros(len(inp.plots), bool)
+    base = ipcc.normalise(base, "tillage", allow_missing=True)
+    return (inp.change.tillage != base) & pd.notna(inp.change.tillage) & pd.notna(base)
+
+
+def _stacked(inp: ProjectionInputs) -> np.ndarray:
+    """Plots whose combined factor ratio exceeds that of the strongest single catalogue practice.
+
+    The bound is, for each plot, the largest ratio of new to old equilibrium any one
+    practice of the catalogue would give on that plot's baseline (its climate zone, land
+    use and classes): the largest published single-practice effect for the plot.
+    """
+    n = len(inp.plots)
+    codes, uniques = pd.factorize(pd.Series(inp.change.credited, dtype=object))
+    several = np.asarray([len([p for p in str(u).split(";") if p]) >= 2 for u in uniques], bool)
+    if inp.baseline is None or n == 0 or not several.any():
+        return np.zeros(n, bool)
+    combined = inp.new.product * inp.change.multiplier / inp.baseline.product
+    best = np.ones(n)
+    cols = {c: _column(inp.plots, c) for c in _MGMT_COLUMNS}
+    land_use = ipcc.normalise(cols["land_use"], "land_use")
+    for name, practice in catalogue().items():  # each catalogue practice once, vectorised over plots
+        sub = np.flatnonzero(np.isin(land_use, practice.applies_to))
+        if not sub.size:
+            continue
+
+        def pick(values: np.ndarray | None) -> np.ndarray | None:
+            return None if values is None else values[sub]
+
+        try:
+            alone = apply_practices(np.full(sub.size, name, dtype=object), land_use[sub], pick(cols["tillage"]),
+                                    pick(cols["input_level"]), pick(cols["grassland_condition"]))
+            new = ipcc.tier1_factors(cols["climate_zone"][sub], alone.land_use, alone.tillage, alone.input_level,
+                                     alone.grassland_condition, inp.ipcc_version)
+        except FourP1000Error:  # a cell the table lacks ("not in table"): no bound from this practice
+            continue
+        best[sub] = np.maximum(best[sub], new.product * alone.multiplier / inp.baseline.product[sub])
+    return several[codes] & (combined > best + 1e-9)
 def _targets(inp: ProjectionInputs, baseline: np.ndarray, method: str, transition_years: float,
              rate_years: float | None) -> tuple[np.ndarray, ...]:
     """Target stock [t C ha-1] and years to reach it, with the rates (NaN for ``ipcc``) and their statuses."""
@@ -408,7 +485,7 @@ def _targets(inp: ProjectionInputs, baseline: np.ndarray, method: str, transitio
     if method == "ipcc":
         return (inp.equilibrium_stock(baseline), np.full(n, float(transition_years)), np.full(n, np.nan),
                 np.full(n, None, dtype=object), np.full(n, "definition", dtype=object))
-    rate, duration, without_rate, rate_status = practice_rates(inp.change.practices, duration_yr=rate_years)
+    rate, duration, without_rate, rate_status = practice_rates(inp.change.credited, duration_yr=rate_years)
     return baseline + rate * duration, duration, rate, without_rate, rate_status
 
 

@@ -89,14 +89,42 @@ def _stats(buffer: np.ndarray, prefix: str, out: dict[str, np.ndarray], where: n
         out[name][where] = np.where(nan_rows, np.nan, values)
 
 
+#: Values of ``verdict_at_confidence``.
+VERDICTS = ("met", "not_met", "uncertain")
+#: A probability within this many Monte Carlo standard errors of the confidence level is
+#: ``uncertain``: another seed could put it on the other side.
+UNCERTAIN_SE = 2.0
+
+
+def verdict_at_confidence(p: np.ndarray, se: np.ndarray, confidence: float) -> np.ndarray:
+    """``met``, ``not_met`` or ``uncertain`` (P within :data:`UNCERTAIN_SE` standard errors of the level).
+
+    >>> verdict_at_confidence(np.array([0.95, 0.906, 0.5]), np.array([0.007, 0.009, 0.016]), 0.9).tolist()
+    ['met', 'uncertain', 'not_met']
+    """
+    p = np.asarray(p, dtype=float)
+    close = np.abs(p - confidence) <= UNCERTAIN_SE * np.asarray(se, dtype=float)
+    return np.where(close, "uncertain", np.where(p >= confidence, "met", "not_met")).astype(object)
+
+
 def _verdicts(rate: np.ndarray, out: dict[str, np.ndarray], where: np.ndarray, n: int, confidence: float) -> None:
+    """P(meets 4 per 1000), its Monte Carlo standard error sqrt(P (1 - P) / draws) and the verdicts.
+
+    ``meets_4p1000_at_confidence`` is True only where the verdict is ``met``.
+    """
     out.setdefault("p_meets_4p1000", np.full(n, np.nan))
+    out.setdefault("p_meets_4p1000_se", np.full(n, np.nan))
     out.setdefault("meets_4p1000_at_confidence", np.zeros(n, dtype=bool))
+    out.setdefault("verdict_at_confidence", np.full(n, None, dtype=object))
     if rate.shape[0] == 0:
         return
     p = meets_target(rate).mean(axis=1)
+    se = np.sqrt(p * (1.0 - p) / rate.shape[1])
+    verdict = verdict_at_confidence(p, se, confidence)
     out["p_meets_4p1000"][where] = p
-    out["meets_4p1000_at_confidence"][where] = p >= confidence
+    out["p_meets_4p1000_se"][where] = se
+    out["meets_4p1000_at_confidence"][where] = verdict == "met"
+    out["verdict_at_confidence"][where] = verdict
 
 
 def simulate(plan: SimulationPlan, opts: UncertaintyOptions, *, layers_per_unit: np.ndarray | None = None) -> Summary:

@@ -3,7 +3,9 @@
 Every table cell is drawn once per draw and shared by every plot that uses it: a factor's
 error is systematic. Factors are lognormal with the tabled value as mean and the standard
 deviation from the tabled +/- (:meth:`fourp1000.projection.ipcc.FactorTable.standard_deviation`
-converts two standard deviations and 95 % half-widths) [1]_; practice rates are normal.
+converts two standard deviations and 95 % half-widths) [1]_; practice rates are normal,
+with the standard deviation from the rate's +/- and its kind
+(:func:`fourp1000.practices.rate_sd`).
 
 References
 ----------
@@ -19,7 +21,7 @@ from functools import cached_property
 import numpy as np
 
 from ..projection import ipcc
-from ..practices import catalogue, multiplier_table
+from ..practices import catalogue, multiplier_table, rate_sd, rated_practices
 from .draws import lognormal_draws
 
 
@@ -44,13 +46,13 @@ class FactorModel:
     def for_version(cls, ipcc_version: str, *, enabled: bool = True) -> FactorModel:
         """Tables of an IPCC version and the practice catalogue's rates."""
         names, mean, sd = [], [], []
-        for p in catalogue().values():
-            if p.rate:
-                names.append(p.name)
-                mean.append(float(p.rate["t_c_ha_yr"]))
-                unc = p.rate.get("uncertainty_t_c_ha_yr")
-                # A +/- without stated kind is read as one standard deviation (the wider reading).
-                sd.append(float(unc) if unc is not None else 0.0)
+        for name in rated_practices():
+            p = catalogue()[name]
+            names.append(p.name)
+            mean.append(float(p.rate["t_c_ha_yr"]))
+            # the +/- converted by its stated kind (95 % CI half-width / 1.96, 2 SD / 2, ...)
+            p_sd = rate_sd(p)
+            sd.append(p_sd if p_sd is not None else 0.0)
         return cls(ipcc.soc_ref_table(ipcc_version), ipcc.management_table(ipcc_version), multiplier_table(),
                    tuple(names), np.asarray(mean, float), np.asarray(sd, float), enabled)
 

@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..errors import FourP1000Error
 from ..stocks.estimate import estimate_stocks
-from ..practices import SEPARATOR
+from ..practices import SEPARATOR, rate_weights
 from ..projection.tier1 import MEASURED_STOCK_COLUMN, ProjectionInputs, linear_transition, prepare
 from ..targets import rate_per_mille
 from .draws import DrawStreams
@@ -80,8 +80,9 @@ def project_uncertainty(table, result, uncertainty: UncertaintyOptions | None = 
     layers, notes = _plot_layers(table, plots, popts, measured_plot, unc)
     years = plots["years"].to_numpy(dtype=float)
     duration = plots["transition_years"].to_numpy(dtype=float)
-    incidence = _rate_incidence(inputs.change.practices, factors.rate_names)
-    _check_reproduces(inputs, plots, factors, incidence, years, duration, popts.method)
+    incidence = rate_weights(inputs.change.credited, factors.rate_names)
+    depth = _DepthRule.of(plots, popts)
+    _check_reproduces(inputs, plots, factors, incidence, years, duration, popts.method, depth)
 
     farm_code, farm_weight, farm_index, n_farms = _farm_groups(plots, farms)
     order = processing_order(n, farm_code)
@@ -95,16 +96,17 @@ def project_uncertainty(table, result, uncertainty: UncertaintyOptions | None = 
         meas = block_stocks(canon, rank_sorted, start, start + block.size, streams, n_layers, unc.measurement)
         inc = incidence[block]
         yrs, dur = years[block], duration[block]
+        rule = depth.take(block)
 
         def evaluate(d0: int, d1: int) -> dict[str, np.ndarray]:
             c = d1 - d0
             z = streams.normals(DrawStreams.FACTORS, d0, d1, n_cells, 0, n_cells) if unc.factors else None
             soc, mgmt, mult, rates = factors.draw(z, c)
-            base = _baseline(inp, soc, mgmt, c)
+            base = _baseline(inp, soc, mgmt, c) / rule.ratio  # the stock of the requested depth
             if meas is not None:
                 cols, values = meas(d0, d1)
                 base[:, cols] = values
-            return _project_draws(inp, base, mgmt, mult, rates, inc, yrs, dur, popts.method)
+            return _project_draws(inp, base, mgmt, mult, rates, inc, yrs, dur, popts.method, rule)
 
         return evaluate
 
@@ -118,6 +120,7 @@ def project_uncertainty(table, result, uncertainty: UncertaintyOptions | None = 
                  ("baseline_stock_t_c", "final_stock_t_c", "annual_change_t_c_yr", "rate_per_mille"))
     per_unit = np.bincount(layers.unit, minlength=n) if layers is not None and len(layers) else np.zeros(n, int)
     summary = simulate(plan, unc, layers_per_unit=per_unit + 1)
+    summary.units.update(_incomplete(inputs, factors, popts.method, plots))
     new_plots = append_statistics(result.plots, summary.units, plot_rows)
     new_farms = result.farms
     if farms is not None:
@@ -165,10 +168,53 @@ def _projection_inputs(table, plots: pd.DataFrame, popts) -> ProjectionInputs:
     sub["plot_id"] = plots["plot_id"].to_numpy()
     sub["practices"] = plots["practices"].to_numpy() if "practices" in plots else ""
     measured = (plots["baseline_source"] == "measured").to_numpy() if len(plots) else np.zeros(0, bool)
-    sub[MEASURED_STOCK_COLUMN] = np.where(measured, plots["baseline_stock_t_ha"].to_numpy(dtype=float), np.nan)
+    stock30 = plots["stock_0_30_t_ha"] if "stock_0_30_t_ha" in plots else plots["baseline_stock_t_ha"]
+    sub[MEASURED_STOCK_COLUMN] = np.where(measured, stock30.to_numpy(dtype=float), np.nan)
     if "source_row" in plots:
         sub["source_row"] = plots["source_row"].to_numpy()
-    return prepare(sub, (), popts.ipcc_version, method=popts.method)
+    return prepare(sub, (), popts.ipcc_version, method=popts.method, tillage_credit=popts.tillage_credit)
+
+
+@dataclasses.dataclass(frozen=True)
+class _DepthRule:
+    """The depth rule and cap of :func:`fourp1000.projection.verdict.rescale`, per plot.
+
+    A drawn stock B of the requested depth holds ``ratio`` x B in 0-30 cm; the 0-30 cm
+    change reaches the requested depth times ``share``; with ``cap`` the gain stops at the
+    (deterministic) saturation deficit.
+    """
+
+    ratio: np.ndarray
+    share: np.ndarray
+    deficit: np.ndarray
+    cap: bool
+
+    @classmethod
+    def of(cls, plots: pd.DataFrame, popts) -> _DepthRule:
+        base = plots["baseline_stock_t_ha"].to_numpy(dtype=float)
+        s30 = plots["stock_0_30_t_ha"].to_numpy(dtype=float) if "stock_0_30_t_ha" in plots else base
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = np.where(base > 0, s30 / base, 1.0)
+        share = plots["depth_share"].to_numpy(dtype=float) if "depth_share" in plots else np.ones(len(plots))
+        deficit = (plots["saturation_deficit_t_ha"].to_numpy(dtype=float) if "saturation_deficit_t_ha" in plots
+                   else np.full(len(plots), np.nan))
+        return cls(ratio, share, np.where(np.isfinite(deficit), deficit, np.inf), bool(popts.cap_at_capacity))
+
+    def take(self, sel: np.ndarray) -> _DepthRule:
+        return _DepthRule(self.ratio[sel], self.share[sel], self.deficit[sel], self.cap)
+
+
+def _incomplete(inputs: ProjectionInputs, factors: FactorModel, method: str, plots: pd.DataFrame
+                ) -> dict[str, np.ndarray]:
+    """``rates_without_uncertainty`` per plot (rates method): credited rated practices drawn
+    as fixed because their source gives no +/-, so the interval is incomplete."""
+    if method != "rates":
+        return {}
+    fixed = set(factors.without_uncertainty())
+    codes, uniques = pd.factorize(pd.Series(inputs.change.credited, dtype=object).fillna(""))
+    labels = np.asarray([SEPARATOR.join(p for p in str(u).split(SEPARATOR) if p in fixed) for u in uniques],
+                        dtype=object)  # distinct combinations, not plots
+    return {"rates_without_uncertainty": labels[codes] if len(codes) else np.empty(0, dtype=object)}
 
 
 def _take(obj, sel: np.ndarray, n: int):
@@ -197,37 +243,30 @@ def _baseline(inp: ProjectionInputs, soc: np.ndarray, mgmt: np.ndarray, c: int) 
 
 def _project_draws(inp: ProjectionInputs, base: np.ndarray, mgmt: np.ndarray, mult: np.ndarray, rates: np.ndarray,
                    incidence: np.ndarray, years: np.ndarray, duration: np.ndarray,
-                   method: str) -> dict[str, np.ndarray]:
+                   method: str, rule: _DepthRule) -> dict[str, np.ndarray]:
+    base30 = base * rule.ratio
     if method == "ipcc":
-        target = inp.equilibrium_stock(base, mgmt, mult)
+        target = inp.equilibrium_stock(base30, mgmt, mult)
     else:
-        target = base + (rates @ incidence.T) * duration
-    final = linear_transition(base, target, years, duration)
+        target = base30 + (rates @ incidence.T) * duration
+    gain = rule.share * (linear_transition(base30, target, years, duration) - base30)
+    if rule.cap:
+        gain = np.minimum(gain, np.maximum(rule.deficit, 0.0))
+    final = base + gain
     annual = (final - base) / years
     return {"baseline_stock_t_ha": base, "final_stock_t_ha": final, "annual_change_t_ha_yr": annual,
             "rate_per_mille": rate_per_mille(annual, base)}
 
 
-def _rate_incidence(practices: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
-    """Plots x rated practices: 1 where the plot adopts the practice (rates add up)."""
-    combos = np.asarray(practices, dtype=object)
-    out = np.zeros((combos.size, len(names)))
-    codes, uniques = pd.factorize(pd.Series(combos, dtype=object).fillna(""))
-    for k, combo in enumerate(uniques):  # distinct combinations, not plots
-        adopted = set(str(combo).split(SEPARATOR))
-        row = [1.0 if name in adopted else 0.0 for name in names]
-        out[codes == k] = row
-    return out
-
-
 def _check_reproduces(inputs: ProjectionInputs, plots: pd.DataFrame, factors: FactorModel, incidence: np.ndarray,
-                      years: np.ndarray, duration: np.ndarray, method: str) -> None:
+                      years: np.ndarray, duration: np.ndarray, method: str, depth: _DepthRule) -> None:
     """The rebuilt inputs with the tables' own values must give the deterministic projection."""
     if not len(plots):
         return
     soc, mgmt, mult, rates = dataclasses.replace(factors, enabled=False).draw(None, 1)
     base = _baseline(inputs, soc, mgmt, 1)
-    got = _project_draws(inputs, base, mgmt, mult, rates, incidence, years, duration, method)
+    base = base / depth.ratio  # the baseline of the requested depth
+    got = _project_draws(inputs, base, mgmt, mult, rates, incidence, years, duration, method, depth)
     for name in ("baseline_stock_t_ha", "final_stock_t_ha"):
         want = plots[name].to_numpy(dtype=float)
         if not np.allclose(got[name][0], want, rtol=1e-9, atol=1e-9, equal_nan=True):

@@ -21,6 +21,10 @@ def append_statistics(frame: pd.DataFrame, columns: dict[str, np.ndarray],
             full = pd.array([pd.NA] * len(frame), dtype="boolean")
             full[rows] = values
             out[name] = full
+        elif values.dtype == object:
+            full = np.full(len(frame), None, dtype=object)
+            full[rows] = values
+            out[name] = full
         else:
             full = np.full(len(frame), np.nan)
             full[rows] = values
@@ -40,7 +44,8 @@ def methods_line(unc: UncertaintyOptions, notes: list[str], factors: FactorModel
                 parts.append(f"rates without published uncertainty held fixed: {', '.join(fixed)}")
         else:
             parts.append("coefficients held at their table values")
-        parts.append(f"verdict at confidence {unc.confidence:g} (p_meets_4p1000 >= {unc.confidence:g})")
+        parts.append(f"verdict at confidence {unc.confidence:g} (p_meets_4p1000 >= {unc.confidence:g}; "
+                     "'uncertain' where p_meets_4p1000 is within 2 Monte Carlo standard errors of it)")
     if unc.measurement:
         parts.append("measurement errors lognormal, independent per layer (data/measurement_errors.csv and "
                      "*_sd_pct columns)")
