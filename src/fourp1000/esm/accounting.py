@@ -63,11 +63,12 @@ def dropped_problems(dropped: pd.DataFrame, compared_plots: set) -> list[Problem
     all (it is not compared), a warning otherwise.
     """
     problems = []
-    for r in dropped.drop_duplicates(["_plot", "_pair", "depth_cm"]).itertuples(index=False):
-        at_base = r.n_baseline_cores == 0
-        problem = table_problem(r._base_file if at_base else r.file, r._base_source_row if at_base else r.source_row,
-                                "bottom_cm", r.rule, r.message, r.plot_id)
-        problems.append(problem if r._plot not in compared_plots else replace(problem, severity="warning"))
+    for r in dropped.drop_duplicates(["_plot", "_pair", "depth_cm"]).to_dict("records"):
+        at_base = r["n_baseline_cores"] == 0
+        problem = table_problem(r["_base_file"] if at_base else r["file"],
+                                r["_base_source_row"] if at_base else r["source_row"], "bottom_cm", r["rule"],
+                                r["message"], r["plot_id"])
+        problems.append(problem if r["_plot"] not in compared_plots else replace(problem, severity="warning"))
     return problems
 
 

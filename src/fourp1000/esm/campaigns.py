@@ -199,7 +199,7 @@ def without_verdict(plots: pd.DataFrame, problems: list[Problem], tables: list[H
     ids = pd.Series(pd.unique(pd.concat([t.frame["plot_id"].dropna().astype(str) for t in tables])), dtype=object)
     compared = plots["plot_id"].astype(str)
     missing = ids[~ids.isin(compared)]
-    reason = missing.map(plot_problems.set_index("plot_id")["reason"]).fillna("every row rejected")
+    reason = missing.map(plot_problems.set_index("plot_id")["reason"]).astype(object).fillna("every row rejected")
     has_verdict = compared[plots["no_verdict_reason"] == ""]
     open_ = plots[(plots["no_verdict_reason"] != "") & ~compared.isin(has_verdict)]
     unknown = open_.groupby(open_["plot_id"].astype(str), sort=False)["no_verdict_reason"].first()
