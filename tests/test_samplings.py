@@ -242,7 +242,7 @@ def test_long_term_project_uses_the_latest_sampling_and_says_so(runner, long_ter
     data = long_term()
     assert plots["sampled_on"].astype(str).tolist() == ["2014"] * 4
     latest = data[data["sampled_on"] == 2014]
-    assert plots["source_row"].tolist() == (latest.index + 1).tolist()
+    assert plots["source_row"].tolist() == (latest.index + 2).tolist()  # file lines, header first
     np.testing.assert_allclose(plots["baseline_stock_t_ha"], fixed_depth_stocks(latest).to_numpy())
 
 
@@ -266,7 +266,7 @@ def test_every_sampling_scored(runner, long_term_csv):
     assert result.exit_code in (0, 3), result.stderr
     plots = csv(result)
     assert len(plots) == 32
-    assert sorted(plots["source_row"]) == list(range(1, 33))
+    assert sorted(plots["source_row"]) == list(range(2, 34))
     np.testing.assert_allclose(plots.sort_values("source_row")["baseline_stock_t_ha"], fixed_depth_stocks(long_term()))
     assert result.stderr.splitlines()[-1].startswith("32 rows read: 32 plot samplings scored (all samplings), "
                                                      "0 rows of other samplings not used, 0 rejected")

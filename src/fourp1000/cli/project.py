@@ -13,7 +13,7 @@ from ..projection.tier1 import METHODS
 from ..io.readers import read_table
 from ..io.schema import VAN_BEMMELEN
 from ..projection.models import MODELS
-from ..projection.table import ProjectOptions, load_plots_or_horizons, project_table
+from ..projection.table import SAMPLING_CHOICES, ProjectOptions, load_plots_or_horizons, project_table
 from .common import (
     EXIT_DATA_ERROR,
     EXIT_TARGET_MISSED,
@@ -59,10 +59,24 @@ def projection_options(func):
                      help="With --method rates: years the rates apply (default: the catalogue's duration)."),
         click.option("--check", is_flag=True,
                      help=f"Exit with code {EXIT_TARGET_MISSED} when any plot (project) or farm (score) misses 4 per 1000."),
+        click.option("--sampling", default="latest", show_default=True, metavar="latest|first|all|DATE",
+                     callback=_parse_sampling,
+                     help="Which sampling of each plot gives the measured stock: the latest, the first, every one "
+                          "(one row per plot and sampling), or that of a date (a sampled_on value or a year). Rows "
+                          "of the other samplings are counted as not used."),
     ]
     for option in reversed(options):
         func = option(func)
     return func
+
+
+def _parse_sampling(ctx, param, value) -> str:
+    text = str(value).strip()
+    if text.lower() in SAMPLING_CHOICES:
+        return text.lower()
+    if not text:
+        raise click.BadParameter("give latest, first, all or a date")
+    return text
 
 
 def model_options(func):
@@ -87,7 +101,8 @@ def _parse_models(ctx, param, value) -> tuple[str, ...]:
 
 def run_projection(file, *, depth, depth_method, spline_lambda, extrapolate, bd_ptf, bd_basis, som_factor,
                    stone_density, on_error, sep, decimal, encoding, sheet, columns_file, practices, years,
-                   ipcc_version, method, rate_years, quiet, model=("ipcc",), climate=None, stdin=None):
+                   ipcc_version, method, rate_years, quiet, model=("ipcc",), climate=None, stdin=None,
+                   sampling="latest"):
     """Read FILE and project it (shared by project, score and report); ``stdin`` replaces sys.stdin for '-'."""
     from .common import column_map_for
 
@@ -103,7 +118,7 @@ def run_projection(file, *, depth, depth_method, spline_lambda, extrapolate, bd_
             climate_table = read_climate(climate)
     est = options_from_cli(depth, depth_method, spline_lambda, extrapolate, bd_ptf, som_factor, stone_density, on_error)
     opts = ProjectOptions(practices=tuple(practices), years=years, ipcc_version=ipcc_version, method=method,
-                          rate_years=rate_years, models=models, climate=climate_table, estimate=est)
+                          rate_years=rate_years, models=models, climate=climate_table, estimate=est, sampling=sampling)
     column_map = column_map_for(columns_file)
     with status("Reading input", quiet):
         raw = read_table(file, sep=sep, decimal=decimal, encoding=encoding, sheet=sheet, stdin=stdin)
@@ -111,7 +126,8 @@ def run_projection(file, *, depth, depth_method, spline_lambda, extrapolate, bd_
                                        column_map=column_map)
     with status("Projecting", quiet):
         result = project_table(table, opts)
-    return table, result
+    # The rows of the chosen samplings: what the stocks (and any Monte Carlo) come from.
+    return (result.used_table if result.used_table is not None else table), result
 
 
 def report_run(result, table, *, quiet, verbose, rejects, fmt, what: str):
@@ -127,15 +143,35 @@ def report_run(result, table, *, quiet, verbose, rejects, fmt, what: str):
             echo_err(f"  rejected: {problem}")
 
 
+def _rows_line(result, n_plots: int) -> str:
+    """Rows read and how they were used; with dated samplings, the sampling used and the rows not used."""
+    label = getattr(result, "sampling_label", "")
+    if not label:
+        return f"{result.n_rows} rows read, {n_plots} plots scored, {len(result.rejects)} rows rejected"
+    sampling = result.options.sampling
+    other = {"latest": "earlier", "first": "later"}.get(sampling, "other")
+    scored = (f"{n_plots} plot samplings scored (all samplings)" if sampling == "all"
+              else f"{n_plots} plots scored from their {label}")
+    return (f"{result.n_rows} rows read: {scored}, {len(result.not_needed)} rows of {other} samplings not used, "
+            f"{len(result.rejects)} rejected")
+
+
 def summary_line(result, farms=None) -> str:
     if "model" in result.plots.columns:
         return _model_summary(result, farms)
     n_met = int(result.plots["meets_4p1000"].sum()) if len(result.plots) else 0
-    line = (f"{result.n_rows} rows read, {len(result.plots)} plots scored, {len(result.rejects)} rows rejected; "
-            f"{n_met} of {len(result.plots)} plots meet 4 per 1000")
+    line = f"{_rows_line(result, len(result.plots))}; {n_met} of {len(result.plots)} plots meet 4 per 1000"
     if farms is not None:
         line += f"; {int(farms['meets_4p1000'].sum())} of {len(farms)} farms"
     return line
+
+
+def sampling_meta(result) -> dict:
+    """The sampling used, for the JSON meta (empty without dated samplings)."""
+    if not result.sampling_label:
+        return {}
+    return {"sampling": result.options.sampling, "sampling_used": result.sampling_label,
+            "rows_not_needed": len(result.not_needed)}
 
 
 def _model_summary(result, farms=None) -> str:
@@ -150,8 +186,7 @@ def _model_summary(result, farms=None) -> str:
             f = farms[farms["model"] == model]
             part += f", {int(f['meets_4p1000'].sum())} of {len(f)} farms"
         parts.append(part)
-    return (f"{result.n_rows} rows read, {n_plots} plots scored, {len(result.rejects)} rows rejected; "
-            + "; ".join(parts))
+    return f"{_rows_line(result, n_plots)}; " + "; ".join(parts)
 
 
 @click.command()
@@ -165,7 +200,7 @@ def _model_summary(result, farms=None) -> str:
 @output_options
 @uncertainty_options
 @handle_errors
-def project(file, practices, years, ipcc_version, method, rate_years, check, with_trajectory, depth, depth_method,
+def project(file, practices, years, ipcc_version, method, rate_years, check, sampling, with_trajectory, depth, depth_method,
             spline_lambda, extrapolate, bd_ptf, bd_basis, som_factor, stone_density, on_error, rejects, sep, decimal,
             encoding, sheet, columns_file, fmt, output, quiet, verbose, uncertainty, draws, seed, confidence, model,
             climate_file):
@@ -189,11 +224,14 @@ def project(file, practices, years, ipcc_version, method, rate_years, check, wit
       fourp1000 project examples/plots.csv --model ipcc,rothc --climate examples/climate.csv -f csv
     """
     fmt = resolve_format(fmt, output)
+    if with_trajectory and sampling == "all":
+        raise click.UsageError("--trajectory needs one sampling per plot: use --sampling latest, first or a date")
     table, result, unc = _project_from_options(file, click.get_current_context().params)
     result = with_uncertainty(table, result, unc, quiet)
     report_run(result, table, quiet=quiet, verbose=verbose, rejects=rejects, fmt=fmt, what="plots")
     meta = {"command": "project", "input": table.label, "methods": result.methods, "rows_read": result.n_rows,
-            "plots_scored": len(result.plots), "rows_rejected": len(result.rejects), **uncertainty_meta(unc)}
+            "plots_scored": len(result.plots), "rows_rejected": len(result.rejects), **sampling_meta(result),
+            **uncertainty_meta(unc)}
     if with_trajectory:
         write_tables({"trajectory": result.trajectory()}, fmt, output, meta=meta)
     else:
@@ -216,7 +254,7 @@ def project(file, practices, years, ipcc_version, method, rate_years, check, wit
 @output_options
 @uncertainty_options
 @handle_errors
-def score(file, practices, years, ipcc_version, method, rate_years, check, depth, depth_method, spline_lambda,
+def score(file, practices, years, ipcc_version, method, rate_years, check, sampling, depth, depth_method, spline_lambda,
           extrapolate, bd_ptf, bd_basis, som_factor, stone_density, on_error, rejects, sep, decimal, encoding, sheet,
           columns_file, fmt, output, quiet, verbose, uncertainty, draws, seed, confidence, model, climate_file):
     """Score farms against 4 per 1000: area-weighted totals per farm, for batch work.
@@ -244,7 +282,8 @@ def score(file, practices, years, ipcc_version, method, rate_years, check, depth
     result = with_uncertainty(table, result, unc, quiet)
     report_run(result, table, quiet=quiet, verbose=verbose, rejects=rejects, fmt=fmt, what="farms")
     meta = {"command": "score", "input": table.label, "methods": result.methods, "rows_read": result.n_rows,
-            "plots_scored": len(result.plots), "rows_rejected": len(result.rejects), **uncertainty_meta(unc)}
+            "plots_scored": len(result.plots), "rows_rejected": len(result.rejects), **sampling_meta(result),
+            **uncertainty_meta(unc)}
     write_tables({"farms": result.farms, "plots": result.plots}, fmt, output, meta=meta,
                  table_columns=with_interval_columns({"farms": FARM_VIEW, "plots": PLOT_VIEW}, unc,
                                                      {"farms": INTERVAL_VIEW, "plots": INTERVAL_VIEW}))
@@ -256,7 +295,7 @@ def score(file, practices, years, ipcc_version, method, rate_years, check, depth
 # Options of `project`/`score` handed to run_projection unchanged.
 _RUN_OPTIONS = ("depth", "depth_method", "spline_lambda", "extrapolate", "bd_ptf", "bd_basis", "som_factor",
                 "stone_density", "on_error", "sep", "decimal", "encoding", "sheet", "columns_file", "practices",
-                "years", "ipcc_version", "method", "rate_years", "quiet", "model")
+                "years", "ipcc_version", "method", "rate_years", "quiet", "model", "sampling")
 
 
 def _project_from_options(file: str, params: dict):
@@ -279,6 +318,8 @@ def with_uncertainty(table, result, unc, quiet: bool):
     """Add Monte Carlo statistics (``--uncertainty``) to a projection result."""
     if unc is None:
         return result
+    if result.options.sampling == "all":
+        raise click.UsageError("--uncertainty needs one sampling per plot: use --sampling latest, first or a date")
     from ..uncertainty import project_uncertainty
 
     with status("Monte Carlo", quiet):
