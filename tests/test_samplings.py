@@ -278,3 +278,13 @@ def test_a_date_no_plot_has_is_an_error(runner, long_term_csv, tmp_path):
                                   "--rejects", str(rej), "-f", "csv"])
     assert result.exit_code == 1
     assert "no sampling on 2000" in pd.read_csv(rej)["reason"].iloc[0]
+
+
+def test_python_api_takes_the_same_choices(long_term_csv, network_csv):
+    first = fourp1000.project(str(long_term_csv), sampling="first")
+    assert set(first.plots["sampled_on"].astype(str)) == {"1959"} and len(first.not_needed) == 28
+    assert first.sampling_label == "first sampling (1959)"
+    assert first.n_rows == len(first.plots) + len(first.not_needed) + len(first.rejects)  # one row per plot and sampling
+    result = fourp1000.compare(str(network_csv), depth=20, bootstrap=0, bd_ptf="none", on_error="skip")
+    assert result.n_rows == result.n_used + len(result.not_needed) + len(result.rejects)
+    assert result.plots.empty and set(result.without_verdict["reason"]) == {"no valid baseline core"}

@@ -21,14 +21,26 @@ from numpy.typing import NDArray
 
 from ..errors import InputError, Problem
 from ..stocks.layers import STONE_DENSITY_G_CM3
-from ..targets import meets_target, rate_per_mille
 from ..stocks.trend import TREND_COLUMNS, observed_rate
-from .accounting import comparable, dropped_problems, no_verdict_reasons, row_accounting, settle_severity, used_cores
+from ..targets import meets_target, rate_per_mille
+from .accounting import (
+    comparable,
+    dropped_problems,
+    no_verdict_reasons,
+    row_accounting,
+    settle_severity,
+    used_cores,
+)
 from .bootstrap import bootstrap_change, padded_groups
 from .cores import INTERNAL_COLUMNS, check_method_and_depths, core_table
 from .knots import Array
 from .profiles import DEFAULT_SOM_FACTOR, build_profiles, core_codes, table_problem
-from .samplings import campaign_codes, decimal_year, sampling_codes, samplings_and_baselines
+from .samplings import (
+    campaign_codes,
+    decimal_year,
+    sampling_codes,
+    samplings_and_baselines,
+)
 
 __all__ = ["Comparison", "compare_samplings"]
 
@@ -220,10 +232,14 @@ def compare_samplings(
         ``fixed_depth_change_t_ha``, ``esm_change_t_ha``, ``esm_change_se_t_ha``,
         ``change_ci_low_t_ha``, ``change_ci_high_t_ha``, ``annual_change_t_ha_yr``,
         ``rate_per_mille``, ``meets_4p1000``, ``p_meets_4p1000``, ``extrapolated`` (any
-        core of either sampling), ``method``, ``mass_basis``. ``cores``: the per-core
+        core of either sampling), ``no_verdict_reason`` ("" where there is a verdict),
+        ``n_samplings``, ``observed_rate_t_ha_yr``, ``observed_rate_se_t_ha_yr``,
+        ``observed_rate_per_mille``, ``observed_meets_4p1000`` (the least-squares rate over
+        all samplings of the plot and depth, :func:`fourp1000.stocks.trend.observed_rate`),
+        ``notes``, ``method``, ``mass_basis``; only rows with a stock on both sides. ``cores``: the per-core
         table of :func:`fourp1000.esm.core_stocks`. ``problems``: bad cores, plots with one sampling,
         follow-up plots missing from the baseline, ...; those are left out, the rest is
-        computed.
+        computed. ``rows``: every input row, used or not, with the reason.
 
     Notes
     -----
