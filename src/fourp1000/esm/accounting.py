@@ -85,8 +85,10 @@ def no_verdict_reasons(paired: pd.DataFrame) -> np.ndarray:
 
 
 def used_cores(table: pd.DataFrame, paired: pd.DataFrame) -> np.ndarray:
-    """Codes (``_core``) of the cores with a stock in a row of ``paired``, on either side."""
-    group = table.groupby(["_pair", "depth_cm"], sort=False).ngroup().to_numpy()
+    """Codes (``_core``) of the cores with a stock in a row of ``paired``, on either side
+    (``table`` carries the (sampling, depth) group of each core in ``_group``).
+    """
+    group = table["_group"].to_numpy()
     groups = np.union1d(paired["_group"].to_numpy(), paired["_base_group"].to_numpy())
     has = np.isin(group, groups) & table["esm_stock_t_ha"].notna().to_numpy()
     return np.unique(table["_core"].to_numpy()[has])
@@ -100,6 +102,8 @@ def _core_of(data: pd.DataFrame) -> pd.Series:
 
 def settle_severity(problems: list[Problem], data: pd.DataFrame, used: np.ndarray) -> list[Problem]:
     """Core problems at one depth are warnings for a core used at another depth."""
+    if not problems:
+        return []
     core_of = _core_of(data)
     used_set = set(used.tolist())
     out = []
@@ -113,6 +117,12 @@ def row_accounting(data: pd.DataFrame, used: np.ndarray, problems: list[Problem]
     """Per input row: used in a result, or the reason it is not (its own problem, its core's, its plot's)."""
     is_used = np.isin(data["_core"].to_numpy(), used)
     errors = [p for p in problems if p.severity == "error" and p.row is not None]
+    if not errors:
+        reason = np.full(len(data), "", dtype=object)
+        reason[~is_used] = "core left out: no stock at the comparison depths"
+        return pd.DataFrame({"file": data["_file"].to_numpy(dtype=object), "source_row": data["source_row"].to_numpy(),
+                             "from_baseline": data["_from_baseline"].to_numpy(dtype=bool), "used": is_used,
+                             "reason": reason})
     where = pd.MultiIndex.from_arrays([data["_file"].astype(str).to_numpy(), data["source_row"].to_numpy()])
     core_of, plot_of = _core_of(data), pd.Series(data["_plot"].to_numpy(), index=where)
     own, core, plot = {}, {}, {}

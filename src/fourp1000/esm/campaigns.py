@@ -18,14 +18,13 @@ import pandas as pd
 from ..errors import InputError, Problem, ValidationError
 from ..io.horizons import HorizonTable
 from ..io.rejects import rejected_rows
-from ..stocks.estimate import group_codes
 from ..stocks.farms import farm_totals, has_area
 from ..stocks.ptf import PTF_CHOICES
 from ..targets import meets_target, rate_per_mille
 from .accounting import PLOT_RULES
 from .compare import compare_samplings
 from .prepare import NO_PTF, PreparedLayers, prepare_layers
-from .profiles import DEFAULT_SOM_FACTOR
+from .profiles import DEFAULT_SOM_FACTOR, core_codes
 
 
 @dataclass
@@ -138,8 +137,10 @@ def _row_status(table: HorizonTable, clean: np.ndarray, prep: PreparedLayers, ro
     reason[kept] = mine["reason"].to_numpy(dtype=object)
     skip = clean[prep.not_needed["position"].to_numpy(dtype=np.int64)]
     status[skip], reason[skip] = "not_needed", prep.not_needed["reason"].to_numpy(dtype=object)
+    if not len(prep.lenders):
+        return pd.DataFrame({"row": frame["source_row"].to_numpy(), "status": status, "reason": reason})
     # A bulk-density row is used when a layer it lent to is.
-    codes, _ = group_codes(frame)
+    codes = core_codes(frame)
     used_records = np.unique(codes[kept][status[kept] == "used"])
     lenders = clean[prep.lenders]
     lent_used = np.isin(codes[lenders], used_records)
@@ -196,7 +197,8 @@ def without_verdict(plots: pd.DataFrame, problems: list[Problem], tables: list[H
     plot_problems = pd.DataFrame([(p.plot_id, _REASON.get(p.rule, p.rule)) for p in problems
                                   if p.plot_id is not None and p.severity == "error" and p.rule in PLOT_RULES],
                                  columns=["plot_id", "reason"]).drop_duplicates("plot_id")
-    ids = pd.Series(pd.unique(pd.concat([t.frame["plot_id"].dropna().astype(str) for t in tables])), dtype=object)
+    ids = pd.Series(pd.unique(np.concatenate([pd.unique(t.frame["plot_id"].dropna()).astype(str) for t in tables])),
+                    dtype=object)
     compared = plots["plot_id"].astype(str)
     missing = ids[~ids.isin(compared)]
     reason = missing.map(plot_problems.set_index("plot_id")["reason"]).astype(object).fillna("every row rejected")

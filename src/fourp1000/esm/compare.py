@@ -277,6 +277,7 @@ def compare_samplings(
     is_baseline = np.isin(profiles.cores["_pair"].to_numpy(), baselines["_pair"].to_numpy())
     keep, plot_problems = _plot_problems(data, profiles.cores, is_baseline, baselines, two_files)
     table, core_problems = core_table(profiles.subset(keep), is_baseline[keep], depth, reference, method, extrapolate)
+    table["_group"] = table.groupby(["_pair", "depth_cm"], sort=False).ngroup().to_numpy()
     paired, dropped = comparable(_with_baseline(_sampling_stats(table, samplings)))
     plots = _plot_table(paired, table, depth, samplings["_year"], years, n_bootstrap, confidence,
                         np.random.default_rng(seed))
@@ -288,7 +289,7 @@ def compare_samplings(
     found = problems + plot_problems + settle_severity(core_problems, data, used)
     found += dropped_problems(dropped, set(paired["_plot"]))
     rows = row_accounting(data, used, found)
-    return Comparison(plots=plots, cores=table.drop(columns=INTERNAL_COLUMNS),
+    return Comparison(plots=plots, cores=table.drop(columns=INTERNAL_COLUMNS + ["_group"]),
                       problems=found + campaign_problems, rows=rows)
 
 
@@ -307,7 +308,7 @@ def _plot_table(
     n_bootstrap: int, confidence: float, rng: np.random.Generator,
 ) -> pd.DataFrame:
     """Each comparable follow-up beside its baseline: change, rate, verdict, bootstrap, observed rate."""
-    t = table.assign(_group=table.groupby(["_pair", "depth_cm"], sort=False).ngroup())
+    t = table  # cores with their (sampling, depth) group
     n_groups = int(t["_group"].max()) + 1 if len(t) else 0
     values, counts = padded_groups(t["esm_stock_t_ha"].to_numpy(dtype=float), t["_group"].to_numpy(), n_groups)
     out = out.copy()
@@ -334,8 +335,7 @@ def _sampling_stats(table: pd.DataFrame, samplings: pd.DataFrame) -> pd.DataFram
     and why no core has a stock (``n_all`` cores, ``n_shallow`` too shallow, ``n_refused`` not
     extrapolated).
     """
-    t = table.assign(_group=table.groupby(["_pair", "depth_cm"], sort=False).ngroup(),
-                     _refused=table["extrapolated"] & table["esm_stock_t_ha"].isna())
+    t = table.assign(_refused=table["extrapolated"] & table["esm_stock_t_ha"].isna())
     stats = t.groupby("_group").agg(
         plot_id=("plot_id", "first"),
         _plot=("_plot", "first"),

@@ -25,8 +25,9 @@ import numpy as np
 import pandas as pd
 
 from ..stocks.depth import overlap_cm
-from ..stocks.estimate import bd_from_bd_only_rows, group_codes
+from ..stocks.estimate import bd_from_bd_only_rows
 from ..stocks.ptf import estimate_bulk_density
+from .profiles import core_codes
 
 __all__ = ["NO_PTF", "PreparedLayers", "prepare_layers"]
 
@@ -83,7 +84,7 @@ def prepare_layers(frame: pd.DataFrame, deepest_cm: float, *, bd_ptf: str = "aut
     -------
     PreparedLayers
     """
-    codes, _ = group_codes(frame)
+    codes = core_codes(frame)  # one code per (plot_id, sampled_on, core_id)
     top = frame["top_cm"].to_numpy(dtype=float)
     bottom = frame["bottom_cm"].to_numpy(dtype=float)
     soc = frame["soc_g_kg"].to_numpy(dtype=float)

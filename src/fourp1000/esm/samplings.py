@@ -65,9 +65,12 @@ def samplings_and_baselines(
     plot, pair = sampling_codes(horizons)
     sampled = horizons["sampled_on"].array if "sampled_on" in horizons else np.full(len(horizons), None)
     rows = pd.DataFrame({"_plot": plot, "_pair": pair, "sampled_on": sampled})
-    rows["_year"] = decimal_year(rows["sampled_on"])
-    # A campaign of several dates is labelled and timed by its first date.
-    samplings = rows.sort_values("_year", kind="stable", na_position="last").drop_duplicates("_pair").copy()
+    # One row per date (``_visit``) of each sampling; a campaign of several dates is labelled
+    # and timed by its first date.
+    visit = horizons["_visit"].to_numpy() if "_visit" in horizons else pair
+    samplings = rows[~pd.Series(visit).duplicated().to_numpy()].copy()
+    samplings["_year"] = decimal_year(samplings["sampled_on"])
+    samplings = samplings.sort_values("_year", kind="stable", na_position="last").drop_duplicates("_pair")
     samplings["_label"] = samplings["sampled_on"].astype(str)
     candidate_pairs = samplings if candidates is None else samplings[samplings["_pair"].isin(rows["_pair"][candidates])]
     first = candidate_pairs.sort_values(["_plot", "_year", "_label"], na_position="last", kind="stable")
