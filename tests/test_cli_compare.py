@@ -52,8 +52,9 @@ def test_skip_compares_the_rest_and_accounts_for_rows(runner, tmp_path):
     assert row["rate_per_mille"] == pytest.approx(row["annual_change_t_ha_yr"] / row["baseline_stock_t_ha"] * 1000)
     assert 0 <= row["p_meets_4p1000"] <= 1
     assert pd.read_csv(rej)["row"].tolist() == [10]
-    assert result.stderr.splitlines()[-1] == ("9 rows read, 1 plots compared, 1 rows rejected; "
-                                              "1 of 1 plots meet 4 per 1000")
+    assert result.stderr.splitlines()[-1] == ("9 rows read: 8 used, 0 not needed, 1 rejected; 1 plots compared, "
+                                              "1 of 1 meet 4 per 1000; 1 plots without a verdict "
+                                              "(one sampling only: 1)")
 
 
 def test_json_has_farms_and_cores(runner):
@@ -91,12 +92,18 @@ def test_von_haden_worked_case_through_the_cli(runner, reference_dir, tmp_path):
     assert case["baseline_stock_t_ha"] == pytest.approx(70.297, abs=0.005)
 
 
-def test_cores_on_different_days_are_flagged(runner):
-    """Cores of one campaign taken on different days look like separate samplings: warn, don't guess."""
+def test_cores_of_one_campaign_on_different_days_are_one_sampling(runner):
+    """Cores of one campaign taken on different days are one sampling (dated by its first day), said."""
     text = CAMPAIGNS.replace("A,F,2,2,2020", "A,F,2,2,2020-01-20").replace("A,F,2,1,2020", "A,F,2,1,2020-01-10")
     result = runner.invoke(main, ["compare", "-", "-f", "csv", "--on-error", "skip"], input=text)
     assert result.exit_code == 0
-    assert "only 10 days after the baseline 2020-01-10; if these are cores of one campaign" in result.stderr
+    assert ("plot A: samplings 2020-01-10, 2020-01-20 are less than half a year apart: taken as one campaign, "
+            "dated 2020-01-10") in result.stderr
+    row = read(result).iloc[0]
+    assert (row["baseline_sampled_on"], row["n_baseline_cores"], row["n_samplings"]) == ("2020-01-10", 2, 2)
+    days = (pd.Timestamp("2020-01-10") - pd.Timestamp("1970-01-01")).days
+    assert row["years"] == pytest.approx(2025 - (1970 + days / 365.2425), abs=1e-6)
+    assert "one campaign" in row["notes"]
 
 
 def test_campaigns_example(runner, examples_dir):
@@ -120,7 +127,8 @@ def test_two_files_with_dates(runner, tmp_path):
     # von Haden's worked core, rounded: compaction makes fixed depth gain 2.3 t C/ha, ESM much less.
     assert row["fixed_depth_change_t_ha"] == pytest.approx(2.311, abs=1e-3)
     assert 0 < row["esm_change_t_ha"] < 1
-    assert result.stderr.splitlines()[-1] == "4 rows read, 1 plots compared, 0 rows rejected; 0 of 1 plots meet 4 per 1000"
+    assert result.stderr.splitlines()[-1] == ("4 rows read: 4 used, 0 not needed, 0 rejected; 1 plots compared, "
+                                              "0 of 1 meet 4 per 1000")
 
 
 def test_two_files_without_dates_give_no_verdict(runner, tmp_path):
@@ -132,7 +140,20 @@ def test_two_files_without_dates_give_no_verdict(runner, tmp_path):
     result = runner.invoke(main, ["compare", str(follow), str(base), "--on-error", "skip", "--rejects", str(rej),
                                   "--check", "-f", "csv"])
     assert result.exit_code == 3  # no verdict fails --check
-    assert result.stderr.splitlines()[-1] == ("4 rows read, 1 plots compared, 2 rows rejected; 0 of 1 plots meet "
-                                              "4 per 1000 (1 without a verdict: sampling dates unknown)")
+    assert result.stderr.splitlines()[-1] == (
+        "4 rows read: 2 used, 0 not needed, 2 rejected; 1 plots compared, 0 of 1 meet 4 per 1000; 3 plots without a "
+        "verdict (not in the baseline file: 1, one sampling only: 1, sampling dates unknown (give the years between "
+        "samplings): 1)")
     rejects = pd.read_csv(rej)
     assert sorted(zip(rejects["file"], rejects["row"])) == [("base.csv", 3), ("follow.csv", 3)]
+    assert read(result)["no_verdict_reason"].tolist() == ["sampling dates unknown (give the years between samplings)"]
+    # --years N dates the pair: a verdict, and the reason is gone.
+    result = runner.invoke(main, ["compare", str(follow), str(base), "--on-error", "skip", "--years", "10",
+                                  "-f", "csv"])
+    row = read(result).iloc[0]
+    assert row["years"] == 10 and pd.isna(row["no_verdict_reason"])
+    assert row["annual_change_t_ha_yr"] == pytest.approx(row["esm_change_t_ha"] / 10)
+    assert row["observed_rate_t_ha_yr"] == pytest.approx(row["annual_change_t_ha_yr"])
+    assert "undated samplings taken 10 years apart" in json.loads(runner.invoke(
+        main, ["compare", str(follow), str(base), "--on-error", "skip", "--years", "10", "-f", "json"]
+    ).stdout)["meta"]["methods"][0]

@@ -224,7 +224,7 @@ def project(source: Source, *, practices: Iterable[str] = (), years: int | None 
             model: str | Iterable[str] = "ipcc", climate: str | PathLike | pd.DataFrame | None = None,
             uncertainty: bool | UncertaintyOptions = False, draws: int | None = None, seed: int | None = None,
             confidence: float | None = None, columns: Mapping | str | PathLike | None = None,
-            bd_basis: str = "fine_earth", **estimate_options) -> ProjectResult:
+            bd_basis: str = "fine_earth", sampling: str = "latest", **estimate_options) -> ProjectResult:
     """Project SOC stocks under practices and check 4 per 1000, per plot (``fourp1000 project``).
 
     The baseline is the measured 0-30 cm stock of a horizon table, or the IPCC default
@@ -254,6 +254,10 @@ def project(source: Source, *, practices: Iterable[str] = (), years: int | None 
         ``temperature_c``, ``rain_mm``, ``evaporation_mm`` or ``pet_mm``.
     uncertainty, draws, seed, confidence
         Monte Carlo statistics, as for :func:`estimate` (IPCC model only).
+    sampling : str, default "latest"
+        Which sampling of each plot gives its measured stock: ``"latest"``, ``"first"``,
+        ``"all"`` (one row per plot and sampling) or a date (see
+        :func:`fourp1000.projection.table.select_sampling`).
     columns, bd_basis
         As for :func:`read`.
     **estimate_options
@@ -287,8 +291,11 @@ def project(source: Source, *, practices: Iterable[str] = (), years: int | None 
     if unc is not None and models != ("ipcc",):
         raise InputError("uncertainty applies to the ipcc model only")
     given = {"years": years, "ipcc_version": ipcc_version, "method": method, "rate_years": rate_years}
+    if unc is not None and sampling == "all":
+        raise InputError("uncertainty needs one sampling per plot: sampling 'latest', 'first' or a date")
     opts = ProjectOptions(practices=tuple(practices), models=models, climate=_climate(climate, models),
-                          estimate=estimate_opts, **{k: v for k, v in given.items() if v is not None})
+                          estimate=estimate_opts, sampling=sampling,
+                          **{k: v for k, v in given.items() if v is not None})
     table = read(source, layers_optional=True, columns=columns, som_factor=estimate_options.get("som_factor"),
                  bd_basis=bd_basis)
     result = project_table(table, opts)
@@ -296,7 +303,7 @@ def project(source: Source, *, practices: Iterable[str] = (), years: int | None 
         return result
     from .uncertainty import project_uncertainty
 
-    return project_uncertainty(table, result, unc)
+    return project_uncertainty(result.used_table if result.used_table is not None else table, result, unc)
 
 
 def score(source: Source, **options) -> ProjectResult:
@@ -340,7 +347,8 @@ def compare(source: Source, baseline: Source | None = None, *, esm_method: str |
             depth: float | Iterable[float] = 30, mass_basis: str | None = None, som_factor: float | None = None,
             reference: str | None = None, extrapolate: bool | None = None, bootstrap: int | None = None,
             seed: int | None = None, confidence: float | None = None, on_error: str | None = None,
-            columns: Mapping | str | PathLike | None = None) -> MonitoringResult:
+            columns: Mapping | str | PathLike | None = None, bd_ptf: str | None = None, bd_basis: str = "fine_earth",
+            years: float | None = None) -> MonitoringResult:
     """Measured SOC change between samplings on an equivalent soil mass basis (``fourp1000 compare``).
 
     Either ``source`` holds several samplings per plot (``sampled_on``: a date or year;
@@ -373,6 +381,13 @@ def compare(source: Source, baseline: Source | None = None, *, esm_method: str |
         As for :func:`estimate`.
     columns : mapping or path, optional
         Column map for reading (see :func:`read`).
+    bd_ptf : str, optional
+        Pedotransfer function for missing bulk density, as for :func:`estimate` (default
+        ``"auto"``), or ``"none"``: measured bulk density only.
+    bd_basis : str, default "fine_earth"
+        What ``bulk_density_g_cm3`` means where rows have no ``bd_basis`` column.
+    years : float, optional
+        Years between baseline and follow-up when the samplings are not dated [yr].
 
     Returns
     -------
@@ -401,11 +416,12 @@ def compare(source: Source, baseline: Source | None = None, *, esm_method: str |
     depths = (depth,) if isinstance(depth, (int, float)) else tuple(depth)
     given = {"method": esm_method, "mass_basis": mass_basis, "som_factor": som_factor, "reference": reference,
              "extrapolate": extrapolate, "n_bootstrap": bootstrap, "seed": seed, "confidence": confidence,
-             "on_error": on_error}
+             "on_error": on_error, "bd_ptf": bd_ptf, "years": years}
     opts = replace(CompareOptions(depths_cm=tuple(sorted({float(d) for d in depths}))),
                    **{k: v for k, v in given.items() if v is not None})
-    table = read(source, columns=columns, som_factor=opts.som_factor)
-    base = None if baseline is None else read(baseline, columns=columns, som_factor=opts.som_factor)
+    table = read(source, columns=columns, som_factor=opts.som_factor, bd_basis=bd_basis)
+    base = None if baseline is None else read(baseline, columns=columns, som_factor=opts.som_factor,
+                                              bd_basis=bd_basis)
     return compare_tables(table, base, opts)
 
 

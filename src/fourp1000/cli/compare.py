@@ -9,8 +9,11 @@ import click
 from .. import esm
 from ..errors import InputError
 from ..esm.campaigns import CompareOptions, compare_tables
+from ..esm.prepare import NO_PTF
+from ..io.horizons import BD_BASES
 from ..io.writers import write_tables
 from ..stocks.estimate import parse_depth
+from ..stocks.ptf import PTF_CHOICES
 from .common import (
     EXIT_DATA_ERROR,
     EXIT_TARGET_MISSED,
@@ -28,7 +31,8 @@ from .common import (
 
 PLOT_VIEW = ["plot_id", "farm_id", "depth_cm", "baseline_sampled_on", "sampled_on", "years", "baseline_stock_t_ha",
              "fixed_depth_stock_t_ha", "esm_stock_t_ha", "esm_change_t_ha", "annual_change_t_ha_yr", "rate_per_mille",
-             "meets_4p1000", "p_meets_4p1000", "extrapolated"]
+             "meets_4p1000", "p_meets_4p1000", "observed_rate_per_mille", "n_samplings", "extrapolated",
+             "bd_estimated", "no_verdict_reason"]
 
 
 def parse_depths(values: tuple[str, ...]) -> tuple[float, ...]:
@@ -65,6 +69,14 @@ def parse_depths(values: tuple[str, ...]) -> tuple[float, ...]:
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap.")
 @click.option("--confidence", type=click.FloatRange(0.5, 0.999), default=0.95, show_default=True,
               help="Confidence level of the interval of the change.")
+@click.option("--bd-ptf", type=click.Choice(PTF_CHOICES + (NO_PTF,)), default="auto", show_default=True,
+              help="Pedotransfer function for missing bulk density, as in estimate (flagged in bd_estimated); "
+                   "none: measured bulk density only.")
+@click.option("--bd-basis", type=click.Choice(BD_BASES), default="fine_earth", show_default=True,
+              help="What bulk_density_g_cm3 means where rows have no bd_basis column.")
+@click.option("--years", type=click.FloatRange(0, None, min_open=True), default=None,
+              help="Years between baseline and follow-up when the samplings are not dated (e.g. two files "
+                   "without sampled_on).")
 @click.option("--check", is_flag=True, help=f"Exit with code {EXIT_TARGET_MISSED} when any plot misses 4 per 1000.")
 @click.option("--on-error", type=click.Choice(["fail", "skip"]), default="fail", show_default=True,
               help="fail: report every problem and stop; skip: compare what can be compared, report the rest.")
@@ -76,32 +88,37 @@ def parse_depths(values: tuple[str, ...]) -> tuple[float, ...]:
 @output_options
 @handle_errors
 def compare(file, file2, esm_method, depths, mass_basis, som_factor, reference, extrapolate, n_bootstrap, seed,
-            confidence, check, on_error, rejects, cores_file, sep, decimal, encoding, sheet, columns_file, fmt, output,
-            quiet, verbose):
+            confidence, bd_ptf, bd_basis, years, check, on_error, rejects, cores_file, sep, decimal, encoding, sheet,
+            columns_file, fmt, output, quiet, verbose):
     """Measured SOC change between samplings, on an equivalent soil mass basis, against 4 per 1000.
 
     Either FILE holds several samplings per plot (`sampled_on`: a date or year; the
     earliest is the baseline), or FILE is the follow-up and FILE2 the baseline. Optional
     `core_id` for replicate cores: reference masses are the mean over the baseline cores,
     results the mean over cores with their spread, a bootstrap interval of the change and
-    `p_meets_4p1000`. Fixed-depth stocks are reported beside the ESM ones.
+    `p_meets_4p1000`. Fixed-depth stocks are reported beside the ESM ones. Bulk density
+    is filled as in `estimate` (bulk-density-only rows, then --bd-ptf; flagged). With
+    several dated samplings, the observed rate is the least-squares slope of the stock on
+    time. Every row is counted: used, not needed, or rejected (--rejects).
 
     \b
     Examples:
       fourp1000 compare campaigns.csv
       fourp1000 compare followup_2025.csv baseline_2020.csv --depth 10,30,50
       fourp1000 compare campaigns.csv --esm-method linear --on-error skip --rejects rejected.csv
+      fourp1000 compare followup.csv baseline.csv --years 10 --bd-ptf none
     """
     depths_cm = parse_depths(depths)
     opts = CompareOptions(depths_cm=depths_cm, method=esm_method, mass_basis=mass_basis, som_factor=som_factor,
                           reference=reference, extrapolate=extrapolate, n_bootstrap=n_bootstrap,
-                          confidence=confidence, seed=seed, on_error=on_error)
+                          confidence=confidence, seed=seed, on_error=on_error, bd_ptf=bd_ptf, years=years)
     fmt = resolve_format(fmt, output)
     with status("Reading input", quiet):
         table = load_horizons(file, sep=sep, decimal=decimal, encoding=encoding, sheet=sheet, som_factor=som_factor,
-                              columns_file=columns_file)
+                              bd_basis=bd_basis, columns_file=columns_file)
         baseline = (load_horizons(file2, sep=sep, decimal=decimal, encoding=encoding, sheet=sheet,
-                                  som_factor=som_factor, columns_file=columns_file) if file2 else None)
+                                  som_factor=som_factor, bd_basis=bd_basis, columns_file=columns_file)
+                    if file2 else None)
     for read in (table, baseline):
         if read is not None:
             report_columns(read, quiet=quiet, verbose=verbose)
@@ -114,30 +131,44 @@ def compare(file, file2, esm_method, depths, mass_basis, som_factor, reference, 
         tables["farms"] = result.farms
     if fmt in ("json", "xlsx"):
         tables["cores"] = result.cores
+    n_plots = int(result.plots["plot_id"].nunique()) if len(result.plots) else 0
     meta = {"command": "compare", "input": [table.label] + ([baseline.label] if baseline else []),
-            "methods": [_method_statement(opts)], "rows_read": result.n_rows, "plots_compared":
-            int(result.plots["plot_id"].nunique()) if len(result.plots) else 0, "rows_rejected": len(result.rejects),
+            "methods": [_method_statement(opts)] + result.methods, "rows_read": result.n_rows,
+            "rows_used": result.n_used, "rows_not_needed": len(result.not_needed), "rows_rejected": len(result.rejects),
+            "plots_compared": n_plots,
+            "plots_without_verdict": result.without_verdict["reason"].value_counts(sort=False).to_dict(),
             **columns_meta(table, baseline)}
     write_tables(tables, fmt, output, meta=meta, table_columns={"plots": PLOT_VIEW})
     if cores_file:
         write_tables({"cores": result.cores}, resolve_format(None, cores_file), cores_file)
     if not quiet:
-        if verbose or fmt == "table":
-            echo_err(f"Method: {_method_statement(opts)}")
-        for problem in result.problems[:20]:
-            echo_err(f"  {'rejected' if problem.severity == 'error' else 'warning'}: {problem}")
-        n_plots = meta["plots_compared"]
-        verdict = _plot_verdicts(result.plots)
-        line = (f"{result.n_rows} rows read, {n_plots} plots compared, {len(result.rejects)} rows rejected; "
-                f"{int(verdict.fillna(False).sum())} of {n_plots} plots meet 4 per 1000")
-        if verdict.isna().any():
-            line += f" ({int(verdict.isna().sum())} without a verdict: sampling dates unknown)"
-        echo_err(line)
+        _print_summary(result, opts, verbose or fmt == "table", n_plots)
     if len(result.plots) == 0:
         echo_err("Error: no plot could be compared")
         sys.exit(EXIT_DATA_ERROR)
     if check and not _plot_verdicts(result.plots).fillna(False).all():  # no verdict fails the check
         sys.exit(EXIT_TARGET_MISSED)
+
+
+def _print_summary(result, opts: CompareOptions, methods: bool, n_plots: int) -> None:
+    """Problems, notes and the accounting of rows and plots, on stderr."""
+    if methods:
+        echo_err(f"Method: {_method_statement(opts)}")
+    for note in result.methods:
+        echo_err(f"Note: {note}")
+    for problem in result.problems[:20]:
+        echo_err(f"  {'rejected' if problem.severity == 'error' else 'warning'}: {problem}")
+    if len(result.problems) > 20:
+        echo_err(f"  ... and {len(result.problems) - 20} more (--rejects FILE lists every rejected row)")
+    verdict = _plot_verdicts(result.plots)
+    line = (f"{result.n_rows} rows read: {result.n_used} used, {len(result.not_needed)} not needed, "
+            f"{len(result.rejects)} rejected; {n_plots} plots compared, {int(verdict.fillna(False).sum())} of "
+            f"{n_plots} meet 4 per 1000")
+    if len(result.without_verdict):
+        counts = result.without_verdict["reason"].value_counts(sort=False)
+        line += (f"; {len(result.without_verdict)} plots without a verdict ("
+                 + ", ".join(f"{reason}: {n}" for reason, n in counts.items()) + ")")
+    echo_err(line)
 
 
 def _plot_verdicts(plots):
@@ -167,4 +198,7 @@ def _method_statement(opts: CompareOptions) -> str:
     text = names[opts.method].format(basis=opts.mass_basis)
     return (f"{text}; reference masses: {opts.reference.replace('_', ' ')} at {', '.join(f'0-{d:g}' for d in opts.depths_cm)} cm; "
             f"SOM = {opts.som_factor:g} x SOC where not measured; rate per mille = ESM change per year / baseline stock "
-            f"x 1000; bootstrap over cores: {opts.n_bootstrap} resamples, seed {opts.seed}")
+            f"x 1000; bootstrap over cores: {opts.n_bootstrap} resamples, seed {opts.seed}; observed rate: "
+            f"least-squares slope of the stock on time over all samplings (Draper & Smith 1998), meets 4 per 1000 "
+            f"when its one-sided {opts.confidence:g} lower bound does; dates less than half a year apart are one "
+            f"campaign" + (f"; undated samplings taken {opts.years:g} years apart" if opts.years else ""))

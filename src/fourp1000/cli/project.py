@@ -12,7 +12,7 @@ from ..practices import TILLAGE_CREDITS, list_practices, practice_names
 from ..projection.tier1 import METHODS
 from ..io.schema import VAN_BEMMELEN
 from ..projection.models import MODELS
-from ..projection.table import ProjectOptions, load_plots_or_horizons, project_table
+from ..projection.table import SAMPLING_CHOICES, ProjectOptions, load_plots_or_horizons, project_table
 from .common import (
     EXIT_DATA_ERROR,
     EXIT_TARGET_MISSED,
@@ -68,6 +68,11 @@ def projection_options(func):
         click.option("--cap-at-capacity", is_flag=True,
                      help="Cap each plot's gain at its saturation deficit (mineral-associated carbon capacity "
                           "from clay and silt, Hassink 1997)."),
+        click.option("--sampling", default="latest", show_default=True, metavar="latest|first|all|DATE",
+                     callback=_parse_sampling,
+                     help="Which sampling of each plot gives the measured stock: the latest, the first, every one "
+                          "(one row per plot and sampling), or that of a date (a sampled_on value or a year). Rows "
+                          "of the other samplings are counted as not used."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -82,6 +87,15 @@ def _check_practices(ctx, param, values) -> tuple[str, ...]:
     if unknown:
         raise click.BadParameter("; ".join(unknown) + f" (valid: {', '.join(practice_names())})")
     return tuple(values)
+
+
+def _parse_sampling(ctx, param, value) -> str:
+    text = str(value).strip()
+    if text.lower() in SAMPLING_CHOICES:
+        return text.lower()
+    if not text:
+        raise click.BadParameter("give latest, first, all or a date")
+    return text
 
 
 def model_options(func):
@@ -108,7 +122,8 @@ def run_projection(file, *, depth, depth_method, spline_lambda, extrapolate, bd_
                    stone_density, on_error, sep, decimal, encoding, sheet, columns_file, practices, years,
                    ipcc_version, method, rate_years, quiet, model=("ipcc",), climate=None, stdin=None,
                    max_extrapolate_cm=MAX_EXTRAPOLATE_CM, max_extrapolate_share=MAX_EXTRAPOLATE_SHARE,
-                   depth_tolerance=0.0, strict=False, tillage_credit="ipcc", cap_at_capacity=False):
+                   depth_tolerance=0.0, strict=False, tillage_credit="ipcc", cap_at_capacity=False,
+                   sampling="latest"):
     """Read FILE and project it (shared by project, score and report); ``stdin`` replaces sys.stdin for '-'."""
     from .common import column_map_for
 
@@ -127,7 +142,8 @@ def run_projection(file, *, depth, depth_method, spline_lambda, extrapolate, bd_
                            depth_tolerance=depth_tolerance, strict=strict)
     opts = ProjectOptions(practices=tuple(practices), years=years, ipcc_version=ipcc_version, method=method,
                           rate_years=rate_years, models=models, climate=climate_table, estimate=est,
-                          tillage_credit=tillage_credit, cap_at_capacity=cap_at_capacity)
+                          tillage_credit=tillage_credit, cap_at_capacity=cap_at_capacity,
+                          sampling=sampling)
     column_map = column_map_for(columns_file)
     with status("Reading input", quiet):
         raw = read_input(file, sep=sep, decimal=decimal, encoding=encoding, sheet=sheet, stdin=stdin)
@@ -135,7 +151,8 @@ def run_projection(file, *, depth, depth_method, spline_lambda, extrapolate, bd_
                                        column_map=column_map)
     with status("Projecting", quiet):
         result = project_table(table, opts)
-    return table, result
+    # The rows of the chosen samplings: what the stocks (and any Monte Carlo) come from.
+    return (result.used_table if result.used_table is not None else table), result
 
 
 def report_run(result, table, *, quiet, verbose, rejects, fmt, what: str):
@@ -152,15 +169,35 @@ def report_run(result, table, *, quiet, verbose, rejects, fmt, what: str):
             echo_err(f"  rejected: {problem}")
 
 
+def _rows_line(result, n_plots: int) -> str:
+    """Rows read and how they were used; with dated samplings, the sampling used and the rows not used."""
+    label = getattr(result, "sampling_label", "")
+    if not label:
+        return rows_summary(result.n_rows, n_plots, len(result.rejects), result.problems)
+    sampling = result.options.sampling
+    other = {"latest": "earlier", "first": "later"}.get(sampling, "other")
+    scored = (f"{n_plots} plot samplings scored (all samplings)" if sampling == "all"
+              else f"{n_plots} plots scored from their {label}")
+    return (f"{result.n_rows} rows read: {scored}, {len(result.not_needed)} rows of {other} samplings not used, "
+            f"{len(result.rejects)} rejected")
+
+
 def summary_line(result, farms=None) -> str:
     if "model" in result.plots.columns:
         return _model_summary(result, farms)
     n_met = int(result.plots["meets_4p1000"].sum()) if len(result.plots) else 0
-    line = (f"{rows_summary(result.n_rows, len(result.plots), len(result.rejects), result.problems)}; "
-            f"{n_met} of {len(result.plots)} plots meet 4 per 1000")
+    line = f"{_rows_line(result, len(result.plots))}; {n_met} of {len(result.plots)} plots meet 4 per 1000"
     if farms is not None:
         line += f"; {int(farms['meets_4p1000'].sum())} of {len(farms)} farms"
     return line
+
+
+def sampling_meta(result) -> dict:
+    """The sampling used, for the JSON meta (empty without dated samplings)."""
+    if not result.sampling_label:
+        return {}
+    return {"sampling": result.options.sampling, "sampling_used": result.sampling_label,
+            "rows_not_needed": len(result.not_needed)}
 
 
 def _model_summary(result, farms=None) -> str:
@@ -175,7 +212,7 @@ def _model_summary(result, farms=None) -> str:
             f = farms[farms["model"] == model]
             part += f", {int(f['meets_4p1000'].sum())} of {len(f)} farms"
         parts.append(part)
-    return f"{rows_summary(result.n_rows, n_plots, len(result.rejects), result.problems)}; " + "; ".join(parts)
+    return f"{_rows_line(result, n_plots)}; " + "; ".join(parts)
 
 
 @click.command()
@@ -189,7 +226,7 @@ def _model_summary(result, farms=None) -> str:
 @output_options
 @uncertainty_options
 @handle_errors
-def project(file, practices, years, ipcc_version, method, rate_years, check, tillage_credit, cap_at_capacity,
+def project(file, practices, years, ipcc_version, method, rate_years, check, sampling, tillage_credit, cap_at_capacity,
             with_trajectory, depth, depth_method, spline_lambda, extrapolate, max_extrapolate_cm, max_extrapolate_share,
             depth_tolerance, strict, bd_ptf, bd_basis, som_factor, stone_density, on_error, rejects, sep, decimal,
             encoding, sheet, columns_file, fmt, output, quiet, verbose, uncertainty, draws, seed, confidence, model,
@@ -216,12 +253,14 @@ def project(file, practices, years, ipcc_version, method, rate_years, check, til
       fourp1000 project examples/plots.csv --depth 0-40 --extrapolate --on-error skip
     """
     fmt = resolve_format(fmt, output)
+    if with_trajectory and sampling == "all":
+        raise click.UsageError("--trajectory needs one sampling per plot: use --sampling latest, first or a date")
     table, result, unc = _project_from_options(file, click.get_current_context().params)
     result = with_uncertainty(table, result, unc, quiet)
     report_run(result, table, quiet=quiet, verbose=verbose, rejects=rejects, fmt=fmt, what="plots")
     meta = {"command": "project", "input": table.label, "methods": result.methods, "rows_read": result.n_rows,
-            "plots_scored": len(result.plots), "rows_rejected": len(result.rejects), **uncertainty_meta(unc),
-            **columns_meta(table)}
+            "plots_scored": len(result.plots), "rows_rejected": len(result.rejects), **sampling_meta(result),
+            **uncertainty_meta(unc), **columns_meta(table)}
     if with_trajectory:
         write_tables({"trajectory": result.trajectory()}, fmt, output, meta=meta)
     else:
@@ -244,7 +283,7 @@ def project(file, practices, years, ipcc_version, method, rate_years, check, til
 @output_options
 @uncertainty_options
 @handle_errors
-def score(file, practices, years, ipcc_version, method, rate_years, check, tillage_credit, cap_at_capacity, depth,
+def score(file, practices, years, ipcc_version, method, rate_years, check, sampling, tillage_credit, cap_at_capacity, depth,
           depth_method, spline_lambda, extrapolate, max_extrapolate_cm, max_extrapolate_share, depth_tolerance, strict,
           bd_ptf, bd_basis, som_factor, stone_density, on_error, rejects, sep, decimal, encoding, sheet,
           columns_file, fmt, output, quiet, verbose, uncertainty, draws, seed, confidence, model, climate_file):
@@ -273,8 +312,8 @@ def score(file, practices, years, ipcc_version, method, rate_years, check, tilla
     result = with_uncertainty(table, result, unc, quiet)
     report_run(result, table, quiet=quiet, verbose=verbose, rejects=rejects, fmt=fmt, what="farms")
     meta = {"command": "score", "input": table.label, "methods": result.methods, "rows_read": result.n_rows,
-            "plots_scored": len(result.plots), "rows_rejected": len(result.rejects), **uncertainty_meta(unc),
-            **columns_meta(table)}
+            "plots_scored": len(result.plots), "rows_rejected": len(result.rejects), **sampling_meta(result),
+            **uncertainty_meta(unc), **columns_meta(table)}
     write_tables({"farms": result.farms, "plots": result.plots}, fmt, output, meta=meta,
                  table_columns=with_interval_columns({"farms": FARM_VIEW, "plots": PLOT_VIEW}, unc,
                                                      {"farms": INTERVAL_VIEW, "plots": INTERVAL_VIEW}))
@@ -287,7 +326,8 @@ def score(file, practices, years, ipcc_version, method, rate_years, check, tilla
 _RUN_OPTIONS = ("depth", "depth_method", "spline_lambda", "extrapolate", "bd_ptf", "bd_basis", "som_factor",
                 "stone_density", "on_error", "sep", "decimal", "encoding", "sheet", "columns_file", "practices",
                 "years", "ipcc_version", "method", "rate_years", "quiet", "model", "max_extrapolate_cm",
-                "max_extrapolate_share", "depth_tolerance", "strict", "tillage_credit", "cap_at_capacity")
+                "max_extrapolate_share", "depth_tolerance", "strict", "tillage_credit", "cap_at_capacity",
+                "sampling")
 
 
 def _project_from_options(file: str, params: dict):
@@ -325,6 +365,8 @@ def with_uncertainty(table, result, unc, quiet: bool):
     """Add Monte Carlo statistics (``--uncertainty``) to a projection result."""
     if unc is None:
         return result
+    if result.options.sampling == "all":
+        raise click.UsageError("--uncertainty needs one sampling per plot: use --sampling latest, first or a date")
     from ..uncertainty import project_uncertainty
 
     with status("Monte Carlo", quiet):

@@ -1,25 +1,30 @@
 """Measured change between sampling campaigns (the library behind ``fourp1000 compare``).
 
-Wraps :func:`fourp1000.esm.compare_samplings` for one or two horizon tables: row-level
-problems from the loader, plot-level problems from the comparison, rejected rows (every
-input row is either used or rejected), and farm summaries (area-weighted, as in
+Wraps :func:`fourp1000.esm.compare_samplings` for one or two horizon tables: bulk density
+filled as ``estimate`` does (:func:`fourp1000.esm.prepare.prepare_layers`), row-level
+problems from the loader, plot-level problems from the comparison, and the accounting of
+every input row (used, rejected with a reason, or not needed with a reason), the reason of
+every plot without a 4 per 1000 verdict, and farm summaries (area-weighted, as in
 ``score``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from ..errors import Problem, ValidationError
+from ..errors import InputError, Problem, ValidationError
 from ..io.horizons import HorizonTable
 from ..io.rejects import rejected_rows
 from ..stocks.farms import farm_totals, has_area
+from ..stocks.ptf import PTF_CHOICES
 from ..targets import meets_target, rate_per_mille
-from .compare import Comparison, compare_samplings
-from .profiles import DEFAULT_SOM_FACTOR
+from .accounting import PLOT_RULES
+from .compare import compare_samplings
+from .prepare import NO_PTF, PreparedLayers, prepare_layers
+from .profiles import DEFAULT_SOM_FACTOR, core_codes
 
 
 @dataclass
@@ -36,14 +41,26 @@ class CompareOptions:
     confidence: float = 0.95
     seed: int | None = 0
     on_error: str = "fail"
+    bd_ptf: str = "auto"  # or "none": measured (or lent) bulk density only
+    years: float | None = None  # years between undated samplings
+
+    def check(self) -> None:
+        if self.bd_ptf not in PTF_CHOICES + (NO_PTF,):
+            raise InputError(f"unknown bulk density PTF {self.bd_ptf!r}; valid: {', '.join(PTF_CHOICES + (NO_PTF,))}")
+        if self.on_error not in ("fail", "skip"):
+            raise InputError(f"on_error must be 'fail' or 'skip', got {self.on_error!r}")
 
 
 @dataclass
 class MonitoringResult:
-    """Result of :func:`compare_tables`: per plot and per core (as
-    :func:`~fourp1000.esm.compare_samplings`), farm totals (None without ``farm_id`` and
-    ``area_ha``), every problem, the rejected input rows with a reason, and the number of
-    input rows.
+    """Result of :func:`compare_tables`.
+
+    ``plots`` and ``cores`` as :func:`~fourp1000.esm.compare_samplings` (plus
+    ``bd_estimated`` per plot row), farm totals (None without ``farm_id`` and ``area_ha``),
+    every problem, the rejected input rows (``file``, ``row``, the row as read, ``reason``),
+    the rows not needed (``file``, ``row``, ``reason``), the plots without a verdict
+    (``plot_id``, ``reason``), and the counts: ``n_rows == n_used + len(rejects) +
+    len(not_needed)``.
     """
 
     plots: pd.DataFrame
@@ -52,6 +69,10 @@ class MonitoringResult:
     problems: list[Problem]
     rejects: pd.DataFrame
     n_rows: int
+    n_used: int = 0
+    not_needed: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["file", "row", "reason"]))
+    without_verdict: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["plot_id", "reason"]))
+    methods: list[str] = field(default_factory=list)
 
 
 def compare_tables(table: HorizonTable, baseline: HorizonTable | None = None,
@@ -64,109 +85,128 @@ def compare_tables(table: HorizonTable, baseline: HorizonTable | None = None,
         With ``on_error="fail"``, when any row, core or plot has a problem (all of them).
     """
     opts = options or CompareOptions()
+    opts.check()
     tables = [table] + ([baseline] if baseline is not None else [])
     row_problems: list[Problem] = []
-    clean: list[pd.DataFrame] = []
+    prepared: list[tuple[np.ndarray, PreparedLayers]] = []
     for t in tables:
         errs = t.problems[t.problems["severity"] == "error"] if len(t.problems) else t.problems
         row_problems.extend(t.problem_list(errs) if len(errs) else [])
         bad = np.zeros(len(t.frame), dtype=bool)
         if len(errs):
             bad[errs["position"].to_numpy(dtype=np.int64)] = True
-        clean.append(t.frame[~bad])
+        clean = np.flatnonzero(~bad)
+        prepared.append((clean, prepare_layers(t.frame.iloc[clean].reset_index(drop=True), max(opts.depths_cm),
+                                               bd_ptf=opts.bd_ptf, som_factor=opts.som_factor)))
     comparison = compare_samplings(
-        clean[0], opts.depths_cm, baseline=clean[1] if baseline is not None else None, method=opts.method,
-        mass_basis=opts.mass_basis, som_factor=opts.som_factor, reference=opts.reference,
+        prepared[0][1].frame, opts.depths_cm, baseline=prepared[1][1].frame if baseline is not None else None,
+        method=opts.method, mass_basis=opts.mass_basis, som_factor=opts.som_factor, reference=opts.reference,
         extrapolate=opts.extrapolate, n_bootstrap=opts.n_bootstrap, confidence=opts.confidence, seed=opts.seed,
-        file=table.label, baseline_file=baseline.label if baseline is not None else "<baseline>",
+        years=opts.years, file=table.label, baseline_file=baseline.label if baseline is not None else "<baseline>",
     )
-    problems = sorted(row_problems + list(comparison.problems) + _close_samplings(comparison.plots, table.label),
-                      key=lambda p: (p.file, p.row is None, p.row or 0))
+    problems = sorted(row_problems + list(comparison.problems), key=lambda p: (p.file, p.row is None, p.row or 0))
     errors = [p for p in problems if p.severity == "error"]
     if errors and opts.on_error == "fail":
         raise ValidationError(errors)
-    rejects = _rejects(tables, comparison, row_problems)
-    farms = compare_farm_summary(comparison.plots, tables)
-    n_rows = sum(len(t.frame) for t in tables)
-    return MonitoringResult(comparison.plots, comparison.cores, farms, problems, rejects, n_rows)
+    status = [_row_status(t, clean, prep, comparison.rows, is_base)
+              for t, (clean, prep), is_base in zip(tables, prepared, (False, True))]
+    plots = _with_layer_flags(comparison.plots, tables, prepared, status)
+    rejects = _concat([_rejects(t, s) for t, s in zip(tables, status)], ["file", "row", "reason"])
+    not_needed = _concat([s[s["status"] == "not_needed"].assign(file=t.label)[["file", "row", "reason"]]
+                          for t, s in zip(tables, status)], ["file", "row", "reason"])
+    n_used = int(sum((s["status"] == "used").sum() for s in status))
+    methods = [note for _, prep in prepared for note in prep.notes]
+    return MonitoringResult(plots, comparison.cores, compare_farm_summary(plots, tables), problems, rejects,
+                            sum(len(t.frame) for t in tables), n_used, not_needed,
+                            without_verdict(plots, problems, tables), list(dict.fromkeys(methods)))
 
 
-# Follow-ups closer than this to the baseline are probably cores of the same campaign
-# taken on different days; a yearly rate over so short a span is meaningless.
-MIN_YEARS_BETWEEN_SAMPLINGS = 0.5
+def _row_status(table: HorizonTable, clean: np.ndarray, prep: PreparedLayers, rows: pd.DataFrame,
+                from_baseline: bool) -> pd.DataFrame:
+    """Per input row of ``table``: ``row``, ``status`` (used, rejected, not_needed) and ``reason``."""
+    frame = table.frame
+    status = np.full(len(frame), "rejected", dtype=object)
+    reason = np.full(len(frame), "", dtype=object)
+    if len(table.problems):  # the loader's own problems
+        errs = table.problems[table.problems["severity"] == "error"]
+        messages = errs.groupby("position")["message"].agg("; ".join)
+        reason[messages.index.to_numpy(dtype=np.int64)] = messages.to_numpy(dtype=object)
+    mine = rows[rows["from_baseline"] == from_baseline]
+    kept = clean[prep.kept]
+    status[kept] = np.where(mine["used"].to_numpy(dtype=bool), "used", "rejected")
+    reason[kept] = mine["reason"].to_numpy(dtype=object)
+    skip = clean[prep.not_needed["position"].to_numpy(dtype=np.int64)]
+    status[skip], reason[skip] = "not_needed", prep.not_needed["reason"].to_numpy(dtype=object)
+    if not len(prep.lenders):
+        return pd.DataFrame({"row": frame["source_row"].to_numpy(), "status": status, "reason": reason})
+    # A bulk-density row is used when a layer it lent to is.
+    codes = core_codes(frame)
+    used_records = np.unique(codes[kept][status[kept] == "used"])
+    lenders = clean[prep.lenders]
+    lent_used = np.isin(codes[lenders], used_records)
+    status[lenders] = np.where(lent_used, "used", "rejected")
+    reason[lenders] = np.where(lent_used, "", "bulk-density row of a core left out")
+    return pd.DataFrame({"row": frame["source_row"].to_numpy(), "status": status, "reason": reason})
 
 
-def _close_samplings(plots: pd.DataFrame, label: str) -> list[Problem]:
-    """Warnings for follow-ups less than half a year after the baseline."""
-    if plots.empty or "years" not in plots:
-        return []
-    close = plots[(plots["years"] > 0) & (plots["years"] < MIN_YEARS_BETWEEN_SAMPLINGS)]
-    close = close.drop_duplicates(subset=["plot_id", "sampled_on"])
-    return [
-        Problem(label, None, "sampled_on", "close_samplings",
-                f"plot {r.plot_id}: sampling {r.sampled_on} is only {r.years * 365.25:.0f} days after the baseline "
-                f"{r.baseline_sampled_on}; if these are cores of one campaign, give them the same sampled_on",
-                str(r.plot_id), severity="warning")
-        for r in close.itertuples()
-    ]
+def _rejects(table: HorizonTable, status: pd.DataFrame) -> pd.DataFrame:
+    at = np.flatnonzero(status["status"].to_numpy() == "rejected")
+    out = rejected_rows(table, at, status["reason"].to_numpy(dtype=object)[at])
+    out.insert(0, "file", table.label)
+    return out
 
 
-def _rejects(tables: list[HorizonTable], comparison: Comparison, row_problems: list[Problem]) -> pd.DataFrame:
-    """Rows not used: rows with problems, and every row of a plot that was not compared."""
-    compared = set(comparison.plots["plot_id"].astype(str)) if len(comparison.plots) else set()
-    used_cores = _used_cores(comparison.cores)
-    parts = []
-    for t in tables:
-        frame = t.frame
-        own = {(p.row): p.message for p in row_problems if p.file == t.label and p.row is not None}
-        rows = frame["source_row"].to_numpy()
-        own_mask = np.isin(rows, list(own)) if own else np.zeros(len(frame), dtype=bool)
-        plot = frame["plot_id"].astype("string")
-        not_compared = ~plot.isin(compared).fillna(False).to_numpy()
-        core_dropped = np.zeros(len(frame), dtype=bool)
-        if used_cores is not None:
-            key = _core_key(frame)
-            core_dropped = ~key.isin(used_cores).to_numpy() & ~not_compared
-        mask = own_mask | not_compared | core_dropped
-        if not mask.any():
-            continue
-        plot_reason = pd.Series({p.plot_id: p.message for p in reversed(list(comparison.problems)) if p.plot_id},
-                                dtype=object)
-        reason_of_plot = plot.map(plot_reason)
-        reasons = pd.Series(rows, index=frame.index).map(pd.Series(own, dtype=object)).where(own_mask)
-        reasons = reasons.where(own_mask, np.where(
-            not_compared,
-            "plot not compared: " + reason_of_plot.fillna("plot has no valid comparison").astype(str),
-            "core left out: " + reason_of_plot.fillna("invalid core").astype(str),
-        ))
-        out = rejected_rows(t, np.flatnonzero(mask), reasons[mask].to_numpy())
-        out.insert(0, "file", t.label)
-        parts.append(out)
-    if not parts:
-        return pd.DataFrame(columns=["file", "row", "reason"])
-    return pd.concat(parts, ignore_index=True)
+def _concat(parts: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    parts = [p for p in parts if len(p)]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
 
 
-def _core_key(frame: pd.DataFrame) -> pd.Series:
-    """One string per row identifying its core: plot, sampling and core ids."""
-    parts = [frame["plot_id"].astype("string").fillna("")]
-    for col in ("sampled_on", "core_id"):  # missing columns count as empty, as in the cores table
-        parts.append(frame[col].astype("string").fillna("") if col in frame
-                     else pd.Series("", index=frame.index, dtype="string"))
-    key = parts[0]
-    for p in parts[1:]:
-        key = key + "\x1f" + p
-    return key
+def _with_layer_flags(plots: pd.DataFrame, tables: list[HorizonTable], prepared: list, status: list) -> pd.DataFrame:
+    """Add ``bd_estimated`` (a used layer of the plot has a PTF bulk density) and the layer notes."""
+    estimated, notes = [], []
+    for (clean, prep), s in zip(prepared, status):
+        used = s["status"].to_numpy()[clean[prep.kept]] == "used"
+        ptf = prep.frame["bd_source"].to_numpy() == "ptf"
+        estimated.append(prep.frame["plot_id"].astype(str).to_numpy()[used & ptf])
+        notes.append(prep.plot_notes.astype(object))
+    plots = plots.copy()
+    ids = plots["plot_id"].astype(str)
+    plots["bd_estimated"] = ids.isin(np.concatenate(estimated)).to_numpy()
+    layer_notes = pd.concat(notes)
+    if len(layer_notes):
+        text = ids.map(layer_notes.groupby(level=0).agg("; ".join)).fillna("").to_numpy(dtype=object)
+        before = plots["notes"].to_numpy(dtype=object)
+        both = (before != "") & (text != "")
+        plots["notes"] = np.where(both, before + "; " + text, np.where(before == "", text, before))
+    return plots
 
 
-def _used_cores(cores: pd.DataFrame) -> set[str] | None:
-    """Keys of the cores in the results; None when cores cannot be told apart by key."""
-    if cores is None or not len(cores) or "plot_id" not in cores:
-        return None
-    frame = cores.copy()
-    if "sampled_on" in frame and frame["sampled_on"].isin(["baseline", "follow-up"]).all():
-        return None  # two files without dates: cores are not identified by date
-    return set(_core_key(frame))
+#: Short reasons, by problem rule, for the summary of plots without a verdict.
+_REASON = {
+    "not_in_baseline": "not in the baseline file", "one_sampling": "one sampling only",
+    "no_valid_baseline": "no valid baseline core", "no_valid_follow_up": "no valid follow-up core",
+    "baseline_too_shallow": "no baseline core deep enough", "follow_up_too_shallow": "follow-up too shallow",
+    "baseline_not_extrapolated": "baseline cores need extrapolation (off)",
+    "follow_up_not_extrapolated": "follow-up cores need extrapolation (off)",
+    "no_baseline_stock": "no baseline stock", "no_follow_up_stock": "no follow-up stock",
+}
+
+
+def without_verdict(plots: pd.DataFrame, problems: list[Problem], tables: list[HorizonTable]) -> pd.DataFrame:
+    """Every plot of the input without a 4 per 1000 verdict, and the reason (``plot_id``, ``reason``)."""
+    plot_problems = pd.DataFrame([(p.plot_id, _REASON.get(p.rule, p.rule)) for p in problems
+                                  if p.plot_id is not None and p.severity == "error" and p.rule in PLOT_RULES],
+                                 columns=["plot_id", "reason"]).drop_duplicates("plot_id")
+    ids = pd.Series(pd.unique(np.concatenate([pd.unique(t.frame["plot_id"].dropna()).astype(str) for t in tables])),
+                    dtype=object)
+    compared = plots["plot_id"].astype(str)
+    missing = ids[~ids.isin(compared)]
+    reason = missing.map(plot_problems.set_index("plot_id")["reason"]).astype(object).fillna("every row rejected")
+    has_verdict = compared[plots["no_verdict_reason"] == ""]
+    open_ = plots[(plots["no_verdict_reason"] != "") & ~compared.isin(has_verdict)]
+    unknown = open_.groupby(open_["plot_id"].astype(str), sort=False)["no_verdict_reason"].first()
+    return pd.DataFrame({"plot_id": np.r_[missing.to_numpy(dtype=object), unknown.index.to_numpy(dtype=object)],
+                         "reason": np.r_[reason.to_numpy(dtype=object), unknown.to_numpy(dtype=object)]})
 
 
 def compare_farm_summary(plots: pd.DataFrame, tables: list[HorizonTable]) -> pd.DataFrame | None:

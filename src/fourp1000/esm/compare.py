@@ -21,12 +21,26 @@ from numpy.typing import NDArray
 
 from ..errors import InputError, Problem
 from ..stocks.layers import STONE_DENSITY_G_CM3
+from ..stocks.trend import TREND_COLUMNS, observed_rate
 from ..targets import meets_target, rate_per_mille
+from .accounting import (
+    comparable,
+    dropped_problems,
+    no_verdict_reasons,
+    row_accounting,
+    settle_severity,
+    used_cores,
+)
 from .bootstrap import bootstrap_change, padded_groups
 from .cores import INTERNAL_COLUMNS, check_method_and_depths, core_table
 from .knots import Array
-from .profiles import DEFAULT_SOM_FACTOR, build_profiles, table_problem
-from .samplings import sampling_codes, samplings_and_baselines
+from .profiles import DEFAULT_SOM_FACTOR, build_profiles, core_codes, table_problem
+from .samplings import (
+    campaign_codes,
+    decimal_year,
+    sampling_codes,
+    samplings_and_baselines,
+)
 
 __all__ = ["Comparison", "compare_samplings"]
 
@@ -38,18 +52,32 @@ class Comparison:
     plots: pd.DataFrame
     cores: pd.DataFrame
     problems: list[Problem] = field(default_factory=list)
+    #: One row per input row (baseline table first in two-file mode): ``file``,
+    #: ``source_row``, ``from_baseline``, ``used`` (in a stock of ``plots``) and ``reason``
+    #: (why not, "" where used).
+    rows: pd.DataFrame | None = None
 
 
 def _sampling_rows(
     horizons: pd.DataFrame, baseline: pd.DataFrame | None, file: str, baseline_file: str
 ) -> pd.DataFrame:
-    """The rows of one or both tables, with their file, row number and plot and sampling codes."""
+    """The rows of one or both tables, with their file, row number, plot, date and campaign codes.
+
+    ``_visit`` codes a (plot, sampled_on); ``_pair`` codes the campaign: dates of a plot less
+    than half a year apart are one sampling (:func:`fourp1000.esm.samplings.campaign_codes`).
+    """
     if baseline is None:
         data = _one_file(horizons, file)
     else:
         data = _combine_files(horizons, baseline, file, baseline_file)
-    data = data.drop(columns=["_plot", "_pair"], errors="ignore")
-    data["_plot"], data["_pair"] = sampling_codes(data)
+    data = data.drop(columns=["_plot", "_pair", "_visit"], errors="ignore")
+    plot, visit = sampling_codes(data)
+    codes, dates = pd.factorize(data["sampled_on"])  # each distinct date parsed once
+    year = np.full(len(data), np.nan)
+    if len(dates):
+        year[codes >= 0] = decimal_year(pd.Series(dates))[codes[codes >= 0]]
+    data["_plot"], data["_visit"], data["_pair"] = plot, visit, campaign_codes(plot, visit, year)
+    data["_core"] = core_codes(data)
     return data
 
 
@@ -81,6 +109,26 @@ def _combine_files(horizons: pd.DataFrame, baseline: pd.DataFrame, file: str, ba
             part["source_row"] = np.arange(1, len(part) + 1)
         parts.append(part)
     return pd.concat(parts, ignore_index=True)
+
+
+def _campaign_notes(data: pd.DataFrame, file: str) -> tuple[list[Problem], pd.Series]:
+    """A warning, and a note per plot, for each campaign made of several dates."""
+    visits = data[data["_plot"] >= 0].drop_duplicates("_visit")
+    merged = visits[visits.duplicated("_pair", keep=False)]
+    if merged.empty:
+        return [], pd.Series(dtype=object)
+    labels = merged["sampled_on"].astype(str)
+    dates = labels.groupby(merged["_pair"].to_numpy()).agg(", ".join)
+    first = merged.groupby("_pair").first()
+    text = ("samplings " + dates + " are less than half a year apart: taken as one campaign, dated "
+            + first["sampled_on"].astype(str).reindex(dates.index)).rename("text")
+    problems = [table_problem(first.at[pair, "_file"] if "_file" in first else file, first.at[pair, "source_row"],
+                              "sampled_on", "one_campaign", f"plot {first.at[pair, 'plot_id']}: {message}",
+                              first.at[pair, "plot_id"]) for pair, message in text.items()]
+    for problem in problems:
+        problem.severity = "warning"
+    notes = text.groupby(first["plot_id"].astype(str).reindex(text.index).to_numpy()).agg("; ".join)
+    return problems, notes
 
 
 def _plot_problems(
@@ -139,6 +187,7 @@ def compare_samplings(
     n_bootstrap: int = 1000,
     confidence: float = 0.95,
     seed: int | None = 0,
+    years: float | None = None,
     file: str = "<input>",
     baseline_file: str = "<baseline>",
 ) -> Comparison:
@@ -165,6 +214,9 @@ def compare_samplings(
         Confidence level of the interval of the change.
     seed : int or None
         Seed of the bootstrap; a given seed gives the same result.
+    years : float, optional [yr]
+        Years between a baseline and a follow-up whose dates are unknown (two undated
+        tables, or sampling labels that are not dates).
     file, baseline_file : str
         File names for problem reports.
 
@@ -180,10 +232,14 @@ def compare_samplings(
         ``fixed_depth_change_t_ha``, ``esm_change_t_ha``, ``esm_change_se_t_ha``,
         ``change_ci_low_t_ha``, ``change_ci_high_t_ha``, ``annual_change_t_ha_yr``,
         ``rate_per_mille``, ``meets_4p1000``, ``p_meets_4p1000``, ``extrapolated`` (any
-        core of either sampling), ``method``, ``mass_basis``. ``cores``: the per-core
+        core of either sampling), ``no_verdict_reason`` ("" where there is a verdict),
+        ``n_samplings``, ``observed_rate_t_ha_yr``, ``observed_rate_se_t_ha_yr``,
+        ``observed_rate_per_mille``, ``observed_meets_4p1000`` (the least-squares rate over
+        all samplings of the plot and depth, :func:`fourp1000.stocks.trend.observed_rate`),
+        ``notes``, ``method``, ``mass_basis``; only rows with a stock on both sides. ``cores``: the per-core
         table of :func:`fourp1000.esm.core_stocks`. ``problems``: bad cores, plots with one sampling,
         follow-up plots missing from the baseline, ...; those are left out, the rest is
-        computed.
+        computed. ``rows``: every input row, used or not, with the reason.
 
     Notes
     -----
@@ -209,6 +265,8 @@ def compare_samplings(
     depth = check_method_and_depths(method, depths_cm)
     if not 0 < confidence < 1:
         raise InputError(f"confidence must be between 0 and 1, got {confidence!r}")
+    if years is not None and not (np.isfinite(years) and years > 0):
+        raise InputError(f"years between samplings must be a positive number, got {years!r}")
     two_files = baseline is not None
     data = _sampling_rows(horizons, baseline, file, baseline_file)
     candidates = data["_from_baseline"].to_numpy(dtype=bool) if two_files else None  # baselines: first file
@@ -218,11 +276,21 @@ def compare_samplings(
     )
     is_baseline = np.isin(profiles.cores["_pair"].to_numpy(), baselines["_pair"].to_numpy())
     keep, plot_problems = _plot_problems(data, profiles.cores, is_baseline, baselines, two_files)
-    table, more = core_table(profiles.subset(keep), is_baseline[keep], depth, reference, method, extrapolate)
-    plots = _plot_table(table, depth, samplings["_year"], n_bootstrap, confidence, np.random.default_rng(seed))
+    table, core_problems = core_table(profiles.subset(keep), is_baseline[keep], depth, reference, method, extrapolate)
+    table["_group"] = table.groupby(["_pair", "depth_cm"], sort=False).ngroup().to_numpy()
+    paired, dropped = comparable(_with_baseline(_sampling_stats(table, samplings)))
+    plots = _plot_table(paired, table, depth, samplings["_year"], years, n_bootstrap, confidence,
+                        np.random.default_rng(seed))
+    campaign_problems, notes = _campaign_notes(data, file)
+    plots["notes"] = plots["plot_id"].astype(str).map(notes).astype(object).fillna("").to_numpy(dtype=object)
     plots["method"] = method
     plots["mass_basis"] = mass_basis
-    return Comparison(plots=plots, cores=table.drop(columns=INTERNAL_COLUMNS), problems=problems + plot_problems + more)
+    used = used_cores(table, paired)
+    found = problems + plot_problems + settle_severity(core_problems, data, used)
+    found += dropped_problems(dropped, set(paired["_plot"]))
+    rows = row_accounting(data, used, found)
+    return Comparison(plots=plots, cores=table.drop(columns=INTERNAL_COLUMNS + ["_group"]),
+                      problems=found + campaign_problems, rows=rows)
 
 
 _PLOT_COLUMNS = (
@@ -231,25 +299,27 @@ _PLOT_COLUMNS = (
     "fixed_depth_stock_t_ha", "fixed_depth_stock_sd_t_ha", "esm_stock_t_ha", "esm_stock_sd_t_ha",
     "fixed_depth_change_t_ha", "esm_change_t_ha", "esm_change_se_t_ha", "change_ci_low_t_ha",
     "change_ci_high_t_ha", "annual_change_t_ha_yr", "rate_per_mille", "meets_4p1000", "p_meets_4p1000",
-    "extrapolated",
+    "extrapolated", "no_verdict_reason", *TREND_COLUMNS,
 )
 
 
 def _plot_table(
-    table: pd.DataFrame, depth_cm: Array, year_of_pair: pd.Series, n_bootstrap: int, confidence: float,
-    rng: np.random.Generator,
+    out: pd.DataFrame, table: pd.DataFrame, depth_cm: Array, year_of_pair: pd.Series, given_years: float | None,
+    n_bootstrap: int, confidence: float, rng: np.random.Generator,
 ) -> pd.DataFrame:
-    """Aggregate cores to (plot, sampling, depth) and pair each follow-up with the baseline."""
-    t = table.assign(_group=table.groupby(["_pair", "depth_cm"], sort=False).ngroup())
-    stats = _sampling_stats(t)
-    values, counts = padded_groups(t["esm_stock_t_ha"].to_numpy(dtype=float), t["_group"].to_numpy(), len(stats))
-    out = _with_baseline(stats)
-    years = _add_changes(out, year_of_pair)
+    """Each comparable follow-up beside its baseline: change, rate, verdict, bootstrap, observed rate."""
+    t = table  # cores with their (sampling, depth) group
+    n_groups = int(t["_group"].max()) + 1 if len(t) else 0
+    values, counts = padded_groups(t["esm_stock_t_ha"].to_numpy(dtype=float), t["_group"].to_numpy(), n_groups)
+    out = out.copy()
+    years = _add_changes(out, year_of_pair, given_years)
     bg, fg = out["_base_group"].to_numpy(), out["_group"].to_numpy()
     low, high, p_meets = bootstrap_change(values[bg], counts[bg], values[fg], counts[fg], years,
                                           n_bootstrap=n_bootstrap, confidence=confidence, rng=rng)
     out["change_ci_low_t_ha"], out["change_ci_high_t_ha"], out["p_meets_4p1000"] = low, high, p_meets
     out["extrapolated"] = out["extrapolated"] | out["_base_extrapolated"]
+    out["no_verdict_reason"] = no_verdict_reasons(out)
+    out = _with_observed_rate(out, confidence)
 
     columns = list(_PLOT_COLUMNS)
     if "farm_id" in table:
@@ -260,23 +330,34 @@ def _plot_table(
     return out[columns].reset_index(drop=True)
 
 
-def _sampling_stats(t: pd.DataFrame) -> pd.DataFrame:
-    """One row per (sampling, depth) group ``_group``: counts, means and sd of the cores' stocks."""
-    return t.groupby("_group").agg(
+def _sampling_stats(table: pd.DataFrame, samplings: pd.DataFrame) -> pd.DataFrame:
+    """One row per (sampling, depth) group ``_group``: counts, means and sd of the cores' stocks,
+    and why no core has a stock (``n_all`` cores, ``n_shallow`` too shallow, ``n_refused`` not
+    extrapolated).
+    """
+    t = table.assign(_refused=table["extrapolated"] & table["esm_stock_t_ha"].isna())
+    stats = t.groupby("_group").agg(
         plot_id=("plot_id", "first"),
         _plot=("_plot", "first"),
         _pair=("_pair", "first"),
         depth_cm=("depth_cm", "first"),
-        sampled_on=("sampled_on", "first"),
         is_baseline=("is_baseline", "first"),
         n=("esm_stock_t_ha", "count"),
+        n_all=("esm_stock_t_ha", "size"),
+        n_shallow=("_too_shallow", "sum"),
+        n_refused=("_refused", "sum"),
         esm=("esm_stock_t_ha", "mean"),
         esm_sd=("esm_stock_t_ha", "std"),
         fd=("fixed_depth_stock_t_ha", "mean"),
         fd_sd=("fixed_depth_stock_t_ha", "std"),
         reference_mass_t_ha=("reference_mass_t_ha", "first"),
         extrapolated=("extrapolated", "any"),
+        source_row=("source_row", "first"),
+        file=("file", "first"),
     ).reset_index()
+    # The campaign's label: its first date (cores keep their own).
+    stats.insert(5, "sampled_on", samplings["sampled_on"].reindex(stats["_pair"]).to_numpy())
+    return stats
 
 
 def _with_baseline(stats: pd.DataFrame) -> pd.DataFrame:
@@ -285,19 +366,24 @@ def _with_baseline(stats: pd.DataFrame) -> pd.DataFrame:
         "sampled_on": "baseline_sampled_on", "n": "n_baseline_cores", "esm": "baseline_stock_t_ha",
         "esm_sd": "baseline_stock_sd_t_ha", "fd": "baseline_fixed_depth_stock_t_ha",
         "extrapolated": "_base_extrapolated", "_group": "_base_group", "_pair": "_base_pair",
+        "n_all": "_base_n_all", "n_shallow": "_base_n_shallow", "n_refused": "_base_n_refused",
+        "source_row": "_base_source_row", "file": "_base_file",
     })[["_plot", "_base_pair", "depth_cm", "baseline_sampled_on", "n_baseline_cores", "baseline_stock_t_ha",
-        "baseline_stock_sd_t_ha", "baseline_fixed_depth_stock_t_ha", "_base_extrapolated", "_base_group"]]
+        "baseline_stock_sd_t_ha", "baseline_fixed_depth_stock_t_ha", "_base_extrapolated", "_base_group",
+        "_base_n_all", "_base_n_shallow", "_base_n_refused", "_base_source_row", "_base_file"]]
     out = stats[~stats["is_baseline"]].merge(base, on=["_plot", "depth_cm"], how="inner")
     return out.rename(columns={"n": "n_cores", "esm": "esm_stock_t_ha", "esm_sd": "esm_stock_sd_t_ha",
                                "fd": "fixed_depth_stock_t_ha", "fd_sd": "fixed_depth_stock_sd_t_ha"})
 
 
-def _add_changes(out: pd.DataFrame, year_of_pair: pd.Series) -> Array:
+def _add_changes(out: pd.DataFrame, year_of_pair: pd.Series, given_years: float | None) -> Array:
     """Add the years, changes, their standard error, the annual rate and the 4 per 1000
     verdict to the paired rows (in place); returns the years [yr].
     """
     out["_year"] = year_of_pair.reindex(out["_pair"]).to_numpy()
     years = out["_year"].to_numpy() - year_of_pair.reindex(out["_base_pair"]).to_numpy()
+    if given_years is not None:  # undated samplings: the years the user gave
+        years = np.where(np.isnan(years), float(given_years), years)
     out["years"] = years
     out["esm_change_t_ha"] = out["esm_stock_t_ha"] - out["baseline_stock_t_ha"]
     out["fixed_depth_change_t_ha"] = out["fixed_depth_stock_t_ha"] - out["baseline_fixed_depth_stock_t_ha"]
@@ -311,3 +397,13 @@ def _add_changes(out: pd.DataFrame, year_of_pair: pd.Series) -> Array:
     out["rate_per_mille"] = rate
     out["meets_4p1000"] = pd.array(np.where(np.isnan(rate), None, meets_target(rate)), dtype="boolean")
     return years
+
+
+def _with_observed_rate(out: pd.DataFrame, confidence: float) -> pd.DataFrame:
+    """The least-squares rate over all samplings of each plot and depth (the baseline at time 0)."""
+    series = out.groupby(["_plot", "depth_cm"], sort=False).ngroup().to_numpy()
+    first = ~pd.Series(series).duplicated().to_numpy()
+    x = np.r_[np.zeros(int(first.sum())), out["years"].to_numpy(dtype=float)]
+    y = np.r_[out["baseline_stock_t_ha"].to_numpy(dtype=float)[first], out["esm_stock_t_ha"].to_numpy(dtype=float)]
+    trend = observed_rate(np.r_[series[first], series], x, y, confidence=confidence)
+    return out.join(trend.reindex(series).reset_index(drop=True).set_axis(out.index))

@@ -140,12 +140,15 @@ def core_table(
     table.insert(4, "depth_cm", np.tile(depth_cm, m))
     for name in _CORE_VALUES:
         table[name] = result[name].reshape(-1)
+    table["_too_shallow"] = result["too_shallow"].reshape(-1)
 
     problems: list[Problem] = []
     bottom = last_knot(profiles.boundary_cm, profiles.n_knots)
     for rule, mask, text in (
         ("core_too_shallow", result["too_shallow"], "core reaches {bottom:g} cm only: no stock at {depths} cm"),
         ("no_reference_mass", result["no_reference"], "no reference mass at {depths} cm (no baseline core that deep)"),
+        ("extrapolation_off", result["extrapolated"] & ~np.isfinite(result["esm_stock_t_ha"]),
+         "core holds less than the reference mass at {depths} cm and extrapolation is off: no stock there"),
     ):
         for i in np.flatnonzero(mask.any(axis=1)):
             depths = ", ".join(f"{d:g}" for d in depth_cm[mask[i]])
@@ -154,7 +157,7 @@ def core_table(
     return table, problems
 
 
-INTERNAL_COLUMNS = ["file", "_plot", "_pair"]
+INTERNAL_COLUMNS = ["file", "_plot", "_pair", "_core", "_too_shallow"]
 """Columns of :func:`core_table` used between modules, dropped from the results."""
 
 

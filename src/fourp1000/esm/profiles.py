@@ -24,7 +24,7 @@ from ..stocks.layers import STONE_DENSITY_G_CM3, fine_earth_density
 from .knots import Array, valid_knots
 from .samplings import sampling_codes
 
-__all__ = ["DEFAULT_SOM_FACTOR", "MASS_BASES", "Profiles", "build_profiles"]
+__all__ = ["DEFAULT_SOM_FACTOR", "MASS_BASES", "Profiles", "build_profiles", "core_codes"]
 
 #: SOM / SOC ratio used where ``som_pct`` is not measured. Pribyl (2010,
 #: doi:10.1016/j.geoderma.2010.02.003) found a median of 1.9 (empirical studies) and 2
@@ -78,6 +78,18 @@ def table_problem(file: str, row: object, column: str | None, rule: str, message
         message=message,
         plot_id=None if plot_id is None or pd.isna(plot_id) else str(plot_id),
     )
+
+
+def core_codes(horizons: pd.DataFrame) -> np.ndarray:
+    """Integer code of each row's core: one (plot_id, sampled_on, core_id).
+
+    Where a ``_visit`` column is given (the sampling date of each row when several dates
+    make one campaign), cores of different dates stay apart.
+    """
+    _, pair_code = sampling_codes(horizons)
+    visit = horizons["_visit"].to_numpy(dtype=np.int64) if "_visit" in horizons else pair_code
+    core_code = pd.factorize(horizons["core_id"])[0] if "core_id" in horizons else np.zeros(len(horizons), np.int64)
+    return pd.factorize(visit * (int(core_code.max(initial=0)) + 2) + core_code + 1)[0]
 
 
 def _describe(rows: pd.DataFrame) -> pd.Series:
@@ -171,12 +183,11 @@ def _layer_table(horizons: pd.DataFrame, som_factor: float, stone_density_g_cm3:
         return pd.to_numeric(horizons[name], errors="coerce").to_numpy(dtype=float)
 
     plot_code, pair_code = sampling_codes(horizons)
-    core_code = pd.factorize(horizons["core_id"])[0] if "core_id" in horizons else np.zeros(n, dtype=np.int64)
     df = pd.DataFrame({
         "plot_id": column("plot_id"), "sampled_on": column("sampled_on"), "core_id": column("core_id"),
         "source_row": horizons["source_row"].to_numpy() if "source_row" in horizons else np.arange(1, n + 1),
         "file": column("_file", file), "_plot": plot_code, "_pair": pair_code,
-        "_core": pd.factorize(pair_code * (int(core_code.max(initial=0)) + 2) + core_code + 1)[0],
+        "_core": core_codes(horizons),
     })
     if "farm_id" in horizons.columns:
         df["farm_id"] = horizons["farm_id"].array
@@ -271,7 +282,7 @@ def _stack(df: pd.DataFrame, mass_basis: str) -> Profiles:
     boundary[:, 0] = 0.0
     boundary[core_idx, pos + 1] = df["bottom_cm"].to_numpy()
     first = df.drop_duplicates("_core")
-    keep = ("plot_id", "sampled_on", "core_id", "source_row", "file", "farm_id", "_plot", "_pair")
+    keep = ("plot_id", "sampled_on", "core_id", "source_row", "file", "farm_id", "_plot", "_pair", "_core")
     cores = first[[c for c in keep if c in first]]
     return Profiles(
         cores=cores.reset_index(drop=True),

@@ -53,6 +53,7 @@ class ProjectOptions:
     climate: ClimateTable | None = None  # monthly climate for the RothC model
     tillage_credit: str = "ipcc"  # "none": tillage practices are not credited (--tillage-credit)
     cap_at_capacity: bool = False  # cap gains at the saturation deficit (--cap-at-capacity)
+    sampling: str = "latest"  # which sampling of each plot: latest, first, all or a date (SAMPLING_CHOICES)
     estimate: EstimateOptions = field(default_factory=lambda: EstimateOptions(top_cm=TIER1_TOP_CM,
                                                                               bottom_cm=TIER1_BOTTOM_CM))
 
@@ -75,6 +76,13 @@ class ProjectResult:
     # The per-record stocks of estimate_stocks behind the measured baselines (bd_estimated,
     # extrapolated_cm, ...): what a reader must know about each plot's measurement.
     stocks: pd.DataFrame | None = None
+    #: Rows of the samplings not chosen by ``options.sampling`` (``row``, ``reason``);
+    #: ``n_rows == rows used + len(not_needed) + len(rejects)``.
+    not_needed: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["row", "reason"]))
+    #: The rows of the chosen samplings (the table the stocks come from).
+    used_table: HorizonTable | None = None
+    #: Which samplings the stocks come from, e.g. "latest sampling (2014)" ("" without dates).
+    sampling_label: str = ""
 
     def trajectory(self) -> pd.DataFrame:
         """Yearly stocks, long format (plot_id, year, stock_t_ha; and model when ``plots`` has a model column)."""
@@ -135,6 +143,9 @@ def plot_table(table: HorizonTable, options: EstimateOptions
     if "silt_pct" in frame.columns:
         attrs["silt_pct"] = attrs["plot_id"].map(_plot_clay(frame, options.top_cm, options.bottom_cm,
                                                             "silt_pct")).to_numpy(dtype=float)
+    if "sampled_on" in frame:  # one sampling per plot here (select_sampling)
+        dates = frame.loc[has_layers].groupby("plot_id", sort=False)["sampled_on"].first()
+        attrs["sampled_on"] = attrs["plot_id"].map(dates).to_numpy(dtype=object)
     attrs = attrs[~attrs["plot_id"].isin(bad_plots) & attrs["plot_id"].notna()].reset_index(drop=True)
     attrs[MEASURED_STOCK_COLUMN] = attrs["plot_id"].map(measured).to_numpy(dtype=float)
     for name, values in depth_cols.items():
@@ -153,6 +164,56 @@ def project_table(table: HorizonTable, options: ProjectOptions | None = None) ->
     once; with ``"fail"`` a :class:`ValidationError` lists every problem.
     """
     opts = options or ProjectOptions()
+    if opts.sampling == "all":
+        return _project_every_sampling(table, opts)
+    chosen = select_sampling(table, opts.sampling)
+    if len(chosen.rejects) and opts.estimate.on_error == "fail":
+        raise ValidationError(table.problem_list(chosen.problems))
+    if not len(chosen.table.frame):  # every plot lacks the requested sampling: nothing to project
+        result = ProjectResult(pd.DataFrame(columns=["plot_id", "meets_4p1000"]), None, chosen.problems,
+                               pd.DataFrame(columns=["row", "reason"]), 0, [], opts)
+    else:
+        result = _project_rows(chosen.table, opts)
+    result.rejects = _sorted_rejects(pd.concat([chosen.rejects, result.rejects], ignore_index=True))
+    result.not_needed, result.used_table, result.n_rows = chosen.not_needed, chosen.table, len(table.frame)
+    result.sampling_label = chosen.label
+    return result
+
+
+def _project_every_sampling(table: HorizonTable, opts: ProjectOptions) -> ProjectResult:
+    """Every sampling of every plot projected from its own stock (``sampling="all"``).
+
+    Plots are projected one sampling rank at a time (each plot's first sampling, then its
+    second, ...), so that each run holds one row per plot; farms are totalled per date.
+    """
+    frame = table.frame
+    layered = frame[["top_cm", "bottom_cm", "soc_g_kg"]].notna().any(axis=1).to_numpy()
+    if "sampled_on" not in frame or not layered.any():
+        result = _project_rows(table, opts)
+        result.used_table = table
+        return result
+    when = sampling_order(frame["sampled_on"]).fillna(pd.Timestamp.min)
+    rank = when.where(layered).groupby(frame["plot_id"].astype("string").fillna("")).rank(method="dense")
+    parts = []
+    for r in range(1, int(rank.max()) + 1):  # a few ranks, each vectorised over plots
+        plots_r = frame["plot_id"][(rank == r).to_numpy()].unique()
+        parts.append(_project_rows(_subset(table, frame["plot_id"].isin(plots_r).to_numpy()
+                                           & (~layered | (rank == r).to_numpy())), opts))
+    plots = pd.concat([p.plots for p in parts], ignore_index=True).sort_values("source_row", kind="stable")
+    plots = plots.reset_index(drop=True)
+    farms = None
+    if "area_ha" in plots and plots["area_ha"].notna().all() and len(plots):
+        farms = pd.concat([_aggregate(plots[plots["sampled_on"] == d]).assign(sampled_on=d)
+                           for d in pd.unique(plots["sampled_on"])], ignore_index=True)
+    rejects = _sorted_rejects(pd.concat([p.rejects for p in parts], ignore_index=True))
+    problems = pd.concat([p.problems for p in parts], ignore_index=True)
+    methods = list(dict.fromkeys(m for p in parts for m in p.methods))
+    return ProjectResult(plots, farms, problems, rejects.reset_index(drop=True), len(frame), methods, opts,
+                         parts[-1].runs, used_table=table, sampling_label="all samplings")
+
+
+def _project_rows(table: HorizonTable, opts: ProjectOptions) -> ProjectResult:
+    """:func:`project_table` on the rows of one sampling per plot."""
     plots, problems, rejects, methods, stocks = plot_table(table, opts.estimate)
     plots = derive_climate_zone(plots, methods)
     models = [MODELS[name] for name in opts.models]
@@ -179,13 +240,29 @@ def project_table(table: HorizonTable, options: ProjectOptions | None = None) ->
         problems = pd.concat([problems, extra], ignore_index=True)
         rejects = pd.concat([rejects, _rejects_for_plots(table, set(extra["plot_id"].dropna()), extra)],
                             ignore_index=True)
-    if len(rejects):
-        rejects = rejects.drop_duplicates(subset="row", keep="first").sort_values("row", kind="stable")
-        rejects = rejects.reset_index(drop=True)
-    result = _combine(runs)
+    rejects = _sorted_rejects(rejects)
+    result = _with_sampling_date(_combine(runs), plots)
     farms = _aggregate(result) if "area_ha" in result and result["area_ha"].notna().all() and len(result) else None
     methods.extend(model.method_statement(opts) for model in models)
     return ProjectResult(result, farms, problems, rejects, len(table.frame), methods, opts, runs, stocks)
+
+
+def _sorted_rejects(rejects: pd.DataFrame) -> pd.DataFrame:
+    if not len(rejects):
+        return rejects
+    rejects = rejects.drop_duplicates(subset="row", keep="first").sort_values("row", kind="stable")
+    return rejects.reset_index(drop=True)
+
+
+def _with_sampling_date(result: pd.DataFrame, plots: pd.DataFrame) -> pd.DataFrame:
+    """``sampled_on`` of the sampling each result row comes from, after the plot's ids."""
+    if "sampled_on" not in plots or "source_row" not in result or not len(result):
+        return result
+    date = plots.set_index("source_row")["sampled_on"]
+    at = [c for c in ("model", "plot_id", "farm_id", "area_ha") if c in result.columns]
+    result = result.copy()
+    result.insert(len(at), "sampled_on", result["source_row"].map(date).to_numpy())
+    return result
 
 
 def _validate(plots: pd.DataFrame, models: list[ProjectionModel], opts: ProjectOptions) -> list[FourP1000Error]:
@@ -294,6 +371,98 @@ def _subset(table: HorizonTable, mask: np.ndarray) -> HorizonTable:
         table.frame.iloc[positions].reset_index(drop=True), problems.reset_index(drop=True), table.label,
         table.raw.iloc[positions].reset_index(drop=True), table.notes, table.source_columns,
     )
+
+
+SAMPLING_CHOICES = ("latest", "first", "all")
+"""``sampling`` values besides a date (``sampled_on`` as written, or a year)."""
+
+
+@dataclass
+class SamplingChoice:
+    """Result of :func:`select_sampling`: the rows kept and the accounting of the others."""
+
+    table: HorizonTable  # the rows of the chosen sampling of each plot, and rows without layers
+    not_needed: pd.DataFrame  # row, reason: layers of the samplings not chosen
+    rejects: pd.DataFrame  # plots without the requested date (as rejected_rows)
+    problems: pd.DataFrame  # the same as problems (PROBLEM_COLUMNS)
+    label: str  # e.g. "latest sampling (2014)"
+
+
+def select_sampling(table: HorizonTable, sampling: str = "latest") -> SamplingChoice:
+    """Keep, per plot, the layers of one sampling: the latest, the first, or that of a date.
+
+    Parameters
+    ----------
+    table : HorizonTable
+    sampling : str
+        ``"latest"`` (default), ``"first"``, ``"all"`` (every row kept) or a date: a
+        ``sampled_on`` value as written, an ISO date, or a year (matches every date of that year).
+
+    Returns
+    -------
+    SamplingChoice
+        Layers of other samplings are not needed (counted apart, with a reason); with a date,
+        the rows of a plot without a sampling on that date are rejected. Undated layers of a
+        dated plot count as the earliest. Rows without layers (plot attributes) are kept.
+    """
+    frame = table.frame
+    empty = pd.DataFrame(columns=["row", "reason"])
+    if "sampled_on" not in frame or sampling == "all" or not len(frame):
+        return SamplingChoice(table, empty, rejected_rows(table, [], []), pd.DataFrame(columns=PROBLEM_COLUMNS), "")
+    layered = frame[["top_cm", "bottom_cm", "soc_g_kg"]].notna().any(axis=1).to_numpy()
+    when = sampling_order(frame["sampled_on"])
+    plot = frame["plot_id"].astype("string").fillna("")
+    missing = np.zeros(len(frame), dtype=bool)
+    if sampling in ("latest", "first"):
+        target = when.where(layered).groupby(plot).transform("max" if sampling == "latest" else "min")
+        chosen = (when == target).to_numpy() | target.isna().to_numpy()
+        phrase, other = f"{sampling} sampling", "earlier" if sampling == "latest" else "later"
+    else:
+        chosen = _on_date(frame["sampled_on"], when, sampling)
+        missing = layered & ~pd.Series(chosen & layered).groupby(plot.to_numpy()).transform("any").to_numpy()
+        phrase, other = f"sampling on {sampling}", "other"
+    keep = ~layered | chosen
+    unused = layered & ~keep & ~missing
+    not_needed = pd.DataFrame({"row": frame["source_row"].to_numpy()[unused],
+                               "reason": f"row of an {other} sampling: not used (sampling: {sampling})"})
+    rejects, problems = _no_sampling_on(table, missing, sampling)
+    label = _dates_label(frame["sampled_on"][keep & layered & ~missing], when[keep & layered & ~missing])
+    return SamplingChoice(_subset(table, keep & ~missing), not_needed, rejects, problems,
+                          f"{phrase} ({label})" if label else phrase)
+
+
+def _on_date(values: pd.Series, when: pd.Series, sampling: str) -> np.ndarray:
+    """Rows sampled on ``sampling``: the same text, the same date, or (a year) any date of that year."""
+    text = values.astype("string").str.strip()
+    same = (text == sampling.strip()).fillna(False).to_numpy()
+    if sampling.strip().isdigit() and len(sampling.strip()) == 4:
+        return same | (when.dt.year == int(sampling)).fillna(False).to_numpy()
+    date = pd.to_datetime(sampling, errors="coerce")
+    return same | ((when == date).fillna(False).to_numpy() if not pd.isna(date) else False)
+
+
+def _no_sampling_on(table: HorizonTable, missing: np.ndarray, sampling: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rejected rows and problems for the plots without a sampling on the requested date."""
+    at = np.flatnonzero(missing)
+    frame = table.frame
+    dates = frame["sampled_on"].astype("string").fillna("undated").groupby(frame["plot_id"]).agg(
+        lambda v: ", ".join(sorted(set(v)))) if at.size else pd.Series(dtype=object)
+    messages = (f"no sampling on {sampling} (samplings: "
+                + frame["plot_id"].iloc[at].map(dates).astype(str) + ")").to_numpy(dtype=object)
+    problems = pd.DataFrame({"position": at, "row": frame["source_row"].to_numpy()[at],
+                             "plot_id": frame["plot_id"].to_numpy()[at], "column": "sampled_on",
+                             "rule": "no_sampling", "message": messages, "severity": "error"},
+                            columns=PROBLEM_COLUMNS)
+    return rejected_rows(table, at, messages), problems
+
+
+def _dates_label(values: pd.Series, when: pd.Series) -> str:
+    """The date, or the first and last dates, of the samplings used."""
+    if not len(values):
+        return ""
+    order = np.argsort(when.to_numpy(), kind="stable")
+    first, last = str(values.iloc[order[0]]), str(values.iloc[order[-1]])
+    return first if first == last else f"{first} to {last}"
 
 
 def _latest_mean_stock(plots: pd.DataFrame) -> pd.Series:
@@ -452,4 +621,4 @@ def load_plots_or_horizons(raw, *, som_factor, bd_basis, column_map) -> HorizonT
 
 
 __all__ = ["ProjectOptions", "ProjectResult", "project_table", "plot_table", "load_plots_or_horizons", "missing_columns",
-           "InputError"]
+           "InputError", "SAMPLING_CHOICES", "SamplingChoice", "select_sampling", "sampling_order"]
