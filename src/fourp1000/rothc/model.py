@@ -4,6 +4,8 @@ given state and records the chosen variables.
 
 from __future__ import annotations
 
+import importlib.util
+import os
 from dataclasses import dataclass
 from typing import Literal
 
@@ -36,6 +38,13 @@ OUTPUTS = (
 
 
 Record = Literal["monthly", "yearly", "final"]
+Kernel = Literal["auto", "numpy", "numba"]
+
+#: Environment variable that overrides ``kernel="auto"`` (``numpy`` or ``numba``).
+KERNEL_ENV = "FOURP1000_ROTHC_KERNEL"
+#: ``kernel="auto"`` compiles from this many plot-months on (below it, importing numba and
+#: loading the cached machine code costs more than the numpy loop takes).
+COMPILED_MIN_PLOT_MONTHS = 2_000_000
 
 
 @dataclass
@@ -71,6 +80,7 @@ def run(
     radiocarbon: bool | None = None,
     bare_soil_limit: BareSoilLimit = "classic",
     params: RothCParameters | None = None,
+    kernel: Kernel = "auto",
 ) -> RothCRun:
     """Run RothC-26.3 month by month for many plots at once.
 
@@ -96,6 +106,14 @@ def run(
     bare_soil_limit : {"classic", "wilting_point"}
         See :func:`smd_limits`.
     params : RothCParameters, optional
+    kernel : {"auto", "numpy", "numba"}
+        The month loop: ``numpy`` (all plots one month at a time, the reference), ``numba``
+        (one compiled loop over plots and months; needs numba, ``pip install
+        fourp1000[fast]``), or ``auto``: numba where installed and the run has at least
+        :data:`COMPILED_MIN_PLOT_MONTHS` plot-months, else numpy. The environment variable
+        ``FOURP1000_ROTHC_KERNEL`` (``numpy``/``numba``) overrides ``auto``. Both give the
+        same results (to about 1e-15 relative: the exponentials of numpy and of the C
+        library may differ in the last bit).
 
     Returns
     -------
@@ -105,6 +123,8 @@ def run(
     ------
     InputError
         Inputs of the wrong shape, non-finite or negative where they must not be.
+    UnknownFactorError
+        ``kernel="numba"`` without numba installed, or an unknown kernel.
 
     Notes
     -----
@@ -137,7 +157,32 @@ def run(
     site = SiteConstants.build(clay_pct, depth_cm, initial.iom_t_c_ha, n, p, bare_soil_limit)
     wanted = _wanted_outputs(variables, radiocarbon)
     months = _recorded_months(record, n_months, p)
+    if _use_compiled(kernel, n * n_months):
+        from . import compiled  # imports numba: only when it runs
+
+        outputs, final = compiled.simulate(drv, site, initial, n_months, months, wanted, radiocarbon, p)
+        return RothCRun(months, outputs, final)
     return _simulate(drv, site, initial, n_months, months, wanted, radiocarbon, p)
+
+
+def numba_available() -> bool:
+    """Whether numba is installed (without importing it)."""
+    return importlib.util.find_spec("numba") is not None
+
+
+def _use_compiled(kernel: Kernel, plot_months: int) -> bool:
+    """Whether :func:`run` takes the compiled loop (see its ``kernel`` parameter)."""
+    if kernel == "auto":
+        kernel = os.environ.get(KERNEL_ENV, "").strip().lower() or "auto"
+    if kernel == "numpy":
+        return False
+    if kernel == "numba":
+        if not numba_available():
+            raise UnknownFactorError("kernel 'numba' needs numba: pip install fourp1000[fast] (or numba)")
+        return True
+    if kernel != "auto":
+        raise UnknownFactorError(f"unknown RothC kernel {kernel!r}; valid: auto, numpy, numba")
+    return plot_months >= COMPILED_MIN_PLOT_MONTHS and numba_available()
 
 
 def _wanted_outputs(variables: tuple[str, ...] | None, radiocarbon: bool) -> tuple[str, ...]:
