@@ -2,22 +2,23 @@
 plot in one fused loop (internal; :func:`run` chooses it with ``kernel``).
 
 The numpy loop of :mod:`~fourp1000.rothc.decomposition` advances all plots one month at a
-time with dozens of array operations per month, each a pass over memory. Here one plot's
-state stays in registers for the whole run: per plot-month one exponential (the decay plan
-of :func:`~fourp1000.rothc.decomposition.retained_fraction`), a few dozen arithmetic
-operations, and a store when the month is recorded. The arithmetic is that of
-``advance_month``, operation for operation and in the same order, so the two loops agree to
-the last bits but those of the exponential function (numpy's and the C library's may differ
-in the last unit); a test holds them to 1e-9 relative.
+time with dozens of array operations per month, each a pass over the plots in memory. Here
+a plot-month is one exponential (the decay plan of
+:func:`~fourp1000.rothc.decomposition.retained_fraction`) and a few dozen arithmetic
+operations on values in cache, and blocks of plots run on all cores. The arithmetic is that
+of ``advance_month``, operation for operation and in the same order, so the two loops agree
+to the last bit except where the exponentials of numpy and of the C library differ in the
+last unit (about 1e-13 relative after 50 years); a test holds them to 1e-9.
 
-Importing this module imports numba (an optional dependency, ``pip install fourp1000[fast]``)
-and compiles the loop on first use; ``cache=True`` keeps the machine code on disk, so later
-processes load it in milliseconds.
+Importing this module imports numba (an optional dependency, ``pip install fourp1000[fast]``).
+The loop is compiled on first use and the machine code cached on disk (``cache=True``), so
+later processes only load it (a fixed cost of about half a second, numba's start-up).
 """
 
 from __future__ import annotations
 
 import math
+import threading
 
 import numba
 import numpy as np
@@ -31,6 +32,8 @@ from .state import RothCState
 
 # Plots per block of the kernel: the state of a block stays in the processor's cache.
 _BLOCK = 256
+# numba's default thread pool (workqueue) must not be entered from two threads at once.
+_LOCK = threading.Lock()
 # Slots of the recorded variables in the kernel's output array (order of OUTPUTS).
 _SLOT = {name: i for i, name in enumerate(OUTPUTS)}
 
@@ -62,8 +65,9 @@ def simulate(
                 else np.zeros((4, 0)))
     drivers = _driver_arrays(drv)
     rows, wide = _driver_rows(drivers, n_months)
-    _fused_run(drivers, rows, wide, _site_arrays(site, n), _constants(p, site), _decay_bits(p), pools, smd,
-               activity, radiocarbon, record_at, slots, out)
+    with _LOCK:
+        _fused_run(drivers, rows, wide, _site_arrays(site, n), _constants(p, site), pools, smd, activity,
+                   radiocarbon, record_at, slots, out)
     outputs = {name: out[j] for j, name in enumerate(wanted)}
     final = RothCState(pools, site.iom_t_c_ha.copy(), smd, activity if radiocarbon else None)
     return outputs, final
@@ -96,24 +100,6 @@ def _driver_rows(drivers: tuple, n_months: int) -> tuple[NDArray, NDArray]:
     return np.ascontiguousarray(rows), wide
 
 
-def _decay_bits(p: RothCParameters) -> NDArray:
-    """For each pool, the exponents b (ascending, -1 after the last) of the powers
-    ``unit ** (2 ** b)`` whose product gives its multiple of the slowest rate constant.
-
-    Without a decay plan, a dummy table (the kernel then takes four exponentials).
-    """
-    plan = decay_plan(p)
-    if plan is None:
-        return np.zeros((4, 1), dtype=np.int64)
-    multiples = plan[1]
-    width = max(m.bit_count() for m in multiples)
-    bits = np.full((4, width), -1, dtype=np.int64)
-    for j, m in enumerate(multiples):
-        exps = [b for b in range(m.bit_length()) if (m >> b) & 1]
-        bits[j, : len(exps)] = exps
-    return bits
-
-
 def _site_arrays(site: SiteConstants, n: int) -> tuple:
     """Per-plot constants as contiguous (n,) arrays."""
     values = (site.limits.max_mm, site.limits.bare_mm, site.smd_span_mm, site.to_co2, site.to_bio,
@@ -122,7 +108,7 @@ def _site_arrays(site: SiteConstants, n: int) -> tuple:
 
 
 def _constants(p: RothCParameters, site: SiteConstants) -> NDArray:
-    """Scalar coefficients, packed in the order :func:`_month` and :func:`_record` read them."""
+    """The coefficients as one array, at the positions :func:`_fused_run` reads them."""
     plan = decay_plan(p)
     base, multiples = plan if plan is not None else (0.0, (0, 0, 0, 0))
     k = p.k_per_yr
@@ -136,11 +122,6 @@ def _constants(p: RothCParameters, site: SiteConstants) -> NDArray:
     ], dtype=float)
 
 
-# The kernel is one function on purpose: numba counts references to every array passed to
-# a function, with atomic operations that would cost more than the month's arithmetic; the
-# helpers take scalars only.
-
-
 @numba.njit(cache=True)
 def _rm_temperature(t_c: float, a: float, b: float, c: float, t_min: float) -> float:
     """Temperature factor, in the operation order of ``temperature_rate_modifier``."""
@@ -150,93 +131,104 @@ def _rm_temperature(t_c: float, a: float, b: float, c: float, t_min: float) -> f
 
 
 @numba.njit(cache=True)
-def _delta14c(soc: float, activity_total: float, c: NDArray) -> float:
-    """Δ14C [‰] of the soil, as ``delta14c_of_pools`` computes it (IOM included)."""
-    age = math.log(soc / activity_total) / c[14] if soc > 0 else 0.0
-    return (math.exp(-age / c[16]) - 1.0) * 1000.0
+def _power(unit: float, multiple: int) -> float:
+    """``unit ** multiple`` as ``retained_fraction`` computes it: the product, in ascending
+    order, of the squarings ``unit ** (2 ** b)`` of the bits b set in ``multiple``."""
+    acc, square = 1.0, unit
+    while multiple:
+        if multiple & 1:
+            acc = acc * square  # 1.0 * x is x exactly: the first factor is taken as it is
+        multiple >>= 1
+        if multiple:
+            square = square * square
+    return acc
 
 
 @numba.njit(cache=True)
-def _fused_run(drivers, rows, wide, site, c, bits, pools, smd, activity, radiocarbon, record_at, slots, out):
+def _delta14c(soc: float, activity_total: float, decay_per_yr: float, mean_life_yr: float) -> float:
+    """Δ14C [‰] of the soil from its radiocarbon activity (IOM included), as
+    ``delta14c_of_pools`` computes it."""
+    age = math.log(soc / activity_total) / decay_per_yr if soc > 0 else 0.0
+    return (math.exp(-age / mean_life_yr) - 1.0) * 1000.0
+
+
+@numba.njit(cache=True, parallel=True)
+def _fused_run(drivers, rows, wide, site, c, pools, smd, activity, radiocarbon, record_at, slots, out):
     """Run every plot through all months; ``pools``, ``smd``, ``activity`` are updated in place.
 
-    By blocks of plots small enough to stay in cache; within a block the month loop is
-    outside and the plot loop inside, so the processor overlaps consecutive plots (a plot's
-    months form one chain of dependent operations). ``drivers`` holds (period, n_plots or 1)
-    arrays: temperature (or its factor), rain, evaporation, plant C, manure C, DPM/RPM,
-    % modern, cover; ``rows[t, k]`` is the row of driver k in month t, ``wide[k]`` 1 where
-    driver k has a column per plot, else 0. The arithmetic is that of ``advance_month``, in
-    its order.
+    Blocks of plots run in parallel (plots are independent: the result does not depend on
+    the number of threads). Within a block, small enough to stay in cache, the month loop is
+    outside and the plot loop inside, so that the processor overlaps consecutive plots (a
+    plot's months form one chain of dependent operations). ``drivers`` holds (period,
+    n_plots or 1) arrays: temperature (or its factor), rain, evaporation, plant C, manure C,
+    DPM/RPM, % modern, cover; ``rows[t, k]`` is the row of driver k in month t, ``wide[k]``
+    1 where driver k has a column per plot, else 0. The arithmetic is that of
+    ``advance_month``, in its order. One function on purpose: numba counts references to the
+    arrays passed to a call, with atomic operations that cost more than the month itself.
     """
     temp, temp_is_factor, rain, evap, plant, fym, ratio, modern, covered = drivers
     max_mm, bare_mm, span, to_co2, to_bio, to_hum, iom = site
     n = pools.shape[1]
     co2 = np.zeros(n)
-    powers = np.empty(bits.max() + 1)
-    retained = np.empty(4)
-    iom_activity = math.exp(-c[14] * c[15])
-    # Coefficients in locals: loads from arrays could not be hoisted out of the loop (the
-    # compiler must assume any store may change them).
-    pan, lo, hi, covered_rm, bare_rm, tstep = c[4], c[5], c[6], c[7], c[8], c[9]
-    fym_dpm, fym_rpm, fym_hum, base, planned = c[10], c[11], c[12], c[18], c[17] != 0.0
-    w0, w1, w2, w3, w4, w5, w6, w7 = wide[0], wide[1], wide[2], wide[3], wide[4], wide[5], wide[6], wide[7]
-    for start in range(0, n, _BLOCK):
+    step, planned, iom_activity = -c[9], c[17] != 0.0, math.exp(-c[14] * c[15])
+    for block in numba.prange((n + _BLOCK - 1) // _BLOCK):
         for t in range(record_at.shape[0]):
-            rec = record_at[t]
-            r0, r1, r2, r3, r4, r5, r6, r7 = rows[t, 0], rows[t, 1], rows[t, 2], rows[t, 3], rows[t, 4], rows[t, 5], rows[t, 6], rows[t, 7]
-            for i in range(start, min(n, start + _BLOCK)):
-                tc = temp[r0, i * w0]
+            r0, r1, r2, r3, r4, r5, r6, r7 = (rows[t, 0], rows[t, 1], rows[t, 2], rows[t, 3], rows[t, 4],
+                                              rows[t, 5], rows[t, 6], rows[t, 7])
+            for i in range(block * _BLOCK, min(n, (block + 1) * _BLOCK)):
+                tc = temp[r0, i * wide[0]]
                 rm_t = tc if temp_is_factor else _rm_temperature(tc, c[0], c[1], c[2], c[3])
-                wb = rain[r1, i * w1] - pan * evap[r2, i * w2]
-                pl, fy, ra = plant[r3, i * w3], fym[r4, i * w4], ratio[r5, i * w5]
-                cov = covered[r7, i * w7]
-                inputs = (ra / (ra + 1.0) * pl + fym_dpm * fy, 1.0 / (ra + 1.0) * pl + fym_rpm * fy, 0.0, fym_hum * fy)
+                wb = rain[r1, i * wide[1]] - c[4] * evap[r2, i * wide[2]]
+                pl, fy, ra = plant[r3, i * wide[3]], fym[r4, i * wide[4]], ratio[r5, i * wide[5]]
+                cov = covered[r7, i * wide[7]]
+                in0 = ra / (ra + 1.0) * pl + c[10] * fy
+                in1 = 1.0 / (ra + 1.0) * pl + c[11] * fy
+                in3 = c[12] * fy
                 # The deficit, then the moisture factor from it (update_smd, combined_rate_modifier).
-                wetter = min(smd[i] + wb, 0.0)
-                s = max(wetter, max_mm[i]) if cov else max(min(bare_mm[i], smd[i]), wetter)
+                s = smd[i]
+                wetter = min(s + wb, 0.0)
+                s = max(wetter, max_mm[i]) if cov else max(min(bare_mm[i], s), wetter)
                 smd[i] = s
-                rm_m = min((max_mm[i] - s) * (hi - lo) / span[i] + lo, hi)
-                rm_c = covered_rm if cov else bare_rm
+                rm_m = min((max_mm[i] - s) * (c[6] - c[5]) / span[i] + c[5], c[6])
+                rm_c = c[7] if cov else c[8]
                 rate = rm_t * rm_m * rm_c
-                if not planned:  # one exponential per pool
-                    for j in range(4):
-                        retained[j] = math.exp(c[23 + j] * rate * -tstep)
-                else:  # retained_fraction: powers of one exponential, by repeated squaring
-                    powers[0] = math.exp(rate * base * -tstep)
-                    for b in range(1, powers.shape[0]):
-                        powers[b] = powers[b - 1] * powers[b - 1]
-                    for j in range(4):
-                        acc = powers[bits[j, 0]]
-                        for m in range(1, bits.shape[1]):
-                            if bits[j, m] >= 0:
-                                acc = acc * powers[bits[j, m]]
-                        retained[j] = acc
-                lost = 0.0
-                for j in range(4):
-                    kept = pools[j, i] * retained[j]
-                    lost += pools[j, i] - kept
-                    pools[j, i] = kept + inputs[j]
-                pools[2, i] += to_bio[i] * lost
-                pools[3, i] += to_hum[i] * lost
+                if planned:  # retained_fraction: powers of one exponential
+                    f0, f1, f2, f3 = _planned_decay(rate * c[18] * step, c[19], c[20], c[21], c[22])
+                else:
+                    f0, f1, f2, f3 = (math.exp(c[23] * rate * step), math.exp(c[24] * rate * step),
+                                      math.exp(c[25] * rate * step), math.exp(c[26] * rate * step))
+                d, r, b, h = pools[0, i], pools[1, i], pools[2, i], pools[3, i]
+                k0, k1, k2, k3 = d * f0, r * f1, b * f2, h * f3
+                lost = (((d - k0) + (r - k1)) + (b - k2)) + (h - k3)
+                d, r = k0 + in0, k1 + in1
+                b = (k2 + 0.0) + to_bio[i] * lost  # + 0.0: the (no) input to BIO, as advance_month adds it
+                h = (k3 + in3) + to_hum[i] * lost
+                pools[0, i], pools[1, i], pools[2, i], pools[3, i] = d, r, b, h
                 co2[i] = co2[i] + lost * to_co2[i]
-                if radiocarbon:  # the tracer follows the flows, decays, and inputs bring % modern
-                    moved = 0.0
-                    for j in range(4):
-                        kept = activity[j, i] * retained[j]
-                        moved += activity[j, i] - kept
-                        activity[j, i] = kept
-                    activity[2, i] += to_bio[i] * moved
-                    activity[3, i] += to_hum[i] * moved
-                    fraction = modern[r6, i * w6] / 100.0
-                    for j in range(4):
-                        activity[j, i] = activity[j, i] * c[13] + fraction * inputs[j]
-                if rec >= 0:
-                    soc = pools[0, i] + pools[1, i] + pools[2, i] + pools[3, i] + iom[i]
-                    values = (pools[0, i], pools[1, i], pools[2, i], pools[3, i], iom[i], soc, co2[i], s,
-                              rm_t, rm_m, rm_c)
-                    for v in range(11):
+                total = 0.0
+                if radiocarbon:  # the tracer follows the flows, decays; inputs bring their % modern
+                    a0, a1, a2, a3 = activity[0, i], activity[1, i], activity[2, i], activity[3, i]
+                    q0, q1, q2, q3 = a0 * f0, a1 * f1, a2 * f2, a3 * f3
+                    moved = (((a0 - q0) + (a1 - q1)) + (a2 - q2)) + (a3 - q3)
+                    fraction = modern[r6, i * wide[6]] / 100.0
+                    a0, a1 = q0 * c[13] + fraction * in0, q1 * c[13] + fraction * in1
+                    a2 = (q2 + to_bio[i] * moved) * c[13] + fraction * 0.0
+                    a3 = (q3 + to_hum[i] * moved) * c[13] + fraction * in3
+                    activity[0, i], activity[1, i], activity[2, i], activity[3, i] = a0, a1, a2, a3
+                    total = a0 + a1 + a2 + a3 + iom[i] * iom_activity
+                rec = record_at[t]
+                if rec >= 0:  # the variables of OUTPUTS, in its order, where wanted
+                    soc = d + r + b + h + iom[i]
+                    values = (d, r, b, h, iom[i], soc, co2[i], s, rm_t, rm_m, rm_c,
+                              _delta14c(soc, total, c[14], c[16]) if slots[11] >= 0 else 0.0)
+                    for v in range(12):
                         if slots[v] >= 0:
                             out[slots[v], rec, i] = values[v]
-                    if slots[11] >= 0:
-                        total = activity[0, i] + activity[1, i] + activity[2, i] + activity[3, i]
-                        out[slots[11], rec, i] = _delta14c(soc, total + iom[i] * iom_activity, c)
+
+
+@numba.njit(cache=True)
+def _planned_decay(exponent: float, m0: float, m1: float, m2: float, m3: float) -> tuple[float, float, float, float]:
+    """Retained fractions ``exp(exponent) ** m`` of the four pools, as ``retained_fraction``
+    computes them when the rate constants are integer multiples ``m`` of the slowest."""
+    unit = math.exp(exponent)
+    return _power(unit, int(m0)), _power(unit, int(m1)), _power(unit, int(m2)), _power(unit, int(m3))
