@@ -157,7 +157,7 @@ def run(
     site = SiteConstants.build(clay_pct, depth_cm, initial.iom_t_c_ha, n, p, bare_soil_limit)
     wanted = _wanted_outputs(variables, radiocarbon)
     months = _recorded_months(record, n_months, p)
-    if _use_compiled(kernel, n * n_months):
+    if use_compiled(kernel, n * n_months):
         from . import compiled  # imports numba: only when it runs
 
         outputs, final = compiled.simulate(drv, site, initial, n_months, months, wanted, radiocarbon, p)
@@ -170,7 +170,7 @@ def numba_available() -> bool:
     return importlib.util.find_spec("numba") is not None
 
 
-def _use_compiled(kernel: Kernel, plot_months: int) -> bool:
+def use_compiled(kernel: Kernel, plot_months: int) -> bool:
     """Whether :func:`run` takes the compiled loop (see its ``kernel`` parameter)."""
     if kernel == "auto":
         kernel = os.environ.get(KERNEL_ENV, "").strip().lower() or "auto"
