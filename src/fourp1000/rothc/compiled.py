@@ -88,7 +88,7 @@ def _driver_arrays(drv: Drivers) -> tuple:
     return (np.ascontiguousarray(temp, dtype=float), temp_is_factor) + floats + (covered,)
 
 
-def _driver_rows(drivers: tuple, n_months: int) -> tuple[NDArray, NDArray]:
+def _driver_rows(drivers: tuple, n_months: int) -> tuple[NDArray, tuple[int, ...]]:
     """Row of each driver in each month (read cyclically), and 1 where a driver varies by plot.
 
     The table saves a division per driver and plot-month in the kernel.
@@ -96,7 +96,7 @@ def _driver_rows(drivers: tuple, n_months: int) -> tuple[NDArray, NDArray]:
     arrays = (drivers[0],) + drivers[2:]
     months = np.arange(n_months)
     rows = np.stack([months % a.shape[0] for a in arrays], axis=1).astype(np.int64)
-    wide = np.array([a.shape[1] > 1 for a in arrays], dtype=np.int64)
+    wide = tuple(int(a.shape[1] > 1) for a in arrays)  # a tuple: held in registers, like the constants
     return np.ascontiguousarray(rows), wide
 
 
@@ -107,19 +107,23 @@ def _site_arrays(site: SiteConstants, n: int) -> tuple:
     return tuple(np.ascontiguousarray(np.broadcast_to(v, (n,)), dtype=float) for v in values)
 
 
-def _constants(p: RothCParameters, site: SiteConstants) -> NDArray:
-    """The coefficients as one array, at the positions :func:`_fused_run` reads them."""
+def _constants(p: RothCParameters, site: SiteConstants) -> tuple[float, ...]:
+    """The coefficients, at the positions :func:`_fused_run` reads them.
+
+    A tuple, not an array: the compiled loop holds its values in registers (an array element
+    would be loaded again after every store, since a store could change it).
+    """
     plan = decay_plan(p)
     base, multiples = plan if plan is not None else (0.0, (0, 0, 0, 0))
     k = p.k_per_yr
-    return np.array([
+    return tuple(float(v) for v in (
         p.rm_temp_a, p.rm_temp_b, p.rm_temp_c, p.rm_temp_min_c,                      # 0-3
         p.pan_coefficient, p.rm_moist_min, p.rm_moist_max,                           # 4-6
         p.rm_cover_covered, p.rm_cover_bare, p.tstep_yr,                             # 7-9
         p.fym_dpm_fraction, p.fym_rpm_fraction, p.fym_hum_fraction,                  # 10-12
         site.c14_month_decay, p.c14_decay_per_yr, p.iom_radiocarbon_age_yr, p.c14_mean_life_yr,  # 13-16
         1.0 if plan is not None else 0.0, base, *multiples, *k,                     # 17, 18, 19-22, 23-26
-    ], dtype=float)
+    ))
 
 
 @numba.njit(cache=True)
@@ -175,6 +179,7 @@ def _fused_run(drivers, rows, wide, site, c, pools, smd, activity, radiocarbon, 
         for t in range(record_at.shape[0]):
             r0, r1, r2, r3, r4, r5, r6, r7 = (rows[t, 0], rows[t, 1], rows[t, 2], rows[t, 3], rows[t, 4],
                                               rows[t, 5], rows[t, 6], rows[t, 7])
+            rec = record_at[t]
             for i in range(block * _BLOCK, min(n, (block + 1) * _BLOCK)):
                 tc = temp[r0, i * wide[0]]
                 rm_t = tc if temp_is_factor else _rm_temperature(tc, c[0], c[1], c[2], c[3])
@@ -216,7 +221,6 @@ def _fused_run(drivers, rows, wide, site, c, pools, smd, activity, radiocarbon, 
                     a3 = (q3 + to_hum[i] * moved) * c[13] + fraction * in3
                     activity[0, i], activity[1, i], activity[2, i], activity[3, i] = a0, a1, a2, a3
                     total = a0 + a1 + a2 + a3 + iom[i] * iom_activity
-                rec = record_at[t]
                 if rec >= 0:  # the variables of OUTPUTS, in its order, where wanted
                     soc = d + r + b + h + iom[i]
                     values = (d, r, b, h, iom[i], soc, co2[i], s, rm_t, rm_m, rm_c,
@@ -231,4 +235,15 @@ def _planned_decay(exponent: float, m0: float, m1: float, m2: float, m3: float) 
     """Retained fractions ``exp(exponent) ** m`` of the four pools, as ``retained_fraction``
     computes them when the rate constants are integer multiples ``m`` of the slowest."""
     unit = math.exp(exponent)
+    if m0 == 500.0 and m1 == 15.0 and m2 == 33.0 and m3 == 1.0:  # the shipped constants, unrolled
+        u2 = unit * unit
+        u4 = u2 * u2
+        u8 = u4 * u4
+        u16 = u8 * u8
+        u32 = u16 * u16
+        u64 = u32 * u32
+        u128 = u64 * u64
+        u256 = u128 * u128
+        # the products of the squarings of each multiple's bits, in ascending order
+        return ((((u4 * u16) * u32) * u64) * u128) * u256, ((unit * u2) * u4) * u8, unit * u32, unit
     return _power(unit, int(m0)), _power(unit, int(m1)), _power(unit, int(m2)), _power(unit, int(m3))
