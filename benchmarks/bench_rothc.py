@@ -304,7 +304,8 @@ def write_project_inputs(n: int, folder: Path, seed: int = 3) -> tuple[Path, Pat
         "plot_id": ids, "farm_id": [f"F{i // 50:06d}" for i in range(n)], "area_ha": rng.uniform(1, 20, n).round(2),
         "climate_zone": np.array(ZONES)[rng.integers(0, len(ZONES), n)], "soil_class": "HAC",
         "land_use": "cropland", "tillage": "full", "input_level": "medium",
-        "practices": np.array(PRACTICES)[rng.integers(0, len(PRACTICES), n)], "clay_pct": rng.uniform(5, 50, n).round(1),
+        "practices": np.array(PRACTICES)[rng.integers(0, len(PRACTICES), n)],
+        "clay_pct": rng.uniform(5, 50, n).round(1),
     })
     temp = (BASE_TEMP_C[None, :] + rng.uniform(-3, 8, n)[:, None]).round(1)
     rain = rng.gamma(4.0, 15.0, (n, 12)).round(1)

@@ -147,3 +147,6 @@ def test_kernel_choice(monkeypatch):
     assert model.use_compiled("numba", 1)  # an explicit kernel wins over the environment
     monkeypatch.setenv(model.KERNEL_ENV, "numba")
     assert model.use_compiled("auto", 1)
+    monkeypatch.setenv(model.KERNEL_ENV, "fast")
+    with pytest.raises(UnknownFactorError, match="'fast' \\(environment variable FOURP1000_ROTHC_KERNEL\\)"):
+        model.use_compiled("auto", 1)

@@ -32,7 +32,8 @@ from .state import RothCState
 
 # Plots per block of the kernel: the state of a block stays in the processor's cache.
 _BLOCK = 256
-# numba's default thread pool (workqueue) must not be entered from two threads at once.
+# numba's thread pool must not be entered from two Python threads at once (its workqueue
+# layer aborts the process): callers of the parallel loop take turns.
 _LOCK = threading.Lock()
 # Slots of the recorded variables in the kernel's output array (order of OUTPUTS).
 _SLOT = {name: i for i, name in enumerate(OUTPUTS)}

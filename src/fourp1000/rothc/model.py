@@ -173,16 +173,17 @@ def numba_available() -> bool:
 
 def use_compiled(kernel: Kernel, plot_months: int) -> bool:
     """Whether :func:`run` takes the compiled loop (see its ``kernel`` parameter)."""
-    if kernel == "auto":
-        kernel = os.environ.get(KERNEL_ENV, "").strip().lower() or "auto"
+    where = ""
+    if kernel == "auto" and os.environ.get(KERNEL_ENV, "").strip():
+        kernel, where = os.environ[KERNEL_ENV].strip().lower(), f" (environment variable {KERNEL_ENV})"
     if kernel == "numpy":
         return False
     if kernel == "numba":
         if not numba_available():
-            raise UnknownFactorError("kernel 'numba' needs numba: pip install fourp1000[fast] (or numba)")
+            raise UnknownFactorError(f"RothC kernel 'numba'{where} needs numba: pip install 'fourp1000[fast]'")
         return True
     if kernel != "auto":
-        raise UnknownFactorError(f"unknown RothC kernel {kernel!r}; valid: auto, numpy, numba")
+        raise UnknownFactorError(f"unknown RothC kernel {kernel!r}{where}; valid: auto, numpy, numba")
     return plot_months >= COMPILED_MIN_PLOT_MONTHS and numba_available()
 
 
