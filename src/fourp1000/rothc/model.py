@@ -109,12 +109,12 @@ def run(
     params : RothCParameters, optional
     kernel : {"auto", "numpy", "numba"}
         The month loop: ``numpy`` (all plots one month at a time, the reference), ``numba``
-        (one compiled loop over plots and months; needs numba, ``pip install
-        fourp1000[fast]``), or ``auto``: numba where installed and the run has at least
+        (one compiled loop over plots and months, on all cores; needs numba, ``pip install
+        'fourp1000[fast]'``), or ``auto``: numba where installed and the run has at least
         :data:`COMPILED_MIN_PLOT_MONTHS` plot-months, else numpy. The environment variable
-        ``FOURP1000_ROTHC_KERNEL`` (``numpy``/``numba``) overrides ``auto``. Both give the
-        same results (to about 1e-15 relative: the exponentials of numpy and of the C
-        library may differ in the last bit).
+        ``FOURP1000_ROTHC_KERNEL`` (``numpy``/``numba``) overrides ``auto``. Both do the same
+        arithmetic in the same order; where the exponentials of numpy and of the C library
+        differ in the last bit, results differ by about 1e-13 relative after 50 years.
 
     Returns
     -------
