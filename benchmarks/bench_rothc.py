@@ -1,12 +1,27 @@
-"""Benchmark of the vectorised RothC-26.3 (fourp1000.rothc) against a scalar per-plot loop.
+"""Benchmark of RothC-26.3 in fourp1000: the command line and the library, against a scalar loop.
 
 Run by hand (not part of the tests)::
 
-    python benchmarks/bench_rothc.py                 # 10,000 plots x 50 years + 100,000-plot memory
-    python benchmarks/bench_rothc.py --plots 2000 --scalar-plots 50 --no-memory
+    python benchmarks/bench_rothc.py                 # the command line (issue 14 acceptance)
+    python benchmarks/bench_rothc.py --cli-plots 20000 --repeats 1
+    python benchmarks/bench_rothc.py --library       # also the library sections below
 
-What is measured
-----------------
+What is measured (figures and ratios from the same run; best of ``--repeats``)
+-----------------------------------------------------------------------------
+A. ``fourp1000 project plots.csv --model rothc --climate climate.csv --years 50`` on 100,000
+   plots, the whole process (a subprocess, as users run it: start-up, reading a 1.2-million
+   row per-plot climate table, validation, fit, projection, writing), against a plain-Python
+   scalar RothC loop doing only the 50 forward years of each plot (``scalar_month``, one plot
+   and one month at a time, timed on a sample of plots and scaled). Acceptance: >= 30x,
+   goal 100x. The command runs with the compiled month loop where numba is installed
+   (``kernel="auto"``) and again with ``FOURP1000_ROTHC_KERNEL=numpy``.
+B. The month loop alone, 100,000 plots x 50 years (``rothc.run``, 12-month climate cycled):
+   ns per plot-month of the numpy loop and of the compiled loop (with numba).
+C. ``fourp1000 --version`` against a bare ``python -c "import click"`` process
+   (acceptance: <= 3x).
+
+With ``--library``:
+
 1. 10,000 plots x 50 years monthly, spin-up included: per-plot weather that differs every
    month (arrays of 600 x n_plots), a per-plot 12-month spin-up year, per-plot plant input,
    cover, DPM/RPM and manure. Vectorised: ``rothc.spinup`` (analytic) + ``rothc.run``.
@@ -26,15 +41,20 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from fourp1000 import rothc
+from fourp1000.rothc import model as rothc_model
 
 YEARS = 50
 BASE_TEMP_C = np.array([3.7, 3.1, 5.5, 7.4, 10.9, 14.4, 16.3, 16.2, 13.8, 9.5, 6.2, 4.1])
@@ -267,8 +287,122 @@ def bench_memory(n: int) -> None:
           f"max resident set {maxrss_kib / 2**20:.2f} GiB (limit 2 GiB)")
 
 
+# ------------------------------------------------------------------------------------
+# A-C: the command line and the month loop
+# ------------------------------------------------------------------------------------
+
+ZONES = ["cool_temperate_moist", "warm_temperate_moist", "warm_temperate_dry", "tropical_moist"]
+PRACTICES = ["no_till", "cover_crops", "reduced_tillage;residue_retention", "manure", "agroforestry", ""]
+
+
+def write_project_inputs(n: int, folder: Path, seed: int = 3) -> tuple[Path, Path]:
+    """A plot table (IPCC attributes, clay, practices; the IPCC default stock is the baseline)
+    and a per-plot monthly climate table (``plot_id``, 12 rows per plot)."""
+    rng = np.random.default_rng(seed)
+    ids = np.array([f"P{i:07d}" for i in range(n)], dtype=object)
+    plots = pd.DataFrame({
+        "plot_id": ids, "farm_id": [f"F{i // 50:06d}" for i in range(n)], "area_ha": rng.uniform(1, 20, n).round(2),
+        "climate_zone": np.array(ZONES)[rng.integers(0, len(ZONES), n)], "soil_class": "HAC",
+        "land_use": "cropland", "tillage": "full", "input_level": "medium",
+        "practices": np.array(PRACTICES)[rng.integers(0, len(PRACTICES), n)],
+        "clay_pct": rng.uniform(5, 50, n).round(1),
+    })
+    temp = (BASE_TEMP_C[None, :] + rng.uniform(-3, 8, n)[:, None]).round(1)
+    rain = rng.gamma(4.0, 15.0, (n, 12)).round(1)
+    evap = (BASE_EVAP_MM[None, :] * rng.uniform(0.6, 2.0, n)[:, None]).round(1)
+    climate = pd.DataFrame({"plot_id": np.repeat(ids, 12), "month": np.tile(np.arange(1, 13), n),
+                            "temperature_c": temp.ravel(), "rain_mm": rain.ravel(), "evaporation_mm": evap.ravel()})
+    plots_path, climate_path = folder / "plots.csv", folder / "climate.csv"
+    plots.to_csv(plots_path, index=False)
+    climate.to_csv(climate_path, index=False)
+    return plots_path, climate_path
+
+
+def _timed_process(cmd: list[str], repeats: int, env: dict | None = None) -> float:
+    """Best wall time [s] of ``repeats`` runs of a process."""
+    best = math.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL)
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def scalar_forward_years(climate: pd.DataFrame, clay: np.ndarray, plots: np.ndarray) -> float:
+    """Seconds per plot of the plain scalar loop over the 50 forward years only (no spin-up,
+    no input or output): the plot's 12-month climate cycled, crop inputs in the covered months."""
+    t0 = time.perf_counter()
+    for i in plots:
+        rows = climate.iloc[12 * i:12 * i + 12]
+        months = list(zip(rows["temperature_c"].tolist(), rows["rain_mm"].tolist(), rows["evaporation_mm"].tolist()))
+        c = _site_constants(float(clay[i]), 30.0)
+        pools, smd = [0.1, 5.0, 0.7, 30.0], 0.0
+        for m in range(12 * YEARS):
+            t, rain, evap = months[m % 12]
+            covered = 3 <= m % 12 <= 8
+            pools, smd, _co2 = scalar_month(pools, smd, t, rain, evap, covered, 0.3 if covered else 0.0, 0.0, 1.44, c)
+    return (time.perf_counter() - t0) / len(plots)
+
+
+def bench_cli(n: int, n_scalar: int, repeats: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        plots_path, climate_path = write_project_inputs(n, Path(tmp))
+        cmd = [sys.executable, "-m", "fourp1000", "project", str(plots_path), "--model", "rothc", "--climate",
+               str(climate_path), "--years", str(YEARS), "-q", "-o", str(Path(tmp) / "out.csv")]
+        kernels = ["numpy", "auto"] if rothc_model.numba_available() else ["numpy"]
+        env = {k: v for k, v in os.environ.items() if k != rothc_model.KERNEL_ENV}
+        times = {}
+        for kernel in kernels:
+            run_env = env if kernel == "auto" else {**env, rothc_model.KERNEL_ENV: kernel}
+            times[kernel] = _timed_process(cmd, repeats, run_env)
+        climate = pd.read_csv(climate_path)
+        clay = pd.read_csv(plots_path, usecols=["clay_pct"])["clay_pct"].to_numpy()
+    sample = np.linspace(0, n - 1, n_scalar).astype(int)
+    t_scalar = min(scalar_forward_years(climate, clay, part) for part in np.array_split(sample, repeats)) * n
+    print(f"A. fourp1000 project --model rothc, {n:,} plots x {YEARS} years, whole process "
+          f"(per-plot climate table of {12 * n:,} rows); best of {repeats}")
+    print(f"   plain scalar loop, {YEARS} forward years only: {t_scalar:8.1f} s ({n_scalar} plots timed, scaled)")
+    for kernel, t in times.items():
+        label = "compiled month loop (numba)" if kernel == "auto" else "numpy month loop"
+        print(f"   command, {label:28s}: {t:8.2f} s  -> {t_scalar / t:6.1f}x the scalar loop "
+              "(acceptance >= 30x, goal 100x)")
+    if len(kernels) == 1:
+        print("   (numba is not installed: pip install fourp1000[fast] for the compiled loop)")
+
+
+def bench_loop(n: int, repeats: int) -> None:
+    sites = make_sites(n, full_series=False)
+    spun = rothc.spinup(sites["spin"], sites["clay"], sites["depth"], sites["iom"])
+    months = 12 * YEARS
+    kernels = ["numpy", "numba"] if rothc_model.numba_available() else ["numpy"]
+    print(f"B. rothc.run, {n:,} plots x {YEARS} years (12-month climate cycled), yearly SOC; best of {repeats}")
+    per = {}
+    for kernel in kernels:
+        def once(kernel=kernel):
+            return rothc.run(sites["spin"], sites["clay"], sites["depth"], spun.state, n_months=months,
+                             record="yearly", variables=("soc_t_c_ha",), kernel=kernel)
+        once()  # the compiled loop's first call loads (or compiles) its machine code
+        t, _ = _best_of(repeats, once)
+        per[kernel] = t / (n * months) * 1e9
+        print(f"   {kernel:6s} loop: {t:6.2f} s, {per[kernel]:5.1f} ns per plot-month")
+    if "numba" in per:
+        import numba
+
+        print(f"   compiled / numpy: {per['numpy'] / per['numba']:.1f}x faster ({numba.get_num_threads()} threads)")
+
+
+def bench_version(repeats: int) -> None:
+    t_version = _timed_process([sys.executable, "-m", "fourp1000", "--version"], repeats)
+    t_click = _timed_process([sys.executable, "-c", "import click"], repeats)
+    print(f"C. fourp1000 --version {t_version * 1000:6.0f} ms; python -c 'import click' {t_click * 1000:6.0f} ms "
+          f"-> {t_version / t_click:.2f}x (acceptance <= 3x)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cli-plots", type=int, default=100_000, help="plots of the command-line run (A, B)")
+    parser.add_argument("--scalar-forward-plots", type=int, default=200, help="plots timed with the scalar loop (A)")
+    parser.add_argument("--library", action="store_true", help="also the library sections 1-3")
     parser.add_argument("--plots", type=int, default=10_000)
     parser.add_argument("--scalar-plots", type=int, default=100, help="plots timed with the scalar loop")
     parser.add_argument("--scalar-ref-plots", type=int, default=3, help="plots timed with the iterative spin-up")
@@ -280,6 +414,11 @@ def main() -> None:
     args = parser.parse_args()
     if args.memory_only:
         bench_memory(args.memory_only)
+        return
+    bench_cli(args.cli_plots, args.scalar_forward_plots, args.repeats)
+    bench_loop(args.cli_plots, args.repeats)
+    bench_version(max(5, args.repeats))
+    if not args.library:
         return
     bench_speed(args.plots, args.scalar_plots, args.scalar_ref_plots, args.with_reference, args.repeats)
     if not args.no_memory:

@@ -151,8 +151,14 @@ def read_climate(source: str | Path, *, sep: str | None = None, decimal: str | N
 
 
 def _numbers(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray]:
-    """Column as floats (NaN where empty) and a mask of cells that are present but not numbers."""
+    """Column as floats (NaN where empty) and a mask of cells that are present but not numbers.
+
+    A column read as numbers (the usual case) is taken as it is; only a text column is parsed.
+    """
     values = frame[column]
+    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
+        number = values.to_numpy(dtype=float, na_value=np.nan)
+        return number, values.notna().to_numpy() & ~np.isfinite(number)  # present but inf
     number = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
     present = values.notna().to_numpy() & (values.astype(str).str.strip() != "").to_numpy()
     return number, present & ~np.isfinite(number)
@@ -204,15 +210,15 @@ def climate_from_frame(frame: pd.DataFrame, *, label: str = "<climate>",
     month_int, month_ok = _check_months(frame, check)
     values = {col: _check_values(frame, col, check) for col in ["temperature_c", "rain_mm", *evap_cols]}
     evaporation, from_pet = _open_pan_evaporation(frame, values, evap_cols, check)
-    ids_all = key_text.to_numpy(dtype=object)
-    ids = pd.unique(ids_all[~check.empty_key])
-    _check_each_month_once(ids_all, ids, month_int, month_ok, key, check)
+    # One code per id, in order of first appearance (-1 for an empty key): one hashing pass.
+    order, uniques = pd.factorize(key_text.mask(check.empty_key))
+    ids = np.asarray(uniques, dtype=object)
+    _check_each_month_once(order, ids, month_int, month_ok, key, check)
     if check.problems:
         check.problems.sort(key=lambda p: (p.row is None, p.row or 0))
         raise ValidationError(check.problems)
 
     # All checks passed: every id has exactly months 1..12, each once.
-    order = pd.Index(ids).get_indexer(ids_all)
     shape = (MONTHS, len(ids))
     temp, rain, evap = np.empty(shape), np.empty(shape), np.empty(shape)
     pet_count = np.zeros(len(ids), dtype=int)
@@ -309,30 +315,37 @@ def _open_pan_evaporation(frame: pd.DataFrame, values: dict[str, np.ndarray], ev
     return evaporation, has_pet & ~has_pan
 
 
-def _check_each_month_once(ids_all: np.ndarray, ids: np.ndarray, month_int: np.ndarray, month_ok: np.ndarray,
+def _check_each_month_once(codes: np.ndarray, ids: np.ndarray, month_int: np.ndarray, month_ok: np.ndarray,
                            key: str, check: _Checks) -> None:
-    """Each id has every month exactly once: repeated and lacking months are problems."""
-    rows, empty_key = check.rows, check.empty_key
-    keyed = pd.DataFrame({"id": ids_all, "month": month_int, "row": rows,
-                          "pos": np.arange(len(rows))})[~empty_key & month_ok]
-    dup = keyed.duplicated(subset=["id", "month"], keep="first")
+    """Each id has every month exactly once: repeated and lacking months are problems.
+
+    ``codes`` is the position of each row's id in ``ids`` (-1 where the key is empty).
+    """
+    rows = check.rows
+    valid = np.flatnonzero((codes >= 0) & month_ok)
+    id_month = codes[valid].astype(np.int64) * (MONTHS + 1) + month_int[valid]  # one integer per (id, month)
+    dup = pd.Series(id_month).duplicated(keep="first").to_numpy()
     if dup.any():
-        first_row = keyed.drop_duplicates(subset=["id", "month"]).set_index(["id", "month"])["row"]
-        for _, rec in keyed[dup].iterrows():
-            also = first_row[(rec["id"], rec["month"])]
-            check.problems.append(Problem(check.label, int(rec["row"]), "month", "duplicate",
-                                          f"month {rec['month']} of {key} {rec['id']!r} is given twice "
-                                          f"(also row {also})", rec["id"]))
-    seen = keyed.drop_duplicates(subset=["id", "month"])
-    n_months = seen.groupby("id", sort=False)["month"].size().reindex(ids, fill_value=0)
-    incomplete = n_months.index[n_months.to_numpy() < MONTHS]
+        also = rows[valid[~dup][pd.Index(id_month[~dup]).get_indexer(id_month[dup])]]
+        for pos, also_row in zip(valid[dup], also):
+            ident, month = ids[codes[pos]], int(month_int[pos])
+            check.problems.append(Problem(check.label, int(rows[pos]), "month", "duplicate",
+                                          f"month {month} of {key} {ident!r} is given twice "
+                                          f"(also row {int(also_row)})", ident))
+    seen = id_month[~dup]
+    n_months = np.bincount(seen // (MONTHS + 1), minlength=len(ids))
+    incomplete = np.flatnonzero(n_months < MONTHS)
     if len(incomplete):  # only the incomplete ids are visited, not every id
-        first_rows = pd.Series(rows[~empty_key], index=ids_all[~empty_key]).groupby(level=0, sort=False).first()
-        have = seen[seen["id"].isin(incomplete)].groupby("id", sort=False)["month"].agg(set)
-        for ident in incomplete:
-            lacking = [m for m in range(1, MONTHS + 1) if m not in have.get(ident, set())]
+        keyed = np.flatnonzero(codes >= 0)
+        _, first = np.unique(codes[keyed], return_index=True)  # every code occurs: indexed by code
+        first_row = rows[keyed[first]]
+        have = np.zeros((len(ids), MONTHS + 1), dtype=bool)
+        have[seen // (MONTHS + 1), seen % (MONTHS + 1)] = True
+        for code in incomplete:
+            lacking = [m for m in range(1, MONTHS + 1) if not have[code, m]]
+            ident = ids[code]
             check.problems.append(Problem(
-                check.label, int(first_rows[ident]), "month", "incomplete",
+                check.label, int(first_row[code]), "month", "incomplete",
                 f"{key} {ident!r} lacks month{'s' if len(lacking) > 1 else ''} {', '.join(map(str, lacking))}; "
                 "give all 12 months", ident))
 

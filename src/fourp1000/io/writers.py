@@ -160,7 +160,10 @@ def _json_safe(obj):
 
 
 def round_floats(frame: pd.DataFrame, decimals: int) -> pd.DataFrame:
-    """Round float columns so outputs do not show binary noise (43.74000000000001)."""
+    """Round float columns so outputs do not show binary noise (43.74000000000001).
+
+    A value that rounds to zero is written ``0``, never ``-0`` (adding 0.0 turns -0.0 into 0.0).
+    """
     floats = [c for c in frame.columns if pd.api.types.is_float_dtype(frame[c])]
     if not floats:
         return frame
@@ -171,9 +174,9 @@ def round_floats(frame: pd.DataFrame, decimals: int) -> pd.DataFrame:
         # np.round would overflow to inf near the top of the range (1e308 * 10**6).
         small = np.isfinite(values) & (np.abs(values) < 2.0**53)
         if small.all():
-            out[col] = out[col].round(decimals)
+            out[col] = out[col].round(decimals) + 0.0
         else:
-            out[col] = np.where(small, np.round(np.where(small, values, 0.0), decimals), values)
+            out[col] = np.where(small, np.round(np.where(small, values, 0.0), decimals) + 0.0, values)
     return out
 
 

@@ -45,6 +45,8 @@ marked internal offer theirs to their siblings, not to users):
   ``combined_rate_modifier``, ``retained_fraction``;
 * ``radiocarbon``: :func:`delta14c` (``delta14c_of_pools`` on the arrays of a run);
 * ``model``: :func:`run`, :class:`RothCRun`, :data:`OUTPUTS`;
+* ``compiled`` (internal, needs numba): the month loop of :func:`run` fused and compiled
+  (``kernel="numba"``), the same arithmetic as ``decomposition``;
 * ``cycle`` (internal): a repeated cycle as an affine map of the pools (``settled_cycle``,
   ``cycle_map``), and its ``fixed_point``;
 * ``equilibrium``: :func:`spinup`, :class:`Spinup` (analytic and reference spin-up);

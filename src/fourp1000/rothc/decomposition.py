@@ -127,7 +127,7 @@ def combined_rate_modifier(smd: NDArray, f: Forcing, site: SiteConstants, p: Rot
 
 
 @functools.lru_cache(maxsize=8)
-def _decay_plan(p: RothCParameters) -> tuple[float, tuple[int, ...]] | None:
+def decay_plan(p: RothCParameters) -> tuple[float, tuple[int, ...]] | None:
     """Integer multiples of the slowest rate constant, when the rate constants are such.
 
     The shipped constants are 500, 15, 33 and 1 times k_HUM = 0.02 yr-1, so the four
@@ -149,7 +149,7 @@ def _decay_plan(p: RothCParameters) -> tuple[float, tuple[int, ...]] | None:
 
 def retained_fraction(rate: NDArray, p: RothCParameters) -> NDArray:
     """Fraction of each pool left after a month at combined rate modifier ``rate``, (4, n)."""
-    plan = _decay_plan(p)
+    plan = decay_plan(p)
     if plan is None:
         out = p.k_per_yr[:, None] * rate
         out *= -p.tstep_yr

@@ -44,8 +44,9 @@ confidence``). The deterministic columns are kept as they are.
 Computation
 -----------
 Draws are processed in chunks (a few draws at a time) for blocks of plots (so memory stays
-bounded); random numbers are addressed by draw and by table cell or layer position in a
-counter-like stream (PCG64 ``advance``), so the results are identical for a given seed
+bounded); random numbers are addressed by draw and by table cell or layer position in
+blocks of counter-like sub-streams (PCG64 ``advance``, normals by numpy's ziggurat), so the
+results are identical for a given seed
 whatever the chunk size. Stocks are linear in the layers' carbon densities, so measurement
 errors are propagated as multiplicative perturbations of each layer's contribution to its
 plot's stock.

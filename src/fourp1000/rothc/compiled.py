@@ -1,0 +1,250 @@
+"""The month loop of :func:`~fourp1000.rothc.run` compiled with numba: every month of every
+plot in one fused loop (internal; :func:`run` chooses it with ``kernel``).
+
+The numpy loop of :mod:`~fourp1000.rothc.decomposition` advances all plots one month at a
+time with dozens of array operations per month, each a pass over the plots in memory. Here
+a plot-month is one exponential (the decay plan of
+:func:`~fourp1000.rothc.decomposition.retained_fraction`) and a few dozen arithmetic
+operations on values in cache, and blocks of plots run on all cores. The arithmetic is that
+of ``advance_month``, operation for operation and in the same order, so the two loops agree
+to the last bit except where the exponentials of numpy and of the C library differ in the
+last unit (about 1e-13 relative after 50 years); a test holds them to 1e-9.
+
+Importing this module imports numba (an optional dependency, ``pip install fourp1000[fast]``).
+The loop is compiled on first use and the machine code cached on disk (``cache=True``), so
+later processes only load it (a fixed cost of about half a second, numba's start-up).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import numba
+import numpy as np
+from numpy.typing import NDArray
+
+from .decomposition import decay_plan
+from .drivers import Drivers, SiteConstants
+from .model import OUTPUTS
+from .parameters import RothCParameters
+from .state import RothCState
+
+# Plots per block of the kernel: the state of a block stays in the processor's cache.
+_BLOCK = 256
+# numba's thread pool must not be entered from two Python threads at once (its workqueue
+# layer aborts the process): callers of the parallel loop take turns.
+_LOCK = threading.Lock()
+# Slots of the recorded variables in the kernel's output array (order of OUTPUTS).
+_SLOT = {name: i for i, name in enumerate(OUTPUTS)}
+
+
+def simulate(
+    drv: Drivers,
+    site: SiteConstants,
+    initial: RothCState,
+    n_months: int,
+    months: NDArray,
+    wanted: tuple[str, ...],
+    radiocarbon: bool,
+    p: RothCParameters,
+) -> tuple[dict[str, NDArray], RothCState]:
+    """The month loop of :func:`~fourp1000.rothc.run` on validated inputs, compiled.
+
+    Returns the recorded outputs (name to array (n_records, n_plots)) and the final state.
+    """
+    n = site.iom_t_c_ha.shape[0]
+    record_at = np.full(n_months, -1, dtype=np.int64)
+    record_at[months] = np.arange(len(months))
+    slots = np.full(len(OUTPUTS), -1, dtype=np.int64)
+    slots[[_SLOT[v] for v in wanted]] = np.arange(len(wanted))
+    out = np.empty((len(wanted), len(months), n))
+
+    pools = np.array(np.broadcast_to(initial.pools_t_c_ha, (4, n)), dtype=float)
+    smd = np.array(np.broadcast_to(initial.smd_mm, (n,)), dtype=float)
+    activity = (np.array(np.broadcast_to(initial.c14_activity_t_c_ha, (4, n)), dtype=float) if radiocarbon
+                else np.zeros((4, 0)))
+    drivers = _driver_arrays(drv)
+    rows, wide = _driver_rows(drivers, n_months)
+    with _LOCK:
+        _fused_run(drivers, rows, wide, _site_arrays(site, n), _constants(p, site), pools, smd, activity,
+                   radiocarbon, record_at, slots, out)
+    outputs = {name: out[j] for j, name in enumerate(wanted)}
+    final = RothCState(pools, site.iom_t_c_ha.copy(), smd, activity if radiocarbon else None)
+    return outputs, final
+
+
+def _driver_arrays(drv: Drivers) -> tuple:
+    """The drivers as 2-D arrays (period, n_plots or 1), the temperature factor first.
+
+    The temperature factor is taken precomputed (numpy's, for a short cyclic series) where
+    :class:`Drivers` has it; otherwise the kernel computes it from the temperature.
+    """
+    a = drv.arrays
+    temp_is_factor = drv.rm_temp is not None
+    temp = drv.rm_temp if temp_is_factor else a["temperature_c"]
+    names = ("rain_mm", "evaporation_mm", "plant_c_t_ha", "fym_c_t_ha", "dpm_rpm_ratio", "modern_c_pct")
+    floats = tuple(np.ascontiguousarray(a[name], dtype=float) for name in names)
+    covered = np.ascontiguousarray(a["covered"], dtype=np.bool_)
+    return (np.ascontiguousarray(temp, dtype=float), temp_is_factor) + floats + (covered,)
+
+
+def _driver_rows(drivers: tuple, n_months: int) -> tuple[NDArray, tuple[int, ...]]:
+    """Row of each driver in each month (read cyclically), and 1 where a driver varies by plot.
+
+    The table saves a division per driver and plot-month in the kernel.
+    """
+    arrays = (drivers[0],) + drivers[2:]
+    months = np.arange(n_months)
+    rows = np.stack([months % a.shape[0] for a in arrays], axis=1).astype(np.int64)
+    wide = tuple(int(a.shape[1] > 1) for a in arrays)  # a tuple: held in registers, like the constants
+    return np.ascontiguousarray(rows), wide
+
+
+def _site_arrays(site: SiteConstants, n: int) -> tuple:
+    """Per-plot constants as contiguous (n,) arrays."""
+    values = (site.limits.max_mm, site.limits.bare_mm, site.smd_span_mm, site.to_co2, site.to_bio,
+              site.to_hum, site.iom_t_c_ha)
+    return tuple(np.ascontiguousarray(np.broadcast_to(v, (n,)), dtype=float) for v in values)
+
+
+def _constants(p: RothCParameters, site: SiteConstants) -> tuple[float, ...]:
+    """The coefficients, at the positions :func:`_fused_run` reads them.
+
+    A tuple, not an array: the compiled loop holds its values in registers (an array element
+    would be loaded again after every store, since a store could change it).
+    """
+    plan = decay_plan(p)
+    base, multiples = plan if plan is not None else (0.0, (0, 0, 0, 0))
+    k = p.k_per_yr
+    return tuple(float(v) for v in (
+        p.rm_temp_a, p.rm_temp_b, p.rm_temp_c, p.rm_temp_min_c,                      # 0-3
+        p.pan_coefficient, p.rm_moist_min, p.rm_moist_max,                           # 4-6
+        p.rm_cover_covered, p.rm_cover_bare, p.tstep_yr,                             # 7-9
+        p.fym_dpm_fraction, p.fym_rpm_fraction, p.fym_hum_fraction,                  # 10-12
+        site.c14_month_decay, p.c14_decay_per_yr, p.iom_radiocarbon_age_yr, p.c14_mean_life_yr,  # 13-16
+        1.0 if plan is not None else 0.0, base, *multiples, *k,                     # 17, 18, 19-22, 23-26
+    ))
+
+
+@numba.njit(cache=True)
+def _rm_temperature(t_c: float, a: float, b: float, c: float, t_min: float) -> float:
+    """Temperature factor, in the operation order of ``temperature_rate_modifier``."""
+    if t_c < t_min:
+        return 0.0
+    return a / (math.exp(b / (max(t_c, t_min) + c)) + 1.0)
+
+
+@numba.njit(cache=True)
+def _power(unit: float, multiple: int) -> float:
+    """``unit ** multiple`` as ``retained_fraction`` computes it: the product, in ascending
+    order, of the squarings ``unit ** (2 ** b)`` of the bits b set in ``multiple``."""
+    acc, square = 1.0, unit
+    while multiple:
+        if multiple & 1:
+            acc = acc * square  # 1.0 * x is x exactly: the first factor is taken as it is
+        multiple >>= 1
+        if multiple:
+            square = square * square
+    return acc
+
+
+@numba.njit(cache=True)
+def _delta14c(soc: float, activity_total: float, decay_per_yr: float, mean_life_yr: float) -> float:
+    """Δ14C [‰] of the soil from its radiocarbon activity (IOM included), as
+    ``delta14c_of_pools`` computes it."""
+    age = math.log(soc / activity_total) / decay_per_yr if soc > 0 else 0.0
+    return (math.exp(-age / mean_life_yr) - 1.0) * 1000.0
+
+
+@numba.njit(cache=True, parallel=True)
+def _fused_run(drivers, rows, wide, site, c, pools, smd, activity, radiocarbon, record_at, slots, out):
+    """Run every plot through all months; ``pools``, ``smd``, ``activity`` are updated in place.
+
+    Blocks of plots run in parallel (plots are independent: the result does not depend on
+    the number of threads). Within a block, small enough to stay in cache, the month loop is
+    outside and the plot loop inside, so that the processor overlaps consecutive plots (a
+    plot's months form one chain of dependent operations). ``drivers`` holds (period,
+    n_plots or 1) arrays: temperature (or its factor), rain, evaporation, plant C, manure C,
+    DPM/RPM, % modern, cover; ``rows[t, k]`` is the row of driver k in month t, ``wide[k]``
+    1 where driver k has a column per plot, else 0. The arithmetic is that of
+    ``advance_month``, in its order. One function on purpose: numba counts references to the
+    arrays passed to a call, with atomic operations that cost more than the month itself.
+    """
+    temp, temp_is_factor, rain, evap, plant, fym, ratio, modern, covered = drivers
+    max_mm, bare_mm, span, to_co2, to_bio, to_hum, iom = site
+    n = pools.shape[1]
+    co2 = np.zeros(n)
+    step, planned, iom_activity = -c[9], c[17] != 0.0, math.exp(-c[14] * c[15])
+    for block in numba.prange((n + _BLOCK - 1) // _BLOCK):
+        for t in range(record_at.shape[0]):
+            r0, r1, r2, r3, r4, r5, r6, r7 = (rows[t, 0], rows[t, 1], rows[t, 2], rows[t, 3], rows[t, 4],
+                                              rows[t, 5], rows[t, 6], rows[t, 7])
+            rec = record_at[t]
+            for i in range(block * _BLOCK, min(n, (block + 1) * _BLOCK)):
+                tc = temp[r0, i * wide[0]]
+                rm_t = tc if temp_is_factor else _rm_temperature(tc, c[0], c[1], c[2], c[3])
+                wb = rain[r1, i * wide[1]] - c[4] * evap[r2, i * wide[2]]
+                pl, fy, ra = plant[r3, i * wide[3]], fym[r4, i * wide[4]], ratio[r5, i * wide[5]]
+                cov = covered[r7, i * wide[7]]
+                in0 = ra / (ra + 1.0) * pl + c[10] * fy
+                in1 = 1.0 / (ra + 1.0) * pl + c[11] * fy
+                in3 = c[12] * fy
+                # The deficit, then the moisture factor from it (update_smd, combined_rate_modifier).
+                s = smd[i]
+                wetter = min(s + wb, 0.0)
+                s = max(wetter, max_mm[i]) if cov else max(min(bare_mm[i], s), wetter)
+                smd[i] = s
+                rm_m = min((max_mm[i] - s) * (c[6] - c[5]) / span[i] + c[5], c[6])
+                rm_c = c[7] if cov else c[8]
+                rate = rm_t * rm_m * rm_c
+                if planned:  # retained_fraction: powers of one exponential
+                    f0, f1, f2, f3 = _planned_decay(rate * c[18] * step, c[19], c[20], c[21], c[22])
+                else:
+                    f0, f1, f2, f3 = (math.exp(c[23] * rate * step), math.exp(c[24] * rate * step),
+                                      math.exp(c[25] * rate * step), math.exp(c[26] * rate * step))
+                d, r, b, h = pools[0, i], pools[1, i], pools[2, i], pools[3, i]
+                k0, k1, k2, k3 = d * f0, r * f1, b * f2, h * f3
+                lost = (((d - k0) + (r - k1)) + (b - k2)) + (h - k3)
+                d, r = k0 + in0, k1 + in1
+                b = (k2 + 0.0) + to_bio[i] * lost  # + 0.0: the (no) input to BIO, as advance_month adds it
+                h = (k3 + in3) + to_hum[i] * lost
+                pools[0, i], pools[1, i], pools[2, i], pools[3, i] = d, r, b, h
+                co2[i] = co2[i] + lost * to_co2[i]
+                total = 0.0
+                if radiocarbon:  # the tracer follows the flows, decays; inputs bring their % modern
+                    a0, a1, a2, a3 = activity[0, i], activity[1, i], activity[2, i], activity[3, i]
+                    q0, q1, q2, q3 = a0 * f0, a1 * f1, a2 * f2, a3 * f3
+                    moved = (((a0 - q0) + (a1 - q1)) + (a2 - q2)) + (a3 - q3)
+                    fraction = modern[r6, i * wide[6]] / 100.0
+                    a0, a1 = q0 * c[13] + fraction * in0, q1 * c[13] + fraction * in1
+                    a2 = (q2 + to_bio[i] * moved) * c[13] + fraction * 0.0
+                    a3 = (q3 + to_hum[i] * moved) * c[13] + fraction * in3
+                    activity[0, i], activity[1, i], activity[2, i], activity[3, i] = a0, a1, a2, a3
+                    total = a0 + a1 + a2 + a3 + iom[i] * iom_activity
+                if rec >= 0:  # the variables of OUTPUTS, in its order, where wanted
+                    soc = d + r + b + h + iom[i]
+                    values = (d, r, b, h, iom[i], soc, co2[i], s, rm_t, rm_m, rm_c,
+                              _delta14c(soc, total, c[14], c[16]) if slots[11] >= 0 else 0.0)
+                    for v in range(12):
+                        if slots[v] >= 0:
+                            out[slots[v], rec, i] = values[v]
+
+
+@numba.njit(cache=True)
+def _planned_decay(exponent: float, m0: float, m1: float, m2: float, m3: float) -> tuple[float, float, float, float]:
+    """Retained fractions ``exp(exponent) ** m`` of the four pools, as ``retained_fraction``
+    computes them when the rate constants are integer multiples ``m`` of the slowest."""
+    unit = math.exp(exponent)
+    if m0 == 500.0 and m1 == 15.0 and m2 == 33.0 and m3 == 1.0:  # the shipped constants, unrolled
+        u2 = unit * unit
+        u4 = u2 * u2
+        u8 = u4 * u4
+        u16 = u8 * u8
+        u32 = u16 * u16
+        u64 = u32 * u32
+        u128 = u64 * u64
+        u256 = u128 * u128
+        # the products of the squarings of each multiple's bits, in ascending order
+        return ((((u4 * u16) * u32) * u64) * u128) * u256, ((unit * u2) * u4) * u8, unit * u32, unit
+    return _power(unit, int(m0)), _power(unit, int(m1)), _power(unit, int(m2)), _power(unit, int(m3))

@@ -1,0 +1,152 @@
+"""The compiled RothC month loop (fourp1000.rothc.compiled, ``rothc.run(kernel="numba")``)
+against the numpy loop, the reference implementation of the package.
+
+The two loops do the same arithmetic in the same order; only the exponentials (numpy's SIMD
+ones and the C library's) may differ in the last bit. Both must agree to 1e-9 relative on
+the official Rothamsted cases of ../shared/reference/rothc and on random vectorised plots
+that exercise every branch (bare and covered months, manure, radiocarbon, periodic and
+plot-independent drivers, a long weather series, frost below -5 °C, rate constants without
+an integer decay plan).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fourp1000 import rothc
+from fourp1000.errors import UnknownFactorError
+from fourp1000.io import rothc_files as rothc_io
+from fourp1000.rothc import model
+
+numba = pytest.importorskip("numba")
+
+RTOL = 1e-9
+#: Δ14C = (ratio - 1) x 1000 ‰ is compared relative to 1000 ‰, the scale of the ratio: near
+#: 0 ‰ the subtraction leaves only the last bits of the ratio.
+DELTA14C = ("deltaC", "delta14c_permil")
+
+
+def _assert_agree(a: np.ndarray, b: np.ndarray, name: str) -> None:
+    """``b`` agrees with ``a`` to RTOL relative (Δ14C: relative to 1000 ‰; near-zero values: to 1e-6)."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    assert a.shape == b.shape, name
+    scale = np.maximum(np.abs(a), 1000.0 if name.split()[-1] in DELTA14C else 1e-6)
+    worst = float(np.max(np.abs(a - b) / scale)) if a.size else 0.0
+    assert worst <= RTOL, f"{name}: relative difference {worst:.2e}"
+
+
+def _reference_sites(reference_dir):
+    cases = sorted(p for p in (reference_dir / "rothc").iterdir() if (p / "RothC_input.dat").exists())
+    assert len(cases) >= 5  # the four official codes and the Morocco case
+    return cases
+
+
+@pytest.mark.reference
+def test_official_cases_compiled_equal_numpy(reference_dir, monkeypatch):
+    """Every official case, month by month with radiocarbon: the compiled loop gives the numpy
+    loop's results (which the tests of test_rothc.py hold to the official outputs)."""
+    for case in _reference_sites(reference_dir):
+        site = rothc_io.read_site(case / "RothC_input.dat")
+        runs = {}
+        for kernel in ("numpy", "numba"):
+            monkeypatch.setenv(model.KERNEL_ENV, kernel)
+            runs[kernel] = rothc_io.run_site(site, radiocarbon=True)
+        for table in ("year_results", "month_results"):
+            ours, ref = getattr(runs["numba"], table), getattr(runs["numpy"], table)
+            assert list(ours.columns) == list(ref.columns)
+            for column in ours.select_dtypes("number").columns:
+                _assert_agree(ours[column], ref[column], f"{case.name} {table} {column}")
+
+
+def _random_inputs(rng: np.random.Generator, n: int, months: int) -> rothc.MonthlyInputs:
+    """Plots with every kind of driver: per plot and month, cyclic, one value for all plots."""
+    temp = rng.uniform(-12, 28, (months, n))  # a long series: the kernel computes the factor itself
+    rain = rng.gamma(2.0, 30.0, (12, n))
+    evap = rng.uniform(-2, 140, (12, 1))  # one series for all plots (and a condensation month)
+    plant = np.where(rng.uniform(size=(12, n)) < 0.3, rng.uniform(0, 2, (12, n)), 0.0)
+    fym = np.where(rng.uniform(size=(12, n)) < 0.1, rng.uniform(0, 3, (12, n)), 0.0)
+    covered = rng.uniform(size=(12, n)) < 0.6
+    ratio = rng.choice([1.44, 0.67, 0.25], (1, n))
+    modern = rng.uniform(95, 120, (months, 1))
+    return rothc.MonthlyInputs(temp, rain, evap, plant, fym, covered, ratio, modern)
+
+
+@pytest.mark.parametrize("params", [None, {"k_dpm_per_yr": 9.7}], ids=["decay_plan", "four_exponentials"])
+@pytest.mark.parametrize("bare_soil_limit", ["classic", "wilting_point"])
+def test_random_plots_compiled_equal_numpy(params, bare_soil_limit):
+    rng = np.random.default_rng(11)
+    n, months = 700, 240
+    p = rothc.load_parameters(params)
+    inputs = _random_inputs(rng, n, months)
+    clay, depth = rng.uniform(2, 70, n), rng.uniform(10, 40, n)
+    spin = inputs.replace(temperature_c=inputs.temperature_c[:12], modern_c_pct=100.0)
+    start = rothc.spinup(spin, clay, depth, rng.uniform(0.2, 5, n), radiocarbon=True, params=p).state
+    start.smd_mm = rng.uniform(-40, 0, n)  # a deficit that carries on
+    runs = {kernel: rothc.run(inputs, clay, depth, start.copy(), record="monthly", bare_soil_limit=bare_soil_limit,
+                              params=p, kernel=kernel) for kernel in ("numpy", "numba")}
+    a, b = runs["numpy"], runs["numba"]
+    assert set(a.outputs) == set(b.outputs) == set(rothc.OUTPUTS)
+    for name in rothc.OUTPUTS:
+        _assert_agree(b.outputs[name], a.outputs[name], name)
+    np.testing.assert_array_equal(a.month_index, b.month_index)
+    _assert_agree(b.final_state.pools_t_c_ha, a.final_state.pools_t_c_ha, "final pools")
+    _assert_agree(b.final_state.c14_activity_t_c_ha, a.final_state.c14_activity_t_c_ha, "final activity")
+    _assert_agree(b.final_state.smd_mm, a.final_state.smd_mm, "final deficit")
+    # The loop was exercised where it branches.
+    assert (inputs.temperature_c < -5).any() and (~inputs.covered).any() and (inputs.fym_c_t_ha > 0).any()
+
+
+def test_yearly_records_of_a_subset_without_radiocarbon():
+    rng = np.random.default_rng(3)
+    n = 300
+    inputs = _random_inputs(rng, n, 12).replace(temperature_c=rng.uniform(0, 20, (12, n)))
+    start = rothc.spinup(inputs, 25.0, 23.0, 3.0).state  # scalars broadcast to every plot
+    kwargs = dict(n_months=360, record="yearly", variables=("soc_t_c_ha", "co2_t_c_ha", "rm_moisture"))
+    a = rothc.run(inputs, 25.0, 23.0, start, kernel="numpy", **kwargs)
+    b = rothc.run(inputs, 25.0, 23.0, start, kernel="numba", **kwargs)
+    assert list(b.outputs) == list(a.outputs) and b.outputs["soc_t_c_ha"].shape == (30, n)
+    for name in a.outputs:
+        _assert_agree(b.outputs[name], a.outputs[name], name)
+    assert b.final_state.c14_activity_t_c_ha is None
+
+
+def test_threads_do_not_change_the_results():
+    """Blocks of plots run in parallel; each plot's numbers are the same with one thread."""
+    rng = np.random.default_rng(5)
+    n = 2000  # several blocks
+    inputs = _random_inputs(rng, n, 12)
+    start = rothc.spinup(inputs, rng.uniform(5, 50, n), 30.0, 2.0).state
+    runs = []
+    before = numba.get_num_threads()
+    try:
+        for threads in (1, numba.config.NUMBA_NUM_THREADS):
+            numba.set_num_threads(threads)
+            runs.append(rothc.run(inputs, 20.0, 30.0, start, n_months=120, record="yearly", kernel="numba"))
+    finally:
+        numba.set_num_threads(before)
+    for name in runs[0].outputs:
+        np.testing.assert_array_equal(runs[0].outputs[name], runs[1].outputs[name])
+
+
+def test_kernel_choice(monkeypatch):
+    inputs = rothc.MonthlyInputs(10.0, 50.0, 40.0, 0.1)
+    start = rothc.spinup(inputs, 20.0, 23.0, 2.0).state
+    with pytest.raises(UnknownFactorError, match="unknown RothC kernel 'fortran'; valid: auto, numpy, numba"):
+        rothc.run(inputs, 20.0, 23.0, start, n_months=12, kernel="fortran")
+    monkeypatch.setattr(model, "numba_available", lambda: False)
+    with pytest.raises(UnknownFactorError, match="needs numba"):
+        rothc.run(inputs, 20.0, 23.0, start, n_months=12, kernel="numba")
+    # auto without numba, however large the run: the numpy loop
+    assert not model.use_compiled("auto", 10 ** 12)
+    monkeypatch.setattr(model, "numba_available", lambda: True)
+    assert model.use_compiled("auto", model.COMPILED_MIN_PLOT_MONTHS)
+    assert not model.use_compiled("auto", model.COMPILED_MIN_PLOT_MONTHS - 1)
+    monkeypatch.setenv(model.KERNEL_ENV, "numpy")
+    assert not model.use_compiled("auto", 10 ** 12)
+    assert model.use_compiled("numba", 1)  # an explicit kernel wins over the environment
+    monkeypatch.setenv(model.KERNEL_ENV, "numba")
+    assert model.use_compiled("auto", 1)
+    monkeypatch.setenv(model.KERNEL_ENV, "fast")
+    with pytest.raises(UnknownFactorError, match="'fast' \\(environment variable FOURP1000_ROTHC_KERNEL\\)"):
+        model.use_compiled("auto", 1)
