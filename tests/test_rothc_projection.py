@@ -102,8 +102,12 @@ def test_every_catalogue_practice_has_a_sourced_rothc_mapping():
     by = t.set_index(["practice", "effect"])["value"]
     # Typed from the sources cited in the table: Ruis et al. 2019 (3.37 t DM x 0.45), Poulton et al. 2018
     # (3.2 t C per 35 t FYM, 10 t applied), GSOCseq SSM high scenario (+20 %).
-    # Seitz et al. (2022) via SoilManageR: shoots 1.253 t C, shoot:root 3.67, exudates 0.31 of root C
-    assert by["cover_crops", "plant_input_t_c_ha_yr"] == pytest.approx(1.253 * (1 + 1.31 / 3.67), abs=5e-3)
+    # Seitz et al. (2022) via SoilManageR: shoots 1.253 t C at 180 days, 1.916 at 240, shoot:root 3.67,
+    # exudates 0.31 of root C; the amount follows the plot's stand duration
+    assert ("cover_crops", "plant_input_cover_crop") in by.index
+    from fourp1000.projection.rothc_inputs import cover_crop_parameters
+    assert cover_crop_parameters() == {"shoot_c_180_days": 1.253, "shoot_c_240_days": 1.916, "shoot_root_ratio": 3.67,
+                                       "root_exudate_factor": 0.31, "stand_days_lost_per_spell": 30.44}
     assert by["manure", "fym_c_t_ha_yr"] == pytest.approx(10 * 3.2 / 35, abs=5e-4)
     assert by["improved_grassland", "plant_input_fraction"] == 0.20
     assert set(t.loc[t["practice"].isin(["no_till", "reduced_tillage"]), "effect"]) == {"none"}
@@ -239,12 +243,30 @@ def test_cover_crops_cover_only_the_grown_inner_fallow_months(climate):
                    practices=["cover_crops", "cover_crops"])
     r = project_rothc(plots, climate).plots
     assert r["cover_months"].tolist() == ["4-9", "1-12"] and r["cover_months_new"].tolist() == ["4-9;11", "1-12"]
-    c_input = 1.253 * (1 + 1.31 / 3.67)
-    assert r["added_plant_c_t_ha_yr"].tolist() == pytest.approx([c_input, c_input], abs=5e-3)
-    # Always covered: only the input acts, spread over the year: hand-computed rise.
-    assert r["equilibrium_stock_t_ha"].iloc[1] - 40.0 == pytest.approx(1.70 * hand_unit_equilibrium(T_CONST, CLAY),
-                                                                         rel=1e-9)
-    assert (r["final_stock_t_ha"] > 40.0).all()
+    # Bare October-March: the crop stands 6 months less one (sown and destroyed mid-month), under 180 days,
+    # so its shoots are 1.253 t C x days / 180; roots / 3.67, exudates 0.31 x roots.
+    days = 6 * 365.25 / 12 - 30.44
+    c_input = 1.253 * days / 180 * (1 + 1.31 / 3.67)
+    assert r["added_plant_c_t_ha_yr"].iloc[0] == pytest.approx(c_input, rel=1e-9)
+    assert r["final_stock_t_ha"].iloc[0] > 40.0
+    # Covered all year: no window for a cover crop; nothing changes, and the output says so.
+    assert r["added_plant_c_t_ha_yr"].iloc[1] == 0.0 and r["final_stock_t_ha"].iloc[1] == pytest.approx(40.0, abs=1e-9)
+    assert r["practices_without_rothc_effect"].iloc[1] == "cover_crops"
+
+
+def test_cover_crop_input_follows_the_stand_duration():
+    """A longer bare window (crop 5-8: bare September-April, 8 months) grows a longer stand
+    (213 days, between Seitz et al.'s 180 and 240 days); two windows grow two crops."""
+    from fourp1000.projection.rothc_inputs import cover_crop_c_input, parse_cover_months
+
+    covered, _ = parse_cover_months(["5-8", "4-6;9-10", "none"])
+    whole = 1 + 1.31 / 3.67
+    month = 365.25 / 12
+    long_stand = 8 * month - 30.44
+    shoot_long = 1.253 + (long_stand - 180) * (1.916 - 1.253) / 60
+    two = (2 * month - 30.44 + 5 * month - 30.44) * 1.253 / 180  # spells of 2 and 5 months, both < 180 days
+    assert cover_crop_c_input(covered).tolist() == pytest.approx([shoot_long * whole, two * whole, 1.916 * whole],
+                                                                 rel=1e-9)
 
 
 def test_inner_fallow_months_wrap_around_the_new_year():
@@ -351,7 +373,9 @@ def test_cli_model_rothc_on_the_examples(runner, example_args):
     assert r.loc["BL-01", "clay_pct"] == pytest.approx((24 * 10 + 25 * 20) / 30)  # 0-30 cm, thickness-weighted
     assert r.loc["SM-02", "not_credited"] == "residue_retention (already in place: input_level medium)"
     assert r.loc["CA-04", "equilibrium_stock_t_ha"] == pytest.approx(1.25 * r.loc["CA-04", "baseline_stock_t_ha"])
-    assert result.stderr.splitlines()[-1] == ("21 rows read, 10 plots scored, 0 rows rejected; rothc: 9 of 10 plots "
+    # CA-03: an orchard covered all year leaves no window for a cover crop to add anything
+    assert r.loc["CA-03", "practices_without_rothc_effect"] == "cover_crops" and r.loc["CA-03", "rate_per_mille"] == 0
+    assert result.stderr.splitlines()[-1] == ("21 rows read, 10 plots scored, 0 rows rejected; rothc: 8 of 10 plots "
                                               "meet 4 per 1000, 3 of 3 farms")
 
 
@@ -365,7 +389,7 @@ def test_cli_both_models_side_by_side(runner, example_args):
     pd.testing.assert_frame_equal(ipcc_rows, ipcc_only, check_dtype=False)
     assert result.stderr.splitlines()[-1] == (
         "21 rows read, 10 plots scored, 0 rows rejected; ipcc: 8 of 10 plots meet 4 per 1000, 3 of 3 farms; "
-        "rothc: 9 of 10 plots meet 4 per 1000, 3 of 3 farms")
+        "rothc: 8 of 10 plots meet 4 per 1000, 3 of 3 farms")
     traj = _csv(runner.invoke(main, ["project", *example_args, "--model", "ipcc,rothc", "--trajectory", "-f", "csv"]))
     assert list(traj.columns) == ["model", "plot_id", "year", "stock_t_ha"] and len(traj) == 2 * 10 * 21
     final = traj[traj["year"] == 20].set_index(["model", "plot_id"])["stock_t_ha"]

@@ -40,11 +40,13 @@ from .uncertainty_options import (
 )
 
 PLOT_VIEW = ["model", "plot_id", "farm_id", "practices", "baseline_stock_t_ha", "final_stock_t_ha",
-             "annual_change_t_ha_yr", "rate_per_mille", "meets_4p1000", "caveats"]
+             "annual_change_t_ha_yr", "rate_per_mille", "meets_4p1000", "not_credited", "caveats",
+             "saturation_deficit_t_ha"]
 FARM_VIEW = ["model", "farm_id", "n_plots", "area_ha", "baseline_stock_t_c", "final_stock_t_c",
              "annual_change_t_c_yr", "rate_per_mille", "meets_4p1000"]
 # With --uncertainty the terminal table adds the 95 % interval of the rate and the verdict at confidence.
-INTERVAL_VIEW = ["rate_per_mille_p2_5", "rate_per_mille_p97_5", "p_meets_4p1000", "verdict_at_confidence"]
+INTERVAL_VIEW = ["rate_per_mille_p2_5", "rate_per_mille_p97_5", "p_meets_4p1000", "p_meets_4p1000_se",
+                 "verdict_at_confidence"]
 
 
 def projection_options(func):

@@ -93,7 +93,7 @@ MODEL = "rothc"
 MODEL_DEPTH_CM = 30.0
 LAND_USE_FILE = "rothc_land_use.csv"
 PRACTICES_FILE = "rothc_practices.csv"
-EFFECTS = ("none", "plant_input_fraction", "plant_input_t_c_ha_yr", "cover", "fym_c_t_ha_yr",
+EFFECTS = ("none", "plant_input_fraction", "plant_input_t_c_ha_yr", "plant_input_cover_crop", "cover", "fym_c_t_ha_yr",
            "tree_litter_equilibrium", "dpm_rpm_ratio")
 MONTH_RULES = ("baseline", "fallow", "fallow_inner", "fallow_growing", "all")
 #: Optional plot columns read by the RothC projection (besides the IPCC ones).

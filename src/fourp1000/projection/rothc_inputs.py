@@ -21,6 +21,7 @@ References
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,6 +31,7 @@ from . import ipcc
 from .. import rothc
 from ..errors import FourP1000Error, InputError
 from ..io.climate import ClimateTable
+from ..tables import read_csv_table
 from ..practices import SEPARATOR, ManagementChange, multiplier_table, practice_names
 
 MONTHS = 12
@@ -459,6 +461,78 @@ def _month_weights(covered: np.ndarray, temperature_c: np.ndarray) -> dict[str, 
             "fallow_growing": _share(growing, np.zeros(covered.shape)), "all": even}
 
 
+COVER_CROP_FILE = "cover_crop_c_input.csv"
+DAYS_PER_MONTH = 365.25 / MONTHS
+
+
+@functools.lru_cache(maxsize=1)
+def cover_crop_parameters() -> dict[str, float]:
+    """The biomass basis of a cover crop's C input (``data/cover_crop_c_input.csv``).
+
+    Keys: ``shoot_c_180_days`` and ``shoot_c_240_days`` [t C ha-1] (above-ground C of a
+    stand of 180 and 240 days, Seitz et al. 2022), ``shoot_root_ratio`` [-],
+    ``root_exudate_factor`` [-], ``stand_days_lost_per_spell`` [d].
+    """
+    table = read_csv_table(COVER_CROP_FILE, required=("parameter", "value", "status", "source"))
+    return dict(zip(table["parameter"], table["value"].astype(float)))
+
+
+def _spell_lengths(mask: int) -> list[int]:
+    """Lengths [months] of the bare spells of one 12-bit cover pattern (bit m: month m+1 covered)."""
+    bare = [not (mask >> m) & 1 for m in range(MONTHS)]
+    if all(bare):
+        return [MONTHS]
+    start = next(m for m in range(MONTHS) if not bare[m])  # a covered month: spells never wrap past it
+    lengths, run = [], 0
+    for k in range(1, MONTHS + 1):
+        if bare[(start + k) % MONTHS]:
+            run += 1
+        elif run:
+            lengths.append(run)
+            run = 0
+    return lengths + ([run] if run else [])
+
+
+def cover_crop_c_input(covered: np.ndarray, params: dict[str, float] | None = None) -> np.ndarray:
+    """Yearly C input of a winter cover crop grown in each bare spell of the cycle [t C ha-1 yr-1].
+
+    Each bare spell of the baseline cycle (between a harvest and the next sowing) hosts one
+    cover crop, standing the spell less ``stand_days_lost_per_spell`` (sown mid-month after
+    the harvest, destroyed mid-month before the sowing). Its above-ground C grows linearly
+    with the stand duration through Seitz et al.'s (2022) figures, 0 at 0 days, 1.253 t C
+    ha-1 at 180 and 1.916 at 240 days (no more beyond); roots are shoot / 3.67 and exudates
+    0.31 x roots (``data/cover_crop_c_input.csv``).
+
+    Parameters
+    ----------
+    covered : numpy.ndarray of bool, shape (12, n)
+        Baseline soil cover by month.
+    params : dict, optional
+        The figures of :func:`cover_crop_parameters` (default: the shipped ones).
+
+    Returns
+    -------
+    numpy.ndarray, shape (n,) [t C ha-1 yr-1]
+
+    Examples
+    --------
+    >>> cov, _ = parse_cover_months(["4-9", "5-8", "1-12"])
+    >>> cover_crop_c_input(cov).round(3).tolist()  # 152, 213 and 0 days of stand
+    [1.438, 2.196, 0.0]
+    """
+    p = cover_crop_parameters() if params is None else params
+    days = np.array([0.0, 180.0, 240.0])
+    shoot = np.array([0.0, p["shoot_c_180_days"], p["shoot_c_240_days"]])
+    whole_plant = 1.0 + (1.0 + p["root_exudate_factor"]) / p["shoot_root_ratio"]
+    bits = (np.asarray(covered, bool).astype(np.int64) << np.arange(MONTHS)[:, None]).sum(axis=0)
+    codes, uniques = pd.factorize(bits)
+    per_pattern = np.zeros(len(uniques))
+    for u, mask in enumerate(uniques):  # distinct cover patterns, not plots
+        stands = [max(n * DAYS_PER_MONTH - p["stand_days_lost_per_spell"], 0.0) for n in _spell_lengths(int(mask))]
+        per_pattern[u] = sum(float(np.interp(d, days, shoot)) for d in stands) * whole_plant
+    return per_pattern[codes] if len(codes) else np.zeros(0)
+
+
 def _applies(effect: pd.Series, adopted: np.ndarray, input_level: np.ndarray) -> np.ndarray:
     """Plots adopting the practice where the effect's ``applies_when`` condition holds."""
     if pd.isna(effect["applies_when"]):
@@ -490,9 +564,13 @@ def practice_inputs(effects: pd.DataFrame, change: ManagementChange, drivers: Pl
         rule = eff["months"] if pd.notna(eff["months"]) else "all"
         sel = applies[None, :]
         eff_ratio = float(eff["dpm_rpm_ratio"]) if pd.notna(eff["dpm_rpm_ratio"]) else None
-        if kind in ("plant_input_fraction", "plant_input_t_c_ha_yr"):
+        if kind in ("plant_input_fraction", "plant_input_t_c_ha_yr", "plant_input_cover_crop"):
             if kind == "plant_input_fraction":
                 added = float(eff["value"]) * base.plant_t_c_ha
+            elif kind == "plant_input_cover_crop":
+                per_year = cover_crop_c_input(drivers.covered)
+                out.no_effect[name] |= applies & ~(per_year > 0)  # covered all year: no window to grow in
+                added = per_year[None, :] * weights[rule]
             else:
                 added = float(eff["value"]) * (base.plant_t_c_ha / base.fit.plant_c_t_ha_yr if rule == "baseline"
                                                else weights[rule])

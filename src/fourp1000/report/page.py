@@ -24,7 +24,8 @@ from ..stocks.layers import CO2_PER_C
 from .figures import VERDICT_LABELS, rate_histogram_svg, trajectory_svg
 from .numbers import CONFIDENT, HIGH, LOW, P_MEETS, ModelNumbers, report_numbers, verdict_column
 from .provenance import InputFile, report_time, settings
-from .wording import plain_method, practice_words, status_words, symbols
+from ..projection.verdict import CAVEATS
+from .wording import caveat_list, credit_lines, plain_method, practice_words, status_words, symbols
 
 DEFAULT_TITLE = "Soil carbon and the 4 per 1000 target"
 TEMPLATE = "report.html.j2"
@@ -191,6 +192,19 @@ def records(frame: pd.DataFrame | None, limit: int | None = None) -> list[dict]:
     return (frame if limit is None else frame.head(limit)).to_dict("records")
 
 
+def with_reasons(rows: list[dict]) -> list[dict]:
+    """Plot records with ``why`` (what is credited and why, :func:`credit_lines`) and ``caveat_list``."""
+    return [{**row, "why": credit_lines(row), "caveat_list": caveat_list(row)} for row in rows]  # <= max_plot_rows
+
+
+def caveat_notes(plots: pd.DataFrame) -> list[tuple[str, str]]:
+    """The caveats some plot carries, each with its full explanation, in :data:`CAVEATS` order."""
+    if "caveats" not in plots:
+        return []
+    present = {key for text in plots["caveats"].dropna().astype(str).unique() for key in text.split(SEPARATOR)}
+    return [(key, symbols(text)) for key, text in CAVEATS.items() if key in present]
+
+
 def uncertainty_columns(frame: pd.DataFrame | None) -> dict[str, bool]:
     """Which Monte Carlo columns a table has: rate interval, P(meet), verdict at confidence."""
     cols = set() if frame is None else set(frame.columns)
@@ -206,8 +220,8 @@ def model_context(model: ModelNumbers, max_plot_rows: int, several: bool, confid
         "model": model.model, "label": model.label, "short": short_label(model), "summary": model.summary,
         "farms": records(model.farms), "has_farms": model.farms is not None,
         "farm_cols": uncertainty_columns(model.farms), "plot_cols": uncertainty_columns(model.plots),
-        "plots": records(model.plots, max_plot_rows), "n_plots": len(model.plots),
-        "short_plots": records(model.short_plots, max_plot_rows), "n_short": len(model.short_plots),
+        "plots": with_reasons(records(model.plots, max_plot_rows)), "n_plots": len(model.plots),
+        "short_plots": with_reasons(records(model.short_plots, max_plot_rows)), "n_short": len(model.short_plots),
         "has_farm_id": "farm_id" in model.plots, "has_area": "area_ha" in model.plots,
         "n_confident_plots": _count_true(model.plots, CONFIDENT),
         "n_confident_farms": _count_true(model.farms, CONFIDENT),
@@ -301,11 +315,11 @@ def build_report(
         "statuses": [(status, status_words(status), n) for status, n in status_counts(result.plots)],
         "practices": records(practices_used(result.plots, opts.ipcc_version)),
         "practice_method": opts.method, "references": REFERENCES + ((ROTHC_REFERENCE,) if "rothc" in opts.models else ()),
-        "options": settings(opts),
+        "options": settings(opts), "caveat_notes": caveat_notes(result.plots),
     }
     return environment().get_template(TEMPLATE).render(context)
 
 
-__all__ = ["DEFAULT_TITLE", "REFERENCES", "build_report", "confidence_words", "data_value", "environment",
+__all__ = ["DEFAULT_TITLE", "REFERENCES", "build_report", "caveat_notes", "confidence_words", "with_reasons", "data_value", "environment",
            "format_number", "format_percent", "histogram_labels", "is_missing", "plural", "practices_used",
            "status_counts", "trajectory_figures", "unsure_plots"]
