@@ -602,10 +602,11 @@ def load_plots_or_horizons(raw, *, som_factor, bd_basis, column_map) -> HorizonT
     A table without depth and SOC columns is a plot table: the required horizon columns
     are then not required.
     """
-    from ..io.horizons import normalise, resolve_columns
+    from ..io.columns import resolve
+    from ..io.horizons import normalise
 
-    mapping, _ = resolve_columns(list(raw.frame.columns), raw.label, column_map)
-    present = {c for c, _ in mapping.values()}
+    # Headers, joined ids and constants (--set, the map's constants) all give columns.
+    present = resolve(list(raw.frame.columns), raw.label, column_map).present()
     if not ({"top_cm", "bottom_cm"} & present) and not ({"soc_g_kg", "soc_pct", "som_pct"} & present):
         frame = raw.frame.copy()
         for col in ("top_cm", "bottom_cm"):
