@@ -27,7 +27,12 @@ def test_isis_skip_accounts_for_every_row(isis, tmp_path):
     path, table = isis
     res = estimate_stocks(table, EstimateOptions(on_error="skip"))
     assert res.n_rows == 5602
-    assert res.n_rows_used + len(res.rejects) == res.n_rows
+    assert res.n_rows_used + len(res.rejects) + len(res.not_needed) == res.n_rows
+    # the forest floor above the mineral surface of scored plots (GR12 -15 to -10 and -10 to 0 cm, ...) is
+    # not needed for the mineral-soil stock, rather than rejected
+    assert set(res.not_needed["row"]) == {2030, 2031, 2036, 2055, 2066, 2087, 2088, 4884}
+    assert not set(res.not_needed["row"]) & set(res.rejects["row"])
+    assert {"GR12", "GR8", "SE15"} <= set(res.plots["plot_id"])
     assert 400 < len(res.plots) < 675  # 675 profiles have SOC at all
     assert (res.plots["soc_stock_t_ha"] > 0).all()
     assert res.rejects["reason"].str.len().min() > 0
@@ -45,7 +50,12 @@ def test_isis_known_messy_cases_are_reported_by_row(isis):
     problems = err.value.problems
     by_rule = pd.Series([p.rule for p in problems]).value_counts()
     # 65 rows without depths, 13 above the surface, 2 inverted and 22 zero-thickness rows (README counts).
-    assert by_rule["above_surface"] == 13
+    # Of the 13 above the surface, 10 are organic layers (forest floor, bottom <= 0 cm): a warning, not needed;
+    # IE12's -1 to 65 cm crosses the surface and IE12/IT6's -1/-1 cm have no thickness: errors.
+    assert by_rule["above_surface"] == 3 and by_rule["organic_layer"] == 10
+    assert all(p.severity == "warning" for p in problems if p.rule == "organic_layer")
+    crossing = [p for p in problems if p.rule == "above_surface" and p.plot_id == "IE12" and "crosses" in p.message]
+    assert len(crossing) == 1 and "split it at 0 cm" in crossing[0].message
     # 2 inverted + 22 zero-thickness rows; IE12 and IT6 (-1/-1) count as above the surface instead.
     # KE15 has a forest-floor layer written 3-0 cm: its reversed row is said to be measured upward.
     assert by_rule["depth_order"] == 2 + 22 - 2 - 1 and by_rule["depth_upward"] == 1
