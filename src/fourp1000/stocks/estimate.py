@@ -252,8 +252,9 @@ def _organic_not_needed(table: HorizonTable, mask: np.ndarray, methods: list[str
 
     Depths of forest soils are measured from the top of the mineral soil, the forest floor
     (L, F, H) above it being sampled, and accounted, as a pool of its own (IPCC 2006 GL vol. 4,
-    ch. 2.2: litter, a dead organic matter pool, apart from soil organic carbon; ICP Forests
-    Manual part X: organic layer and mineral soil sampled separately).
+    ch. 2: litter, a dead organic matter pool, apart from soil organic carbon; Cools & De Vos
+    2010, ICP Forests Manual Part X, ISBN 978-3-926301-03-1: depths in cm from the top of the
+    mineral soil, the organic layer sampled apart).
     """
     positions = np.flatnonzero(mask)
     frame = table.frame
