@@ -59,6 +59,7 @@ def test_every_row_problem_is_reported(tmp_path):
         ",0,30,1.0,1.3\n"        # row 5: no plot id
         "P3,-5,0,30,0.3\n"       # row 6: an organic layer above the mineral surface (a warning: not needed)
         "P3,-2,20,3,1.3\n"       # row 7: crosses the mineral surface
+        "P3,20,30,2,1.3\n"       # row 8: a mineral layer (row 6 is then the forest floor above it)
     )
     t = load(text, tmp_path=tmp_path)
     got = {(int(r.row), r.rule) for r in t.problems.itertuples()}

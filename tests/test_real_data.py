@@ -314,6 +314,16 @@ def test_forest_floor_above_the_mineral_surface_is_not_needed_and_said(tmp_path)
         "7 rows read, 2 plots scored, 0 rows rejected, 3 rows not needed (organic layers above the mineral surface)")
 
 
+def test_depths_written_downward_as_negative_numbers_are_not_a_forest_floor(tmp_path):
+    """SimpleESM-style depths (0 to -10, -10 to -20 cm): no mineral layer below 0 cm, so not an organic layer."""
+    path = tmp_path / "negative.csv"
+    path.write_text("plot_id,top_cm,bottom_cm,soc_g_kg\nA,0,-10,11\nA,-10,-20,9\n")
+    result = CliRunner().invoke(main, ["estimate", str(path)])
+    assert result.exit_code == 1
+    assert "row 3, column top_cm: layer -10 to -20 cm lies above the mineral surface (negative depth) in a profile " \
+           "without mineral layers: depths written downward as negative numbers?" in result.stderr
+
+
 def test_a_layer_crossing_the_mineral_surface_is_an_error_naming_the_fix(tmp_path):
     path = tmp_path / "forest.csv"
     path.write_text(FOREST.replace("F2,Oh,-4,0,300,0.2", "F2,Oh,-4,3,300,0.2"))
