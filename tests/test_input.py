@@ -57,11 +57,14 @@ def test_every_row_problem_is_reported(tmp_path):
         "P1,10,5,1.0,1.3\n"      # row 3: top >= bottom
         "P2,0,30,abc,1.3\n"      # row 4: not a number
         ",0,30,1.0,1.3\n"        # row 5: no plot id
-        "P3,-5,0,30,0.3\n"       # row 6: above the mineral surface
+        "P3,-5,0,30,0.3\n"       # row 6: an organic layer above the mineral surface (a warning: not needed)
+        "P3,-2,20,3,1.3\n"       # row 7: crosses the mineral surface
+        "P3,20,30,2,1.3\n"       # row 8: a mineral layer (row 6 is then the forest floor above it)
     )
     t = load(text, tmp_path=tmp_path)
     got = {(int(r.row), r.rule) for r in t.problems.itertuples()}
-    assert got == {(2, "out_of_range"), (3, "depth_order"), (4, "not_a_number"), (5, "missing_value"), (6, "above_surface")}
+    assert got == {(2, "out_of_range"), (3, "depth_order"), (4, "not_a_number"), (5, "missing_value"),
+                   (6, "organic_layer"), (7, "above_surface")}
     msg = t.problems.set_index("row").loc[2, "message"]
     assert msg == "value 3.4 is outside 0.1–2.2 g/cm3"
     first = t.problem_list()[0]

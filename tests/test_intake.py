@@ -65,12 +65,42 @@ def test_german_lab_export_with_depths_in_mm():
     assert table.frame["soc_g_kg"].tolist() == pytest.approx([14.5, 21.0, 13.0])
     assert table.frame["clay_pct"].tolist() == [18, 22, 23]
     plots = fourp1000.estimate(DATA / "lab_de.csv").plots.set_index("plot_id")
-    assert plots.loc["D-1", "soc_stock_t_ha"] == pytest.approx(stock((14.5, 1.38, 30)))
+    # Stones by volume: the header's unit says so (Vol.-%); 5 % of D-1's volume holds no fine earth.
+    assert table.columns.mapped["Skelett [Vol.-%]"] == "coarse_fragments_pct"
+    assert table.frame["coarse_fragments_pct"].tolist() == [5, 0, 0]
+    assert plots.loc["D-1", "soc_stock_t_ha"] == pytest.approx(stock((14.5, 1.38, 30)) * 0.95)
     assert plots.loc["D-2", "soc_stock_t_ha"] == pytest.approx(stock((21.0, 1.20, 10), (13.0, 1.45, 20)))
-    # Stones by volume or by mass? The header does not say in a way we read: ignored, loudly.
-    assert table.columns.ignored == {"Skelett [Vol.-%]": "not in the input model"}
-    assert any("'Skelett [Vol.-%]' looks like coarse_fragments or coarse_fragments_mass" in w
+
+
+@pytest.mark.parametrize("header, column, read", [
+    ("Skelett [Vol.-%]", "coarse_fragments_pct", 20), ("Éléments grossiers (% vol)", "coarse_fragments_pct", 20),
+    ("Skelett [M.-%]", "coarse_fragments_mass_pct", 20), ("Grobboden [Gew.-%]", "coarse_fragments_mass_pct", 20),
+    ("stones (wt%)", "coarse_fragments_mass_pct", 20), ("cascalho (g/kg)", "coarse_fragments_mass_pct", 2),
+])
+def test_coarse_fragments_basis_read_from_the_header_unit(tmp_path, header, column, read):
+    path = tmp_path / "lab.csv"
+    path.write_text(f"plot_id;top_cm;bottom_cm;soc_g_kg;{header}\nA;0;30;12;20\n", encoding="utf-8")
+    table = fourp1000.read(path)
+    assert table.columns.mapped == {header: column}
+    assert table.frame[column].tolist() == [read]
+
+
+def test_coarse_fragments_without_basis_are_ignored_loudly(tmp_path):
+    path = tmp_path / "lab.csv"
+    path.write_text("plot_id;top_cm;bottom_cm;soc_g_kg;Skelett [%]\nA;0;30;12;20\n", encoding="utf-8")
+    table = fourp1000.read(path)
+    assert table.columns.ignored == {"Skelett [%]": "not in the input model"}
+    assert any("'Skelett [%]' looks like coarse_fragments or coarse_fragments_mass" in w and "[Vol.-%]" in w
                for w in table.columns.warnings)
+
+
+def test_coarse_fragments_basis_contradicting_the_map_is_an_error(tmp_path):
+    path = tmp_path / "lab.csv"
+    path.write_text("plot_id;top_cm;bottom_cm;soc_g_kg;stones\nA;0;30;12;20\n", encoding="utf-8")
+    with pytest.raises(fourp1000.errors.FourP1000Error, match="the unit says by mass but coarse_fragments_pct"):
+        fourp1000.read(path, columns={"stones": {"column": "coarse_fragments", "unit": "M.-%"}})
+    table = fourp1000.read(path, columns={"stones": {"column": "coarse_fragments_mass", "unit": "M.-%"}})
+    assert table.frame["coarse_fragments_mass_pct"].tolist() == [20]
 
 
 def test_portuguese_febr_table_with_column_map_decimal_commas_and_na():

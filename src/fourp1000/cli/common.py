@@ -35,9 +35,8 @@ def echo_err(message: str) -> None:
 def report_error(exc: FourP1000Error, *, max_lines: int = 1000) -> None:
     """Print a library error as ``Error: ...`` lines on stderr.
 
-    When most problems share one cause, a leading line names it and its fix; problems that
-    follow from others (a plot without a usable layer after its values failed) are folded
-    into one line under them (:func:`fourp1000.io.problems.summarise`).
+    When most problems share one cause, a leading line names it and its fix
+    (:func:`fourp1000.io.problems.summarise`); knock-on problems come folded under their cause.
     """
     if isinstance(exc, ValidationError) and exc.problems:
         from ..io.problems import summarise
@@ -52,8 +51,6 @@ def report_error(exc: FourP1000Error, *, max_lines: int = 1000) -> None:
         if len(summary.shown) > max_lines:
             echo_err(f"  ... and {len(summary.shown) - max_lines} more (use --on-error skip --rejects FILE to get "
                      "them all)")
-        for line in summary.folded:
-            echo_err(f"  {line}")
     else:
         echo_err(f"Error: {exc}")
 

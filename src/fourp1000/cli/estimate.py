@@ -106,11 +106,19 @@ def options_from_cli(depth, depth_method, spline_lambda, extrapolate, bd_ptf, so
     )
 
 
-def rows_summary(n_rows: int, n_plots: int, n_rejected: int, problems) -> str:
-    """The end-of-run line: rows read, plots scored, rows rejected, plausibility warnings."""
+def rows_meta(n_rows: int, n_rejected: int, n_not_needed: int = 0) -> dict:
+    """The row accounting of the JSON meta: ``rows_read == rows_used + rows_not_needed + rows_rejected``."""
+    return {"rows_read": int(n_rows), "rows_used": int(n_rows - n_rejected - n_not_needed),
+            "rows_not_needed": int(n_not_needed), "rows_rejected": int(n_rejected)}
+
+
+def rows_summary(n_rows: int, n_plots: int, n_rejected: int, problems, n_not_needed: int = 0) -> str:
+    """The end-of-run line: rows read, plots scored, rows rejected (and not needed), plausibility warnings."""
     from ..stocks.plausibility import count
 
     line = f"{n_rows} rows read, {n_plots} plots scored, {n_rejected} rows rejected"
+    if n_not_needed:  # organic layers above the mineral surface
+        line += f", {n_not_needed} rows not needed (organic layers above the mineral surface)"
     n_warn = count(problems)
     return line + (f", {n_warn} plausibility warning{'s' if n_warn != 1 else ''} (--strict rejects them)"
                    if n_warn else "")
@@ -171,7 +179,7 @@ def estimate(file, depth, depth_method, spline_lambda, extrapolate, max_extrapol
     if result.farms is not None:
         tables["farms"] = result.farms
     meta = {"command": "estimate", "input": table.label, "methods": result.methods,
-            "rows_read": result.n_rows, "plots_scored": len(result.plots), "rows_rejected": len(result.rejects),
+            **rows_meta(result.n_rows, len(result.rejects), len(result.not_needed)), "plots_scored": len(result.plots),
             "plausibility_warnings": plausibility_count(result.problems), **uncertainty_meta(unc), **columns_meta(table)}
     view = with_interval_columns(TABLE_VIEW, unc, {"plots": ["soc_stock_t_ha_p2_5", "soc_stock_t_ha_p97_5"]})
     write_tables(tables, fmt, output, meta=meta, table_columns=view)
@@ -184,7 +192,8 @@ def estimate(file, depth, depth_method, spline_lambda, extrapolate, max_extrapol
         if on_error == "skip" and len(result.rejects):
             for problem in table.problem_list(result.problems[result.problems["severity"] == "error"])[:20]:
                 echo_err(f"  rejected: {problem}")
-        echo_err(rows_summary(result.n_rows, len(result.plots), len(result.rejects), result.problems))
+        echo_err(rows_summary(result.n_rows, len(result.plots), len(result.rejects), result.problems,
+                              len(result.not_needed)))
     if len(result.plots) == 0 and result.n_rows > 0:
         echo_err("Error: no plot could be scored")
         sys.exit(EXIT_DATA_ERROR)

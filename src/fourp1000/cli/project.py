@@ -29,7 +29,7 @@ from .common import (
     write_rejects,
 )
 from ..stocks.estimate import MAX_EXTRAPOLATE_CM, MAX_EXTRAPOLATE_SHARE
-from .estimate import options_from_cli, rows_summary, stock_options
+from .estimate import options_from_cli, rows_meta, rows_summary, stock_options
 from .uncertainty_options import (
     uncertainty_from_cli,
     uncertainty_meta,
@@ -198,8 +198,7 @@ def sampling_meta(result) -> dict:
     """The sampling used, for the JSON meta (empty without dated samplings)."""
     if not result.sampling_label:
         return {}
-    return {"sampling": result.options.sampling, "sampling_used": result.sampling_label,
-            "rows_not_needed": len(result.not_needed)}
+    return {"sampling": result.options.sampling, "sampling_used": result.sampling_label}
 
 
 def _model_summary(result, farms=None) -> str:
@@ -260,8 +259,9 @@ def project(file, practices, years, ipcc_version, method, rate_years, check, sam
     table, result, unc = _project_from_options(file, click.get_current_context().params)
     result = with_uncertainty(table, result, unc, quiet)
     report_run(result, table, quiet=quiet, verbose=verbose, rejects=rejects, fmt=fmt, what="plots")
-    meta = {"command": "project", "input": table.label, "methods": result.methods, "rows_read": result.n_rows,
-            "plots_scored": len(result.plots), "rows_rejected": len(result.rejects), **sampling_meta(result),
+    meta = {"command": "project", "input": table.label, "methods": result.methods,
+            **rows_meta(result.n_rows, len(result.rejects), len(result.not_needed)),
+            "plots_scored": len(result.plots), **sampling_meta(result),
             **uncertainty_meta(unc), **columns_meta(table)}
     if with_trajectory:
         write_tables({"trajectory": result.trajectory()}, fmt, output, meta=meta)
@@ -313,8 +313,9 @@ def score(file, practices, years, ipcc_version, method, rate_years, check, sampl
                          "use `fourp1000 project` for per-plot results")
     result = with_uncertainty(table, result, unc, quiet)
     report_run(result, table, quiet=quiet, verbose=verbose, rejects=rejects, fmt=fmt, what="farms")
-    meta = {"command": "score", "input": table.label, "methods": result.methods, "rows_read": result.n_rows,
-            "plots_scored": len(result.plots), "rows_rejected": len(result.rejects), **sampling_meta(result),
+    meta = {"command": "score", "input": table.label, "methods": result.methods,
+            **rows_meta(result.n_rows, len(result.rejects), len(result.not_needed)),
+            "plots_scored": len(result.plots), **sampling_meta(result),
             **uncertainty_meta(unc), **columns_meta(table)}
     write_tables({"farms": result.farms, "plots": result.plots}, fmt, output, meta=meta,
                  table_columns=with_interval_columns({"farms": FARM_VIEW, "plots": PLOT_VIEW}, unc,

@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 
 from ..errors import InputError, Problem, UnitError
 from ..units import conversion_factor
-from .headers import AMBIGUOUS, canonical_for, header_aliases, header_key, looks_like, quantity_of, split_unit, suffix_unit
+from .headers import (AMBIGUOUS, FRAGMENTS_BY_BASIS, canonical_for, header_aliases, header_key, looks_like, quantity_of,
+                      quantity_with_basis, split_unit, suffix_unit, unit_basis)
 from .schema import CANONICAL, COLUMNS_BY_NAME
 
 #: Separator between the parts of an identifier joined from several columns (default).
@@ -263,6 +264,8 @@ def _looks_like_message(col: str, quantities: list[str]) -> str:
     example = f"{{{col!r}: {{column: {quantities[0]}, unit: {unit or '...'}}}}}"
     total_carbon = quantities == ["soc"] and header_aliases().get(header_key(name), "").startswith(AMBIGUOUS)
     extra = " (total carbon includes carbonate carbon: it is SOC only in carbonate-free soil)" if total_carbon else ""
+    if set(quantities) == set(FRAGMENTS_BY_BASIS.values()):
+        example += f", or say the basis in the header: '{name} [Vol.-%]' or '{name} [M.-%]'"
     return f"column {col!r} looks like {options} but is not recognised, so it is ignored{extra}; to use it, map it " \
            f"with --columns, e.g. {example}"
 
@@ -286,13 +289,36 @@ def _mapped(col: str, spec, label: str, problems: list[Problem]) -> tuple[str, f
             problems.append(Problem(label, None, col, "column_map", f"--columns maps it to unknown column {target!r}; "
                                     f"valid: {', '.join(COLUMNS_BY_NAME)}"))
         return found
+    basis, unit = unit_basis(str(unit))
     quantity = quantity_of(target) or key
     canonical = canonical_for(quantity)
     if canonical is None:
         problems.append(Problem(label, None, col, "column_map", f"--columns maps it to unknown quantity {target!r}; "
                                 f"valid: {', '.join(sorted(CANONICAL))}"))
         return None
-    return with_unit(col, canonical, str(unit), label, problems)
+    ok = _basis_checked(col, canonical, basis, label, problems)
+    return with_unit(col, canonical, unit, label, problems) if ok else None
+
+
+def _basis_checked(col: str, canonical: str, basis: str | None, label: str, problems: list[Problem]) -> bool:
+    """Whether a unit's stated basis (by volume, by mass) fits the column; a problem if it does not.
+
+    Coarse fragments exist by volume and by mass; every other share of the input model is by mass.
+    """
+    if basis is None:
+        return True
+    quantity = _quantity(canonical)
+    wanted = FRAGMENTS_BY_BASIS[basis]
+    fragments = set(FRAGMENTS_BY_BASIS.values())
+    if quantity in fragments and quantity != wanted:
+        problems.append(Problem(label, None, col, "unit", f"the unit says by {basis} but {canonical} is by "
+                                f"{'volume' if basis == 'mass' else 'mass'}: map it to {canonical_for(wanted)}"))
+        return False
+    if quantity not in fragments and basis == "volume" and COLUMNS_BY_NAME[canonical].unit == "%":
+        problems.append(Problem(label, None, col, "unit", f"the unit says by volume but {canonical} is a share by "
+                                "mass"))
+        return False
+    return True
 
 
 def with_unit(col: str, canonical: str, unit: str, label: str, problems: list[Problem]) -> tuple[str, float] | None:
@@ -317,12 +343,14 @@ def _by_name(col: str, label: str, problems: list[Problem], shown: str | None = 
     if suffixed is not None:
         return with_unit(shown, canonical_for(suffixed[0]), suffixed[1], label, problems)
     name, unit = split_unit(col)
-    quantity = quantity_of(name)
+    basis, unit = unit_basis(unit) if unit is not None else (None, None)
+    quantity = quantity_with_basis(name, basis)  # "Skelett [Vol.-%]": by volume; "[M.-%]", "(g/kg)": by mass
     canonical = None if quantity is None else canonical_for(quantity)
     if canonical is None:
         return None
     if unit is not None:
-        return with_unit(shown, canonical, unit, label, problems)
+        ok = _basis_checked(shown, canonical, basis, label, problems)
+        return with_unit(shown, canonical, unit, label, problems) if ok else None
     if COLUMNS_BY_NAME[canonical].unit is None:
         return canonical, 1.0
     problems.append(Problem(

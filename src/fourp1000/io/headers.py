@@ -27,6 +27,16 @@ _PERCENT_FIRST = re.compile(r"^\s*%\s*(?P<name>\S.*)$")
 _PERCENT_LAST = re.compile(r"^\s*(?P<name>.*?\S)\s*%\s*$")
 _COMMA_UNIT = re.compile(r"^\s*(?P<name>.*?\S)\s*(?:,|\bin\b|\ben\b|\bem\b)\s*(?P<unit>[^,]*\S)\s*$")
 _SPACE_UNIT = re.compile(r"^\s*(?P<name>.*?\S)\s+(?P<unit>\S*/\S*)\s*$")
+# A percent said to be by volume or by mass, as German, French and English lab sheets write it:
+# "Vol.-%", "vol%", "% vol", "% (v/v)"; "M.-%", "Gew.-%", "wt%", "mass %", "% (w/w)".
+_VOLUME_TAG = re.compile(r"^(?:vol(?:ume)?\.?\s*-?\s*%|%\s*-?\s*vol(?:ume)?\.?|%?\s*\(?\s*v\s*/\s*v\s*\)?\s*%?)$",
+                         re.IGNORECASE)
+_MASS_TAG = re.compile(r"^(?:(?:m|mass[ea]?|gew|wt|weight)\.?\s*-?\s*%|%\s*-?\s*(?:m|mass[ea]?|gew|wt|weight)\.?"
+                       r"|%?\s*\(?\s*[wm]\s*/\s*[wm]\s*\)?\s*%?)$", re.IGNORECASE)
+# A mass per mass of soil (g/kg, g/100g, dag/kg, mg/g): a share by mass.
+_MASS_RATIO = re.compile(r"^\s*(?:m|c|d|da|k)?g\s*/\s*(?:100\s*)?(?:k|m)?g\b", re.IGNORECASE)
+#: Coarse fragments by each basis (the input model's quantities).
+FRAGMENTS_BY_BASIS = {"volume": "coarse_fragments", "mass": "coarse_fragments_mass"}
 
 
 def header_key(text: str) -> str:
@@ -71,10 +81,54 @@ def split_unit(header: str) -> tuple[str, str | None]:
     return text.strip(), None
 
 
+def unit_basis(unit: str) -> tuple[str | None, str]:
+    """Whether a unit says its share is by ``"volume"`` or by ``"mass"`` (None if it does not), and the unit.
+
+    A percent tagged with its basis becomes ``"%"``; a mass-per-mass unit keeps its scale.
+
+    Examples
+    --------
+    >>> unit_basis("Vol.-%"), unit_basis("M.-%"), unit_basis("g/kg"), unit_basis("%")
+    (('volume', '%'), ('mass', '%'), ('mass', 'g/kg'), (None, '%'))
+    """
+    text = str(unit).strip()
+    if _VOLUME_TAG.match(text):
+        return "volume", "%"
+    if _MASS_TAG.match(text):
+        return "mass", "%"
+    return ("mass", text) if _MASS_RATIO.match(text) else (None, text)
+
+
+def quantity_with_basis(name: str, basis: str | None) -> str | None:
+    """The quantity of a header name, settled by the basis its unit states.
+
+    Coarse fragments are read by volume or by mass as the header's unit says
+    (``"Skelett [Vol.-%]"``, ``"Skelett [M.-%]"``, ``"cascalho (g/kg)"``); the other
+    quantities are those of :func:`quantity_of`.
+
+    Examples
+    --------
+    >>> quantity_with_basis("Skelett", "volume"), quantity_with_basis("Skelett", "mass")
+    ('coarse_fragments', 'coarse_fragments_mass')
+    >>> quantity_with_basis("Skelett", None) is None
+    True
+    """
+    key = header_key(name)
+    quantity = quantity_of(name)
+    found = header_aliases().get(key)
+    candidates = set(_targets(found)) if found else {quantity}
+    if basis is not None and candidates & set(FRAGMENTS_BY_BASIS.values()):
+        return FRAGMENTS_BY_BASIS[basis]
+    return quantity
+
+
 def _unit_like(text: str) -> bool:
     """Whether a bracketed or trailing part of a header reads as a unit (``"H2O"`` does not)."""
     from ..errors import UnitError
     from ..units import parse_quantity
+
+    if _VOLUME_TAG.match(text.strip()) or _MASS_TAG.match(text.strip()):
+        return True
 
     try:
         parse_quantity(text)
@@ -172,5 +226,5 @@ def _targets(quantity: str) -> list[str]:
     return quantity[len(AMBIGUOUS):].split(",") if quantity.startswith(AMBIGUOUS) else [quantity]
 
 
-__all__ = ["AMBIGUOUS", "header_key", "split_unit", "header_aliases", "canonical_for", "quantity_of",
-           "suffix_unit", "recognised", "looks_like"]
+__all__ = ["AMBIGUOUS", "FRAGMENTS_BY_BASIS", "header_key", "split_unit", "unit_basis", "header_aliases",
+           "canonical_for", "quantity_of", "quantity_with_basis", "suffix_unit", "recognised", "looks_like"]

@@ -25,7 +25,7 @@ from .schema import COLUMNS_BY_NAME, REQUIRED, SOC_COLUMNS, VAN_BEMMELEN
 
 PROBLEM_COLUMNS = ["position", "row", "plot_id", "column", "rule", "message", "severity"]
 # Rules whose problems are reported but do not reject the row.
-WARNING_RULES = ("texture_sum",)
+WARNING_RULES = ("texture_sum", "organic_layer")
 BD_BASES = ("fine_earth", "fine_earth_total_volume", "whole_soil")
 _NUMBER_WITH_COMMA = re.compile(r"^\s*-?\d+,\d+\s*$")
 _NUMBER_WITH_POINT = re.compile(r"^\s*-?\d+\.\d+\s*$")
@@ -409,11 +409,21 @@ def _depth_row_problems(frame: pd.DataFrame, raw: RawTable, cols: dict[str, str]
     with np.errstate(invalid="ignore"):
         negative = (top < 0) | (bottom < 0)
         order = ~negative & (top >= bottom)
+        # Forest floor (L/F/H, Oi/Oe/Oa) written above the mineral surface of a profile that has mineral layers:
+        # a pool of its own, not needed (stocks.estimate); a profile wholly above 0 cm is depths written negative.
+        mineral = pd.Series((top >= 0) & (bottom > 0)).groupby(plot_id.astype("string").fillna("").to_numpy())
+        organic = negative & (bottom <= 0) & (top < bottom) & mineral.transform("any").to_numpy(dtype=bool)
+    if organic.any():
+        msgs = [f"layer {t:g} to {b:g} cm lies above the mineral surface: an organic layer (forest floor), a carbon "
+                "pool apart from the mineral-soil stock; not needed" for t, b in zip(top[organic], bottom[organic])]
+        out.append(_problems(organic, raw, top_col, "organic_layer", msgs, plot_id))
+    negative &= ~organic
     if negative.any():
-        msgs = [
-            f"layer {t:g} to {b:g} cm lies above the mineral surface (negative depth); organic layers above 0 cm are not supported"
-            for t, b in zip(top[negative], bottom[negative])
-        ]
+        msgs = [f"layer {t:g} to {b:g} cm crosses the mineral surface: split it at 0 cm (organic layer above, "
+                "mineral soil below)" if t < 0 < b else
+                f"layer {t:g} to {b:g} cm lies above the mineral surface (negative depth) in a profile without mineral "
+                "layers: depths written downward as negative numbers? give them as positive cm below the surface"
+                for t, b in zip(top[negative], bottom[negative])]
         out.append(_problems(negative, raw, top_col, "above_surface", msgs, plot_id))
     if order.any():
         msgs = [f"top_cm ({t:g}) must be less than bottom_cm ({b:g})" for t, b in zip(top[order], bottom[order])]

@@ -1,11 +1,15 @@
-"""Presenting many problems: their common cause first, knock-on problems folded under it.
+"""Presenting many problems: their common cause first.
 
-A file read with the wrong decimal mark gives thousands of "not a number" problems, and
-each plot whose values failed then also has "no usable SOC layer". :func:`summarise` puts
-one leading line before the details when most problems share a cause (a rule and, where
-the message gives one, its hint: ``66,627 'not a number' problems in columns A, B: decimal
-comma? use --decimal ,``), and folds the problems that follow from others (a profile
-problem of a plot that already has a row problem) into one line.
+A file read with the wrong decimal mark gives thousands of "not a number" problems.
+:func:`summarise` puts one leading line before the details when most problems share a
+cause (a rule and, where the message gives one, its hint: ``66,627 'not a number' problems
+in columns A, B: decimal comma? use --decimal ,``).
+
+Knock-on problems (a plot left without a usable layer by its rows' errors) are folded
+under their cause once, where the cause is known: by the estimate
+(:func:`fourp1000.stocks.reasons.fold_knock_on`, ``...; knock-on: ...``). Display does not
+fold again: a plot's problem that does not follow from its row errors (an overlap beside a
+bad point sample below the interval) is its own problem, and is shown.
 """
 
 from __future__ import annotations
@@ -16,8 +20,7 @@ from dataclasses import dataclass, field
 
 from ..errors import Problem
 
-#: Rules of problems found row by row while reading (io.horizons); a plot's other problems
-#: (depth logic, no usable layer) follow from these when the plot has one.
+#: Rules of problems found row by row while reading (io.horizons).
 ROW_RULES = frozenset({"missing_value", "not_a_number", "conflict", "out_of_range", "unknown_value", "above_surface",
                        "depth_order", "unit"})
 _HINT = re.compile(r"\(([^()]*\?[^()]*)\)\s*$")
@@ -25,11 +28,10 @@ _HINT = re.compile(r"\(([^()]*\?[^()]*)\)\s*$")
 
 @dataclass
 class Summary:
-    """Lines to print: ``lead`` (common cause), ``shown`` (problems), ``folded`` (knock-on)."""
+    """Lines to print: ``lead`` (common cause) and ``shown`` (every problem)."""
 
     lead: list[str] = field(default_factory=list)
     shown: list[Problem] = field(default_factory=list)
-    folded: list[str] = field(default_factory=list)
 
 
 def hint_of(message: str) -> str | None:
@@ -53,10 +55,7 @@ def summarise(problems: list[Problem], *, share: float = 0.5, min_count: int = 3
     ["6 'not a number' problems in columns A, B: decimal comma? use --decimal ,"]
     """
     errors = [p for p in problems if p.severity == "error"]
-    caused = {p.plot_id for p in errors if p.rule in ROW_RULES and p.plot_id is not None}
-    knock_on = [p for p in errors if p.rule not in ROW_RULES and p.plot_id in caused]
-    folded_ids = {id(p) for p in knock_on}
-    summary = Summary(shown=[p for p in problems if id(p) not in folded_ids])
+    summary = Summary(shown=list(problems))
     groups = Counter((p.rule, hint_of(p.message)) for p in errors if p.rule in ROW_RULES)
     if groups:
         (rule, hint), count = groups.most_common(1)[0]
@@ -67,12 +66,6 @@ def summarise(problems: list[Problem], *, share: float = 0.5, min_count: int = 3
             more = f" and {len(columns) - 8} more" if len(columns) > 8 else ""
             summary.lead.append(f"{count:,} '{rule.replace('_', ' ')}' problems{where}{more}" + (f": {hint}" if hint
                                                                                                   else ""))
-    if knock_on:
-        kinds = Counter(p.message.split(" between ")[0] for p in knock_on).most_common(2)
-        listed = "; ".join(f"{n} x {k}" for k, n in kinds)
-        n_plots = len({p.plot_id for p in knock_on})
-        summary.folded.append(f"... and {len(knock_on)} knock-on problem{'s' if len(knock_on) != 1 else ''} on "
-                              f"{n_plots} plot{'s' if n_plots != 1 else ''} with the problems above ({listed})")
     return summary
 
 

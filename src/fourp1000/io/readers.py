@@ -176,7 +176,9 @@ def _csv_kwargs(sep: str, decimal: str, thousands: str | None = None, header_row
         "skipinitialspace": True,
         "low_memory": False,
         "skiprows": (header_row or 1) - 1,
-        "skip_blank_lines": header_row is None,  # row numbers count blank lines below a given header row
+        # Blank lines stay rows (dropped and counted by _with_rows), so row numbers after them are the
+        # spreadsheet rows a user sees.
+        "skip_blank_lines": False,
     }
 
 
@@ -187,6 +189,15 @@ def _sniff_text(sample: str, header_row: int | None) -> str:
     return "\n".join(sample.splitlines()[header_row - 1:])
 
 
+def _header_below_blank_lines(sample: bytes, header_row: int | None) -> int | None:
+    """The header row when blank lines come before it (blank lines are rows, so it is not row 1)."""
+    if header_row is not None:
+        return header_row
+    lines = sample.split(b"\n")
+    n_blank = next(i for i, line in enumerate(lines) if line.strip())
+    return n_blank + 1 if n_blank else None
+
+
 def read_csv_path(
     path: Path, *, sep: str | None = None, decimal: str | None = None, encoding: str | None = None,
     thousands: str | None = None, header_row: int | None = None,
@@ -195,6 +206,7 @@ def read_csv_path(
         sample = fh.read(_SNIFF_BYTES)
     if not sample.strip():
         raise InputError(f"{path.name}: no data rows (empty file)")
+    header_row = _header_below_blank_lines(sample, header_row)
     encoding = encoding or detect_encoding(sample)
     text_sample = _sniff_text(sample.decode(encoding, errors="replace"), header_row)
     given = decimal is not None
@@ -227,7 +239,7 @@ def _read_csv_arrow(path: Path, sep: str) -> pd.DataFrame | None:
     try:
         table = pacsv.read_csv(
             path,
-            parse_options=pacsv.ParseOptions(delimiter=sep),
+            parse_options=pacsv.ParseOptions(delimiter=sep, ignore_empty_lines=False),  # keep row numbers
             convert_options=pacsv.ConvertOptions(
                 column_types={c: pa.string() for c in ID_COLUMNS},
                 strings_can_be_null=True,
@@ -248,6 +260,7 @@ def read_csv_bytes(
 ) -> RawTable:
     if not data.strip():
         raise InputError(f"{label}: no data rows (empty input)")
+    header_row = _header_below_blank_lines(data[:_SNIFF_BYTES], header_row)
     encoding = encoding or detect_encoding(data[:_SNIFF_BYTES])
     given = decimal is not None
     text_sample = _sniff_text(data[:_SNIFF_BYTES].decode(encoding, errors="replace"), header_row)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import io
+import datetime
 import json
 import math
 import os
@@ -147,6 +148,8 @@ def _json_value(value):
         return value.date().isoformat() if value == value.normalize() else value.isoformat()
     if value is pd.NA or value is pd.NaT:
         return None
+    if isinstance(value, (datetime.date, datetime.time)):  # sampled_on read as dates (Excel, Parquet, ...)
+        return value.isoformat()
     return value
 
 

@@ -228,6 +228,8 @@ def _project_rows(table: HorizonTable, opts: ProjectOptions) -> ProjectResult:
     if errors and (fail or any(e.rows is None for e in errors)):
         raise _validation_error(table, problems, errors, plot_ids)
     accepted = plots[~plots["source_row"].isin(_rows(errors))].reset_index(drop=True)
+    if not len(accepted):  # every plot rejected (skip mode): nothing to project, say why
+        raise _validation_error(table, problems, errors, plot_ids)
     runs = {model.name: model.project(accepted, opts) for model in models}
     late = [e for run in runs.values() for e in run.problems]
     if late:
@@ -290,12 +292,14 @@ def missing_columns(plots: pd.DataFrame, models: list[ProjectionModel], opts: Pr
     absent column is named: each is then reported at once rather than one per run.
     """
     probe, missing = plots.copy(), []
+    # --practice gives every plot its practices: an error about them is about a value, not a missing column
+    supplied = {"practices"} if opts.practices else set()
     for _ in range(2 * len(PLOT_ATTRIBUTES) + 2):
         changed = False
         for exc in errors:
             found = _NO_COLUMN.search(str(exc)) if exc.column is None else None
             col = exc.column or (found and (found.group(1) or found.group(2)))
-            if not col or (col in plots.columns and plots[col].notna().any()):
+            if not col or col in supplied or (col in plots.columns and plots[col].notna().any()):
                 continue
             if col not in missing:
                 missing.append(col)
@@ -598,10 +602,11 @@ def load_plots_or_horizons(raw, *, som_factor, bd_basis, column_map) -> HorizonT
     A table without depth and SOC columns is a plot table: the required horizon columns
     are then not required.
     """
-    from ..io.horizons import normalise, resolve_columns
+    from ..io.columns import resolve
+    from ..io.horizons import normalise
 
-    mapping, _ = resolve_columns(list(raw.frame.columns), raw.label, column_map)
-    present = {c for c, _ in mapping.values()}
+    # Headers, joined ids and constants (--set, the map's constants) all give columns.
+    present = resolve(list(raw.frame.columns), raw.label, column_map).present()
     if not ({"top_cm", "bottom_cm"} & present) and not ({"soc_g_kg", "soc_pct", "som_pct"} & present):
         frame = raw.frame.copy()
         for col in ("top_cm", "bottom_cm"):

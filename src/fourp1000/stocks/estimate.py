@@ -97,7 +97,7 @@ class EstimateResult:
     rejects : DataFrame
         The rejected input rows as read, with ``row`` and ``reason`` columns.
     n_rows : int
-        Rows read; ``n_rows == n_rows_used + len(rejects)``.
+        Rows read; ``n_rows == n_rows_used + len(not_needed) + len(rejects)``.
     methods : list of str
         What was done (methods, factors, conversions), for the methods statement.
     layers : DataFrame
@@ -120,6 +120,9 @@ class EstimateResult:
     n_rows_used: int
     methods: list[str] = field(default_factory=list)
     layers: pd.DataFrame | None = None
+    #: Rows not needed for the mineral-soil stock (``row``, ``plot_id``, ``reason``): organic
+    #: layers above the mineral surface (forest floor), a pool of their own.
+    not_needed: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["row", "plot_id", "reason"]))
 
 
 def parse_depth(text: str | float | int) -> tuple[float, float]:
@@ -169,6 +172,7 @@ class _Rows:
     bd_only: np.ndarray  # usable rows without SOC (they may carry a bulk density)
     in_interval: np.ndarray  # SOC rows meeting the target interval
     error_rows: np.ndarray  # grows as problems are found
+    organic: np.ndarray  # organic layers above the mineral surface: not needed for the mineral-soil stock
 
 
 @dataclass
@@ -237,9 +241,31 @@ def estimate_stocks(table: HorizonTable, options: EstimateOptions | None = None)
     # Rejected rows: rows with errors, and every row of a plot that could not be scored.
     rejected = rows.error_rows | plot_bad[codes]
     rejects = reasons.rejects_with_reasons(table, all_problems, rejected, plot_bad, codes)
+    not_needed = _organic_not_needed(table, rows.organic & ~rejected, methods)
     methods.insert(0, _method_statement(opts))
     return EstimateResult(out, farm_summary(out), all_problems.reset_index(drop=True), rejects, len(codes),
-                          int(len(codes) - rejected.sum()), methods, layers)
+                          int(len(codes) - rejected.sum() - len(not_needed)), methods, layers, not_needed)
+
+
+def _organic_not_needed(table: HorizonTable, mask: np.ndarray, methods: list[str]) -> pd.DataFrame:
+    """The organic layers above the mineral surface, not needed for the mineral-soil stock, with the reason.
+
+    Depths of forest soils are measured from the top of the mineral soil, the forest floor
+    (L, F, H) above it being sampled, and accounted, as a pool of its own (IPCC 2006 GL vol. 4,
+    ch. 2: litter, a dead organic matter pool, apart from soil organic carbon; Cools & De Vos
+    2010, ICP Forests Manual Part X, ISBN 978-3-926301-03-1: depths in cm from the top of the
+    mineral soil, the organic layer sampled apart).
+    """
+    positions = np.flatnonzero(mask)
+    frame = table.frame
+    out = pd.DataFrame({"row": frame["source_row"].to_numpy()[positions],
+                        "plot_id": frame["plot_id"].to_numpy()[positions],
+                        "reason": "organic layer above the mineral surface (forest floor): a pool apart from the "
+                                  "mineral-soil stock"})
+    if len(out):
+        methods.append(f"{len(out)} organic layers above the mineral surface (forest floor) not needed: depths are "
+                       "measured from the mineral surface, and the forest floor is a carbon pool of its own")
+    return out
 
 
 def _sorted(problems: list[pd.DataFrame]) -> pd.DataFrame:
@@ -304,18 +330,21 @@ def _row_arrays(table: HorizonTable, codes: np.ndarray, n_records: int, opts: Es
     """Step 1: the rows' depths and values; rows with problems from the loader set aside."""
     frame = table.frame
     error_rows = np.zeros(len(frame), dtype=bool)
+    organic = np.zeros(len(frame), dtype=bool)
     if len(table.problems):
         errs = table.problems[table.problems["severity"] == "error"]
         error_rows[errs["position"].to_numpy(dtype=np.int64)] = True
+        organic[table.problems.loc[table.problems["rule"] == "organic_layer", "position"].to_numpy(dtype=np.int64)] = True
     # copies: --depth-tolerance may move layer limits, never in the caller's table
     top = frame["top_cm"].to_numpy(dtype=float).copy()
     bottom = frame["bottom_cm"].to_numpy(dtype=float).copy()
     soc = frame["soc_g_kg"].to_numpy(dtype=float)
-    usable = ~error_rows & frame["plot_id"].notna().to_numpy() & ~np.isnan(top) & ~np.isnan(bottom)
+    usable = ~error_rows & ~organic & frame["plot_id"].notna().to_numpy() & ~np.isnan(top) & ~np.isnan(bottom)
     has_soc = usable & ~np.isnan(soc)
     in_interval = has_soc & (depth_mod.overlap_cm(top, bottom, opts.top_cm, opts.bottom_cm) > 0)
     bd = frame["bulk_density_g_cm3"].to_numpy(dtype=float).copy()
-    return _Rows(codes, n_records, top, bottom, soc, bd, has_soc, usable & np.isnan(soc), in_interval, error_rows)
+    return _Rows(codes, n_records, top, bottom, soc, bd, has_soc, usable & np.isnan(soc), in_interval, error_rows,
+                 organic)
 
 
 def _bulk_density_from_rows(rows: _Rows, methods: list[str]) -> np.ndarray:
