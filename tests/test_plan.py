@@ -285,3 +285,22 @@ def test_plan_farms_use_the_one_aggregation():
     assert farms.loc["f", "area_reachable_ha"] == 2.0 and farms.loc["f", "share_area_reachable"] == pytest.approx(0.4)
     assert np.isnan(farms.loc["f", "extra_plant_input_t_c_yr"])  # a plot's input is unknown
     assert farms.loc["all", "extra_plant_input_t_c_yr"] == pytest.approx(1.0)
+
+
+def test_report_plan_section(examples_dir, tmp_path):
+    """`report --plan` adds the section, with every plot's set and, for RothC, its extra input."""
+    out = tmp_path / "r.html"
+    res = RUN(main, ["report", str(examples_dir / "plots.csv"), "--model", "rothc", "--climate",
+                     str(examples_dir / "climate.csv"), "--plan", "-o", str(out), "-q"])
+    assert res.exit_code == 0, res.stderr
+    html = out.read_text()
+    section = html[html.index('<section id="plan">'):]
+    section = section[:section.index("</section>")]
+    plan = _csv(RUN(main, ["plan", str(examples_dir / "plots.csv"), "--model", "rothc", "--climate",
+                           str(examples_dir / "climate.csv"), "-f", "csv", "-q"]))
+    for _, row in plan.iterrows():
+        assert f">{row['plot_id']}<" in section
+        assert f"{row['extra_plant_input_t_c_ha_yr']:.2f}" in section
+    assert f"{int(plan['reachable'].sum())} of {len(plan)} plots can reach 4 ‰" in section
+    plain = RUN(main, ["report", str(examples_dir / "plots.csv"), "-o", str(tmp_path / "p.html"), "-q"])
+    assert plain.exit_code == 0 and 'id="plan"' not in (tmp_path / "p.html").read_text()

@@ -109,6 +109,8 @@ def plan_table(table: HorizonTable, options: PlanOptions | None = None) -> PlanR
     sets = candidate_sets(plots_in, names, costs=opts.costs, tillage_credit=popts.tillage_credit)
     frames = [_model_plan(name, plots_in, sets, base, popts, opts) for name in popts.models]
     plots = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    last = [c for c in ("caveats", "source_row") if c in plots.columns]  # as in every result
+    plots = plots[[c for c in plots.columns if c not in last] + last]
     methods.append(method_statement(names, sets, opts))
     farms = plan_farms(plots) if _has_areas(plots) else None
     return PlanResult(plots, farms, base, opts, methods, notes, names)
