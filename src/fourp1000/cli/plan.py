@@ -86,7 +86,7 @@ def plan(file, years, ipcc_version, method, rate_years, check, sampling, tillage
       fourp1000 plan examples/plots.csv --model rothc --climate examples/climate.csv
       fourp1000 plan examples/plots.csv --model ipcc,rothc --climate examples/climate.csv -f csv -o plan.csv
       fourp1000 plan examples/plots.csv --costs examples/costs.yaml
-      fourp1000 plan examples/plots.csv --candidate cover_crops --candidate manure --check
+      fourp1000 plan examples/plots.csv --candidate cover_crops --candidate manure --check   # exit 3: BL-03 cannot
       fourp1000 plan examples/plots.csv --uncertainty --draws 200 --confidence 0.8
     """
     from ..plan import PlanOptions, plan_table, read_costs
