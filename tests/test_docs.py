@@ -73,3 +73,27 @@ def test_tutorial_figures_match_the_commands(examples_dir):
     cmp_ = pd.read_csv(io.StringIO(run(main, ["compare", str(examples_dir / "campaigns.csv"), "-f", "csv", "-q"]).stdout))
     fs01 = cmp_.set_index("plot_id").loc["FS-01"]
     assert f"| FS-01 | {fs01['fixed_depth_change_t_ha']:.2f} | {fs01['esm_change_t_ha']:.2f} |" in text
+
+
+def test_tutorial_plan_figures_match_the_command(examples_dir):
+    """Section 8 of the tutorial quotes `plan` on the farm: re-run it and check every figure."""
+    import io
+
+    import pandas as pd
+    from click.testing import CliRunner
+
+    from fourp1000.cli import main
+
+    text = (DOCS / "tutorial.md").read_text()
+    out = CliRunner().invoke(main, ["plan", str(examples_dir / "farm.yaml"), "--model", "ipcc,rothc", "--climate",
+                                    str(examples_dir / "climate.csv"), "-f", "csv", "-q"])
+    assert out.exit_code == 0, out.stderr
+    plan = pd.read_csv(io.StringIO(out.stdout))
+    for _, row in plan.iterrows():
+        cells = f"| {row['model']} | {row['plot_id']} | {row['practice_set']} | {row['practice_set_rate_per_mille']:.2f} |"
+        if row["model"] == "rothc":
+            cells += (f" {row['extra_plant_input_t_c_ha_yr']:.2f} | {row['extra_input_pct']:.0f} % |")
+            assert bool(row["input_within_ceiling"])
+        assert cells in text, cells
+    fs02 = plan[(plan["model"] == "rothc") & (plan["plot_id"] == "FS-02")].iloc[0]
+    assert f"{fs02['extra_plant_input_t_c_ha_yr']:.2f} t C/ha" in text

@@ -294,12 +294,12 @@ def additional_practices(practices: np.ndarray, current: np.ndarray, land_use: n
     n = len(cols[0])
     if n == 0:
         return np.empty(0, dtype=object), np.empty(0, dtype=object)
-    parts = [pd.Series(c, dtype=object).fillna("").astype(str) for c in cols]
-    key = parts[0]
-    for part in parts[1:]:
-        key = key + "\x1f" + part
-    codes, _ = pd.factorize(key)
-    first = pd.Series(np.arange(n)).groupby(codes).first().to_numpy()
+    # one integer code per distinct (practices, current, classes), column by column (no string keys)
+    codes = np.zeros(n, dtype=np.int64)
+    for col in cols:
+        col_codes, uniques = pd.factorize(pd.Series(col, dtype=object).fillna(""))
+        codes, _ = pd.factorize(codes * (len(uniques) + 1) + col_codes)
+    first = np.unique(codes, return_index=True)[1]
     credited, reasons = [], []
     for pos in first:  # distinct (practices, current, classes), not plots
         stated, now = _split(cols[0][pos]), set(_split(cols[1][pos]))

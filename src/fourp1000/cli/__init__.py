@@ -26,6 +26,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                 "Measured SOC change between samplings, on an equivalent soil mass basis, against 4 per 1000."),
     "estimate": ("fourp1000.cli.estimate:estimate",
                  "Estimate SOC stocks (t C/ha, t CO2e/ha) per plot over a standard depth."),
+    "plan": ("fourp1000.cli.plan:plan",
+             "What would it take? The practices and carbon input each plot needs for 4 per 1000."),
     "practices": ("fourp1000.cli.project:practices",
                   "List the practice catalogue: IPCC effect, meta-analysis rate, and sources."),
     "project": ("fourp1000.cli.project:project", "Project SOC stocks under practices and check 4 per 1000, per plot."),

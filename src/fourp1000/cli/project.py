@@ -50,10 +50,16 @@ INTERVAL_VIEW = ["rate_per_mille_p2_5", "rate_per_mille_p97_5", "p_meets_4p1000"
 
 
 def projection_options(func):
-    """Options shared by ``project``, ``score`` and ``report``."""
+    """Options shared by ``project``, ``score`` and ``report``: ``--practice`` and :func:`scenario_options`."""
+    func = scenario_options(func)
+    return click.option("--practice", "practices", multiple=True, metavar="NAME", callback=_check_practices,
+                        help="Practice applied to every plot (repeatable, or ';'-separated names); see "
+                             "`fourp1000 practices`.")(func)
+
+
+def scenario_options(func):
+    """Horizon, tables, method, credits and sampling: shared by ``project``, ``score``, ``report`` and ``plan``."""
     options = [
-        click.option("--practice", "practices", multiple=True, metavar="NAME", callback=_check_practices,
-                     help="Practice applied to every plot (repeatable); see `fourp1000 practices`."),
         click.option("--years", type=click.IntRange(1, 500), default=20, show_default=True,
                      help="Projection horizon in years."),
         click.option("--ipcc-version", type=click.Choice(ipcc.IPCC_VERSIONS), default=ipcc.DEFAULT_IPCC_VERSION,
@@ -85,10 +91,14 @@ def _check_practices(ctx, param, values) -> tuple[str, ...]:
     """Every unknown --practice, with a suggestion, as one usage error (exit 2)."""
     from ..practices import unknown_practices
 
+    from ..practices import SEPARATOR
+
+    # a ';'-separated list (a plan's practice_set) counts as its names
+    values = tuple(name.strip() for value in values for name in str(value).split(SEPARATOR) if name.strip())
     unknown = unknown_practices(values)
     if unknown:
         raise click.BadParameter("; ".join(unknown) + f" (valid: {', '.join(practice_names())})")
-    return tuple(values)
+    return values
 
 
 def _parse_sampling(ctx, param, value) -> str:
@@ -127,6 +137,28 @@ def run_projection(file, *, depth, depth_method, spline_lambda, extrapolate, bd_
                    depth_tolerance=0.0, strict=False, tillage_credit="ipcc", cap_at_capacity=False,
                    sampling="latest"):
     """Read FILE and project it (shared by project, score and report); ``stdin`` replaces sys.stdin for '-'."""
+    table, opts = read_projection_input(
+        file, depth=depth, depth_method=depth_method, spline_lambda=spline_lambda, extrapolate=extrapolate,
+        bd_ptf=bd_ptf, bd_basis=bd_basis, som_factor=som_factor, stone_density=stone_density, on_error=on_error,
+        sep=sep, decimal=decimal, encoding=encoding, sheet=sheet, columns_file=columns_file, practices=practices,
+        years=years, ipcc_version=ipcc_version, method=method, rate_years=rate_years, quiet=quiet, model=model,
+        climate=climate, stdin=stdin, max_extrapolate_cm=max_extrapolate_cm,
+        max_extrapolate_share=max_extrapolate_share, depth_tolerance=depth_tolerance, strict=strict,
+        tillage_credit=tillage_credit, cap_at_capacity=cap_at_capacity, sampling=sampling)
+    with status("Projecting", quiet):
+        result = project_table(table, opts)
+    # The rows of the chosen samplings: what the stocks (and any Monte Carlo) come from.
+    return (result.used_table if result.used_table is not None else table), result
+
+
+def read_projection_input(file, *, depth, depth_method, spline_lambda, extrapolate, bd_ptf, bd_basis, som_factor,
+                          stone_density, on_error, sep, decimal, encoding, sheet, columns_file, practices, years,
+                          ipcc_version, method, rate_years, quiet, model=("ipcc",), climate=None, stdin=None,
+                          max_extrapolate_cm=MAX_EXTRAPOLATE_CM, max_extrapolate_share=MAX_EXTRAPOLATE_SHARE,
+                          depth_tolerance=0.0, strict=False, tillage_credit="ipcc", cap_at_capacity=False,
+                          sampling="latest"):
+    """The table of FILE and the :class:`ProjectOptions` of a command's flags (``project``, ``score``,
+    ``report``, ``plan``)."""
     from .common import column_map_for
 
     models = tuple(model)
@@ -151,10 +183,7 @@ def run_projection(file, *, depth, depth_method, spline_lambda, extrapolate, bd_
         raw = read_input(file, sep=sep, decimal=decimal, encoding=encoding, sheet=sheet, stdin=stdin)
         table = load_plots_or_horizons(raw, som_factor=som_factor or VAN_BEMMELEN, bd_basis=bd_basis,
                                        column_map=column_map)
-    with status("Projecting", quiet):
-        result = project_table(table, opts)
-    # The rows of the chosen samplings: what the stocks (and any Monte Carlo) come from.
-    return (result.used_table if result.used_table is not None else table), result
+    return table, opts
 
 
 def report_run(result, table, *, quiet, verbose, rejects, fmt, what: str):
@@ -171,7 +200,7 @@ def report_run(result, table, *, quiet, verbose, rejects, fmt, what: str):
             echo_err(f"  rejected: {problem}")
 
 
-def _rows_line(result, n_plots: int) -> str:
+def rows_line(result, n_plots: int) -> str:
     """Rows read and how they were used; with dated samplings, the sampling used and the rows not used."""
     label = getattr(result, "sampling_label", "")
     if not label:
@@ -188,7 +217,7 @@ def summary_line(result, farms=None) -> str:
     if "model" in result.plots.columns:
         return _model_summary(result, farms)
     n_met = int(result.plots["meets_4p1000"].sum()) if len(result.plots) else 0
-    line = f"{_rows_line(result, len(result.plots))}; {n_met} of {len(result.plots)} plots meet 4 per 1000"
+    line = f"{rows_line(result, len(result.plots))}; {n_met} of {len(result.plots)} plots meet 4 per 1000"
     if farms is not None:
         line += f"; {int(farms['meets_4p1000'].sum())} of {len(farms)} farms"
     return line
@@ -213,7 +242,7 @@ def _model_summary(result, farms=None) -> str:
             f = farms[farms["model"] == model]
             part += f", {int(f['meets_4p1000'].sum())} of {len(f)} farms"
         parts.append(part)
-    return f"{_rows_line(result, n_plots)}; " + "; ".join(parts)
+    return f"{rows_line(result, n_plots)}; " + "; ".join(parts)
 
 
 @click.command()

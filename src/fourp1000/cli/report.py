@@ -9,7 +9,7 @@ import click
 
 from ..errors import InputError
 from ..io.writers import atomic_write
-from .common import EXIT_TARGET_MISSED, echo_err, handle_errors, input_options
+from .common import EXIT_TARGET_MISSED, echo_err, handle_errors, input_options, status
 from .estimate import stock_options
 from .project import model_options, projection_options, report_run, run_projection, summary_line, with_uncertainty
 from .uncertainty_options import uncertainty_from_cli, uncertainty_options, uncertainty_summary, verdict_view
@@ -28,12 +28,15 @@ from .uncertainty_options import uncertainty_from_cli, uncertainty_options, unce
               help="Trajectory figures for at most this many farms (best-ranked first).")
 @click.option("--max-plot-rows", type=click.IntRange(0, None), default=500, show_default=True,
               help="Leave the table of all plots out above this many plots.")
+@click.option("--plan", "with_plan", is_flag=True,
+              help="Add a section 'What would it take?': the fewest catalogue practices that would get each plot "
+                   "to 4 per 1000 (and, with RothC, the extra carbon input), as `fourp1000 plan` finds them.")
 @click.option("-q", "--quiet", is_flag=True, help="No summary on stderr; errors only.")
 @click.option("-v", "--verbose", is_flag=True, help="Methods on stderr too.")
 @uncertainty_options
 @handle_errors
-def report(file, output, title, max_farm_figures, max_plot_rows, quiet, verbose, check, rejects, uncertainty, draws,
-           seed, confidence, model, climate_file, **options):
+def report(file, output, title, max_farm_figures, max_plot_rows, with_plan, quiet, verbose, check, rejects, uncertainty,
+           draws, seed, confidence, model, climate_file, **options):
     """Write an HTML report: farms, stock trajectories, plot rates, methods.
 
     Same input and options as `project`/`score`. The page is one self-contained file
@@ -56,6 +59,7 @@ def report(file, output, title, max_farm_figures, max_plot_rows, quiet, verbose,
       fourp1000 report examples/plots.csv --practice cover_crops --years 30 --on-error skip -o cc.html
       fourp1000 report examples/plots.csv --uncertainty --draws 2000 -o report.html
       fourp1000 report examples/plots.csv --model ipcc,rothc --climate examples/climate.csv -o r.html
+      fourp1000 report examples/plots.csv --plan -o report.html
       SOURCE_DATE_EPOCH=0 fourp1000 report examples/plots.csv -o report.html
     """
     from .. import report as lib
@@ -76,9 +80,15 @@ def report(file, output, title, max_farm_figures, max_plot_rows, quiet, verbose,
     # Warnings, rejected rows and (-v) methods on stderr, as `project` and `score` print them.
     report_run(result, table, quiet=quiet, verbose=verbose, rejects=rejects, fmt="html", what="farms")
     notes = _notes(table, result)
+    plan = None
+    if with_plan:
+        from ..plan import PlanOptions, plan_table
+
+        with status("Planning", quiet):
+            plan = plan_table(table, PlanOptions(result.options))
     html_text = lib.build_report(result, input_file=input_file, climate_file=climate, title=title, notes=notes,
                                  max_plot_rows=max_plot_rows, max_farm_figures=max_farm_figures,
-                                 confidence=None if unc is None else unc.confidence)
+                                 confidence=None if unc is None else unc.confidence, plan=plan)
     if output == "-":
         sys.stdout.write(html_text)
         sys.stdout.flush()

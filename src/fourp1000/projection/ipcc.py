@@ -149,6 +149,16 @@ def _key(text: pd.Series) -> pd.Series:
     )
 
 
+_KEY_SEPARATORS = re.compile(r"[\s\-,/]+")
+
+
+@lru_cache(maxsize=4096)
+def _key_text(text: str) -> str:
+    """:func:`_key` of one string (strip, lower case, runs of spaces, dashes, commas and
+    slashes to one underscore, no leading or trailing underscore)."""
+    return _KEY_SEPARATORS.sub("_", text.strip().lower()).strip("_")
+
+
 def _as_array(values: object, n: int | None = None) -> np.ndarray:
     """1-D object array from a scalar, sequence or Series (scalars broadcast to ``n``)."""
     if isinstance(values, (pd.Series, pd.Index)):
@@ -194,7 +204,8 @@ def _to_codes(values: np.ndarray, vocab: Sequence[str], lookup: dict[str, str] |
     if lookup is None:
         mapped = [position.get(u, -1) for u in uniques]
     else:
-        keys = _key(pd.Series(uniques, dtype=object)).map(lookup)
+        # a handful of distinct spellings: plain Python, not a pandas string pass per call
+        keys = [lookup.get(_key_text(str(u))) for u in uniques]
         mapped = [position.get(k, -1) if isinstance(k, str) else -1 for k in keys]
     table = np.asarray(mapped + [-1], dtype=np.int64)  # the last entry serves missing values (code -1)
     return table[codes], codes < 0

@@ -83,6 +83,10 @@ class ProjectResult:
     used_table: HorizonTable | None = None
     #: Which samplings the stocks come from, e.g. "latest sampling (2014)" ("" without dates).
     sampling_label: str = ""
+    #: The plot table the models projected (one row per accepted plot: attributes, measured
+    #: and depth stocks); None for ``sampling="all"``. ``plan`` projects it again under
+    #: other practices.
+    plot_inputs: pd.DataFrame | None = None
 
     def trajectory(self) -> pd.DataFrame:
         """Yearly stocks, long format (plot_id, year, stock_t_ha; and model when ``plots`` has a model column)."""
@@ -246,7 +250,8 @@ def _project_rows(table: HorizonTable, opts: ProjectOptions) -> ProjectResult:
     result = _with_sampling_date(_combine(runs), plots)
     farms = _aggregate(result) if "area_ha" in result and result["area_ha"].notna().all() and len(result) else None
     methods.extend(model.method_statement(opts) for model in models)
-    return ProjectResult(result, farms, problems, rejects, len(table.frame), methods, opts, runs, stocks)
+    return ProjectResult(result, farms, problems, rejects, len(table.frame), methods, opts, runs, stocks,
+                         plot_inputs=accepted)
 
 
 def _sorted_rejects(rejects: pd.DataFrame) -> pd.DataFrame:

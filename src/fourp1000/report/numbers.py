@@ -467,7 +467,46 @@ def report_numbers(result) -> list[ModelNumbers]:
     return [model_numbers(result, model) for model in result.options.models]
 
 
-__all__ = ["CONFIDENT", "FARM_CO2E", "HIGH", "LOW", "PLOT_CO2E", "P_MEETS", "RATE_DECIMALS", "ModelNumbers",
+# --------------------------------------------------------------------------------------
+# `report --plan`: what each plot would need (fourp1000.plan)
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class PlanNumbers:
+    """One model's plan for the report: counts and the rows of the plan table."""
+
+    model: str
+    n_plots: int
+    n_reachable: int
+    n_unreachable: int
+    median_extra_input_t_c_ha_yr: float
+    rows: pd.DataFrame
+    farms: pd.DataFrame | None
+
+
+def plan_numbers(plan_plots: pd.DataFrame, plan_farms: pd.DataFrame | None) -> list[PlanNumbers]:
+    """Per model, what the plan (:func:`fourp1000.plan.plan_table`) says: how many plots can
+    reach 4 per 1000 with the catalogue, the median extra RothC input, and the rows to list
+    (plots that cannot reach it first, then by the size of their set)."""
+    out = []
+    for model in pd.unique(plan_plots["model"]):  # one or two models
+        sel = plan_plots[plan_plots["model"] == model].copy()
+        extra = (sel["extra_plant_input_t_c_ha_yr"].to_numpy(float) if "extra_plant_input_t_c_ha_yr" in sel
+                 else np.full(len(sel), np.nan))
+        sel["practice_set"] = sel["practice_set"].fillna("").astype(str)
+        within = (sel["input_within_ceiling"] if "input_within_ceiling" in sel
+                  else pd.Series(pd.NA, index=sel.index, dtype="boolean"))
+        sel["above_ceiling"] = (within.astype("boolean") == False).fillna(False).astype(bool)  # noqa: E712
+        rows = sel.sort_values(["reachable", "practice_set_size", "plot_id"], kind="stable")
+        farms = None if plan_farms is None else plan_farms[plan_farms["model"] == model]
+        reachable = int(sel["reachable"].astype(bool).sum())
+        out.append(PlanNumbers(str(model), len(sel), reachable, len(sel) - reachable,
+                               float(np.nanmedian(extra)) if np.isfinite(extra).any() else float("nan"), rows, farms))
+    return out
+
+
+__all__ = ["PlanNumbers", "plan_numbers", "CONFIDENT", "FARM_CO2E", "HIGH", "LOW", "PLOT_CO2E", "P_MEETS", "RATE_DECIMALS", "ModelNumbers",
            "RateHistogram", "Summary", "Trajectories", "binned_rates", "farm_table", "farm_trajectories", "flag_counts",
            "measurement_flags", "model_label", "model_numbers", "model_rows", "plot_trajectories", "rank_by_rate",
            "rate_edges", "rate_histogram", "report_numbers", "shortfall", "summarise", "verdict_column", "verdicts",

@@ -252,6 +252,7 @@ def build_report(
     max_plot_rows: int = 500,
     max_farm_figures: int = 60,
     confidence: float | None = None,
+    plan=None,
 ) -> str:
     """The HTML report of a projection, as text (UTF-8, self-contained).
 
@@ -280,6 +281,8 @@ def build_report(
     confidence : float, optional
         Probability behind ``meets_4p1000_at_confidence`` (Monte Carlo), shown in the
         tables' header when that column is present.
+    plan : fourp1000.plan.PlanResult, optional
+        What each plot would need (``report --plan``): adds the section "What would it take?".
 
     Returns
     -------
@@ -316,10 +319,25 @@ def build_report(
         "practices": records(practices_used(result.plots, opts.ipcc_version)),
         "practice_method": opts.method, "references": REFERENCES + ((ROTHC_REFERENCE,) if "rothc" in opts.models else ()),
         "options": settings(opts), "caveat_notes": caveat_notes(result.plots),
+        "plan": plan_context(plan, max_plot_rows),
     }
     return environment().get_template(TEMPLATE).render(context)
 
 
-__all__ = ["DEFAULT_TITLE", "REFERENCES", "build_report", "caveat_notes", "confidence_words", "with_reasons", "data_value", "environment",
-           "format_number", "format_percent", "histogram_labels", "is_missing", "plural", "practices_used",
+def plan_context(plan, max_rows: int) -> list[dict]:
+    """The plan section's numbers per model (empty without ``--plan``)."""
+    if plan is None or not len(plan.plots):
+        return []
+    from .numbers import plan_numbers
+
+    return [{"model": p.model, "n_plots": p.n_plots, "n_reachable": p.n_reachable, "n_unreachable": p.n_unreachable,
+             "median_extra": p.median_extra_input_t_c_ha_yr, "rows": records(p.rows, max_rows),
+             "n_rows": len(p.rows),
+             "has_input": "extra_plant_input_t_c_ha_yr" in p.rows and bool(p.rows["extra_plant_input_t_c_ha_yr"].notna().any()),
+             "farms": records(p.farms)} for p in plan_numbers(plan.plots, plan.farms)]
+
+
+__all__ = ["DEFAULT_TITLE", "REFERENCES", "build_report", "caveat_notes", "confidence_words", "with_reasons",
+           "data_value", "environment", "format_number", "format_percent", "histogram_labels", "is_missing",
+           "plan_context", "plural", "practices_used",
            "status_counts", "trajectory_figures", "unsure_plots"]
