@@ -78,6 +78,9 @@ def parse_depths(values: tuple[str, ...]) -> tuple[float, ...]:
 @click.option("--years", type=click.FloatRange(0, None, min_open=True), default=None,
               help="Years between baseline and follow-up when the samplings are not dated (e.g. two files "
                    "without sampled_on).")
+@click.option("--baseline-sampling", default=None, metavar="LABEL",
+              help="The sampled_on value of every plot's baseline sampling (default: the earliest date; samplings "
+                   "labelled rather than dated are otherwise taken in text order, which is said).")
 @click.option("--depth-tolerance", type=click.FloatRange(0, None), default=0.0, show_default=True, metavar="CM",
               help="Close gaps and overlaps between the layers of a core up to CM at their midpoint (e.g. 0-10, "
                    "11-20 sampling), as in estimate; each is reported as a warning.")
@@ -95,7 +98,7 @@ def parse_depths(values: tuple[str, ...]) -> tuple[float, ...]:
 @output_options
 @handle_errors
 def compare(file, file2, esm_method, depths, mass_basis, som_factor, reference, extrapolate, n_bootstrap, seed,
-            confidence, bd_ptf, bd_basis, years, depth_tolerance, strict, check, on_error, rejects, cores_file, sep, decimal, encoding, sheet,
+            confidence, bd_ptf, bd_basis, years, baseline_sampling, depth_tolerance, strict, check, on_error, rejects, cores_file, sep, decimal, encoding, sheet,
             columns_file, fmt, output, quiet, verbose):
     """Measured SOC change between samplings, on an equivalent soil mass basis, against 4 per 1000.
 
@@ -120,7 +123,7 @@ def compare(file, file2, esm_method, depths, mass_basis, som_factor, reference, 
     opts = CompareOptions(depths_cm=depths_cm, method=esm_method, mass_basis=mass_basis, som_factor=som_factor,
                           reference=reference, extrapolate=extrapolate, n_bootstrap=n_bootstrap,
                           confidence=confidence, seed=seed, on_error=on_error, bd_ptf=bd_ptf, years=years,
-                          depth_tolerance_cm=depth_tolerance, strict=strict)
+                          depth_tolerance_cm=depth_tolerance, strict=strict, baseline_sampling=baseline_sampling)
     fmt = resolve_format(fmt, output)
     with status("Reading input", quiet):
         table = load_horizons(file, sep=sep, decimal=decimal, encoding=encoding, sheet=sheet, som_factor=som_factor,

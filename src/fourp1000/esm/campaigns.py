@@ -26,6 +26,7 @@ from .checks import adjoin_core_layers, plausible_layers
 from .compare import compare_samplings
 from .prepare import NO_PTF, PreparedLayers, prepare_layers
 from .profiles import DEFAULT_SOM_FACTOR, core_codes
+from .samplings import decimal_year
 
 
 @dataclass
@@ -46,6 +47,7 @@ class CompareOptions:
     years: float | None = None  # years between undated samplings
     depth_tolerance_cm: float = 0.0  # gaps/overlaps between layers up to this closed at the midpoint
     strict: bool = False  # plausibility warnings become errors (rows rejected)
+    baseline_sampling: str | None = None  # sampled_on of every plot's baseline (default: the earliest)
 
     def check(self) -> None:
         if self.bd_ptf not in PTF_CHOICES + (NO_PTF,):
@@ -110,6 +112,7 @@ def compare_tables(table: HorizonTable, baseline: HorizonTable | None = None,
         method=opts.method, mass_basis=opts.mass_basis, som_factor=opts.som_factor, reference=opts.reference,
         extrapolate=opts.extrapolate, n_bootstrap=opts.n_bootstrap, confidence=opts.confidence, seed=opts.seed,
         years=opts.years, file=table.label, baseline_file=baseline.label if baseline is not None else "<baseline>",
+        baseline_sampling=opts.baseline_sampling,
     )
     problems = sorted(row_problems + list(comparison.problems), key=lambda p: (p.file, p.row is None, p.row or 0))
     errors = [p for p in problems if p.severity == "error"]
@@ -122,10 +125,22 @@ def compare_tables(table: HorizonTable, baseline: HorizonTable | None = None,
     not_needed = _concat([s[s["status"] == "not_needed"].assign(file=t.label)[["file", "row", "reason"]]
                           for t, s in zip(tables, status)], ["file", "row", "reason"])
     n_used = int(sum((s["status"] == "used").sum() for s in status))
-    methods = layer_notes + [note for _, prep in prepared for note in prep.notes]
+    methods = layer_notes + [note for _, prep in prepared for note in prep.notes] + _undated_note(comparison.plots, opts)
     return MonitoringResult(plots, comparison.cores, compare_farm_summary(plots, tables), problems, rejects,
                             sum(len(t.frame) for t in tables), n_used, not_needed,
                             without_verdict(plots, problems, tables), list(dict.fromkeys(methods)))
+
+
+def _undated_note(plots: pd.DataFrame, opts: CompareOptions) -> list[str]:
+    """Say how the baseline was chosen where samplings are labels, not dates (text order)."""
+    if opts.baseline_sampling is not None or plots.empty:
+        return []
+    labels = plots.drop_duplicates("plot_id")["baseline_sampled_on"]
+    undated = labels[np.isnan(decimal_year(labels.astype(object)))]
+    if undated.empty or (undated.astype(str).isin(["baseline"])).all():  # two undated files: the baseline file
+        return []
+    return [f"the samplings of {len(undated)} plots are labels, not dates: each plot's baseline is its first label in "
+            f"text order (e.g. {undated.iloc[0]}); --baseline-sampling LABEL names it"]
 
 
 def _checked_rows(table: HorizonTable, opts: CompareOptions) -> tuple[np.ndarray, pd.DataFrame, list[Problem]]:
