@@ -65,8 +65,10 @@ def report(file, output, title, max_farm_figures, max_plot_rows, quiet, verbose,
         raise click.UsageError("--uncertainty applies to --model ipcc only")
     # Read stdin once, so the report can hash exactly what the projection reads.
     data = sys.stdin.buffer.read() if file == "-" else None
+    # observed: the measured stocks of every sampling, drawn when a plot has several.
     table, result = run_projection(file, quiet=quiet, stdin=io.BytesIO(data) if data is not None else None,
-                                   model=model, climate=climate_file, **options)
+                                   model=model, climate=climate_file, observed=True, observed_confidence=confidence,
+                                   **options)
     # Hashed after reading, so a missing file gets the reader's own error message.
     input_file = lib.InputFile.from_bytes("<stdin>", data) if data is not None else lib.InputFile.from_path(file)
     climate = lib.InputFile.from_path(climate_file) if climate_file and "rothc" in model else None
