@@ -294,3 +294,46 @@ def test_von_haden_random_design_through_the_cli(runner, reference_dir, tmp_path
     row = csv_of(result).iloc[0]
     assert (row["n_baseline_cores"], row["n_cores"], row["years"]) == (3, 3, 5)
     assert row["fixed_depth_change_t_ha"] > 1.5 and abs(row["esm_change_t_ha"]) < 0.5
+
+
+# ---------------------------------------------------------------------------------------------
+# report: measured stocks over time
+# ---------------------------------------------------------------------------------------------
+
+def test_report_draws_measured_stocks_per_farm(runner, tmp_path):
+    """Two farms with several samplings: one figure each; a farm's point is the area-weighted mean
+    of its plots' means over cores, with the standard error sqrt(sum (a se)^2) / sum a."""
+    from fourp1000 import read
+    from fourp1000.projection.table import ProjectOptions, project_table
+    from fourp1000.report.numbers import measured_stocks
+
+    frame = long_series()
+    north = frame[frame["plot_id"] != "LT-3"].assign(farm_id="North", plot_id=lambda f: "N-" + f["plot_id"])
+    path = tmp_path / "farms.csv"
+    pd.concat([frame, north]).to_csv(path, index=False)
+    out = tmp_path / "r.html"
+    result = runner.invoke(main, ["report", str(path), "-o", str(out)], env={"SOURCE_DATE_EPOCH": "0"})
+    assert result.exit_code == 0, result.stderr
+    html = out.read_text()
+    assert html.count('<figure class="measured"') == 2 and 'data-farm="North"' in html
+    again = tmp_path / "r2.html"
+    runner.invoke(main, ["report", str(path), "-o", str(again)], env={"SOURCE_DATE_EPOCH": "0"})
+    assert again.read_text() == html  # deterministic SVG
+
+    measured = measured_stocks(project_table(read(str(path)), ProjectOptions(observed=True)))
+    assert measured.key == "farm_id"
+    station = measured.frame[measured.frame["farm_id"] == "Station"].reset_index(drop=True)
+    stock = frame["soc_g_kg"] * frame["bulk_density_g_cm3"] * 3.0
+    by = frame.assign(stock=stock).groupby(["sampled_on", "plot_id"])["stock"]
+    mean, se = by.mean().unstack(), (by.std() / np.sqrt(2)).unstack()
+    area = frame.groupby("plot_id")["area_ha"].first()
+    np.testing.assert_allclose(station["stock_t_ha"], (mean * area).sum(axis=1) / area.sum(), rtol=1e-4)
+    np.testing.assert_allclose(station["se_t_ha"], np.sqrt(((se * area) ** 2).sum(axis=1)) / area.sum(), rtol=1e-3)
+    first = station["stock_t_ha"].iloc[0]
+    np.testing.assert_allclose(station["path_4p1000"], first * (1 + 0.004 * (station["year"] - station["year"][0])))
+
+
+def test_report_without_several_samplings_has_no_measured_section(runner, examples_dir, tmp_path):
+    out = tmp_path / "r.html"
+    assert runner.invoke(main, ["report", str(examples_dir / "plots.csv"), "-o", str(out), "-q"]).exit_code == 0
+    assert 'id="measured"' not in out.read_text()
