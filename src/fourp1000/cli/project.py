@@ -329,6 +329,7 @@ def score(file, practices, years, ipcc_version, method, rate_years, check, sampl
       fourp1000 score plots.csv --practice cover_crops --check -q
       fourp1000 score plots.csv --uncertainty --draws 5000 --check   # exit 3 unless P(meet) >= 0.9
       fourp1000 score examples/plots.csv --model ipcc,rothc --climate examples/climate.csv
+      fourp1000 score monitoring.csv --observed -f csv   # measured rate over all samplings beside the projected
     """
     fmt = resolve_format(fmt, output)
     table, result, unc = _project_from_options(file, click.get_current_context().params)

@@ -93,7 +93,9 @@ def add_observed(table: HorizonTable, result, confidence: float) -> None:
         result.rejects = result.rejects.reset_index(drop=True)
         result.not_needed = result.not_needed[~result.not_needed["row"].isin(left_out["row"])].reset_index(drop=True)
     found = obs.problems[obs.problems["row"].isin(other)]
-    found = found.assign(message="sampling not projected, " + LEFT_OUT + found["message"].astype(str))
+    prefix = np.where(found["severity"] == "error", "sampling not projected, " + LEFT_OUT,
+                      "sampling not projected (observed rate): ")
+    found = found.assign(message=prefix + found["message"].astype(str).to_numpy(dtype=object))
     if len(found):
         result.problems = pd.concat([result.problems, found], ignore_index=True)
     result.observed_rows = len(result.not_needed)
