@@ -9,6 +9,7 @@ import click
 from .. import esm
 from ..errors import InputError
 from ..esm.campaigns import CompareOptions, compare_tables
+from ..esm.checks import plausibility_warnings
 from ..esm.prepare import NO_PTF
 from ..io.horizons import BD_BASES
 from ..io.writers import write_tables
@@ -77,6 +78,15 @@ def parse_depths(values: tuple[str, ...]) -> tuple[float, ...]:
 @click.option("--years", type=click.FloatRange(0, None, min_open=True), default=None,
               help="Years between baseline and follow-up when the samplings are not dated (e.g. two files "
                    "without sampled_on).")
+@click.option("--baseline-sampling", default=None, metavar="LABEL",
+              help="The sampled_on value of every plot's baseline sampling (default: the earliest date; samplings "
+                   "labelled rather than dated are otherwise taken in text order, which is said).")
+@click.option("--depth-tolerance", type=click.FloatRange(0, None), default=0.0, show_default=True, metavar="CM",
+              help="Close gaps and overlaps between the layers of a core up to CM at their midpoint (e.g. 0-10, "
+                   "11-20 sampling), as in estimate; each is reported as a warning.")
+@click.option("--strict", is_flag=True,
+              help="Plausibility warnings (g/kg written as %, mm depths, BD implausible for its SOC, ...) become "
+                   "errors: the rows are rejected.")
 @click.option("--check", is_flag=True, help=f"Exit with code {EXIT_TARGET_MISSED} when any plot misses 4 per 1000.")
 @click.option("--on-error", type=click.Choice(["fail", "skip"]), default="fail", show_default=True,
               help="fail: report every problem and stop; skip: compare what can be compared, report the rest.")
@@ -88,7 +98,7 @@ def parse_depths(values: tuple[str, ...]) -> tuple[float, ...]:
 @output_options
 @handle_errors
 def compare(file, file2, esm_method, depths, mass_basis, som_factor, reference, extrapolate, n_bootstrap, seed,
-            confidence, bd_ptf, bd_basis, years, check, on_error, rejects, cores_file, sep, decimal, encoding, sheet,
+            confidence, bd_ptf, bd_basis, years, baseline_sampling, depth_tolerance, strict, check, on_error, rejects, cores_file, sep, decimal, encoding, sheet,
             columns_file, fmt, output, quiet, verbose):
     """Measured SOC change between samplings, on an equivalent soil mass basis, against 4 per 1000.
 
@@ -107,11 +117,13 @@ def compare(file, file2, esm_method, depths, mass_basis, som_factor, reference, 
       fourp1000 compare followup_2025.csv baseline_2020.csv --depth 10,30,50
       fourp1000 compare campaigns.csv --esm-method linear --on-error skip --rejects rejected.csv
       fourp1000 compare followup.csv baseline.csv --years 10 --bd-ptf none
+      fourp1000 compare campaigns.csv --depth-tolerance 1 --strict
     """
     depths_cm = parse_depths(depths)
     opts = CompareOptions(depths_cm=depths_cm, method=esm_method, mass_basis=mass_basis, som_factor=som_factor,
                           reference=reference, extrapolate=extrapolate, n_bootstrap=n_bootstrap,
-                          confidence=confidence, seed=seed, on_error=on_error, bd_ptf=bd_ptf, years=years)
+                          confidence=confidence, seed=seed, on_error=on_error, bd_ptf=bd_ptf, years=years,
+                          depth_tolerance_cm=depth_tolerance, strict=strict, baseline_sampling=baseline_sampling)
     fmt = resolve_format(fmt, output)
     with status("Reading input", quiet):
         table = load_horizons(file, sep=sep, decimal=decimal, encoding=encoding, sheet=sheet, som_factor=som_factor,
@@ -135,7 +147,7 @@ def compare(file, file2, esm_method, depths, mass_basis, som_factor, reference, 
     meta = {"command": "compare", "input": [table.label] + ([baseline.label] if baseline else []),
             "methods": [_method_statement(opts)] + result.methods, "rows_read": result.n_rows,
             "rows_used": result.n_used, "rows_not_needed": len(result.not_needed), "rows_rejected": len(result.rejects),
-            "plots_compared": n_plots,
+            "plots_compared": n_plots, "plausibility_warnings": plausibility_warnings(result.problems),
             "plots_without_verdict": result.without_verdict["reason"].value_counts(sort=False).to_dict(),
             **columns_meta(table, baseline)}
     write_tables(tables, fmt, output, meta=meta, table_columns={"plots": PLOT_VIEW})
@@ -168,6 +180,9 @@ def _print_summary(result, opts: CompareOptions, methods: bool, n_plots: int) ->
         counts = result.without_verdict["reason"].value_counts(sort=False)
         line += (f"; {len(result.without_verdict)} plots without a verdict ("
                  + ", ".join(f"{reason}: {n}" for reason, n in counts.items()) + ")")
+    n_warn = plausibility_warnings(result.problems)
+    if n_warn:
+        line += f"; {n_warn} plausibility warning{'s' if n_warn != 1 else ''} (--strict rejects them)"
     echo_err(line)
 
 

@@ -44,6 +44,15 @@ PLOT_VIEW = ["model", "plot_id", "farm_id", "practices", "baseline_stock_t_ha", 
              "saturation_deficit_t_ha"]
 FARM_VIEW = ["model", "farm_id", "n_plots", "area_ha", "baseline_stock_t_c", "final_stock_t_c",
              "annual_change_t_c_yr", "rate_per_mille", "meets_4p1000"]
+# With --observed the terminal table adds the measured rate over all samplings.
+OBSERVED_VIEW = ["n_samplings", "observed_rate_per_mille", "observed_meets_4p1000"]
+
+
+def plot_view(observed: bool) -> list[str]:
+    """Columns of the terminal table of plots."""
+    return PLOT_VIEW[:-1] + OBSERVED_VIEW + PLOT_VIEW[-1:] if observed else PLOT_VIEW
+
+
 # With --uncertainty the terminal table adds the 95 % interval of the rate and the verdict at confidence.
 INTERVAL_VIEW = ["rate_per_mille_p2_5", "rate_per_mille_p97_5", "p_meets_4p1000", "p_meets_4p1000_se",
                  "verdict_at_confidence"]
@@ -110,6 +119,16 @@ def _parse_sampling(ctx, param, value) -> str:
     return text
 
 
+def observed_option(func):
+    """``--observed`` (``project`` and ``score``)."""
+    return click.option(
+        "--observed", is_flag=True,
+        help="With two or more dated samplings of a plot, add the measured rate over all of them: the "
+             "least-squares slope of the fixed-depth stock on time (observed_rate_t_ha_yr, its standard error, "
+             "observed_rate_per_mille of the first sampling's stock, n_samplings) and observed_meets_4p1000 at "
+             "--confidence. See docs/esm.md for the equivalent-soil-mass rate (compare).")(func)
+
+
 def model_options(func):
     """``--model`` and ``--climate`` (``project`` and ``score``)."""
     func = click.option("--climate", "climate_file", type=click.Path(allow_dash=False, dir_okay=False), default=None,
@@ -135,7 +154,7 @@ def run_projection(file, *, depth, depth_method, spline_lambda, extrapolate, bd_
                    ipcc_version, method, rate_years, quiet, model=("ipcc",), climate=None, stdin=None,
                    max_extrapolate_cm=MAX_EXTRAPOLATE_CM, max_extrapolate_share=MAX_EXTRAPOLATE_SHARE,
                    depth_tolerance=0.0, strict=False, tillage_credit="ipcc", cap_at_capacity=False,
-                   sampling="latest"):
+                   sampling="latest", observed=False, observed_confidence=0.9):
     """Read FILE and project it (shared by project, score and report); ``stdin`` replaces sys.stdin for '-'."""
     table, opts = read_projection_input(
         file, depth=depth, depth_method=depth_method, spline_lambda=spline_lambda, extrapolate=extrapolate,
@@ -144,7 +163,8 @@ def run_projection(file, *, depth, depth_method, spline_lambda, extrapolate, bd_
         years=years, ipcc_version=ipcc_version, method=method, rate_years=rate_years, quiet=quiet, model=model,
         climate=climate, stdin=stdin, max_extrapolate_cm=max_extrapolate_cm,
         max_extrapolate_share=max_extrapolate_share, depth_tolerance=depth_tolerance, strict=strict,
-        tillage_credit=tillage_credit, cap_at_capacity=cap_at_capacity, sampling=sampling)
+        tillage_credit=tillage_credit, cap_at_capacity=cap_at_capacity, sampling=sampling, observed=observed,
+        observed_confidence=observed_confidence)
     with status("Projecting", quiet):
         result = project_table(table, opts)
     # The rows of the chosen samplings: what the stocks (and any Monte Carlo) come from.
@@ -156,7 +176,7 @@ def read_projection_input(file, *, depth, depth_method, spline_lambda, extrapola
                           ipcc_version, method, rate_years, quiet, model=("ipcc",), climate=None, stdin=None,
                           max_extrapolate_cm=MAX_EXTRAPOLATE_CM, max_extrapolate_share=MAX_EXTRAPOLATE_SHARE,
                           depth_tolerance=0.0, strict=False, tillage_credit="ipcc", cap_at_capacity=False,
-                          sampling="latest"):
+                          sampling="latest", observed=False, observed_confidence=0.9):
     """The table of FILE and the :class:`ProjectOptions` of a command's flags (``project``, ``score``,
     ``report``, ``plan``)."""
     from .common import column_map_for
@@ -177,7 +197,7 @@ def read_projection_input(file, *, depth, depth_method, spline_lambda, extrapola
     opts = ProjectOptions(practices=tuple(practices), years=years, ipcc_version=ipcc_version, method=method,
                           rate_years=rate_years, models=models, climate=climate_table, estimate=est,
                           tillage_credit=tillage_credit, cap_at_capacity=cap_at_capacity,
-                          sampling=sampling)
+                          sampling=sampling, observed=observed, observed_confidence=observed_confidence)
     column_map = column_map_for(columns_file)
     with status("Reading input", quiet):
         raw = read_input(file, sep=sep, decimal=decimal, encoding=encoding, sheet=sheet, stdin=stdin)
@@ -209,8 +229,11 @@ def rows_line(result, n_plots: int) -> str:
     other = {"latest": "earlier", "first": "later"}.get(sampling, "other")
     scored = (f"{n_plots} plot samplings scored (all samplings)" if sampling == "all"
               else f"{n_plots} plots scored from their {label}")
-    return (f"{result.n_rows} rows read: {scored}, {len(result.not_needed)} rows of {other} samplings not used, "
-            f"{len(result.rejects)} rejected")
+    if result.options.observed and sampling != "all":
+        not_used = f"{result.observed_rows} rows of {other} samplings used for the observed rate only"
+    else:
+        not_used = f"{len(result.not_needed)} rows of {other} samplings not used"
+    return f"{result.n_rows} rows read: {scored}, {not_used}, {len(result.rejects)} rejected"
 
 
 def summary_line(result, farms=None) -> str:
@@ -227,7 +250,11 @@ def sampling_meta(result) -> dict:
     """The sampling used, for the JSON meta (empty without dated samplings)."""
     if not result.sampling_label:
         return {}
-    return {"sampling": result.options.sampling, "sampling_used": result.sampling_label}
+    meta = {"sampling": result.options.sampling, "sampling_used": result.sampling_label,
+            "rows_not_needed": len(result.not_needed) - result.observed_rows}
+    if result.options.observed:
+        meta["rows_used_for_observed_rate_only"] = result.observed_rows
+    return meta
 
 
 def _model_summary(result, farms=None) -> str:
@@ -249,6 +276,7 @@ def _model_summary(result, farms=None) -> str:
 @click.argument("file", type=click.Path(allow_dash=True, dir_okay=False))
 @projection_options
 @model_options
+@observed_option
 @click.option("--trajectory", "with_trajectory", is_flag=True,
               help="Output the yearly stock trajectory (long format: plot_id, year, stock_t_ha) instead of the summary.")
 @stock_options
@@ -260,7 +288,7 @@ def project(file, practices, years, ipcc_version, method, rate_years, check, sam
             with_trajectory, depth, depth_method, spline_lambda, extrapolate, max_extrapolate_cm, max_extrapolate_share,
             depth_tolerance, strict, bd_ptf, bd_basis, som_factor, stone_density, on_error, rejects, sep, decimal,
             encoding, sheet, columns_file, fmt, output, quiet, verbose, uncertainty, draws, seed, confidence, model,
-            climate_file):
+            climate_file, observed):
     """Project SOC stocks under practices and check 4 per 1000, per plot.
 
     FILE is a horizon table (the measured 0-30 cm stock is the baseline) or a plot table
@@ -299,7 +327,7 @@ def project(file, practices, years, ipcc_version, method, rate_years, check, sam
         if result.farms is not None:
             tables["farms"] = result.farms
         write_tables(tables, fmt, output, meta=meta, table_columns=with_interval_columns(
-            {"plots": PLOT_VIEW, "farms": FARM_VIEW}, unc, {"plots": INTERVAL_VIEW, "farms": INTERVAL_VIEW}))
+            {"plots": plot_view(observed), "farms": FARM_VIEW}, unc, {"plots": INTERVAL_VIEW, "farms": INTERVAL_VIEW}))
     if not quiet:
         _print_summary(result, unc)
     _exit(verdict_view(result.plots, unc), check)
@@ -309,6 +337,7 @@ def project(file, practices, years, ipcc_version, method, rate_years, check, sam
 @click.argument("file", type=click.Path(allow_dash=True, dir_okay=False))
 @projection_options
 @model_options
+@observed_option
 @stock_options
 @input_options
 @output_options
@@ -317,7 +346,8 @@ def project(file, practices, years, ipcc_version, method, rate_years, check, sam
 def score(file, practices, years, ipcc_version, method, rate_years, check, sampling, tillage_credit, cap_at_capacity, depth,
           depth_method, spline_lambda, extrapolate, max_extrapolate_cm, max_extrapolate_share, depth_tolerance, strict,
           bd_ptf, bd_basis, som_factor, stone_density, on_error, rejects, sep, decimal, encoding, sheet,
-          columns_file, fmt, output, quiet, verbose, uncertainty, draws, seed, confidence, model, climate_file):
+          columns_file, fmt, output, quiet, verbose, uncertainty, draws, seed, confidence, model, climate_file,
+          observed):
     """Score farms against 4 per 1000: area-weighted totals per farm, for batch work.
 
     Same input and options as `project`; every plot needs farm_id and area_ha. Output:
@@ -332,6 +362,7 @@ def score(file, practices, years, ipcc_version, method, rate_years, check, sampl
       fourp1000 score plots.csv --practice cover_crops --check -q
       fourp1000 score plots.csv --uncertainty --draws 5000 --check   # exit 3 unless P(meet) >= 0.9
       fourp1000 score examples/plots.csv --model ipcc,rothc --climate examples/climate.csv
+      fourp1000 score monitoring.csv --observed -f csv   # measured rate over all samplings beside the projected
     """
     fmt = resolve_format(fmt, output)
     table, result, unc = _project_from_options(file, click.get_current_context().params)
@@ -347,7 +378,7 @@ def score(file, practices, years, ipcc_version, method, rate_years, check, sampl
             "plots_scored": len(result.plots), **sampling_meta(result),
             **uncertainty_meta(unc), **columns_meta(table)}
     write_tables({"farms": result.farms, "plots": result.plots}, fmt, output, meta=meta,
-                 table_columns=with_interval_columns({"farms": FARM_VIEW, "plots": PLOT_VIEW}, unc,
+                 table_columns=with_interval_columns({"farms": FARM_VIEW, "plots": plot_view(observed)}, unc,
                                                      {"farms": INTERVAL_VIEW, "plots": INTERVAL_VIEW}))
     if not quiet:
         _print_summary(result, unc)
@@ -359,7 +390,7 @@ _RUN_OPTIONS = ("depth", "depth_method", "spline_lambda", "extrapolate", "bd_ptf
                 "stone_density", "on_error", "sep", "decimal", "encoding", "sheet", "columns_file", "practices",
                 "years", "ipcc_version", "method", "rate_years", "quiet", "model", "max_extrapolate_cm",
                 "max_extrapolate_share", "depth_tolerance", "strict", "tillage_credit", "cap_at_capacity",
-                "sampling")
+                "sampling", "observed")
 
 
 def _project_from_options(file: str, params: dict):
@@ -368,7 +399,8 @@ def _project_from_options(file: str, params: dict):
     if unc is not None and not all(MODELS[m].supports_uncertainty for m in params["model"]):
         supported = [name for name, m in MODELS.items() if m.supports_uncertainty]
         raise click.UsageError(f"--uncertainty applies to --model {', '.join(supported)} only")
-    table, result = run_projection(file, climate=params["climate_file"], **{k: params[k] for k in _RUN_OPTIONS})
+    table, result = run_projection(file, climate=params["climate_file"], observed_confidence=params["confidence"],
+                                   **{k: params[k] for k in _RUN_OPTIONS})
     return table, result, unc
 
 

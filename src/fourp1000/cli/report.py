@@ -31,6 +31,9 @@ from .uncertainty_options import uncertainty_from_cli, uncertainty_options, unce
 @click.option("--plan", "with_plan", is_flag=True,
               help="Add a section 'What would it take?': the fewest catalogue practices that would get each plot "
                    "to 4 per 1000 (and, with RothC, the extra carbon input), as `fourp1000 plan` finds them.")
+@click.option("--observed/--no-observed", default=True, show_default=True,
+              help="Draw each farm's measured stocks over time against the 4 per 1000 path when the input has "
+                   "several dated samplings (the observed rate's verdict at --confidence); --no-observed skips it.")
 @click.option("-q", "--quiet", is_flag=True, help="No summary on stderr; errors only.")
 @click.option("-v", "--verbose", is_flag=True, help="Methods on stderr too.")
 @uncertainty_options
@@ -70,7 +73,7 @@ def report(file, output, title, max_farm_figures, max_plot_rows, with_plan, quie
     # Read stdin once, so the report can hash exactly what the projection reads.
     data = sys.stdin.buffer.read() if file == "-" else None
     table, result = run_projection(file, quiet=quiet, stdin=io.BytesIO(data) if data is not None else None,
-                                   model=model, climate=climate_file, **options)
+                                   model=model, climate=climate_file, observed_confidence=confidence, **options)
     # Hashed after reading, so a missing file gets the reader's own error message.
     input_file = lib.InputFile.from_bytes("<stdin>", data) if data is not None else lib.InputFile.from_path(file)
     climate = lib.InputFile.from_path(climate_file) if climate_file and "rothc" in model else None

@@ -35,6 +35,8 @@ which use each other through their public names:
 - :mod:`fourp1000.esm.bootstrap`: the bootstrap over cores of the change;
 - :mod:`fourp1000.esm.campaigns`: the library of the ``compare`` command (loaded tables,
   rejected rows, farm totals);
+- :mod:`fourp1000.esm.checks`: ``estimate``'s depth tolerance and plausibility checks on
+  ``compare``'s inputs;
 - :mod:`fourp1000.esm.knots`: row-wise helpers on the padded arrays, shared by the modules.
 """
 

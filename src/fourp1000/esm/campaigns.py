@@ -22,9 +22,11 @@ from ..stocks.farms import farm_totals, has_area
 from ..stocks.ptf import PTF_CHOICES
 from ..targets import meets_target, rate_per_mille
 from .accounting import PLOT_RULES
+from .checks import adjoin_core_layers, plausible_layers
 from .compare import compare_samplings
 from .prepare import NO_PTF, PreparedLayers, prepare_layers
 from .profiles import DEFAULT_SOM_FACTOR, core_codes
+from .samplings import decimal_year
 
 
 @dataclass
@@ -43,12 +45,17 @@ class CompareOptions:
     on_error: str = "fail"
     bd_ptf: str = "auto"  # or "none": measured (or lent) bulk density only
     years: float | None = None  # years between undated samplings
+    depth_tolerance_cm: float = 0.0  # gaps/overlaps between layers up to this closed at the midpoint
+    strict: bool = False  # plausibility warnings become errors (rows rejected)
+    baseline_sampling: str | None = None  # sampled_on of every plot's baseline (default: the earliest)
 
     def check(self) -> None:
         if self.bd_ptf not in PTF_CHOICES + (NO_PTF,):
             raise InputError(f"unknown bulk density PTF {self.bd_ptf!r}; valid: {', '.join(PTF_CHOICES + (NO_PTF,))}")
         if self.on_error not in ("fail", "skip"):
             raise InputError(f"on_error must be 'fail' or 'skip', got {self.on_error!r}")
+        if not self.depth_tolerance_cm >= 0:
+            raise InputError(f"depth tolerance must be >= 0 cm, got {self.depth_tolerance_cm!r}")
 
 
 @dataclass
@@ -89,46 +96,76 @@ def compare_tables(table: HorizonTable, baseline: HorizonTable | None = None,
     tables = [table] + ([baseline] if baseline is not None else [])
     row_problems: list[Problem] = []
     prepared: list[tuple[np.ndarray, PreparedLayers]] = []
+    row_errors: list[pd.DataFrame] = []
+    layer_notes: list[str] = []
     for t in tables:
-        errs = t.problems[t.problems["severity"] == "error"] if len(t.problems) else t.problems
-        row_problems.extend(t.problem_list(errs) if len(errs) else [])
-        bad = np.zeros(len(t.frame), dtype=bool)
-        if len(errs):
-            bad[errs["position"].to_numpy(dtype=np.int64)] = True
-        clean = np.flatnonzero(~bad)
-        prepared.append((clean, prepare_layers(t.frame.iloc[clean].reset_index(drop=True), max(opts.depths_cm),
-                                               bd_ptf=opts.bd_ptf, som_factor=opts.som_factor)))
+        clean, errs, found = _checked_rows(t, opts)
+        row_problems.extend(found)
+        row_errors.append(errs)
+        frame, adjoined, note = adjoin_core_layers(t.frame.iloc[clean].reset_index(drop=True), opts.depth_tolerance_cm)
+        row_problems.extend(t.problem_list(adjoined) if len(adjoined) else [])
+        layer_notes += [note] if note else []
+        prepared.append((clean, prepare_layers(frame, max(opts.depths_cm), bd_ptf=opts.bd_ptf,
+                                               som_factor=opts.som_factor)))
     comparison = compare_samplings(
         prepared[0][1].frame, opts.depths_cm, baseline=prepared[1][1].frame if baseline is not None else None,
         method=opts.method, mass_basis=opts.mass_basis, som_factor=opts.som_factor, reference=opts.reference,
         extrapolate=opts.extrapolate, n_bootstrap=opts.n_bootstrap, confidence=opts.confidence, seed=opts.seed,
         years=opts.years, file=table.label, baseline_file=baseline.label if baseline is not None else "<baseline>",
+        baseline_sampling=opts.baseline_sampling,
     )
     problems = sorted(row_problems + list(comparison.problems), key=lambda p: (p.file, p.row is None, p.row or 0))
     errors = [p for p in problems if p.severity == "error"]
     if errors and opts.on_error == "fail":
         raise ValidationError(errors)
-    status = [_row_status(t, clean, prep, comparison.rows, is_base)
-              for t, (clean, prep), is_base in zip(tables, prepared, (False, True))]
+    status = [_row_status(t, errs, clean, prep, comparison.rows, is_base)
+              for t, errs, (clean, prep), is_base in zip(tables, row_errors, prepared, (False, True))]
     plots = _with_layer_flags(comparison.plots, tables, prepared, status)
     rejects = _concat([_rejects(t, s) for t, s in zip(tables, status)], ["file", "row", "reason"])
     not_needed = _concat([s[s["status"] == "not_needed"].assign(file=t.label)[["file", "row", "reason"]]
                           for t, s in zip(tables, status)], ["file", "row", "reason"])
     n_used = int(sum((s["status"] == "used").sum() for s in status))
-    methods = [note for _, prep in prepared for note in prep.notes]
+    methods = layer_notes + [note for _, prep in prepared for note in prep.notes] + _undated_note(comparison.plots, opts)
     return MonitoringResult(plots, comparison.cores, compare_farm_summary(plots, tables), problems, rejects,
                             sum(len(t.frame) for t in tables), n_used, not_needed,
                             without_verdict(plots, problems, tables), list(dict.fromkeys(methods)))
 
 
-def _row_status(table: HorizonTable, clean: np.ndarray, prep: PreparedLayers, rows: pd.DataFrame,
+def _undated_note(plots: pd.DataFrame, opts: CompareOptions) -> list[str]:
+    """Say how the baseline was chosen where samplings are labels, not dates (text order)."""
+    if opts.baseline_sampling is not None or plots.empty:
+        return []
+    labels = plots.drop_duplicates("plot_id")["baseline_sampled_on"]
+    undated = labels[np.isnan(decimal_year(labels.astype(object)))]
+    if undated.empty or (undated.astype(str).isin(["baseline"])).all():  # two undated files: the baseline file
+        return []
+    return [f"the samplings of {len(undated)} plots are labels, not dates: each plot's baseline is its first label in "
+            f"text order (e.g. {undated.iloc[0]}); --baseline-sampling LABEL names it"]
+
+
+def _checked_rows(table: HorizonTable, opts: CompareOptions) -> tuple[np.ndarray, pd.DataFrame, list[Problem]]:
+    """The rows free of errors, the errors (loader's, and plausibility with ``strict``) and every
+    problem as records (plausibility findings are warnings without ``strict``)."""
+    errs = table.problems[table.problems["severity"] == "error"] if len(table.problems) else table.problems
+    bad = np.zeros(len(table.frame), dtype=bool)
+    if len(errs):
+        bad[errs["position"].to_numpy(dtype=np.int64)] = True
+    implausible = plausible_layers(table, bad, som_factor=opts.som_factor, strict=opts.strict)
+    found = table.problem_list(errs) if len(errs) else []
+    found += table.problem_list(implausible) if len(implausible) else []
+    if len(implausible) and opts.strict:
+        bad[implausible["position"].to_numpy(dtype=np.int64)] = True
+        errs = pd.concat([errs, implausible], ignore_index=True)
+    return np.flatnonzero(~bad), errs, found
+
+
+def _row_status(table: HorizonTable, errs: pd.DataFrame, clean: np.ndarray, prep: PreparedLayers, rows: pd.DataFrame,
                 from_baseline: bool) -> pd.DataFrame:
     """Per input row of ``table``: ``row``, ``status`` (used, rejected, not_needed) and ``reason``."""
     frame = table.frame
     status = np.full(len(frame), "rejected", dtype=object)
     reason = np.full(len(frame), "", dtype=object)
-    if len(table.problems):  # the loader's own problems
-        errs = table.problems[table.problems["severity"] == "error"]
+    if len(errs):  # the loader's own problems, and plausibility ones with --strict
         messages = errs.groupby("position")["message"].agg("; ".join)
         reason[messages.index.to_numpy(dtype=np.int64)] = messages.to_numpy(dtype=object)
     mine = rows[rows["from_baseline"] == from_baseline]

@@ -166,8 +166,10 @@ def _plot_problems(
     problems = []
     for i in np.flatnonzero(rule != ""):
         code = plots.index[i]
-        baseline = baselines["sampled_on"].get(code, "?")
+        baseline = baselines["sampled_on"].get(code)
         text = messages[str(rule[i])].format(sampled_on=plots["sampled_on"].iat[i], baseline=baseline)
+        if baseline is None and rule[i] == "no_valid_baseline":
+            text = "no sampling of the plot is the one --baseline-sampling names: plot left out"
         problems.append(table_problem(plots["file"].iat[i], plots["source_row"].iat[i], "plot_id", str(rule[i]), text,
                                  plots["plot_id"].iat[i]))
     return np.isin(core_plot, plots.index[rule == ""].to_numpy()), problems
@@ -190,6 +192,7 @@ def compare_samplings(
     years: float | None = None,
     file: str = "<input>",
     baseline_file: str = "<baseline>",
+    baseline_sampling: str | None = None,
 ) -> Comparison:
     """Measured SOC change between the baseline and each follow-up sampling, per plot.
 
@@ -219,6 +222,11 @@ def compare_samplings(
         tables, or sampling labels that are not dates).
     file, baseline_file : str
         File names for problem reports.
+    baseline_sampling : str, optional
+        The ``sampled_on`` value (as written) of the baseline sampling of every plot,
+        instead of the earliest; a plot without a sampling of that value has no baseline
+        (problem ``no_valid_baseline``). For samplings labelled rather than dated, whose
+        "earliest" is the first in text order.
 
     Returns
     -------
@@ -270,6 +278,9 @@ def compare_samplings(
     two_files = baseline is not None
     data = _sampling_rows(horizons, baseline, file, baseline_file)
     candidates = data["_from_baseline"].to_numpy(dtype=bool) if two_files else None  # baselines: first file
+    if baseline_sampling is not None:  # the sampling so labelled, in whichever file
+        named = (data["sampled_on"].astype(str) == str(baseline_sampling)).to_numpy()
+        candidates = named if candidates is None else candidates & named
     samplings, baselines = samplings_and_baselines(data, candidates)
     profiles, problems = build_profiles(
         data, mass_basis=mass_basis, som_factor=som_factor, stone_density_g_cm3=stone_density_g_cm3, file=file

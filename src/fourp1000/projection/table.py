@@ -54,6 +54,8 @@ class ProjectOptions:
     tillage_credit: str = "ipcc"  # "none": tillage practices are not credited (--tillage-credit)
     cap_at_capacity: bool = False  # cap gains at the saturation deficit (--cap-at-capacity)
     sampling: str = "latest"  # which sampling of each plot: latest, first, all or a date (SAMPLING_CHOICES)
+    observed: bool = False  # add the observed rate over all samplings (--observed; projection.observed)
+    observed_confidence: float = 0.9  # one-sided confidence of observed_meets_4p1000 (--confidence)
     estimate: EstimateOptions = field(default_factory=lambda: EstimateOptions(top_cm=TIER1_TOP_CM,
                                                                               bottom_cm=TIER1_BOTTOM_CM))
 
@@ -87,6 +89,11 @@ class ProjectResult:
     #: and depth stocks); None for ``sampling="all"``. ``plan`` projects it again under
     #: other practices.
     plot_inputs: pd.DataFrame | None = None
+    #: With ``options.observed``: the stock of every plot at every sampling
+    #: (:func:`fourp1000.stocks.trend.sampling_stocks`), and the rows of samplings not
+    #: projected that the observed rate uses (counted apart from ``not_needed``'s rows).
+    samplings: pd.DataFrame | None = None
+    observed_rows: int = 0
 
     def trajectory(self) -> pd.DataFrame:
         """Yearly stocks, long format (plot_id, year, stock_t_ha; and model when ``plots`` has a model column)."""
@@ -169,7 +176,7 @@ def project_table(table: HorizonTable, options: ProjectOptions | None = None) ->
     """
     opts = options or ProjectOptions()
     if opts.sampling == "all":
-        return _project_every_sampling(table, opts)
+        return _with_observed(table, _project_every_sampling(table, opts))
     chosen = select_sampling(table, opts.sampling)
     if len(chosen.rejects) and opts.estimate.on_error == "fail":
         raise ValidationError(table.problem_list(chosen.problems))
@@ -181,6 +188,15 @@ def project_table(table: HorizonTable, options: ProjectOptions | None = None) ->
     result.rejects = _sorted_rejects(pd.concat([chosen.rejects, result.rejects], ignore_index=True))
     result.not_needed, result.used_table, result.n_rows = chosen.not_needed, chosen.table, len(table.frame)
     result.sampling_label = chosen.label
+    return _with_observed(table, result)
+
+
+def _with_observed(table: HorizonTable, result: ProjectResult) -> ProjectResult:
+    """With ``--observed``: the measured rate over all samplings beside the projected one."""
+    if result.options.observed and len(result.plots):
+        from .observed import add_observed
+
+        add_observed(table, result, result.options.observed_confidence)
     return result
 
 

@@ -199,5 +199,46 @@ def rate_histogram_svg(hist: RateHistogram, *, prefix: str, label: str,
     return inline_svg(rate_histogram_figure(hist, labels=labels), prefix, label)
 
 
-__all__ = ["COLOURS", "STYLE", "SVG_HASH_SALT", "VERDICT_LABELS", "inline_svg", "rate_histogram_figure",
+
+def measured_figure(points: pd.DataFrame, *, unit: str, depth_label: str):
+    """One farm's (or plot's) measured stocks over time: rows of :attr:`~fourp1000.report.numbers.MeasuredStocks.frame`.
+
+    The stock of each sampling as a point with its ± 1 standard error bar (where known),
+    the first sampling's stock kept (no change) and the 4 per 1000 path from it. The stock
+    axis starts at zero, as the trajectories' do.
+    """
+    import matplotlib
+    from matplotlib.ticker import MaxNLocator
+
+    year = points["year"].to_numpy(float)
+    stock = points["stock_t_ha"].to_numpy(float)
+    se = points["se_t_ha"].to_numpy(float)
+    with matplotlib.rc_context(STYLE):
+        fig = _figure(5.4, 3.1)
+        ax = fig.add_subplot()
+        span = np.array([year.min(), year.max()])
+        ax.plot(span, [stock[0], stock[0]], color=COLOURS["baseline"], linestyle=(0, (1.5, 2.0)), linewidth=1.4,
+                label="no change (first sampling)")
+        ax.plot(year, points["path_4p1000"].to_numpy(float), color=COLOURS["target"], linestyle=(0, (5.0, 2.5)),
+                linewidth=1.6, label="4 ‰ path")
+        ax.errorbar(year, stock, yerr=np.where(np.isfinite(se), se, 0.0), fmt="o", color=COLOURS["scenario"],
+                    ecolor=COLOURS["scenario"], elinewidth=1.2, capsize=3, markersize=5, label="measured (± 1 SE)")
+        values = np.r_[stock + np.nan_to_num(se), points["path_4p1000"].to_numpy(float)]
+        ax.set_ylim(0, float(np.nanmax(values)) * 1.06 if np.isfinite(values).any() else 1.0)
+        pad = max((span[1] - span[0]) * 0.05, 0.5)
+        ax.set_xlim(span[0] - pad, span[1] + pad)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel("year of sampling")
+        ax.set_ylabel(f"SOC stock {depth_label} [{unit.replace('ha-1', 'ha⁻¹')}]")
+        _readable_y_ticks(ax)
+        ax.legend(loc="lower right")
+        return fig
+
+
+def measured_svg(points: pd.DataFrame, *, unit: str, depth_label: str, prefix: str, label: str) -> str:
+    """:func:`measured_figure` as an inline SVG fragment (see :func:`inline_svg`)."""
+    return inline_svg(measured_figure(points, unit=unit, depth_label=depth_label), prefix, label)
+
+
+__all__ = ["COLOURS", "STYLE", "SVG_HASH_SALT", "VERDICT_LABELS", "inline_svg", "measured_figure", "measured_svg", "rate_histogram_figure",
            "rate_histogram_svg", "trajectory_figure", "trajectory_svg"]

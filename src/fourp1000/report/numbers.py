@@ -31,8 +31,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..esm.samplings import campaign_codes
 from ..projection.tier1 import aggregate_farms
 from ..stocks import co2e
+from ..stocks.farms import farm_totals, per_hectare
+from ..stocks.trend import observed_rate
 from ..targets import TARGET_PER_MILLE, four_per_mille, meets_target
 
 #: Suffixes of the Monte Carlo percentile columns (2.5 % and 97.5 %).
@@ -506,8 +509,85 @@ def plan_numbers(plan_plots: pd.DataFrame, plan_farms: pd.DataFrame | None) -> l
     return out
 
 
-__all__ = ["PlanNumbers", "plan_numbers", "CONFIDENT", "FARM_CO2E", "HIGH", "LOW", "PLOT_CO2E", "P_MEETS", "RATE_DECIMALS", "ModelNumbers",
-           "RateHistogram", "Summary", "Trajectories", "binned_rates", "farm_table", "farm_trajectories", "flag_counts",
-           "measurement_flags", "model_label", "model_numbers", "model_rows", "plot_trajectories", "rank_by_rate",
-           "rate_edges", "rate_histogram", "report_numbers", "shortfall", "summarise", "verdict_column", "verdicts",
-           "with_co2e", "with_flags", "yearly_plot_stocks"]
+@dataclass(frozen=True)
+class MeasuredStocks:
+    """Measured stocks over time (several samplings), per farm or per plot.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        One row per unit and sampling, in time order: ``key`` (``farm_id`` or ``plot_id``),
+        ``sampled_on`` (the campaign's first date), ``year`` [yr] (decimal), ``n_plots``
+        (plots measured then), ``stock_t_ha`` [t C ha-1] (a farm: the area-weighted mean of
+        its plots' stocks), ``se_t_ha`` (standard error of that mean from the spread over
+        each plot's cores; NaN where a plot has one core), ``path_4p1000`` (the first
+        sampling's stock growing by 4 per mille of itself each year since).
+    rates : pandas.DataFrame
+        Per unit (indexed by ``key``): :data:`~fourp1000.stocks.trend.TREND_COLUMNS`, the
+        least-squares rate over the points of ``frame``.
+    key : str
+    unit : str
+        ``"t C ha-1"``.
+    """
+
+    frame: pd.DataFrame
+    rates: pd.DataFrame
+    key: str
+    unit: str = "t C ha-1"
+
+
+def measured_stocks(result, confidence: float = 0.9) -> MeasuredStocks | None:
+    """The measured stock of every farm (plots, without farm totals) at each dated sampling.
+
+    From ``result.samplings`` (the per-plot, per-sampling stocks of ``--observed``,
+    :func:`fourp1000.stocks.trend.sampling_stocks`). A farm's campaign gathers its plots'
+    samplings less than half a year apart (:func:`fourp1000.esm.samplings.campaign_codes`)
+    and its stock is the area-weighted mean of theirs (:func:`fourp1000.stocks.farms.farm_totals`),
+    with the standard error sqrt(sum (a_i se_i)^2) / sum a_i (plots independent). Units with
+    fewer than two dated samplings are left out; None when no unit has two.
+    """
+    samplings = getattr(result, "samplings", None)
+    if samplings is None or not len(samplings):
+        return None
+    points = samplings[np.isfinite(samplings["year"].to_numpy(float))]
+    if result.farms is not None and "farm_id" in points and "area_ha" in points:
+        frame, key = _farm_campaigns(points), "farm_id"
+    else:
+        frame = points.rename(columns={"stock_se_t_ha": "se_t_ha"}).assign(n_plots=1)
+        frame, key = frame[["plot_id", "sampled_on", "year", "n_plots", "stock_t_ha", "se_t_ha"]], "plot_id"
+    frame = frame[frame.groupby(key, sort=False)["year"].transform("size").to_numpy() >= 2]
+    if frame.empty:
+        return None
+    frame = frame.sort_values([key, "year"], kind="stable").reset_index(drop=True)
+    by = frame.groupby(key, sort=False)
+    first, since = by["stock_t_ha"].transform("first"), frame["year"] - by["year"].transform("first")
+    frame["path_4p1000"] = first + four_per_mille(first) * since
+    rates = observed_rate(frame[key].to_numpy(dtype=object), frame["year"].to_numpy(float),
+                          frame["stock_t_ha"].to_numpy(float), confidence=confidence)
+    return MeasuredStocks(frame, rates, key)
+
+
+def _farm_campaigns(points: pd.DataFrame) -> pd.DataFrame:
+    """Per farm and campaign: area-weighted mean stock of the plots sampled, its standard error."""
+    farm = pd.factorize(points["farm_id"])[0].astype(np.int64)
+    visit = pd.factorize(pd.Series(list(zip(farm, points["sampled_on"].astype(str)))))[0].astype(np.int64)
+    campaign = campaign_codes(farm, visit, points["year"].to_numpy(float))
+    work = points.assign(_campaign=campaign, _se2=points["stock_se_t_ha"] ** 2 * points["area_ha"])
+    totals = farm_totals(work, ["farm_id", "_campaign"], {"stock_t_c": "stock_t_ha", "var_t2": "_se2"})
+    first = work.sort_values("year", kind="stable").groupby("_campaign", sort=False)[["sampled_on", "year"]].first()
+    return pd.DataFrame({
+        "farm_id": totals["farm_id"].to_numpy(dtype=object),
+        "sampled_on": totals["_campaign"].map(first["sampled_on"]).to_numpy(dtype=object),
+        "year": totals["_campaign"].map(first["year"]).to_numpy(float),
+        "n_plots": totals["n_plots"].to_numpy(dtype=np.int64),
+        "stock_t_ha": per_hectare(totals["stock_t_c"], totals["area_ha"]),
+        "se_t_ha": np.sqrt(totals["var_t2"].to_numpy(float)) / totals["area_ha"].to_numpy(float),
+    })
+
+
+__all__ = ["CONFIDENT", "FARM_CO2E", "HIGH", "LOW", "MeasuredStocks", "ModelNumbers", "PLOT_CO2E", "P_MEETS",
+           "PlanNumbers", "RATE_DECIMALS", "RateHistogram", "Summary", "Trajectories", "binned_rates",
+           "farm_table", "farm_trajectories", "flag_counts", "measured_stocks", "measurement_flags",
+           "model_label", "model_numbers", "model_rows", "plan_numbers", "plot_trajectories", "rank_by_rate",
+           "rate_edges", "rate_histogram", "report_numbers", "shortfall", "summarise", "verdict_column",
+           "verdicts", "with_co2e", "with_flags", "yearly_plot_stocks"]

@@ -21,8 +21,8 @@ from markupsafe import Markup
 from ..errors import InputError
 from ..practices import SEPARATOR, list_practices
 from ..stocks.layers import CO2_PER_C
-from .figures import VERDICT_LABELS, rate_histogram_svg, trajectory_svg
-from .numbers import CONFIDENT, HIGH, LOW, P_MEETS, ModelNumbers, report_numbers, verdict_column
+from .figures import VERDICT_LABELS, measured_svg, rate_histogram_svg, trajectory_svg
+from .numbers import CONFIDENT, HIGH, LOW, P_MEETS, ModelNumbers, measured_stocks, report_numbers, verdict_column
 from .provenance import InputFile, report_time, settings
 from ..projection.verdict import CAVEATS
 from .wording import caveat_list, credit_lines, plain_method, practice_words, status_words, symbols
@@ -233,6 +233,35 @@ def model_context(model: ModelNumbers, max_plot_rows: int, several: bool, confid
                                                    labels=histogram_labels(model, confidence))),
     }
 
+def measured_figures(result, depth: str, max_figures: int, confidence: float) -> dict | None:
+    """The measured-stocks-over-time block: one figure per farm (plot, without farm totals) with
+    two or more dated samplings, at most ``max_figures``; None when no unit has two."""
+    measured = measured_stocks(result, confidence)
+    if measured is None:
+        return None
+    key, what = measured.key, "farm" if measured.key == "farm_id" else "plot"
+    groups = list(measured.frame.groupby(key, sort=False))
+    figures = []
+    for index, (unit, points) in enumerate(groups[:max_figures]):
+        rate = measured.rates.loc[unit]
+        first = float(points["stock_t_ha"].iloc[0])
+        svg = measured_svg(points, unit=measured.unit, depth_label=depth, prefix=f"m{index}",
+                           label=f"Measured SOC stocks of {what} {unit} at each sampling, against the 4 ‰ path")
+        most = int(points["n_plots"].max())
+        partial = [f"{s}: {n} of {most} plots" for s, n in zip(points["sampled_on"], points["n_plots"]) if n < most]
+        meets = rate["observed_meets_4p1000"]
+        figures.append({
+            "unit_id": str(unit), "svg": Markup(svg), "n_samplings": len(points),
+            "first": str(points["sampled_on"].iloc[0]), "last": str(points["sampled_on"].iloc[-1]),
+            "rate_per_mille": float(rate["observed_rate_per_mille"]),
+            "se_per_mille": float(rate["observed_rate_se_t_ha_yr"]) / first * 1000.0 if first > 0 else math.nan,
+            "meets": None if is_missing(meets) else bool(meets), "partial": "; ".join(partial),
+        })
+    return {"figures": figures, "of": f"{what}s", "n_units": len(groups),
+            "has_bars": bool(np.isfinite(measured.frame["se_t_ha"].to_numpy(float)).any()),
+            "confidence": f"{100.0 * confidence:g} %"}
+
+
 
 def _count_true(frame: pd.DataFrame | None, column: str) -> int | None:
     if frame is None or column not in frame:
@@ -312,6 +341,7 @@ def build_report(
         "summary": models[0].summary, "max_plot_rows": max_plot_rows, "max_farm_figures": max_farm_figures,
         "figures": trajectory_figures(models, depth, max_farm_figures),
         "figures_of": "farms" if models[0].farms is not None else "plots",
+        "measured": measured_figures(result, depth, max_farm_figures, opts.observed_confidence),
         "n_units": len(models[0].farms) if models[0].farms is not None else len(models[0].plots),
         "has_band": any(m.trajectories.has_band for m in models), "has_rothc": "rothc" in opts.models,
         "notes": [n for n in notes if n], "methods": [plain_method(line) for line in result.methods],
@@ -337,7 +367,7 @@ def plan_context(plan, max_rows: int) -> list[dict]:
              "farms": records(p.farms)} for p in plan_numbers(plan.plots, plan.farms)]
 
 
-__all__ = ["DEFAULT_TITLE", "REFERENCES", "build_report", "caveat_notes", "confidence_words", "with_reasons",
-           "data_value", "environment", "format_number", "format_percent", "histogram_labels", "is_missing",
-           "plan_context", "plural", "practices_used",
-           "status_counts", "trajectory_figures", "unsure_plots"]
+__all__ = ["DEFAULT_TITLE", "REFERENCES", "build_report", "caveat_notes", "confidence_words", "data_value",
+           "environment", "format_number", "format_percent", "histogram_labels", "is_missing", "measured_figures",
+           "plan_context", "plural", "practices_used", "status_counts", "trajectory_figures", "unsure_plots",
+           "with_reasons"]

@@ -77,7 +77,7 @@ def report_time(environ: Mapping[str, str] | None = None) -> datetime:
 
 #: Command-line flags of the options whose flag is not ``--`` + the name with dashes.
 OPTION_FLAGS = {"practices": "--practice", "models": "--model", "stone_density_g_cm3": "--stone-density",
-                "depth_tolerance_cm": "--depth-tolerance"}
+                "depth_tolerance_cm": "--depth-tolerance", "observed_confidence": "--confidence"}
 
 
 def value_words(value: object) -> str:

@@ -25,7 +25,7 @@ from scipy import stats
 
 from ..targets import meets_target, rate_per_mille
 
-__all__ = ["TREND_COLUMNS", "observed_rate"]
+__all__ = ["SAMPLING_COLUMNS", "TREND_COLUMNS", "observed_rate", "plot_observed_rates", "sampling_stocks"]
 
 #: The columns :func:`observed_rate` returns, in order.
 TREND_COLUMNS = ("n_samplings", "observed_rate_t_ha_yr", "observed_rate_se_t_ha_yr", "observed_rate_per_mille",
@@ -100,3 +100,90 @@ def observed_rate(series: np.ndarray, year: np.ndarray, stock_t_ha: np.ndarray, 
         "observed_rate_per_mille": rate_per_mille(slope, base),
         "observed_meets_4p1000": meets,
     }, index=sums.index.rename(None))
+
+
+#: Columns of :func:`sampling_stocks`, in order (``farm_id`` and ``area_ha`` where given).
+SAMPLING_COLUMNS = ("plot_id", "sampled_on", "year", "n_cores", "stock_t_ha", "stock_sd_t_ha", "stock_se_t_ha")
+
+
+def sampling_stocks(records: pd.DataFrame, stock_column: str = "soc_stock_t_ha") -> pd.DataFrame:
+    """Mean stock of each plot at each sampling, over its cores: the points of :func:`observed_rate`.
+
+    Cores of one campaign taken on different days are one sampling, dated by its first day
+    (:func:`fourp1000.esm.samplings.campaign_codes`, the rule of ``compare``).
+
+    Parameters
+    ----------
+    records : DataFrame
+        One row per core (or per plot and sampling): ``plot_id``, ``sampled_on`` (a year or
+        a date; absent: one sampling per plot), the stock in ``stock_column`` [t C ha-1],
+        optional ``farm_id`` and ``area_ha`` (kept, first value of the plot). Rows without
+        a stock are left out.
+    stock_column : str
+        Column of the stock, e.g. ``soc_stock_t_ha`` of
+        :func:`fourp1000.stocks.estimate.estimate_stocks`.
+
+    Returns
+    -------
+    DataFrame
+        One row per plot and sampling, in plot order then time: ``plot_id``, ``sampled_on``
+        (the campaign's first date as given), ``year`` [yr] (decimal; NaN where the
+        sampling is not a date or a year), ``n_cores``, ``stock_t_ha`` (mean over cores),
+        ``stock_sd_t_ha`` (standard deviation over cores, ddof 1; NaN with one core),
+        ``stock_se_t_ha`` (sd / sqrt(n_cores)), then ``farm_id`` and ``area_ha`` where
+        ``records`` has them.
+
+    Examples
+    --------
+    >>> rec = pd.DataFrame({"plot_id": ["A"] * 4, "sampled_on": ["2020-03-01", "2020-03-20", "2025", "2025"],
+    ...                     "soc_stock_t_ha": [50.0, 52.0, 54.0, 55.0]})
+    >>> out = sampling_stocks(rec)
+    >>> out[["sampled_on", "n_cores", "stock_t_ha"]].values.tolist()
+    [['2020-03-01', 2, 51.0], ['2025', 2, 54.5]]
+    """
+    from ..esm.samplings import campaign_codes, decimal_year, sampling_codes  # esm imports this module
+
+    frame = records[records[stock_column].notna() & records["plot_id"].notna()].reset_index(drop=True)
+    plot, visit = sampling_codes(frame[[c for c in ("plot_id", "sampled_on") if c in frame]])
+    when = frame["sampled_on"] if "sampled_on" in frame else pd.Series(np.nan, index=frame.index)
+    codes, dates = pd.factorize(when)  # each distinct date parsed once
+    year = np.full(len(frame), np.nan)
+    if len(dates):
+        year[codes >= 0] = decimal_year(pd.Series(dates))[codes[codes >= 0]]
+    work = pd.DataFrame({"plot": plot, "pair": campaign_codes(plot, visit, year), "year": year,
+                         "stock": frame[stock_column].to_numpy(dtype=float)})
+    work["sampled_on"] = when.to_numpy(dtype=object)
+    first = work.sort_values("year", kind="stable", na_position="last").groupby("pair", sort=False).first()
+    by = work.groupby("pair", sort=False)["stock"]
+    out = pd.DataFrame({"plot": by.size().index.map(first["plot"]), "n_cores": by.size(), "stock_t_ha": by.mean(),
+                        "stock_sd_t_ha": by.std(ddof=1)})
+    out["sampled_on"] = first["sampled_on"].reindex(out.index)
+    out["year"] = first["year"].reindex(out.index)
+    out["stock_se_t_ha"] = out["stock_sd_t_ha"] / np.sqrt(out["n_cores"])
+    ids = frame.groupby(plot, sort=False).first()
+    out["plot_id"] = out["plot"].map(ids["plot_id"])
+    columns = list(SAMPLING_COLUMNS)
+    for extra in ("farm_id", "area_ha"):
+        if extra in ids:
+            out[extra] = out["plot"].map(ids[extra])
+            columns.append(extra)
+    out = out.sort_values(["plot", "year"], kind="stable", na_position="last")
+    return out[columns].reset_index(drop=True)
+
+
+def plot_observed_rates(samplings: pd.DataFrame, *, confidence: float = 0.95) -> pd.DataFrame:
+    """:func:`observed_rate` of every plot over its samplings (a :func:`sampling_stocks` table).
+
+    Returns
+    -------
+    DataFrame
+        ``plot_id`` and :data:`TREND_COLUMNS`, one row per plot of ``samplings`` (plots with
+        one dated sampling: ``n_samplings`` 1 and NaN rates).
+    """
+    ids = pd.unique(samplings["plot_id"])
+    trend = observed_rate(samplings["plot_id"].to_numpy(dtype=object), samplings["year"].to_numpy(dtype=float),
+                          samplings["stock_t_ha"].to_numpy(dtype=float), confidence=confidence)
+    out = trend.reindex(ids)
+    out["n_samplings"] = out["n_samplings"].fillna(0).astype(np.int64)
+    out["observed_meets_4p1000"] = out["observed_meets_4p1000"].astype("boolean")
+    return out.rename_axis("plot_id").reset_index()
