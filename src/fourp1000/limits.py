@@ -29,9 +29,8 @@ DEFAULTS: dict[str, tuple[int, str]] = {
     "MAX_CONFIG_BYTES": (1_000_000, "bytes of a config file or --columns map"),
     "MAX_YAML_DEPTH": (32, "nesting depth of a YAML document"),
     "MAX_YAML_ALIASES": (1_000, "aliases (*name) in a YAML document"),
-    "MAX_DRAWS": (1_000_000, "--draws"),
-    "MAX_DRAW_CELLS": (200_000_000, "Monte Carlo values held at once (draws x plots)"),
-    "MAX_BOOTSTRAP": (100_000, "--bootstrap resamples"),
+    "MAX_DRAWS": (100_000, "Monte Carlo draws (--draws)"),
+    "MAX_BOOTSTRAP": (100_000, "bootstrap resamples (--bootstrap)"),
     "MAX_UNIT_LENGTH": (64, "characters of a unit expression"),
 }
 

@@ -16,6 +16,9 @@ from ..stocks.estimate import parse_depth
 from ..stocks.ptf import PTF_CHOICES
 from .common import (
     EXIT_DATA_ERROR,
+    SOM_FACTOR_RANGE,
+    FiniteRange,
+    bounded,
     EXIT_TARGET_MISSED,
     echo_err,
     handle_errors,
@@ -58,23 +61,24 @@ def parse_depths(values: tuple[str, ...]) -> tuple[float, ...]:
               help="Standard depth(s) in cm from the surface: 30, 0-30, or several (--depth 10 --depth 30 or 10,30,50).")
 @click.option("--mass-basis", type=click.Choice(esm.MASS_BASES), default="mineral", show_default=True,
               help="Equivalent mineral soil mass (von Haden) or total soil mass (SimpleESM).")
-@click.option("--som-factor", type=float, default=esm.DEFAULT_SOM_FACTOR, show_default=True,
+@click.option("--som-factor", type=FiniteRange(*SOM_FACTOR_RANGE), default=esm.DEFAULT_SOM_FACTOR, show_default=True,
               help="SOM = factor x SOC where som_pct is not given (2.0 after Pribyl 2010, as the ESM R packages).")
 @click.option("--reference", type=click.Choice(["baseline_mean", "minimum"]), default="baseline_mean",
               show_default=True, help="Reference masses: mean over the baseline cores, or the lightest core.")
 @click.option("--extrapolate/--no-extrapolate", default=True, show_default=True,
               help="Extrapolate cores whose sampled mass is short of the reference mass (flagged).")
 @click.option("--bootstrap", "n_bootstrap", type=click.IntRange(0, None), default=1000, show_default=True,
+              callback=bounded("MAX_BOOTSTRAP"),
               help="Bootstrap resamples over cores for the interval of the change and p_meets_4p1000 (0: off).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap.")
-@click.option("--confidence", type=click.FloatRange(0.5, 0.999), default=0.95, show_default=True,
+@click.option("--seed", type=click.IntRange(0, None), default=0, show_default=True, help="Seed of the bootstrap.")
+@click.option("--confidence", type=FiniteRange(0.5, 0.999), default=0.95, show_default=True,
               help="Confidence level of the interval of the change.")
 @click.option("--bd-ptf", type=click.Choice(PTF_CHOICES + (NO_PTF,)), default="auto", show_default=True,
               help="Pedotransfer function for missing bulk density, as in estimate (flagged in bd_estimated); "
                    "none: measured bulk density only.")
 @click.option("--bd-basis", type=click.Choice(BD_BASES), default="fine_earth", show_default=True,
               help="What bulk_density_g_cm3 means where rows have no bd_basis column.")
-@click.option("--years", type=click.FloatRange(0, None, min_open=True), default=None,
+@click.option("--years", type=FiniteRange(0, 1000, min_open=True), default=None,
               help="Years between baseline and follow-up when the samplings are not dated (e.g. two files "
                    "without sampled_on).")
 @click.option("--check", is_flag=True, help=f"Exit with code {EXIT_TARGET_MISSED} when any plot misses 4 per 1000.")

@@ -15,6 +15,7 @@ from ..projection.models import MODELS
 from ..projection.table import SAMPLING_CHOICES, ProjectOptions, load_plots_or_horizons, project_table
 from .common import (
     EXIT_DATA_ERROR,
+    FiniteRange,
     EXIT_TARGET_MISSED,
     columns_meta,
     echo_err,
@@ -58,7 +59,7 @@ def projection_options(func):
                      show_default=True, help="IPCC tables: 2019 Refinement or 2006 Guidelines."),
         click.option("--method", type=click.Choice(METHODS), default="ipcc", show_default=True,
                      help="IPCC Tier 1 stock change factors, or meta-analysis rates of the practices."),
-        click.option("--rate-years", type=click.FloatRange(0, None, min_open=True), default=None,
+        click.option("--rate-years", type=FiniteRange(0, 1000, min_open=True), default=None,
                      help="With --method rates: years the rates apply (default: the catalogue's duration)."),
         click.option("--check", is_flag=True,
                      help=f"Exit with code {EXIT_TARGET_MISSED} when any plot (project) or farm (score) misses 4 per 1000."),

@@ -24,9 +24,9 @@ from .uncertainty_options import uncertainty_from_cli, uncertainty_options, unce
 @click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default="report.html",
               show_default=True, help="HTML file to write (atomically); '-' is stdout.")
 @click.option("--title", default=None, help="Page title (default: 'Soil carbon and the 4 per 1000 target').")
-@click.option("--max-farm-figures", type=click.IntRange(0, None), default=60, show_default=True,
+@click.option("--max-farm-figures", type=click.IntRange(0, 10_000), default=60, show_default=True,
               help="Trajectory figures for at most this many farms (best-ranked first).")
-@click.option("--max-plot-rows", type=click.IntRange(0, None), default=500, show_default=True,
+@click.option("--max-plot-rows", type=click.IntRange(0, 1_000_000), default=500, show_default=True,
               help="Leave the table of all plots out above this many plots.")
 @click.option("-q", "--quiet", is_flag=True, help="No summary on stderr; errors only.")
 @click.option("-v", "--verbose", is_flag=True, help="Methods on stderr too.")

@@ -340,16 +340,11 @@ def pint_unit(unit: str | None) -> str:
 
 
 def load_column_map(path: str) -> dict:
-    """Read a ``--columns`` YAML file (see :func:`parse_column_map` for its shape)."""
-    import yaml
+    """Read a ``--columns`` YAML file (see :func:`parse_column_map` for its shape), with the
+    encoding rules and limits of every input (:func:`fourp1000.io.text.read_yaml_file`)."""
+    from .text import read_yaml_file
 
-    try:
-        with open(path, "rb") as fh:
-            doc = yaml.safe_load(fh)
-    except OSError as exc:
-        raise InputError(f"{path}: {exc.strerror or exc}") from exc
-    except yaml.YAMLError as exc:
-        raise InputError(f"{path}: not valid YAML: {getattr(exc, 'problem', exc)}") from exc
+    doc = read_yaml_file(path)
     if not isinstance(doc, dict):
         raise InputError(f"{path}: expected a mapping of input headers to columns")
     return {str(k): v for k, v in doc.items()}
