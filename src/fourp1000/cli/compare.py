@@ -123,6 +123,8 @@ def compare(file, file2, esm_method, depths, mass_basis, som_factor, reference, 
         baseline = (load_horizons(file2, sep=sep, decimal=decimal, encoding=encoding, sheet=sheet,
                                   som_factor=som_factor, bd_basis=bd_basis, columns_file=columns_file)
                     if file2 else None)
+    if baseline is not None and baseline.label == table.label:  # the same file twice: keep their rows apart
+        baseline.label = f"{baseline.label} (baseline)"
     for read in (table, baseline):
         if read is not None:
             report_columns(read, quiet=quiet, verbose=verbose)
