@@ -66,7 +66,7 @@ def test_isis_cli_fails_with_full_report_and_skip_succeeds(reference_dir, tmp_pa
     error = next(i for i, ln in enumerate(lines) if ln.startswith("Error: "))
     assert all(ln.startswith(("Columns ignored", "Warning: ", "Note: ")) for ln in lines[:error])
     n = int(lines[error].split()[1])
-    listed = len([ln for ln in lines if ln.startswith("  isis_mapped.csv: row ")])
+    listed = len([ln for ln in lines if ln.startswith(f"  {path}: row ")])
     folded = sum(int(ln.split()[2]) for ln in lines if ln.startswith("  ... and ") and "knock-on" in ln)
     assert n > 100 and listed + folded == n
     rejects = tmp_path / "rejects.csv"

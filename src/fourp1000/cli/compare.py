@@ -107,9 +107,9 @@ def compare(file, file2, esm_method, depths, mass_basis, som_factor, reference, 
 
     \b
     Examples:
-      fourp1000 compare campaigns.csv
+      fourp1000 compare examples/campaigns.csv
       fourp1000 compare followup_2025.csv baseline_2020.csv --depth 10,30,50
-      fourp1000 compare campaigns.csv --esm-method linear --on-error skip --rejects rejected.csv
+      fourp1000 compare examples/campaigns.csv --esm-method linear --on-error skip --rejects rejected.csv
       fourp1000 compare followup.csv baseline.csv --years 10 --bd-ptf none
     """
     depths_cm = parse_depths(depths)

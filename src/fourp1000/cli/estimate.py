@@ -142,12 +142,12 @@ def estimate(file, depth, depth_method, spline_lambda, extrapolate, max_extrapol
     \b
     Examples:
       fourp1000 estimate examples/plots.csv
-      fourp1000 estimate plots.csv --depth 0-40 --depth-method spline -f json -o stocks.json
-      fourp1000 estimate lab.csv --on-error skip --rejects rejected.csv
-      fourp1000 estimate lab.csv --depth-tolerance 1 --strict
-      fourp1000 estimate plots.csv --depth 0-50 --extrapolate --max-extrapolate-cm 20
-      cat plots.csv | fourp1000 estimate - --format csv
-      fourp1000 estimate plots.csv --uncertainty --draws 2000 -o stocks.csv
+      fourp1000 estimate examples/plots.csv --depth 0-40 --depth-method spline --extrapolate -f json -o stocks.json
+      fourp1000 estimate examples/plots_eu.csv --on-error skip --rejects rejected.csv
+      fourp1000 estimate examples/plots_eu.csv --depth-tolerance 1 --strict
+      fourp1000 estimate examples/plots.csv --depth 0-50 --extrapolate --max-extrapolate-cm 20
+      cat examples/farm.yaml | fourp1000 estimate - --format csv
+      fourp1000 estimate examples/plots.csv --uncertainty --draws 2000 -o stocks.csv
     """
     opts = options_from_cli(depth, depth_method, spline_lambda, extrapolate, bd_ptf, som_factor, stone_density, on_error,
                             max_extrapolate_cm=max_extrapolate_cm, max_extrapolate_share=max_extrapolate_share,

@@ -244,10 +244,10 @@ def project(file, practices, years, ipcc_version, method, rate_years, check, sam
     \b
     Examples:
       fourp1000 project examples/plots.csv
-      fourp1000 project plots.csv --practice no_till --practice cover_crops --years 30
-      fourp1000 project plots.csv --trajectory -f csv -o trajectory.csv
-      fourp1000 project plots.csv --check -q -f json   # exit 3 if a plot misses 4 per 1000
-      fourp1000 project plots.csv --uncertainty --confidence 0.9 -f csv
+      fourp1000 project examples/plots.csv --practice no_till --practice cover_crops --years 30 --on-error skip
+      fourp1000 project examples/plots.csv --trajectory -f csv -o trajectory.csv
+      fourp1000 project examples/plots.csv --check -q -f json   # exit 3 if a plot misses 4 per 1000
+      fourp1000 project examples/plots.csv --uncertainty --confidence 0.9 -f csv
       fourp1000 project examples/plots.csv --model rothc --climate examples/climate.csv
       fourp1000 project examples/plots.csv --model ipcc,rothc --climate examples/climate.csv -f csv
       fourp1000 project examples/plots.csv --tillage-credit none --cap-at-capacity
@@ -299,8 +299,8 @@ def score(file, practices, years, ipcc_version, method, rate_years, check, sampl
     Examples:
       fourp1000 score examples/plots.csv
       fourp1000 score farms.parquet --on-error skip --rejects rejected.csv -o scores.csv
-      fourp1000 score plots.csv --practice cover_crops --check -q
-      fourp1000 score plots.csv --uncertainty --draws 5000 --check   # exit 3 unless P(meet) >= 0.9
+      fourp1000 score examples/plots.csv --practice cover_crops --on-error skip --check -q   # exit 3 if a farm misses
+      fourp1000 score examples/plots.csv --uncertainty --draws 5000 --check   # exit 3 unless P(meet) >= 0.9
       fourp1000 score examples/plots.csv --model ipcc,rothc --climate examples/climate.csv
     """
     fmt = resolve_format(fmt, output)
