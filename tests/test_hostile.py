@@ -162,7 +162,7 @@ def test_parquet_of_run_length_encoded_rows_is_refused_from_its_footer(tmp_path)
     n = 30_000_000
     pq.write_table(pa.table({"plot_id": pa.array(np.zeros(n, dtype=np.int8)),
                              "soc_pct": pa.array(np.ones(n, dtype=np.int8))}), path, compression="zstd")
-    assert path.stat().st_size < 200_000
+    assert path.stat().st_size < 400_000
     start = time.monotonic()
     stderr = bounded_error(run_bounded("estimate", path, timeout=30))
     assert time.monotonic() - start < 15
@@ -174,7 +174,7 @@ def test_deeply_nested_yaml_input_is_refused(tmp_path, doc):
     path = tmp_path / "deep.yaml"
     path.write_bytes(doc)
     stderr = bounded_error(run_bounded("estimate", path, timeout=20))
-    assert "nested more than" in stderr
+    assert "nest" in stderr and len(stderr.splitlines()) == 1
 
 
 def test_yaml_alias_bomb_is_refused(tmp_path):
@@ -327,7 +327,7 @@ def test_compare_a_file_with_itself_is_not_an_internal_error():
 @pytest.mark.parametrize("command", [["practices"], ["estimate", str(EXAMPLES / "plots.csv")]])
 @pytest.mark.parametrize("encoding", ["latin-1", "utf-8-sig"])
 def test_config_files_in_latin1_or_with_a_bom_are_read(tmp_path, command, encoding):
-    (tmp_path / "fourp1000.yaml").write_bytes("# réglages\nformat: csv\n".encode(encoding))
+    (tmp_path / "fourp1000.yaml").write_bytes("# réglages de la ferme\nformat: csv\n".encode(encoding))
     proc = run_bounded(*command, "-q", cwd=tmp_path, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.count(b",") > 10  # csv, from the config file
@@ -433,11 +433,18 @@ def test_a_fifo_is_read_once(tmp_path):
 
 
 def _mixed_file(path: Path, utf8_before: bool) -> None:
+    """Copies of the example plots (plot ids made unique), with a latin-1 farm name on row 3,003
+    (past the first 256 KB) and, if ``utf8_before``, a UTF-8 one on row 18."""
     lines = (EXAMPLES / "plots.csv").read_bytes().splitlines()
-    body = [lines[0]] + [ln.replace(b"BL-", b"BL%d-" % i) for i in range(200) for ln in lines[1:]]
-    body[3002] = body[3002].replace(b"beaulieu", b"K\xf6ln")
+    body = [lines[0]]
+    for i in range(200):
+        for ln in lines[1:]:
+            farm, plot, rest = ln.split(b",", 2)
+            body.append(b",".join([farm, plot + b"-%d" % i, rest]))
+    assert len(b"\n".join(body[:3002])) > 256 * 1024
+    body[3002] = b"K\xf6ln," + body[3002].split(b",", 1)[1]
     if utf8_before:
-        body[17] = body[17].replace(b"beaulieu", "Château".encode())
+        body[17] = "Château,".encode() + body[17].split(b",", 1)[1]
     path.write_bytes(b"\n".join(body) + b"\n")
 
 

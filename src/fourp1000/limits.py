@@ -21,7 +21,7 @@ from .errors import InputError
 DEFAULTS: dict[str, tuple[int, str]] = {
     "MAX_COLUMNS": (2_000, "columns of an input table"),
     "MAX_CELLS": (500_000_000, "cells (rows x columns) of an input table"),
-    "MAX_EXPANSION": (1_000, "cells per byte of a compressed input (Parquet, xlsx) above a million cells"),
+    "MAX_EXPANSION": (100, "cells per byte of a compressed input (Parquet, xlsx) above a million cells"),
     "MAX_STREAM_BYTES": (2_000_000_000, "bytes read from stdin or a FIFO (held in memory)"),
     "MAX_XLSX_CELLS": (5_000_000, "cells of the used range of an Excel sheet"),
     "MAX_XLSX_BYTES": (1_000_000_000, "decompressed bytes of an Excel workbook"),

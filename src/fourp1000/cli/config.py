@@ -59,19 +59,26 @@ def apply_config(ctx: click.Context, config_file: str | None) -> None:
         ctx.obj["column_map"] = {str(k): v for k, v in columns.items()}
     sections = {str(k): v for k, v in doc.items() if k in commands and isinstance(v, dict)}
     top = {str(k).replace("-", "_"): v for k, v in doc.items() if k not in sections}
-    unknown = [k for k in top if not any(_has_param(cmd, k) for cmd in commands.values())]
+    unknown = [k for k in top if not any(_param_name(cmd, k) for cmd in commands.values())]
     if unknown:
         echo_err(f"Error: {path}: unknown option(s) {', '.join(sorted(unknown))}")
         ctx.exit(1)
     default_map: dict[str, dict] = {}
     for name, cmd in commands.items():
-        values = {k: v for k, v in top.items() if _has_param(cmd, k)}
-        values.update({str(k).replace("-", "_"): v for k, v in sections.get(name, {}).items()})
+        values = {_param_name(cmd, k): v for k, v in top.items() if _param_name(cmd, k)}
+        values.update({_param_name(cmd, str(k).replace("-", "_")) or str(k).replace("-", "_"): v
+                       for k, v in sections.get(name, {}).items()})
         if values:
             default_map[name] = values
     ctx.default_map = default_map
     ctx.obj["config_path"] = str(path)
 
 
-def _has_param(cmd: click.Command, name: str) -> bool:
-    return any(p.name == name for p in cmd.params)
+def _param_name(cmd: click.Command, key: str) -> str | None:
+    """The parameter a config key sets: by its name or by its long option (``format`` sets
+    ``--format``, whose parameter is ``fmt``); None if the command has none."""
+    for p in cmd.params:
+        longs = [o.lstrip("-").replace("-", "_") for o in getattr(p, "opts", []) if o.startswith("--")]
+        if key == p.name or key in longs:
+            return p.name
+    return None

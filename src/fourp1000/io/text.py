@@ -156,6 +156,23 @@ def decode(data: bytes, label: str, encoding: str | None = None) -> tuple[str, E
     return data.decode(found.name), found
 
 
+def _loader():
+    """The safe loader (libyaml's when present) without implicit timestamps: a date stays the
+    text written, so an impossible one (``2019-02-31``) is reported by row like any value."""
+    import yaml
+
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class Loader(base):  # type: ignore[valid-type, misc]
+        pass
+
+    Loader.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in base.yaml_implicit_resolvers.items()
+    }
+    return Loader
+
+
 def _check_events(text: str, label: str) -> None:
     """Nesting depth and aliases of a YAML text, from its event stream (no recursion)."""
     import yaml
@@ -202,7 +219,7 @@ FOURP1000_MAX_YAML_DEPTH to raise the limit)
     text = text.lstrip("\ufeff")
     try:
         _check_events(text, label)
-        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        return yaml.load(text, Loader=_loader())  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}:" if mark is not None else ""
