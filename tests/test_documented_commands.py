@@ -3,7 +3,8 @@
 The command lines are extracted from README.md and docs/*.md (code blocks, and inline
 ``fourp1000 ...`` spans that name a file) and from the ``Example:``/``Examples:`` section of
 every command's ``--help``. Each distinct one runs once, through ``CliRunner``, in a
-temporary folder holding ``examples/``. A documented ``# exit N`` comment (e.g. for
+temporary folder holding ``examples/`` and ``tests/data/`` (the docs cite both), and, when the
+reference data is there, the official RothC input file as ``RothC_input.dat``. A documented ``# exit N`` comment (e.g. for
 ``--check``) allows N beside 0; otherwise the command must exit 0. Lines that need a file
 of the user's (no shipped example fits) are listed in :data:`ILLUSTRATIVE` with the reason;
 the test fails if a listed line is no longer documented, so the list cannot go stale.
@@ -29,6 +30,8 @@ SOURCES = [ROOT / "README.md"] + [d for d in DOCS if d.name != "cli-reference.md
 
 #: Documented command lines that need a file of the user's: command line -> why.
 ILLUSTRATIVE = {
+    "_FOURP1000_COMPLETE=fish_source fourp1000 > ~/.config/fish/completions/fourp1000.fish":
+        "installs shell completion into the user's own shell configuration",
     "fourp1000 compare followup_2025.csv baseline_2020.csv --depth 10,30,50":
         "the two-file form needs the user's baseline and follow-up files; examples/campaigns.csv holds both "
         "samplings in one file",
@@ -36,18 +39,16 @@ ILLUSTRATIVE = {
         "the two-file form with undated samplings needs the user's two files",
     "fourp1000 score farms.parquet --on-error skip --rejects rejected.csv -o scores.csv":
         "shows Parquet input; no Parquet file is shipped (tests/test_input.py reads Parquet)",
-    "fourp1000 rothc RothC_input.dat":
-        "the official Rothamsted input file is not shipped (docs/rothc.md; tests/test_rothc.py runs it)",
-    "fourp1000 rothc RothC_input.dat --spinup reference --monthly -o months.csv":
-        "the official Rothamsted input file is not shipped",
-    "fourp1000 rothc RothC_input.dat --format json --radiocarbon":
-        "the official Rothamsted input file is not shipped",
     "fourp1000 score farm.csv --uncertainty --draws 10000":
         "farm.csv is the ten-plot farm listed just above it in docs/uncertainty.md",
     "SOURCE_DATE_EPOCH=$(git log -1 --format=%ct) fourp1000 report examples/plots.csv -o report.html":
         "needs a git checkout; the same command with SOURCE_DATE_EPOCH=0 is in `report --help`",
 }
 _EXIT = re.compile(r"#.*\bexit (\d)")
+# A shell line that runs fourp1000 (after environment settings, a `cat FILE |` or an install).
+_COMMAND = re.compile(r"^(?:[A-Z_][A-Z0-9_]*=(?:\$\([^)]*\)|\S*)\s+)*(?:cat \S+ \|\s*)?(?:python -m pip install [^&]*&&\s*)?fourp1000\s")
+#: The official RothC input file, from the reference data (not shipped with the package).
+ROTHC_INPUT = Path("rothc") / "RothC_Code_v2.0.0" / "RothC_input.dat"
 _FENCE = re.compile(r"```[a-z]*\n(.*?)```", re.S)
 _INLINE = re.compile(r"`(fourp1000 [^`]+)`")
 
@@ -57,9 +58,7 @@ def _doc_lines() -> list[tuple[str, str]]:
     for path in SOURCES:
         text = path.read_text(encoding="utf-8")
         for block in _FENCE.findall(text):
-            out += [(path.name, ln.strip()) for ln in block.splitlines()
-                    if "fourp1000 " in ln and not ln.strip().startswith(("#", "python -m pytest", "import "))
-                    and not ln.strip().startswith(("`", "-"))]
+            out += [(path.name, ln.strip()) for ln in block.splitlines() if _COMMAND.match(ln.strip())]
         prose = _FENCE.sub("", text)
         out += [(path.name, span) for span in _INLINE.findall(prose) if _runnable_span(span)]
     return out
@@ -114,7 +113,7 @@ def parse(line: str) -> tuple[list[str], dict[str, str], str | None, set[int]]:
     line = re.split(r"\s>\s", line)[0]  # "> stocks.csv": stdout is captured anyway
     words = shlex.split(line)
     env = {}
-    while words and re.fullmatch(r"[A-Z_]+=\S*", words[0]):
+    while words and re.fullmatch(r"[A-Z_][A-Z0-9_]*=\S*", words[0]):
         key, _, value = words.pop(0).partition("=")
         env[key] = value
     assert words and words[0] == "fourp1000", f"not a fourp1000 command line: {line}"
@@ -139,13 +138,17 @@ def test_the_docs_have_command_lines():
 def workdir(tmp_path_factory):
     folder = tmp_path_factory.mktemp("documented")
     shutil.copytree(ROOT / "examples", folder / "examples")
+    shutil.copytree(ROOT / "tests" / "data", folder / "tests" / "data")
     return folder
 
 
 @pytest.mark.parametrize("where, line", [item for item in LINES if item[1].split(" #")[0].strip()
                                          not in ILLUSTRATIVE], ids=lambda v: v if len(v) < 60 else v[:60])
-def test_documented_command_runs(where, line, workdir, monkeypatch):
+def test_documented_command_runs(where, line, workdir, monkeypatch, request):
     args, env, stdin, allowed = parse(line)
+    if "RothC_input.dat" in args:
+        source = request.getfixturevalue("reference_dir") / ROTHC_INPUT  # skips without the reference data
+        shutil.copyfile(source, workdir / "RothC_input.dat")
     monkeypatch.chdir(workdir)
     data = (workdir / stdin).read_bytes() if stdin else None
     result = CliRunner().invoke(main, args, input=data, env=env, catch_exceptions=False)
