@@ -542,3 +542,46 @@ def test_yaml_layer_with_a_list_for_a_value_is_a_row_problem(tmp_path):
 
 def test_json_input_read_from_stdin_as_csv_is_an_error_not_a_crash():
     one_error(invoke("estimate", "-", data=io.BytesIO(b'{"plot_id": "P1"}').read()))
+
+
+# --- beyond the listed cases ----------------------------------------------------------------------
+
+def test_an_output_that_is_the_input_is_refused_and_the_input_kept(tmp_path):
+    path = tmp_path / "plots.csv"
+    path.write_text(GOOD)
+    for flag in ("-o", "--rejects"):
+        stderr = one_error(invoke("estimate", path, "--on-error", "skip", flag, path), code=2)
+        assert "is the input file" in stderr
+    assert path.read_text() == GOOD
+    stderr = one_error(invoke("estimate", path, "-o", tmp_path / "o.csv", "--rejects", tmp_path / "o.csv"), code=2)
+    assert "two outputs" in stderr
+
+
+def test_a_compressed_file_is_never_unpacked_by_its_name(tmp_path):
+    import bz2
+
+    path = tmp_path / "bomb.csv.bz2"
+    path.write_bytes(bz2.compress(HEADER.encode() + b"\n" + b"P1,0,30,1.2,1.3\n" * 5_000_000))
+    start = time.monotonic()
+    one_error(invoke("estimate", path))
+    assert time.monotonic() - start < 10
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "0"])
+def test_set_constants_must_be_finite_and_in_range(tmp_path, value):
+    path = tmp_path / "plots.csv"
+    path.write_text(GOOD)
+    stderr = one_error(invoke("estimate", path, "--set", f"area_ha={value}"))
+    assert "constant" in stderr and "area_ha" in stderr
+
+
+def test_terminal_table_shows_ids_as_written_without_markup_or_escapes(tmp_path):
+    data = f'{HEADER}\n[red]P1[/red],0,30,1.2,1.3\n"\x1b[2JP2",0,30,1.2,1.3\n'
+    result = invoke("estimate", "-", "-f", "table", "-q", data=data)
+    assert result.exit_code == 0, result.stderr
+    assert "[red]P1[/red]" in result.stdout and "\\x1b[2JP2" in result.stdout and "\x1b" not in result.stdout
+
+
+def test_dev_zero_as_input_is_refused_at_once():
+    proc = run_bounded("estimate", "/dev/zero", timeout=20)
+    assert "binary data" in bounded_error(proc)

@@ -13,15 +13,14 @@ from __future__ import annotations
 import functools
 import math
 import os
-import re
 import sys
-import unicodedata
 import warnings
 from collections.abc import Callable
 
 import click
 
 from ..errors import FourP1000Error, ValidationError
+from ..io.text import printable
 
 EXIT_OK = 0
 EXIT_DATA_ERROR = 1
@@ -29,23 +28,6 @@ EXIT_USAGE = 2
 EXIT_TARGET_MISSED = 3
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-
-
-# Control and format characters (C0/C1, DEL, bidi overrides, line separators) a plot id may hold.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]")
-
-
-def printable(text: object) -> str:
-    """``text`` with control characters escaped (``\\n``, ``\\x1b``, ``\\u202e``), so a value
-    from the input cannot break a message into fake lines or drive the terminal.
-
-    >>> printable("P1\\nrows read: 0")
-    'P1\\\\nrows read: 0'
-    """
-    text = str(text)
-    if not _UNSAFE.search(text):
-        return text
-    return _UNSAFE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 def echo_err(message: str) -> None:
@@ -80,11 +62,38 @@ def report_error(exc: FourP1000Error, *, max_lines: int = 1000) -> None:
         echo_err(f"Error: {exc}")
 
 
+# Parameters naming files a command reads, and those naming files it writes (with their flag).
+_INPUT_PARAMS = ("file", "file2", "climate_file", "columns_file")
+_OUTPUT_PARAMS = {"output": "-o", "rejects": "--rejects", "farm_summary": "--farm-summary", "cores_file": "--cores"}
+
+
+def check_outputs(params: dict) -> None:
+    """Refuse (exit 2) an output file that is an input file or another output of the run:
+    replacing it would destroy the input before anyone saw the results."""
+    inputs = [(name, params[name]) for name in _INPUT_PARAMS if params.get(name) not in (None, "-")]
+    outputs = [(flag, params[name]) for name, flag in _OUTPUT_PARAMS.items() if params.get(name) not in (None, "-")]
+    for i, (flag, out) in enumerate(outputs):
+        if any(os.path.normpath(out) == os.path.normpath(p) for _, p in outputs[i + 1:]) and os.path.normpath(out) \
+                not in ("/dev/null", "/dev/stdout", "/dev/stderr"):
+            raise click.UsageError(f"{flag} {out} is given for two outputs: write them to two files")
+        if not os.path.isfile(out):
+            continue  # new files, devices and pipes cannot be an input file
+        for other, path in inputs + [(f, p) for f, p in outputs[i + 1:]]:
+            try:
+                same = os.path.samefile(out, path)
+            except OSError:
+                continue
+            if same:
+                what = "the input file" if other in _INPUT_PARAMS else f"also the {other} file"
+                raise click.UsageError(f"{flag} {out} is {what} {path}: write it elsewhere")
+
+
 def handle_errors(func: Callable) -> Callable:
     """Map library exceptions to a one-line error and exit code 1 (no traceback)."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
+        check_outputs(kwargs)
         try:
             with warnings.catch_warnings():
                 if not os.environ.get("FOURP1000_DEBUG"):  # library warnings are not messages for users

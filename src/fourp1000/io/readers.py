@@ -261,6 +261,7 @@ def _csv_kwargs(sep: str, decimal: str, thousands: str | None = None, header_row
         "low_memory": False,
         "skiprows": (header_row or 1) - 1,
         "skip_blank_lines": header_row is None,  # row numbers count blank lines below a given header row
+        "compression": None,  # never unpacked by its name (plots.csv.bz2): no decompression bomb
     }
 
 
@@ -366,7 +367,7 @@ def _read_csv_arrow(path: Path, sep: str) -> pd.DataFrame | None:
         return None
     try:
         table = pacsv.read_csv(
-            path,
+            pa.input_stream(str(path), compression=None),  # never unpacked by its name
             parse_options=pacsv.ParseOptions(delimiter=sep),
             convert_options=pacsv.ConvertOptions(
                 column_types={c: pa.string() for c in ID_COLUMNS},

@@ -29,6 +29,24 @@ _UTF8_CHAR = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf
 _UTF8_NAMES = {"utf-8", "utf8", "utf_8", "u8", "utf-8-sig", "utf_8_sig"}
 
 
+# Control and format characters (C0/C1, DEL, bidi overrides, line separators) a value may hold.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+def printable(text: object) -> str:
+    """``text`` with control characters escaped (``\\n``, ``\\x1b``, ``\\u202e``), so a value
+    from the input cannot break a message or a terminal table into fake lines or drive the
+    terminal.
+
+    >>> printable("P1\\nrows read: 0")
+    'P1\\\\nrows read: 0'
+    """
+    text = str(text)
+    if not _UNSAFE.search(text):
+        return text
+    return _UNSAFE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
 @dataclass(frozen=True)
 class Encoding:
     """The encoding a text is read with, and a note when it was a fallback (else None)."""
@@ -240,4 +258,4 @@ def read_yaml_file(path: str, *, size_limit: str = "MAX_CONFIG_BYTES"):
     return load_yaml(data, str(path), size_limit=size_limit)
 
 
-__all__ = ["Encoding", "check_encoding_name", "sniff_bytes", "sniff_file", "decode", "load_yaml", "read_yaml_file"]
+__all__ = ["printable", "Encoding", "check_encoding_name", "sniff_bytes", "sniff_file", "decode", "load_yaml", "read_yaml_file"]
