@@ -69,7 +69,7 @@ def test_json_has_farms_and_cores(runner):
 
 def test_depth_must_start_at_surface(runner):
     result = runner.invoke(main, ["compare", "-", "--depth", "10-30"], input=CAMPAIGNS)
-    assert result.exit_code == 1 and "start at the surface" in result.stderr
+    assert result.exit_code == 2 and "start at the surface" in result.stderr  # a bad option value: usage
 
 
 @pytest.mark.reference
