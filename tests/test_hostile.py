@@ -585,3 +585,13 @@ def test_terminal_table_shows_ids_as_written_without_markup_or_escapes(tmp_path)
 def test_dev_zero_as_input_is_refused_at_once():
     proc = run_bounded("estimate", "/dev/zero", timeout=20)
     assert "binary data" in bounded_error(proc)
+
+
+def test_report_of_a_process_substitution_hashes_what_it_read(tmp_path):
+    import hashlib
+
+    out = tmp_path / "r.html"
+    line = f"{sys.executable} -m fourp1000 report <(cat {EXAMPLES / 'plots.csv'}) -q -o {out}"
+    proc = run_bounded(line, shell=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert hashlib.sha256((EXAMPLES / "plots.csv").read_bytes()).hexdigest() in out.read_text()

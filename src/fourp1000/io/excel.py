@@ -25,6 +25,8 @@ from .readers import ID_COLUMNS, RawTable, first_line, unique_columns
 
 #: How many rows from the top of a sheet are searched for the header row.
 HEADER_SEARCH_ROWS = 30
+#: How many other sheets are searched for the columns a sheet lacks (for the --sheet hint).
+OTHER_SHEETS = 20
 #: Excel's last row: a cell below it is a malformed (or crafted) workbook.
 EXCEL_MAX_ROW = 1_048_576
 _ZIP = b"PK\x03\x04"
@@ -65,7 +67,8 @@ def read_excel(source: Path | io.BytesIO, *, label: str | None = None, sheet: st
             raise InputError(f"{label}: the workbook has no sheet")
         name = names[0] if sheet is None else sheet_name(sheet, names, label)
         cells, numbers = sheet_cells(book[name], label)
-        others = {n: _other_header(book[n], label) for n in names if n != name}
+        # The hint about other sheets looks at a few of them only (a workbook may hold thousands).
+        others = {n: _other_header(book[n], label) for n in [n for n in names if n != name][:OTHER_SHEETS]}
     except InputError:
         raise
     except Exception as exc:  # a corrupt sheet part

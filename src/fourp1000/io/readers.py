@@ -66,6 +66,8 @@ def read_table(
     (``<(cat plots.csv)``) are read once, into memory (at most ``MAX_STREAM_BYTES``).
     Rows whose cells are all empty are skipped (counted in ``dialect["blank_rows"]``).
     Messages name the file as it was given (two ``plots.csv`` in two folders stay apart).
+    ``stdin``, when given, is read instead of ``source`` (the bytes of ``source`` already
+    read once by the caller, e.g. to hash a FIFO); messages still name ``source``.
 
     Parameters
     ----------
@@ -89,9 +91,11 @@ def read_table(
         raise InputError(f"unknown input format {input_format!r}; valid: {', '.join(INPUT_FORMATS)}")
     options = {"sep": sep, "decimal": decimal, "encoding": encoding, "thousands": thousands,
                "header_row": header_row, "sheet": sheet}
-    if str(source) == "-":
-        data = read_stream(stdin or sys.stdin.buffer, "<stdin>")
-        return _with_rows(read_bytes(data, "<stdin>", input_format, **options))
+    if str(source) == "-" or stdin is not None:  # stdin, or the bytes of a FIFO already read by the caller
+        label = "<stdin>" if str(source) == "-" else str(source)
+        data = read_stream(stdin or sys.stdin.buffer, label)
+        fmt = input_format or (None if str(source) == "-" else _SUFFIXES.get(Path(source).suffix.lower()))
+        return _with_rows(read_bytes(data, label, fmt, **options))
     path, label = Path(source), str(source)
     try:
         info = path.stat()
