@@ -79,7 +79,7 @@ def test_percent_written_as_g_kg_one_warning_per_plot(runner):
     result = runner.invoke(main, ["estimate", str(DATA / "lab_pct_as_g_kg.csv"), "-f", "csv"])
     assert result.exit_code == 0
     lines = result.stderr.splitlines()
-    assert lines[0] == ("Warning: lab_pct_as_g_kg.csv: row 4, column soc_g_kg: SOC 0.62 g/kg here and 1.62 g/kg in the "
+    assert lines[0] == (f"Warning: {DATA / 'lab_pct_as_g_kg.csv'}: row 4, column soc_g_kg: SOC 0.62 g/kg here and 1.62 g/kg in the "
                         "top layer of plot PG-1: % written as g/kg? (1.62 % would be 16.2 g/kg)")
     assert lines[-1] == "6 rows read, 2 plots scored, 0 rows rejected, 1 plausibility warning (--strict rejects them)"
 

@@ -61,9 +61,9 @@ def test_bad_input_fails_with_every_problem(runner, tmp_path):
     # the plots' "no usable SOC layer" is a knock-on of the row errors: folded under them
     assert result.stderr.splitlines() == [
         "Error: 2 problems in input:",
-        "  plots.csv: row 2, column bulk_density_g_cm3: value 3.4 is outside 0.1–2.2 g/cm3; "
+        f"  {path}: row 2, column bulk_density_g_cm3: value 3.4 is outside 0.1–2.2 g/cm3; "
         "knock-on: no usable SOC layer between 0 and 30 cm",
-        "  plots.csv: row 3, column soc_pct: 'x' is not a number; knock-on: no usable SOC layer between 0 and 30 cm",
+        f"  {path}: row 3, column soc_pct: 'x' is not a number; knock-on: no usable SOC layer between 0 and 30 cm",
     ]
     assert "Traceback" not in result.output
 

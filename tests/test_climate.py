@@ -128,7 +128,7 @@ def test_read_csv_with_semicolons_and_decimal_commas(tmp_path):
     path = tmp_path / "clim.csv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     clim = read_climate(path)
-    assert clim.label == "clim.csv"
+    assert clim.label == str(path)  # named as given
     np.testing.assert_allclose(clim.temperature_c[:, 0], np.arange(1, 13) + 0.5)
     np.testing.assert_allclose(clim.evaporation_mm[:, 0], (np.arange(1, 13) + 10.5) / 0.75)
 

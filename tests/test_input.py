@@ -68,7 +68,7 @@ def test_every_row_problem_is_reported(tmp_path):
     msg = t.problems.set_index("row").loc[2, "message"]
     assert msg == "value 3.4 is outside 0.1–2.2 g/cm3"
     first = t.problem_list()[0]
-    assert str(first) == "t.csv: row 2, column bulk_density_g_cm3: value 3.4 is outside 0.1–2.2 g/cm3"
+    assert str(first) == f"{tmp_path / 't.csv'}: row 2, column bulk_density_g_cm3: value 3.4 is outside 0.1–2.2 g/cm3"
 
 
 def test_european_csv_sniffed(tmp_path):
@@ -159,7 +159,7 @@ def test_quantity_without_unit_is_never_guessed(tmp_path):
     with pytest.raises(ValidationError) as err:
         load("plot_id,top_cm,bottom_cm,SOC\nA,0,30,1.2\n", tmp_path=tmp_path)
     msg = str(err.value.problems[0])
-    assert msg.startswith("t.csv: column SOC: looks like soc but gives no unit: name it soc_g_kg")
+    assert msg.startswith(f"{tmp_path / 't.csv'}: column SOC: looks like soc but gives no unit: name it soc_g_kg")
 
 
 def test_ambiguous_duplicate_headers(tmp_path):

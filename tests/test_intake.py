@@ -350,7 +350,7 @@ def test_decimal_option_applies_to_excel_text_cells(lab_workbook):
 def test_wrong_sheet_lists_the_sheets(lab_workbook):
     result = run("estimate", lab_workbook, "--sheet", "Nope")
     assert result.exit_code == 1
-    assert result.stderr.strip() == ("Error: rapport.xlsx: no sheet 'Nope'; the workbook has 2 sheets: "
+    assert result.stderr.strip() == (f"Error: {lab_workbook}: no sheet 'Nope'; the workbook has 2 sheets: "
                                      "'Informations', 'Résultats'")
 
 
@@ -359,7 +359,7 @@ def test_csv_named_xlsx_gets_a_clear_error(tmp_path):
     path.write_text("plot_id;top_cm;bottom_cm;soc_pct\nA;0;30;1,2\n")
     result = run("estimate", path)
     assert result.exit_code == 1
-    assert result.stderr.strip() == ("Error: export.xlsx: not an Excel workbook: it looks like a CSV text file; "
+    assert result.stderr.strip() == (f"Error: {path}: not an Excel workbook: it looks like a CSV text file; "
                                      "rename it to .csv")
 
 

@@ -76,7 +76,7 @@ def test_isis_cli_fails_with_full_report_and_skip_succeeds(reference_dir, tmp_pa
     error = next(i for i, ln in enumerate(lines) if ln.startswith("Error: "))
     assert all(ln.startswith(("Columns ignored", "Warning: ", "Note: ")) for ln in lines[:error])
     n = int(lines[error].split()[1])
-    listed = [ln for ln in lines if ln.startswith("  isis_mapped.csv: row ")]
+    listed = [ln for ln in lines if ln.startswith(f"  {path}: row ")]
     # knock-ons come folded under their cause by the estimate, and nothing is folded again at display:
     # CN51's overlapping 0-20 cm replicates are a problem of their own beside its 105/105 point sample
     assert n > 100 and len(listed) == n and not any(ln.startswith("  ... and ") for ln in lines)

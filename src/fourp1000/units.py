@@ -64,6 +64,62 @@ def clean_unit_text(text: str) -> str:
     return cleaned
 
 
+# The grammar of a unit after clean_unit_text: names, plain numbers, * / ( ) and integer
+# exponents. Checked before pint sees the text, so no expression (a huge exponent, deep
+# brackets, a number of 400 digits, a division by zero) can make parsing slow or fail inside.
+_TOKEN = re.compile(r"\s*(?:(?P<name>[A-Za-z_%][A-Za-z_0-9]*)|(?P<number>\d{1,7}(?:\.\d{1,7})?)"
+                    r"|(?P<power>\*\*\s*-?\d)(?!\d)|(?P<op>\*(?!\*)|[/()]))")
+_MAX_TOKENS = 24
+_MAX_BRACKETS = 3
+
+
+def check_unit_grammar(text: str, cleaned: str, *, context: str = "") -> None:
+    """Refuse a unit that is not names and small numbers joined by ``*``, ``/``, brackets and
+    one-digit integer exponents (a bounded grammar), or is longer than ``MAX_UNIT_LENGTH``.
+
+    Raises
+    ------
+    UnitError
+        Naming the unit and ``context``.
+
+    Examples
+    --------
+    >>> check_unit_grammar("g/0kg", clean_unit_text("g/0kg"))
+    Traceback (most recent call last):
+    ...
+    fourp1000.errors.UnitError: unknown unit 'g/0kg': a unit cannot divide by zero
+    """
+    from .limits import limit
+
+    where = f" for {context}" if context else ""
+
+    def fail(why: str) -> UnitError:
+        shown = text if len(text) <= 40 else text[:40] + "..."
+        return UnitError(f"unknown unit {shown!r}{where}: {why}")
+
+    if len(text) > limit("MAX_UNIT_LENGTH"):
+        raise fail(f"longer than {limit('MAX_UNIT_LENGTH')} characters")
+    pos, depth, count = 0, 0, 0
+    cleaned = cleaned.rstrip()
+    while pos < len(cleaned):
+        match = _TOKEN.match(cleaned, pos)
+        if match is None or match.end() == pos:
+            raise fail("expected unit names, numbers, * / ( ) and small whole exponents")
+        pos, count = match.end(), count + 1
+        op, number = match.group("op"), match.group("number")
+        depth += op == "("
+        depth -= op == ")"
+        if depth < 0 or depth > _MAX_BRACKETS:
+            raise fail("unbalanced or too deeply nested brackets")
+        if number is not None and float(number) == 0:
+            raise fail("a unit cannot divide by zero" if "/" in cleaned[:match.start()] else "a unit cannot be zero")
+    if count > _MAX_TOKENS:
+        raise fail(f"more than {_MAX_TOKENS} parts")
+    if depth:
+        raise fail("unbalanced brackets")
+
+
+@lru_cache(maxsize=4096)
 def parse_quantity(text: str, *, context: str = ""):
     """Parse a unit as labs write it into a pint quantity (a scale times a unit).
 
@@ -83,10 +139,12 @@ def parse_quantity(text: str, *, context: str = ""):
     import pint
 
     registry = get_registry()
+    cleaned = clean_unit_text(str(text))
+    check_unit_grammar(str(text), cleaned, context=context)
     try:
-        parsed = registry.parse_expression(clean_unit_text(text))
+        parsed = registry.parse_expression(cleaned)
     except (pint.UndefinedUnitError, pint.errors.DefinitionSyntaxError, ValueError, AttributeError, TypeError,
-            SyntaxError, TokenError) as exc:
+            SyntaxError, TokenError, ArithmeticError, RecursionError) as exc:
         where = f" for {context}" if context else ""
         raise UnitError(f"unknown unit {text!r}{where}") from exc
     if not isinstance(parsed, registry.Quantity):  # a bare number: not a unit

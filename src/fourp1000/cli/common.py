@@ -11,13 +11,16 @@ Exit codes (documented in docs/cli.md):
 from __future__ import annotations
 
 import functools
+import math
 import os
 import sys
+import warnings
 from collections.abc import Callable
 
 import click
 
 from ..errors import FourP1000Error, ValidationError
+from ..io.text import printable
 
 EXIT_OK = 0
 EXIT_DATA_ERROR = 1
@@ -28,8 +31,9 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 
 
 
 def echo_err(message: str) -> None:
-    """Print a line on stderr (never on stdout: stdout carries results only)."""
-    click.echo(message, err=True)
+    """Print one line on stderr (never on stdout: stdout carries results only); control
+    characters in it are escaped (:func:`printable`)."""
+    click.echo(printable(message), err=True)
 
 
 def report_error(exc: FourP1000Error, *, max_lines: int = 1000) -> None:
@@ -55,13 +59,43 @@ def report_error(exc: FourP1000Error, *, max_lines: int = 1000) -> None:
         echo_err(f"Error: {exc}")
 
 
+# Parameters naming files a command reads, and those naming files it writes (with their flag).
+_INPUT_PARAMS = ("file", "file2", "climate_file", "columns_file")
+_OUTPUT_PARAMS = {"output": "-o", "rejects": "--rejects", "farm_summary": "--farm-summary", "cores_file": "--cores"}
+
+
+def check_outputs(params: dict) -> None:
+    """Refuse (exit 2) an output file that is an input file or another output of the run:
+    replacing it would destroy the input before anyone saw the results."""
+    inputs = [(name, params[name]) for name in _INPUT_PARAMS if params.get(name) not in (None, "-")]
+    outputs = [(flag, params[name]) for name, flag in _OUTPUT_PARAMS.items() if params.get(name) not in (None, "-")]
+    for i, (flag, out) in enumerate(outputs):
+        if any(os.path.normpath(out) == os.path.normpath(p) for _, p in outputs[i + 1:]) and os.path.normpath(out) \
+                not in ("/dev/null", "/dev/stdout", "/dev/stderr"):
+            raise click.UsageError(f"{flag} {out} is given for two outputs: write them to two files")
+        if not os.path.isfile(out):
+            continue  # new files, devices and pipes cannot be an input file
+        for other, path in inputs + [(f, p) for f, p in outputs[i + 1:]]:
+            try:
+                same = os.path.samefile(out, path)
+            except OSError:
+                continue
+            if same:
+                what = "the input file" if other in _INPUT_PARAMS else f"also the {other} file"
+                raise click.UsageError(f"{flag} {out} is {what} {path}: write it elsewhere")
+
+
 def handle_errors(func: Callable) -> Callable:
     """Map library exceptions to a one-line error and exit code 1 (no traceback)."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
+        check_outputs(kwargs)
         try:
-            return func(*args, **kwargs)
+            with warnings.catch_warnings():
+                if not os.environ.get("FOURP1000_DEBUG"):  # library warnings are not messages for users
+                    warnings.simplefilter("ignore")
+                return func(*args, **kwargs)
         except FourP1000Error as exc:
             report_error(exc)
             sys.exit(exc.exit_code)
@@ -71,6 +105,10 @@ def handle_errors(func: Callable) -> Callable:
             sys.exit(EXIT_DATA_ERROR)
         except UnicodeError as exc:
             echo_err(f"Error: {exc}")
+            sys.exit(EXIT_DATA_ERROR)
+        except MemoryError:
+            echo_err("Error: out of memory; the input (or --draws, --bootstrap) is too large for this machine: "
+                     "split the input or lower the option")
             sys.exit(EXIT_DATA_ERROR)
         except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
             raise
@@ -82,6 +120,70 @@ def handle_errors(func: Callable) -> Callable:
             sys.exit(EXIT_DATA_ERROR)
 
     return wrapper
+
+
+#: --som-factor: SOM contains its carbon, so the ratio is at least 1; Pribyl (2010, Geoderma 156:75,
+#: doi:10.1016/j.geoderma.2010.02.003) finds 1.4-2.5 from composition, a median of 1.9 in empirical studies.
+SOM_FACTOR_RANGE = (1.0, 3.0)
+#: --stone-density [g cm-3]: a sanity range for the particle density of rock fragments (the 2.65 default
+#: is quartz); outside it the value is not a rock's.
+STONE_DENSITY_RANGE = (0.5, 6.0)
+
+
+class FiniteRange(click.FloatRange):
+    """A float option within a range that, unlike ``click.FloatRange``, refuses ``nan`` and
+    ``inf`` (``nan`` compares false with every bound, so a plain range lets it through)."""
+
+    name = "float"
+
+    def convert(self, value, param, ctx):
+        number = click.FLOAT.convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return super().convert(number, param, ctx)
+
+
+def bounded(limit_name: str) -> Callable:
+    """An option callback refusing a whole number above limit ``limit_name`` (:mod:`fourp1000.limits`),
+    read when the command runs, so ``FOURP1000_<NAME>`` raises it."""
+
+    def check(ctx: click.Context, param: click.Parameter, value):
+        from ..errors import InputError
+        from ..limits import DEFAULTS, limit
+
+        try:
+            bound = limit(limit_name)
+        except InputError as exc:
+            raise click.BadParameter(str(exc)) from None
+        if value is not None and value > bound:
+            raise click.BadParameter(f"{value:,} is above the limit of {bound:,} {DEFAULTS[limit_name][1]} "
+                                     f"(set FOURP1000_{limit_name} to raise it)")
+        return value
+
+    return check
+
+
+def _check_encoding(ctx: click.Context, param: click.Parameter, value):
+    if value is None:
+        return value
+    from ..errors import InputError
+    from ..io.text import check_encoding_name
+
+    try:
+        check_encoding_name(value)
+    except InputError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return value
+
+
+def _check_sep(ctx: click.Context, param: click.Parameter, value):
+    """One character (``tab`` or ``\\t`` for a tab), not a quote or a line break."""
+    if value is None:
+        return value
+    value = {"tab": "\t", "\\t": "\t"}.get(value.lower(), value)
+    if len(value) != 1 or value in "\"\r\n\x00":
+        raise click.BadParameter(f"expected one character (or 'tab'), not a quote or a line break; got {value!r}")
+    return value
 
 
 def _set_sanitize(ctx: click.Context, param: click.Parameter, no_sanitize: bool) -> None:
@@ -132,7 +234,7 @@ INPUT_META = "fourp1000.input"  # ctx.meta key of --thousands, --header-row and 
 
 
 def _store_input(ctx: click.Context, param: click.Parameter, value):
-    """Keep --thousands, --header-row and --set for the input readers (not passed to commands)."""
+    """Keep --thousands, --header-row, --input-format and --set for the input readers (not passed to commands)."""
     if param.name == "assignments":
         value = _parse_assignments(value)
     ctx.meta.setdefault(INPUT_META, {})[param.name] = value
@@ -151,9 +253,9 @@ def _parse_assignments(values) -> dict[str, str]:
 
 def input_options(func: Callable) -> Callable:
     """``--sep``, ``--decimal``, ``--thousands``, ``--encoding``, ``--sheet``, ``--header-row``,
-    ``--columns``, ``--set`` for reading tables.
+    ``--input-format``, ``--columns``, ``--set`` for reading tables.
 
-    ``--thousands``, ``--header-row`` and ``--set`` are not passed to the command: they are
+    ``--thousands``, ``--header-row``, ``--input-format`` and ``--set`` are not passed to the command: they are
     kept in the click context and read by :func:`load_horizons` and :func:`read_input`.
     """
     func = click.option(
@@ -170,14 +272,21 @@ def input_options(func: Callable) -> Callable:
              "plot_id: [col1, col2], constants: {land_use: cropland}, ignore: [pedon_id] (docs/input-format.md).",
     )(func)
     func = click.option(
-        "--header-row", type=click.IntRange(1, None), default=None, expose_value=False, callback=_store_input,
+        "--input-format", type=click.Choice(["csv", "xlsx", "parquet", "yaml"]), default=None, expose_value=False,
+        callback=_store_input,
+        help="Format of FILE whatever its name (default: by extension, else sniffed; for '-', FIFOs and <(...)).",
+    )(func)
+    func = click.option(
+        "--header-row", type=click.IntRange(1, 1_048_576), default=None, expose_value=False, callback=_store_input,
         help="Row number of the header (1 = first), for a title block above it (default: 1 for CSV, detected for "
              "Excel).",
     )(func)
     func = click.option("--sheet", default=None,
                         help="Excel sheet name or number, 1 = first (default: the first sheet).")(func)
     func = click.option(
-        "--encoding", default=None, help="Text encoding of CSV input (default: sniffed; UTF-8, UTF-8-BOM or latin-1)."
+        "--encoding", default=None, callback=_check_encoding,
+        help="Text encoding of CSV input (default: sniffed on the whole file; UTF-8, UTF-8-BOM, UTF-16 with BOM or "
+             "latin-1, stated).",
     )(func)
     func = click.option(
         "--thousands", default=None, type=click.Choice([".", ",", " ", "'"]), expose_value=False,
@@ -188,14 +297,15 @@ def input_options(func: Callable) -> Callable:
         "--decimal", default=None, type=click.Choice([".", ","]),
         help="Decimal mark of numbers written as text, CSV or Excel text cells (default: judged per column).",
     )(func)
-    func = click.option("--sep", default=None, help="CSV field separator (default: sniffed from , ; tab |).")(func)
+    func = click.option("--sep", default=None, callback=_check_sep,
+                        help="CSV field separator, one character or 'tab' (default: sniffed from , ; tab |).")(func)
     return func
 
 
 def input_extras() -> dict:
-    """``thousands``, ``header_row`` and ``assignments`` (``--set``) of the running command."""
+    """``thousands``, ``header_row``, ``input_format`` and ``assignments`` (``--set``) of the running command."""
     ctx = click.get_current_context(silent=True)
-    extras = {"thousands": None, "header_row": None, "assignments": {}}
+    extras = {"thousands": None, "header_row": None, "input_format": None, "assignments": {}}
     if ctx is not None:  # ctx.meta is shared by the nested contexts of one run
         extras.update(ctx.meta.get(INPUT_META, {}))
     return extras
@@ -207,7 +317,8 @@ def read_input(file: str, *, sep=None, decimal=None, encoding=None, sheet=None, 
 
     extras = input_extras()
     return read_table(file, sep=sep, decimal=decimal, encoding=encoding, sheet=sheet, stdin=stdin,
-                      thousands=extras["thousands"], header_row=extras["header_row"])
+                      thousands=extras["thousands"], header_row=extras["header_row"],
+                      input_format=extras["input_format"])
 
 
 def resolve_format(fmt: str | None, output: str | None) -> str:

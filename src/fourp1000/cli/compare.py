@@ -17,6 +17,9 @@ from ..stocks.estimate import parse_depth
 from ..stocks.ptf import PTF_CHOICES
 from .common import (
     EXIT_DATA_ERROR,
+    SOM_FACTOR_RANGE,
+    FiniteRange,
+    bounded,
     EXIT_TARGET_MISSED,
     echo_err,
     handle_errors,
@@ -48,6 +51,15 @@ def parse_depths(values: tuple[str, ...]) -> tuple[float, ...]:
     return tuple(sorted(set(out)))
 
 
+def _check_depths(ctx, param, values):
+    """--depth checked when parsed: a bad value is a usage error (exit 2)."""
+    try:
+        parse_depths(values)
+    except InputError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return values
+
+
 @click.command()
 @click.argument("file", type=click.Path(allow_dash=True, dir_okay=False))
 @click.argument("file2", type=click.Path(dir_okay=False), required=False)
@@ -55,27 +67,28 @@ def parse_depths(values: tuple[str, ...]) -> tuple[float, ...]:
               help="spline: cumulative SOC vs mineral mass, R's monotone 'hyman' spline (von Haden et al. 2020); "
                    "linear; ellert_bettany (minimum mass, 1995); fowler (Fowler et al. 2023); elementary_layers "
                    "(SimpleESM 1-mm method); fixed_depth.")
-@click.option("--depth", "depths", multiple=True, default=("30",), show_default=True,
+@click.option("--depth", "depths", multiple=True, default=("30",), show_default=True, callback=_check_depths,
               help="Standard depth(s) in cm from the surface: 30, 0-30, or several (--depth 10 --depth 30 or 10,30,50).")
 @click.option("--mass-basis", type=click.Choice(esm.MASS_BASES), default="mineral", show_default=True,
               help="Equivalent mineral soil mass (von Haden) or total soil mass (SimpleESM).")
-@click.option("--som-factor", type=float, default=esm.DEFAULT_SOM_FACTOR, show_default=True,
+@click.option("--som-factor", type=FiniteRange(*SOM_FACTOR_RANGE), default=esm.DEFAULT_SOM_FACTOR, show_default=True,
               help="SOM = factor x SOC where som_pct is not given (2.0 after Pribyl 2010, as the ESM R packages).")
 @click.option("--reference", type=click.Choice(["baseline_mean", "minimum"]), default="baseline_mean",
               show_default=True, help="Reference masses: mean over the baseline cores, or the lightest core.")
 @click.option("--extrapolate/--no-extrapolate", default=True, show_default=True,
               help="Extrapolate cores whose sampled mass is short of the reference mass (flagged).")
 @click.option("--bootstrap", "n_bootstrap", type=click.IntRange(0, None), default=1000, show_default=True,
+              callback=bounded("MAX_BOOTSTRAP"),
               help="Bootstrap resamples over cores for the interval of the change and p_meets_4p1000 (0: off).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap.")
-@click.option("--confidence", type=click.FloatRange(0.5, 0.999), default=0.95, show_default=True,
+@click.option("--seed", type=click.IntRange(0, None), default=0, show_default=True, help="Seed of the bootstrap.")
+@click.option("--confidence", type=FiniteRange(0.5, 0.999), default=0.95, show_default=True,
               help="Confidence level of the interval of the change.")
 @click.option("--bd-ptf", type=click.Choice(PTF_CHOICES + (NO_PTF,)), default="auto", show_default=True,
               help="Pedotransfer function for missing bulk density, as in estimate (flagged in bd_estimated); "
                    "none: measured bulk density only.")
 @click.option("--bd-basis", type=click.Choice(BD_BASES), default="fine_earth", show_default=True,
               help="What bulk_density_g_cm3 means where rows have no bd_basis column.")
-@click.option("--years", type=click.FloatRange(0, None, min_open=True), default=None,
+@click.option("--years", type=FiniteRange(0, 1000, min_open=True), default=None,
               help="Years between baseline and follow-up when the samplings are not dated (e.g. two files "
                    "without sampled_on).")
 @click.option("--baseline-sampling", default=None, metavar="LABEL",
@@ -113,11 +126,11 @@ def compare(file, file2, esm_method, depths, mass_basis, som_factor, reference, 
 
     \b
     Examples:
-      fourp1000 compare campaigns.csv
+      fourp1000 compare examples/campaigns.csv
       fourp1000 compare followup_2025.csv baseline_2020.csv --depth 10,30,50
-      fourp1000 compare campaigns.csv --esm-method linear --on-error skip --rejects rejected.csv
+      fourp1000 compare examples/campaigns.csv --esm-method linear --on-error skip --rejects rejected.csv
       fourp1000 compare followup.csv baseline.csv --years 10 --bd-ptf none
-      fourp1000 compare campaigns.csv --depth-tolerance 1 --strict
+      fourp1000 compare examples/campaigns.csv --depth-tolerance 1 --strict
     """
     depths_cm = parse_depths(depths)
     opts = CompareOptions(depths_cm=depths_cm, method=esm_method, mass_basis=mass_basis, som_factor=som_factor,
@@ -131,6 +144,8 @@ def compare(file, file2, esm_method, depths, mass_basis, som_factor, reference, 
         baseline = (load_horizons(file2, sep=sep, decimal=decimal, encoding=encoding, sheet=sheet,
                                   som_factor=som_factor, bd_basis=bd_basis, columns_file=columns_file)
                     if file2 else None)
+    if baseline is not None and baseline.label == table.label:  # the same file twice: keep their rows apart
+        baseline.label = f"{baseline.label} (baseline)"
     for read in (table, baseline):
         if read is not None:
             report_columns(read, quiet=quiet, verbose=verbose)

@@ -8,7 +8,7 @@ import click
 
 from ..io.horizons import BD_BASES
 from ..io.writers import write_tables
-from ..stocks.estimate import (DEPTH_METHODS, MAX_EXTRAPOLATE_CM, MAX_EXTRAPOLATE_SHARE, EstimateOptions,
+from ..stocks.estimate import (DEPTH_METHODS, MAX_DEPTH_CM, MAX_EXTRAPOLATE_CM, MAX_EXTRAPOLATE_SHARE, EstimateOptions,
                                estimate_stocks, parse_depth)
 from ..stocks.plausibility import count as plausibility_count
 from ..stocks.ptf import PTF_CHOICES
@@ -16,6 +16,9 @@ from ..io.schema import VAN_BEMMELEN
 from ..stocks.layers import STONE_DENSITY_G_CM3
 from .common import (
     EXIT_DATA_ERROR,
+    SOM_FACTOR_RANGE,
+    STONE_DENSITY_RANGE,
+    FiniteRange,
     columns_meta,
     echo_err,
     handle_errors,
@@ -56,19 +59,19 @@ def stock_options(func):
                      help="Standard depth interval in cm: 30 means 0-30; or TOP-BOTTOM, e.g. 0-40."),
         click.option("--depth-method", type=click.Choice(DEPTH_METHODS), default="proportional", show_default=True,
                      help="How layers are cut to the interval: by overlap, or mass-preserving spline (Bishop et al. 1999)."),
-        click.option("--spline-lambda", type=click.FloatRange(0, None, min_open=True), default=0.1, show_default=True,
+        click.option("--spline-lambda", type=FiniteRange(0, 1e6, min_open=True), default=0.1, show_default=True,
                      help="Smoothing parameter of the spline."),
         click.option("--extrapolate", is_flag=True,
                      help="Extrapolate profiles shorter than the interval and fill gaps, within the bounds below "
                           "(exponential decline; one-layer profiles: Jobbagy & Jackson 2000 depth distribution); "
                           "extrapolated_cm and extrapolated_share in the output."),
-        click.option("--max-extrapolate-cm", type=click.FloatRange(0, None), default=MAX_EXTRAPOLATE_CM,
+        click.option("--max-extrapolate-cm", type=FiniteRange(0, MAX_DEPTH_CM), default=MAX_EXTRAPOLATE_CM,
                      show_default=True, help="With --extrapolate: at most this depth below the deepest layer [cm]; "
                                              "deeper, the plot is rejected."),
-        click.option("--max-extrapolate-share", type=click.FloatRange(0, 1), default=MAX_EXTRAPOLATE_SHARE,
+        click.option("--max-extrapolate-share", type=FiniteRange(0, 1), default=MAX_EXTRAPOLATE_SHARE,
                      show_default=True, help="With --extrapolate: at most this share of the interval invented "
                                              "(gaps and extension); more, the plot is rejected."),
-        click.option("--depth-tolerance", type=click.FloatRange(0, None), default=0.0, show_default=True,
+        click.option("--depth-tolerance", type=FiniteRange(0, 100), default=0.0, show_default=True,
                      metavar="CM", help="Close gaps and overlaps between layers up to CM at their midpoint "
                                         "(e.g. 0-10, 11-20 sampling); each is reported as a warning."),
         click.option("--strict", is_flag=True,
@@ -78,12 +81,12 @@ def stock_options(func):
                      help="Pedotransfer function for missing bulk density (see docs/methods.md)."),
         click.option("--bd-basis", type=click.Choice(BD_BASES), default="fine_earth", show_default=True,
                      help="What bulk_density_g_cm3 means where rows have no bd_basis column."),
-        click.option("--som-factor", type=click.FloatRange(0, None, min_open=True), default=VAN_BEMMELEN,
+        click.option("--som-factor", type=FiniteRange(*SOM_FACTOR_RANGE), default=VAN_BEMMELEN,
                      show_default=True,
-                     help="SOM/SOC ratio for som_pct input (van Bemmelen 1.724)."),
-        click.option("--stone-density", type=click.FloatRange(0, None, min_open=True), default=STONE_DENSITY_G_CM3,
+                     help="SOM/SOC ratio for som_pct input (van Bemmelen 1.724; 1-3, Pribyl 2010)."),
+        click.option("--stone-density", type=FiniteRange(*STONE_DENSITY_RANGE), default=STONE_DENSITY_G_CM3,
                      show_default=True,
-                     help="Particle density of coarse fragments [g/cm3], to convert mass % to volume %."),
+                     help="Particle density of coarse fragments [g/cm3], to convert mass % to volume % (0.5-6)."),
         click.option("--on-error", type=click.Choice(["fail", "skip"]), default="fail", show_default=True,
                      help="fail: report every problem and stop; skip: score valid plots, report and reject the others."),
         click.option("--rejects", type=click.Path(dir_okay=False), default=None,
@@ -147,12 +150,12 @@ def estimate(file, depth, depth_method, spline_lambda, extrapolate, max_extrapol
     \b
     Examples:
       fourp1000 estimate examples/plots.csv
-      fourp1000 estimate plots.csv --depth 0-40 --depth-method spline -f json -o stocks.json
-      fourp1000 estimate lab.csv --on-error skip --rejects rejected.csv
-      fourp1000 estimate lab.csv --depth-tolerance 1 --strict
-      fourp1000 estimate plots.csv --depth 0-50 --extrapolate --max-extrapolate-cm 20
-      cat plots.csv | fourp1000 estimate - --format csv
-      fourp1000 estimate plots.csv --uncertainty --draws 2000 -o stocks.csv
+      fourp1000 estimate examples/plots.csv --depth 0-40 --depth-method spline --extrapolate -f json -o stocks.json
+      fourp1000 estimate examples/plots_eu.csv --on-error skip --rejects rejected.csv
+      fourp1000 estimate examples/plots_eu.csv --depth-tolerance 1 --strict
+      fourp1000 estimate examples/plots.csv --depth 0-50 --extrapolate --max-extrapolate-cm 20
+      cat examples/farm.yaml | fourp1000 estimate - --format csv
+      fourp1000 estimate examples/plots.csv --uncertainty --draws 2000 -o stocks.csv
     """
     opts = options_from_cli(depth, depth_method, spline_lambda, extrapolate, bd_ptf, som_factor, stone_density, on_error,
                             max_extrapolate_cm=max_extrapolate_cm, max_extrapolate_share=max_extrapolate_share,

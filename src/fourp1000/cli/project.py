@@ -15,6 +15,7 @@ from ..projection.models import MODELS
 from ..projection.table import SAMPLING_CHOICES, ProjectOptions, load_plots_or_horizons, project_table
 from .common import (
     EXIT_DATA_ERROR,
+    FiniteRange,
     EXIT_TARGET_MISSED,
     columns_meta,
     echo_err,
@@ -75,7 +76,7 @@ def scenario_options(func):
                      show_default=True, help="IPCC tables: 2019 Refinement or 2006 Guidelines."),
         click.option("--method", type=click.Choice(METHODS), default="ipcc", show_default=True,
                      help="IPCC Tier 1 stock change factors, or meta-analysis rates of the practices."),
-        click.option("--rate-years", type=click.FloatRange(0, None, min_open=True), default=None,
+        click.option("--rate-years", type=FiniteRange(0, 1000, min_open=True), default=None,
                      help="With --method rates: years the rates apply (default: the catalogue's duration)."),
         click.option("--check", is_flag=True,
                      help=f"Exit with code {EXIT_TARGET_MISSED} when any plot (project) or farm (score) misses 4 per 1000."),
@@ -301,10 +302,10 @@ def project(file, practices, years, ipcc_version, method, rate_years, check, sam
     \b
     Examples:
       fourp1000 project examples/plots.csv
-      fourp1000 project plots.csv --practice no_till --practice cover_crops --years 30
-      fourp1000 project plots.csv --trajectory -f csv -o trajectory.csv
-      fourp1000 project plots.csv --check -q -f json   # exit 3 if a plot misses 4 per 1000
-      fourp1000 project plots.csv --uncertainty --confidence 0.9 -f csv
+      fourp1000 project examples/plots.csv --practice no_till --practice cover_crops --years 30 --on-error skip
+      fourp1000 project examples/plots.csv --trajectory -f csv -o trajectory.csv
+      fourp1000 project examples/plots.csv --check -q -f json   # exit 3 if a plot misses 4 per 1000
+      fourp1000 project examples/plots.csv --uncertainty --confidence 0.9 -f csv
       fourp1000 project examples/plots.csv --model rothc --climate examples/climate.csv
       fourp1000 project examples/plots.csv --model ipcc,rothc --climate examples/climate.csv -f csv
       fourp1000 project examples/plots.csv --tillage-credit none --cap-at-capacity
@@ -359,10 +360,10 @@ def score(file, practices, years, ipcc_version, method, rate_years, check, sampl
     Examples:
       fourp1000 score examples/plots.csv
       fourp1000 score farms.parquet --on-error skip --rejects rejected.csv -o scores.csv
-      fourp1000 score plots.csv --practice cover_crops --check -q
-      fourp1000 score plots.csv --uncertainty --draws 5000 --check   # exit 3 unless P(meet) >= 0.9
+      fourp1000 score examples/plots.csv --practice cover_crops --on-error skip --check -q   # exit 3 if a farm misses
+      fourp1000 score examples/plots.csv --uncertainty --draws 5000 --check   # exit 3 unless P(meet) >= 0.9
       fourp1000 score examples/plots.csv --model ipcc,rothc --climate examples/climate.csv
-      fourp1000 score monitoring.csv --observed -f csv   # measured rate over all samplings beside the projected
+      fourp1000 score examples/campaigns.csv --observed --set land_use=cropland --set climate_zone=cool_temperate_moist --set soil_class=HAC --set tillage=full --set input_level=medium
     """
     fmt = resolve_format(fmt, output)
     table, result, unc = _project_from_options(file, click.get_current_context().params)

@@ -24,9 +24,9 @@ from .uncertainty_options import uncertainty_from_cli, uncertainty_options, unce
 @click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default="report.html",
               show_default=True, help="HTML file to write (atomically); '-' is stdout.")
 @click.option("--title", default=None, help="Page title (default: 'Soil carbon and the 4 per 1000 target').")
-@click.option("--max-farm-figures", type=click.IntRange(0, None), default=60, show_default=True,
+@click.option("--max-farm-figures", type=click.IntRange(0, 10_000), default=60, show_default=True,
               help="Trajectory figures for at most this many farms (best-ranked first).")
-@click.option("--max-plot-rows", type=click.IntRange(0, None), default=500, show_default=True,
+@click.option("--max-plot-rows", type=click.IntRange(0, 1_000_000), default=500, show_default=True,
               help="Leave the table of all plots out above this many plots.")
 @click.option("--plan", "with_plan", is_flag=True,
               help="Add a section 'What would it take?': the fewest catalogue practices that would get each plot "
@@ -70,12 +70,13 @@ def report(file, output, title, max_farm_figures, max_plot_rows, with_plan, quie
     unc = uncertainty_from_cli(uncertainty, draws, seed, confidence)
     if unc is not None and tuple(model) != ("ipcc",):
         raise click.UsageError("--uncertainty applies to --model ipcc only")
-    # Read stdin once, so the report can hash exactly what the projection reads.
-    data = sys.stdin.buffer.read() if file == "-" else None
+    # Read stdin (or a FIFO, <(...)) once, so the report hashes exactly what the projection reads.
+    data = _read_once(file)
     table, result = run_projection(file, quiet=quiet, stdin=io.BytesIO(data) if data is not None else None,
                                    model=model, climate=climate_file, observed_confidence=confidence, **options)
     # Hashed after reading, so a missing file gets the reader's own error message.
-    input_file = lib.InputFile.from_bytes("<stdin>", data) if data is not None else lib.InputFile.from_path(file)
+    input_file = (lib.InputFile.from_bytes("<stdin>" if file == "-" else file, data) if data is not None
+                  else lib.InputFile.from_path(file))
     climate = lib.InputFile.from_path(climate_file) if climate_file and "rothc" in model else None
     if len(result.plots) == 0:
         raise InputError(f"{table.label}: no plot could be projected; nothing to report")
@@ -107,6 +108,21 @@ def report(file, output, title, max_farm_figures, max_plot_rows, with_plan, quie
         scored = verdict_view(result.farms if result.farms is not None else result.plots, unc)
         if len(scored) and not scored["meets_4p1000"].all():
             sys.exit(EXIT_TARGET_MISSED)
+
+
+def _read_once(file: str) -> bytes | None:
+    """The bytes of stdin or of a file that can be read only once (a FIFO, ``<(...)``); None
+    for a regular file (read, then hashed, from its path) or a missing one (the reader says so)."""
+    import os
+
+    from ..io.readers import read_stream
+
+    if file == "-":
+        return read_stream(sys.stdin.buffer, "<stdin>")
+    if os.path.exists(file) and not os.path.isfile(file) and not os.path.isdir(file):
+        with open(file, "rb") as fh:
+            return read_stream(fh, file)
+    return None
 
 
 def _notes(table, result, limit: int = 200) -> list[str]:

@@ -53,7 +53,10 @@ def rothc(
       fourp1000 rothc RothC_input.dat --format json --radiocarbon
     """
     if file == "-":
-        site = rothc_io.parse_site(sys.stdin.read(), "<stdin>")
+        from ..io.readers import read_stream
+        from ..io.text import decode
+
+        site = rothc_io.parse_site(decode(read_stream(sys.stdin.buffer, "<stdin>"), "<stdin>")[0], "<stdin>")
     else:
         site = rothc_io.read_site(file)
     result = rothc_io.run_site(site, spinup=spinup_method, radiocarbon=radiocarbon)

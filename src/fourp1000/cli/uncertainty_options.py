@@ -11,6 +11,7 @@ from collections.abc import Callable
 import click
 import pandas as pd
 
+from .common import FiniteRange, bounded
 from ..uncertainty import DEFAULT_CONFIDENCE, DEFAULT_DRAWS, DEFAULT_SEED, UncertaintyOptions
 
 
@@ -21,10 +22,11 @@ def uncertainty_options(func: Callable) -> Callable:
                      help="Monte Carlo uncertainty: mean, median and 95 % interval of every result, and the "
                           "probability of meeting 4 per 1000 (see docs/uncertainty.md)."),
         click.option("--draws", type=click.IntRange(1, None), default=DEFAULT_DRAWS, show_default=True,
+                     callback=bounded("MAX_DRAWS"),
                      help="Number of Monte Carlo draws (with --uncertainty)."),
         click.option("--seed", type=click.IntRange(0, None), default=DEFAULT_SEED, show_default=True,
                      help="Seed of the random draws; the same seed gives the same results."),
-        click.option("--confidence", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+        click.option("--confidence", type=FiniteRange(0, 1, min_open=True, max_open=True),
                      default=DEFAULT_CONFIDENCE, show_default=True,
                      help="Probability of meeting 4 per 1000 required by meets_4p1000_at_confidence "
                           "(and by --check with --uncertainty)."),

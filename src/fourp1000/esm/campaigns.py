@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..errors import InputError, Problem, ValidationError
 from ..io.horizons import HorizonTable
-from ..io.rejects import rejected_rows
+from ..io.rejects import own_column, rejected_rows
 from ..stocks.farms import farm_totals, has_area
 from ..stocks.ptf import PTF_CHOICES
 from ..targets import meets_target, rate_per_mille
@@ -189,7 +189,7 @@ def _row_status(table: HorizonTable, errs: pd.DataFrame, clean: np.ndarray, prep
 def _rejects(table: HorizonTable, status: pd.DataFrame) -> pd.DataFrame:
     at = np.flatnonzero(status["status"].to_numpy() == "rejected")
     out = rejected_rows(table, at, status["reason"].to_numpy(dtype=object)[at])
-    out.insert(0, "file", table.label)
+    out.insert(0, own_column(out.columns, "file"), table.label)
     return out
 
 

@@ -21,6 +21,8 @@ whose unit is not given is a problem: units are never guessed.
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass, field
 
 from ..errors import InputError, Problem, UnitError
@@ -217,9 +219,16 @@ def _resolve_constants(cmap: ColumnMap, label: str, res: Resolution, taken: dict
                 continue
             low = -float("inf") if spec.low is None else spec.low
             high = float("inf") if spec.high is None else spec.high
-            if not low <= number <= high:
-                res.problems.append(Problem(label, None, key, "out_of_range",
-                                            f"constant {value!r} is outside {spec.low:g}–{spec.high:g} {spec.unit}"))
+            if not math.isfinite(number):
+                res.problems.append(Problem(label, None, key, "not_a_number", f"constant {value!r} is not a finite number"))
+                continue
+            if not low <= number <= high or (spec.low_open and number == low):
+                unit = f" {spec.unit}" if spec.unit else ""
+                if spec.high is None:
+                    why = f"must be {'above' if spec.low_open else 'at least'} {spec.low:g}{unit}"
+                else:
+                    why = f"is outside {spec.low:g}–{spec.high:g}{unit}"
+                res.problems.append(Problem(label, None, key, "out_of_range", f"constant {value!r} {why}"))
                 continue
             value = number
         else:
@@ -368,16 +377,11 @@ def pint_unit(unit: str | None) -> str:
 
 
 def load_column_map(path: str) -> dict:
-    """Read a ``--columns`` YAML file (see :func:`parse_column_map` for its shape)."""
-    import yaml
+    """Read a ``--columns`` YAML file (see :func:`parse_column_map` for its shape), with the
+    encoding rules and limits of every input (:func:`fourp1000.io.text.read_yaml_file`)."""
+    from .text import read_yaml_file
 
-    try:
-        with open(path, "rb") as fh:
-            doc = yaml.safe_load(fh)
-    except OSError as exc:
-        raise InputError(f"{path}: {exc.strerror or exc}") from exc
-    except yaml.YAMLError as exc:
-        raise InputError(f"{path}: not valid YAML: {getattr(exc, 'problem', exc)}") from exc
+    doc = read_yaml_file(path)
     if not isinstance(doc, dict):
         raise InputError(f"{path}: expected a mapping of input headers to columns")
     return {str(k): v for k, v in doc.items()}

@@ -142,7 +142,8 @@ def normalise(
         if name not in frame:
             frame[name] = np.nan
     problems.extend(_range_problems(frame, raw, mapping, source_columns))
-    problems.extend(_depth_row_problems(frame, raw, source_columns, plot_id))
+    problems.extend(_depth_row_problems(frame, raw, source_columns, plot_id, _flagged(problems)))
+    problems.extend(date_problems(frame, raw, source_columns, plot_id))
     problems.extend(_texture_problems(frame, raw, plot_id))
     problems.extend(_conflicting_plot_attributes(frame, raw, source_columns, plot_id))
     _bd_basis(frame, raw, source_columns, bd_basis, problems)
@@ -150,6 +151,8 @@ def normalise(
         pd.concat(problems, ignore_index=True) if problems else pd.DataFrame(columns=PROBLEM_COLUMNS)
     )
     report = res.report
+    if raw.dialect.get("encoding_note"):
+        report.notes.append(f"{raw.label} {raw.dialect['encoding_note']}")
     blank = raw.dialect.get("blank_rows", 0)
     if blank:
         report.notes.append(f"{blank} blank row{'s' if blank != 1 else ''} skipped")
@@ -236,6 +239,14 @@ def _number_column(raw: RawTable, user_col: str, plot_id: pd.Series, problems: l
     if parsed.bad.any():
         problems.append(_not_a_number(raw.frame[user_col].reset_index(drop=True), parsed.bad, raw, user_col, plot_id,
                                       raw.label))
+    infinite = np.isinf(parsed.values)
+    if infinite.any():  # "inf", or a number too large for a float (1e999): never a measurement
+        shown = raw.frame[user_col].reset_index(drop=True)[infinite].astype("string")
+        problems.append(_problems(infinite, raw, user_col, "not_a_number",
+                                  [f"{v!r} is not a finite number (infinite, or too large)" for v in shown],
+                                  plot_id))
+        parsed = type(parsed)(np.where(infinite, np.nan, parsed.values), parsed.bad | infinite, parsed.decimal,
+                              parsed.thousands, parsed.ambiguous)
     if given is None and parsed.decimal is not None and parsed.decimal != (dialect.get("decimal") or "."):
         report.notes.append(f"column {user_col!r} read with decimal mark {parsed.decimal!r} (judged on the whole "
                             "column; --decimal sets it)")
@@ -284,8 +295,9 @@ def _coalesce_soc(frame: pd.DataFrame, raw: RawTable, source_columns: dict[str, 
         if canonical not in frame:
             continue
         values = frame[canonical].to_numpy(dtype=float)
-        converted = values * factor
-        with np.errstate(invalid="ignore"):
+        with np.errstate(over="ignore"):  # 1e308 % -> inf g/kg: out of range all the same
+            converted = values * factor
+        with np.errstate(invalid="ignore", over="ignore"):
             # SOM is its own measurement; only two SOC columns must agree.
             clash = ~np.isnan(soc) & ~np.isnan(values) & (np.abs(converted - soc) > 0.01 * np.maximum(soc, 1e-9))
             clash &= canonical != "som_pct"
@@ -295,7 +307,7 @@ def _coalesce_soc(frame: pd.DataFrame, raw: RawTable, source_columns: dict[str, 
             problems.append(_problems(clash, raw, source_columns[canonical], "conflict", msgs, frame["plot_id"]))
         fill = np.isnan(soc) & ~np.isnan(values)
         if fill.any():
-            soc[fill] = values[fill] * factor
+            soc[fill] = converted[fill]
             soc_from[fill] = canonical
             if note:
                 notes.append(note)
@@ -397,13 +409,25 @@ def _problems(mask: np.ndarray, raw: RawTable, column: str, rule: str, message, 
     )
 
 
-def _depth_row_problems(frame: pd.DataFrame, raw: RawTable, cols: dict[str, str], plot_id: pd.Series) -> list:
+def _flagged(problems: list[pd.DataFrame]) -> dict[str, np.ndarray]:
+    """Positions of the cells already found not to be (finite) numbers, per user column."""
+    found = [p[p["rule"] == "not_a_number"] for p in problems if len(p)]
+    if not found:
+        return {}
+    bad = pd.concat(found, ignore_index=True)
+    return {col: grp["position"].to_numpy(dtype=np.int64) for col, grp in bad.groupby("column")}
+
+
+def _depth_row_problems(frame: pd.DataFrame, raw: RawTable, cols: dict[str, str], plot_id: pd.Series,
+                        flagged: dict[str, np.ndarray] | None = None) -> list:
+    """Depths missing, negative or in the wrong order (a cell that is not a number is not also "empty")."""
     top = frame["top_cm"].to_numpy(dtype=float)
     bottom = frame["bottom_cm"].to_numpy(dtype=float)
     out = []
     top_col, bottom_col = cols["top_cm"], cols["bottom_cm"]
     for values, col, name in ((top, top_col, "top_cm"), (bottom, bottom_col, "bottom_cm")):
         missing = np.isnan(values)
+        missing[(flagged or {}).get(col, np.zeros(0, dtype=np.int64))] = False
         if missing.any():
             out.append(_problems(missing, raw, col, "missing_value", f"{name} is empty", plot_id))
     with np.errstate(invalid="ignore"):
@@ -429,6 +453,48 @@ def _depth_row_problems(frame: pd.DataFrame, raw: RawTable, cols: dict[str, str]
         msgs = [f"top_cm ({t:g}) must be less than bottom_cm ({b:g})" for t, b in zip(top[order], bottom[order])]
         out.append(_problems(order, raw, top_col, "depth_order", msgs, plot_id))
     return out
+
+
+#: Sampling years accepted (the oldest long-term soil experiments began in the 1840s).
+SAMPLING_YEARS = (1800, 2100)
+# Written as a date or a year: digits first, with date separators (2019-02-31, 31/02/2019, 2019.0).
+_DATE_LIKE = re.compile(r"-?\d+(\.\d+)?|\d{1,4}[-/.]\d{1,2}([-/.]\d{1,4})?([ T].*)?")
+
+
+def date_problems(frame: pd.DataFrame, raw: RawTable, cols: dict[str, str], plot_id: pd.Series) -> list:
+    """``sampled_on`` written as a year or a date must be one (``2019-02-31`` is not) within
+    :data:`SAMPLING_YEARS`; checked once per distinct value. A label that is not written as a
+    date (``before``, ``PROTOCOL_1``) names a sampling without dating it (``compare`` then
+    needs ``--years`` and may need ``--baseline-sampling``)."""
+    if "sampled_on" not in cols or "sampled_on" not in frame:
+        return []
+    text = frame["sampled_on"].astype("string").str.strip()
+    values = pd.Series(text.dropna().unique(), dtype="string")
+    if values.empty:
+        return []
+    bad = {v: why for v in values if (why := _date_fault(v)) is not None}
+    if not bad:
+        return []
+    mask = text.isin(list(bad)).fillna(False).to_numpy(dtype=bool)
+    msgs = [f"{v!r} {bad[v]}" for v in text[mask]]
+    return [_problems(mask, raw, cols["sampled_on"], "invalid_date", msgs, plot_id)]
+
+
+def _date_fault(value: str) -> str | None:
+    """Why a sampling date is not one (None when it is)."""
+    low, high = SAMPLING_YEARS
+    if not _DATE_LIKE.fullmatch(value):
+        return None  # a sampling label, not a date
+    if re.fullmatch(r"\d{4}(\.0+)?", value):
+        year = int(value.split(".")[0])
+        return None if low <= year <= high else f"is not a sampling year ({low}-{high})"
+    try:
+        when = pd.to_datetime(value, format="mixed")
+    except (ValueError, TypeError, OverflowError, pd.errors.OutOfBoundsDatetime):
+        return "is not a valid date (expected YYYY-MM-DD or a year)"
+    if pd.isna(when):
+        return "is not a valid date (expected YYYY-MM-DD or a year)"
+    return None if low <= when.year <= high else f"is outside the sampling years {low}-{high}"
 
 
 def _texture_problems(frame: pd.DataFrame, raw: RawTable, plot_id: pd.Series) -> list:
@@ -478,5 +544,5 @@ def _conflicting_plot_attributes(frame: pd.DataFrame, raw: RawTable, cols: dict[
     return out
 
 
-__all__ = ["BD_BASES", "PROBLEM_COLUMNS", "HorizonTable", "normalise", "resolve_columns", "load_column_map",
+__all__ = ["BD_BASES", "PROBLEM_COLUMNS", "SAMPLING_YEARS", "HorizonTable", "date_problems", "normalise", "resolve_columns", "load_column_map",
            "record_codes", "sheets_hint", "PLOT_LEVEL_ATTRIBUTES"]

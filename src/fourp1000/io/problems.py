@@ -22,7 +22,7 @@ from ..errors import Problem
 
 #: Rules of problems found row by row while reading (io.horizons).
 ROW_RULES = frozenset({"missing_value", "not_a_number", "conflict", "out_of_range", "unknown_value", "above_surface",
-                       "depth_order", "unit"})
+                       "depth_order", "unit", "invalid_date"})
 _HINT = re.compile(r"\(([^()]*\?[^()]*)\)\s*$")
 
 

@@ -11,20 +11,27 @@ from __future__ import annotations
 import csv
 import io
 import re
+import stat
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
+from .. import limits
 from ..errors import InputError
+from .text import Encoding, load_yaml, sniff_bytes, sniff_file
 
 ID_COLUMNS = ("plot_id", "farm_id", "core_id", "sampled_on", "climate_id")
 _SNIFF_BYTES = 256 * 1024
 _DECIMAL_COMMA = re.compile(r"(?<![\d.,])-?\d+,\d+(?![\d,])")
 _DECIMAL_POINT = re.compile(r"(?<![\d.,])-?\d+\.\d+(?![\d.])")
+#: Input formats (``--input-format``) and the file extensions that select them.
+INPUT_FORMATS = ("csv", "xlsx", "parquet", "yaml")
+_SUFFIXES = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx", ".xls": "xlsx",
+             ".parquet": "parquet", ".pq": "parquet", ".yaml": "yaml", ".yml": "yaml"}
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
 @dataclass
@@ -47,13 +54,19 @@ def read_table(
     stdin: io.BufferedIOBase | None = None,
     thousands: str | None = None,
     header_row: int | None = None,
+    input_format: str | None = None,
 ) -> RawTable:
     """Read a horizon table from ``source`` (a path, or ``"-"`` for stdin).
 
-    The format follows the file extension: ``.csv``/``.txt``/``.tsv`` (default),
-    ``.xlsx``/``.xlsm``, ``.parquet``/``.pq``, ``.yaml``/``.yml``. Standard input is sniffed:
-    YAML when it looks like a YAML mapping, CSV otherwise. Rows whose cells are all empty
-    are skipped (counted in ``dialect["blank_rows"]``).
+    The format follows ``input_format``, else the file extension: ``.csv``/``.txt``/``.tsv``,
+    ``.xlsx``/``.xlsm``, ``.parquet``/``.pq``, ``.yaml``/``.yml``; else the content is
+    sniffed (a zip is a workbook, ``PAR1`` Parquet, a ``key:`` line after any comments
+    YAML, anything else CSV). Standard input, FIFOs and process substitutions
+    (``<(cat plots.csv)``) are read once, into memory (at most ``MAX_STREAM_BYTES``).
+    Rows whose cells are all empty are skipped (counted in ``dialect["blank_rows"]``).
+    Messages name the file as it was given (two ``plots.csv`` in two folders stay apart).
+    ``stdin``, when given, is read instead of ``source`` (the bytes of ``source`` already
+    read once by the caller, e.g. to hash a FIFO); messages still name ``source``.
 
     Parameters
     ----------
@@ -63,6 +76,8 @@ def read_table(
     header_row : int, optional
         Row number (1-based, as a spreadsheet shows it) of the header, for files with a
         title block above it; default: row 1 for CSV, detected for Excel.
+    input_format : {"csv", "xlsx", "parquet", "yaml"}, optional
+        The format, whatever the name (default: by extension, else sniffed).
 
     Raises
     ------
@@ -71,30 +86,95 @@ def read_table(
     """
     if header_row is not None and header_row < 1:
         raise InputError(f"--header-row must be 1 or more, got {header_row}")
+    if input_format is not None and input_format not in INPUT_FORMATS:
+        raise InputError(f"unknown input format {input_format!r}; valid: {', '.join(INPUT_FORMATS)}")
     options = {"sep": sep, "decimal": decimal, "encoding": encoding, "thousands": thousands,
-               "header_row": header_row}
-    if str(source) == "-":
-        data = (stdin or sys.stdin.buffer).read()
-        label = "<stdin>"
-        if _looks_like_yaml(data):
-            return _with_rows(read_yaml_bytes(data, label))
-        return _with_rows(read_csv_bytes(data, label, **options))
-    path = Path(source)
-    label = path.name
-    if not path.exists():
-        raise InputError(f"{source}: no such file")
-    if path.is_dir():
-        raise InputError(f"{source}: is a directory, expected a file")
-    suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm", ".xls"):
+               "header_row": header_row, "sheet": sheet}
+    if str(source) == "-" or stdin is not None:  # stdin, or the bytes of a FIFO already read by the caller
+        label = "<stdin>" if str(source) == "-" else str(source)
+        data = read_stream(stdin or sys.stdin.buffer, label)
+        fmt = input_format or (None if str(source) == "-" else _SUFFIXES.get(Path(source).suffix.lower()))
+        return _with_rows(read_bytes(data, label, fmt, **options))
+    path, label = Path(source), str(source)
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise InputError(f"{label}: no such file") from None
+    except OSError as exc:
+        raise InputError(f"{label}: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise InputError(f"{label}: is a directory, expected a file")
+    fmt = input_format or _SUFFIXES.get(path.suffix.lower())
+    if not stat.S_ISREG(info.st_mode):  # a FIFO, <(...) or a device: it can be read only once
+        with open(path, "rb") as fh:
+            data = read_stream(fh, label)
+        return _with_rows(read_bytes(data, label, fmt, **options))
+    if fmt is None:
+        with open(path, "rb") as fh:
+            fmt = sniff_format(fh.read(4096))
+    if fmt == "xlsx":
         from .excel import read_excel
 
-        return _with_rows(read_excel(path, sheet=sheet, decimal=decimal, thousands=thousands, header_row=header_row))
-    if suffix in (".parquet", ".pq"):
-        return _with_rows(read_parquet(path))
-    if suffix in (".yaml", ".yml"):
-        return _with_rows(read_yaml_bytes(path.read_bytes(), label))
-    return _with_rows(read_csv_path(path, **options))
+        return _with_rows(read_excel(path, label=label, sheet=sheet, decimal=decimal, thousands=thousands,
+                                     header_row=header_row))
+    if fmt == "parquet":
+        return _with_rows(read_parquet(path, label))
+    if fmt == "yaml":
+        with open(path, "rb") as fh:
+            return _with_rows(read_yaml_bytes(fh.read(limits.limit("MAX_YAML_BYTES") + 1), label))
+    options.pop("sheet")
+    return _with_rows(read_csv_path(path, label=label, **options))
+
+
+def read_stream(fh, label: str) -> bytes:
+    """All the bytes of a stream (stdin, a FIFO), read once, at most ``MAX_STREAM_BYTES``.
+
+    A text table never holds a NUL byte (outside UTF-16), so a stream that starts with one
+    (``/dev/zero``, a binary file piped in) is refused at once, not read to its end.
+    """
+    bound = limits.limit("MAX_STREAM_BYTES")
+    chunks, size = [], 0
+    while True:
+        chunk = fh.read(1 << 20)
+        if not chunk:
+            break
+        if not chunks and b"\x00" in chunk[:65536] and sniff_format(chunk) == "csv" \
+                and not chunk.startswith(_UTF16_BOMS):
+            raise InputError(f"{label}: binary data (NUL bytes), not a CSV text table; for a workbook or Parquet "
+                             "file use --input-format")
+        size += len(chunk)
+        if size > bound:
+            raise limits.exceeded("MAX_STREAM_BYTES", label, size)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def sniff_format(head: bytes) -> str:
+    """The input format of content whose name does not say it: xlsx, parquet, yaml or csv.
+
+    >>> sniff_format(b"# a farm\\nfarm_id: F1\\n"), sniff_format(b"plot_id,top_cm\\n")
+    ('yaml', 'csv')
+    """
+    if head.startswith(b"PK\x03\x04"):
+        return "xlsx"
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    return "yaml" if _looks_like_yaml(head) else "csv"
+
+
+def read_bytes(data: bytes, label: str, fmt: str | None = None, *, sheet=None, **options) -> RawTable:
+    """Read a table from bytes in memory (stdin, a FIFO) in ``fmt`` (sniffed when None)."""
+    fmt = fmt or sniff_format(data[:4096])
+    if fmt == "xlsx":
+        from .excel import read_excel
+
+        return read_excel(io.BytesIO(data), label=label, sheet=sheet, decimal=options.get("decimal"),
+                          thousands=options.get("thousands"), header_row=options.get("header_row"))
+    if fmt == "parquet":
+        return read_parquet(io.BytesIO(data), label)
+    if fmt == "yaml":
+        return read_yaml_bytes(data, label)
+    return read_csv_bytes(data, label, **options)
 
 
 def _with_rows(raw: RawTable) -> RawTable:
@@ -110,7 +190,7 @@ def _with_rows(raw: RawTable) -> RawTable:
                 blank[numbers_empty] = sub.apply(lambda c: c.isna() | (c.str.strip() == "")).all(axis=1).to_numpy()
         if blank.any():
             raw = RawTable(frame.loc[~blank].reset_index(drop=True), raw.label, raw.rows[~blank],
-                           {**raw.dialect, "blank_rows": int(blank.sum())})
+                           {**raw.dialect, "blank_rows": int(blank.sum()) + raw.dialect.get("blank_rows", 0)})
     if len(raw.frame) == 0:
         what = "header only" if len(raw.frame.columns) else "empty file"
         raise InputError(f"{raw.label}: no data rows ({what})")
@@ -118,15 +198,22 @@ def _with_rows(raw: RawTable) -> RawTable:
 
 
 def _looks_like_yaml(data: bytes) -> bool:
-    head = data[:4096].lstrip(b"\xef\xbb\xbf").lstrip()
-    if head.startswith(b"---"):
-        return True
-    first = head.split(b"\n", 1)[0]
-    return bool(re.match(rb"^[A-Za-z_][\w ]*:\s*(\S.*)?$", first)) and b"," not in first and b";" not in first
+    """A YAML document: ``---``, or a first line (after comments and blank lines) ``key: value``
+    without the separators of a CSV header."""
+    head = data[:4096].lstrip(b"\xef\xbb\xbf")
+    lines = [ln.strip() for ln in head.splitlines()]
+    lines = [ln for ln in lines if ln and not ln.startswith(b"#")]
+    if not lines:
+        return False
+    first = lines[0]
+    if first.startswith(b"---") or first.startswith(b"- "):
+        return first.startswith(b"---") or b":" in first
+    return bool(re.match(rb"^[A-Za-z_][\w ]*:\s*(\S.*)?$", first)) and b"," not in first and b";" not in first \
+        and b"\t" not in first
 
 
 def detect_encoding(sample: bytes) -> str:
-    """UTF-8 with BOM, UTF-8, or latin-1 (which decodes any byte sequence)."""
+    """UTF-8 with BOM, UTF-8, or latin-1 (which decodes any byte sequence) of a sample."""
     if sample.startswith(b"\xef\xbb\xbf"):
         return "utf-8-sig"
     try:
@@ -179,6 +266,7 @@ def _csv_kwargs(sep: str, decimal: str, thousands: str | None = None, header_row
         # Blank lines stay rows (dropped and counted by _with_rows), so row numbers after them are the
         # spreadsheet rows a user sees.
         "skip_blank_lines": False,
+        "compression": None,  # never unpacked by its name (plots.csv.bz2): no decompression bomb
     }
 
 
@@ -199,30 +287,86 @@ def _header_below_blank_lines(sample: bytes, header_row: int | None) -> int | No
 
 
 def read_csv_path(
-    path: Path, *, sep: str | None = None, decimal: str | None = None, encoding: str | None = None,
-    thousands: str | None = None, header_row: int | None = None,
+    path: Path, *, label: str | None = None, sep: str | None = None, decimal: str | None = None,
+    encoding: str | None = None, thousands: str | None = None, header_row: int | None = None,
 ) -> RawTable:
+    """Read a CSV file: its encoding checked over the whole file (:mod:`fourp1000.io.text`),
+    separator and decimal mark sniffed from its start, its header checked (columns)."""
+    label = label or str(path)
     with open(path, "rb") as fh:
         sample = fh.read(_SNIFF_BYTES)
-    if not sample.strip():
-        raise InputError(f"{path.name}: no data rows (empty file)")
+        if not sample.strip():
+            raise InputError(f"{label}: no data rows (empty file)")
+        _check_binary(sample, label)
+        fh.seek(0)
+        found = _utf16(sample) or sniff_file(fh, label, encoding)
     header_row = _header_below_blank_lines(sample, header_row)
-    encoding = encoding or detect_encoding(sample)
-    text_sample = _sniff_text(sample.decode(encoding, errors="replace"), header_row)
+    text_sample = _sniff_text(sample.decode(found.name, errors="replace"), header_row)
     given = decimal is not None
     sep, decimal = detect_dialect(text_sample, sep, decimal)
+    header = check_header(text_sample, sep, label)
     dialect = {"sep": sep, "decimal": decimal, "decimal_given": given, "thousands": thousands,
-               "encoding": encoding}
-    if decimal == "." and thousands is None and header_row is None and encoding in ("utf-8", "utf-8-sig") \
+               "encoding": found.name, "encoding_note": found.note}
+    if decimal == "." and thousands is None and header_row is None and found.name in ("utf-8", "utf-8-sig") \
             and len(sep) == 1:
         frame = _read_csv_arrow(path, sep)
         if frame is not None:
-            return _finish_csv(frame, path.name, dialect)
+            return _finish_csv(frame, label, dialect, header=header)
     try:
-        frame = pd.read_csv(path, encoding=encoding, **_csv_kwargs(sep, decimal, thousands, header_row))
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
-        raise InputError(f"{path.name}: cannot read as CSV (sep {sep!r}, encoding {encoding}): {_first_line(exc)}") from exc
-    return _finish_csv(frame, path.name, dialect, header_row)
+        frame = pd.read_csv(path, encoding=found.name, **_csv_kwargs(sep, decimal, thousands, header_row))
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeError, ValueError, OverflowError) as exc:
+        raise InputError(f"{label}: cannot read as CSV (sep {sep!r}, encoding {found.name}): "
+                         f"{_first_line(exc)}") from exc
+    return _finish_csv(frame, label, dialect, header_row, header=header)
+
+
+def _utf16(sample: bytes) -> Encoding | None:
+    """UTF-16 with a byte-order mark (Excel's "Unicode text" export), else None."""
+    return Encoding("utf-16") if sample.startswith(_UTF16_BOMS) else None
+
+
+def _check_binary(sample: bytes, label: str) -> None:
+    if b"\x00" in sample[:65536] and not sample.startswith(_UTF16_BOMS):
+        raise InputError(f"{label}: binary data (NUL bytes), not a CSV text table; for a workbook or Parquet "
+                         "file use --input-format or its extension")
+
+
+def check_header(text_sample: str, sep: str, label: str) -> list[str]:
+    """The header's fields, checked: at most ``MAX_COLUMNS``, no name of the input model twice.
+
+    A name the program does not use may repeat (the later ones are read as ``name.1``, ...);
+    a column it uses may not: which of the two would it read?
+    """
+    line = next((ln for ln in text_sample.splitlines() if ln.strip()), "")
+    try:
+        fields = next(csv.reader([line], delimiter=sep)) if len(sep) == 1 else line.split(sep)
+    except (csv.Error, StopIteration):
+        fields = line.split(sep)
+    limits.check("MAX_COLUMNS", label, len(fields))
+    return [f.strip().lstrip("\ufeff") for f in fields]
+
+
+def unique_columns(names: list[str], label: str) -> list[str]:
+    """Column names made unique (``note``, ``note.1``); a repeated input-model column is an error."""
+    from .headers import recognised
+
+    seen: dict[str, int] = {}
+    out = []
+    for index, name in enumerate(names):
+        if name in seen:
+            if name and recognised(name):
+                raise InputError(f"{label}: column {name!r} appears twice (columns {seen[name] + 1} and {index + 1}); "
+                                 "keep one, or rename the other")
+            count = sum(1 for n in names[:index] if n == name)
+            candidate = f"{name}.{count}"
+            while candidate in names or candidate in out:
+                count += 1
+                candidate = f"{name}.{count}"
+            out.append(candidate)
+        else:
+            seen[name] = index
+            out.append(name)
+    return out
 
 
 def _read_csv_arrow(path: Path, sep: str) -> pd.DataFrame | None:
@@ -238,7 +382,7 @@ def _read_csv_arrow(path: Path, sep: str) -> pd.DataFrame | None:
         return None
     try:
         table = pacsv.read_csv(
-            path,
+            pa.input_stream(str(path), compression=None),  # never unpacked by its name
             parse_options=pacsv.ParseOptions(delimiter=sep, ignore_empty_lines=False),  # keep row numbers
             convert_options=pacsv.ConvertOptions(
                 column_types={c: pa.string() for c in ID_COLUMNS},
@@ -258,24 +402,33 @@ def read_csv_bytes(
     data: bytes, label: str, *, sep: str | None = None, decimal: str | None = None, encoding: str | None = None,
     thousands: str | None = None, header_row: int | None = None,
 ) -> RawTable:
+    """Read CSV text from bytes in memory (stdin, a FIFO), by the rules of :func:`read_csv_path`."""
     if not data.strip():
         raise InputError(f"{label}: no data rows (empty input)")
+    _check_binary(data[:_SNIFF_BYTES], label)
     header_row = _header_below_blank_lines(data[:_SNIFF_BYTES], header_row)
-    encoding = encoding or detect_encoding(data[:_SNIFF_BYTES])
+    found = _utf16(data) or sniff_bytes(data, label, encoding)
     given = decimal is not None
-    text_sample = _sniff_text(data[:_SNIFF_BYTES].decode(encoding, errors="replace"), header_row)
+    text_sample = _sniff_text(data[:_SNIFF_BYTES].decode(found.name, errors="replace"), header_row)
     sep, decimal = detect_dialect(text_sample, sep, decimal)
+    header = check_header(text_sample, sep, label)
     try:
-        frame = pd.read_csv(io.BytesIO(data), encoding=encoding, **_csv_kwargs(sep, decimal, thousands, header_row))
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
-        raise InputError(f"{label}: cannot read as CSV (sep {sep!r}, encoding {encoding}): {_first_line(exc)}") from exc
-    dialect = {"sep": sep, "decimal": decimal, "decimal_given": given, "thousands": thousands, "encoding": encoding}
-    return _finish_csv(frame, label, dialect, header_row)
+        frame = pd.read_csv(io.BytesIO(data), encoding=found.name, **_csv_kwargs(sep, decimal, thousands, header_row))
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeError, ValueError, OverflowError) as exc:
+        raise InputError(f"{label}: cannot read as CSV (sep {sep!r}, encoding {found.name}): "
+                         f"{_first_line(exc)}") from exc
+    dialect = {"sep": sep, "decimal": decimal, "decimal_given": given, "thousands": thousands,
+               "encoding": found.name, "encoding_note": found.note}
+    return _finish_csv(frame, label, dialect, header_row, header=header)
 
 
-def _finish_csv(frame: pd.DataFrame, label: str, dialect: dict, header_row: int | None = None) -> RawTable:
+def _finish_csv(frame: pd.DataFrame, label: str, dialect: dict, header_row: int | None = None,
+                header: list[str] | None = None) -> RawTable:
     sep = dialect["sep"]
-    frame.columns = [str(c).strip().lstrip("\ufeff") for c in frame.columns]
+    names = [str(c).strip().lstrip("\ufeff") for c in frame.columns]
+    if header is not None and len(header) == len(names) and (header_row or 1) == 1:
+        names = header  # as written: pandas renames a repeated name itself
+    frame.columns = unique_columns(names, label)
     if len(frame.columns) == 1 and len(frame) and sep == ",":
         only = frame.columns[0]
         if ";" in only or "\t" in only:
@@ -289,16 +442,57 @@ def _sep_name(header: str) -> str:
     return "semicolon" if ";" in header else "tab"
 
 
-def read_parquet(path: Path) -> RawTable:
+def read_parquet(source, label: str | None = None) -> RawTable:
+    """Read a Parquet file (a path or a binary stream), its size checked on the footer first.
+
+    Run-length and dictionary encoding let a small file hold a billion rows: the rows and
+    columns the footer declares are checked against ``MAX_COLUMNS``, ``MAX_CELLS`` and
+    ``MAX_EXPANSION`` (cells per byte of file) before any data is decoded.
+    """
+    import pyarrow.parquet as pq
+
+    label = label or str(source)
     try:
-        frame = pd.read_parquet(path)
+        handle = pq.ParquetFile(source)
+        meta = handle.metadata
     except Exception as exc:  # pyarrow raises several types for bad files
-        raise InputError(f"{path.name}: cannot read as Parquet: {_first_line(exc)}") from exc
+        raise InputError(f"{label}: cannot read as Parquet: {_first_line(exc)}") from exc
+    size = meta.serialized_size + sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    size = max(size, _size_of(source))
+    check_cells(label, meta.num_rows, meta.num_columns, size)
+    try:
+        frame = handle.read().to_pandas()
+    except (Exception, MemoryError) as exc:
+        raise InputError(f"{label}: cannot read as Parquet: {_first_line(exc)}") from exc
+    frame.columns = unique_columns([str(c).strip() for c in frame.columns], label)
     for col in ID_COLUMNS:
         if col in frame.columns:
             frame[col] = frame[col].astype("string")
     rows = np.arange(1, len(frame) + 1, dtype=np.int64)
-    return RawTable(frame, path.name, rows, {})
+    return RawTable(frame, label, rows, {})
+
+
+def _size_of(source) -> int:
+    """Bytes of a file path or an in-memory stream (0 if unknown)."""
+    if isinstance(source, io.BytesIO):
+        return len(source.getbuffer())
+    try:
+        return Path(source).stat().st_size
+    except (OSError, TypeError):
+        return 0
+
+
+def check_cells(label: str, n_rows: int, n_columns: int, n_bytes: int) -> None:
+    """A table's declared size against ``MAX_COLUMNS``, ``MAX_CELLS`` and, for a table above
+    a million cells, ``MAX_EXPANSION`` cells per byte of its (compressed) file."""
+    limits.check("MAX_COLUMNS", label, n_columns)
+    cells = int(n_rows) * int(n_columns)
+    limits.check("MAX_CELLS", label, cells)
+    if cells > 1_000_000 and cells > limits.limit("MAX_EXPANSION") * max(n_bytes, 1):
+        raise InputError(f"{label}: {n_rows:,} rows x {n_columns:,} columns from a file of {n_bytes:,} bytes "
+                         f"({cells / max(n_bytes, 1):,.0f} cells per byte, above the limit of "
+                         f"{limits.limit('MAX_EXPANSION'):,}): a decompression bomb? (set FOURP1000_MAX_EXPANSION "
+                         "to raise the limit)")
 
 
 def read_frame(frame: pd.DataFrame, label: str = "<DataFrame>") -> RawTable:
@@ -308,7 +502,7 @@ def read_frame(frame: pd.DataFrame, label: str = "<DataFrame>") -> RawTable:
     as when the table is read from a file.
     """
     frame = frame.reset_index(drop=True)
-    frame.columns = [str(c).strip() for c in frame.columns]
+    frame.columns = unique_columns([str(c).strip() for c in frame.columns], label)
     for col in ID_COLUMNS:
         if col in frame.columns:
             frame[col] = frame[col].astype("string")
@@ -328,18 +522,22 @@ def read_yaml_bytes(data: bytes, label: str) -> RawTable:
             layers:
               - {top_cm: 0, bottom_cm: 30, soc_pct: 1.2}
 
-    Farm and plot keys are copied onto each of their layers. Loaded with ``yaml.safe_load``.
+    Farm and plot keys are copied onto each of their layers. Loaded with ``yaml.safe_load``
+    within the limits of :func:`fourp1000.io.text.load_yaml` (size, depth, aliases); the
+    layers it expands to count against ``MAX_CELLS``.
     """
-    try:
-        doc = yaml.safe_load(data.decode(detect_encoding(data[:_SNIFF_BYTES])))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        raise InputError(f"{label}:{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from exc
-    records = list(_flatten_yaml(doc, label))
+    doc = load_yaml(data, label)
+    bound = limits.limit("MAX_CELLS")
+    records = []
+    for record in _flatten_yaml(doc, label):
+        records.append(record)
+        if len(records) * max(len(record), 1) > bound:
+            raise limits.exceeded("MAX_CELLS", label, len(records) * len(record))
     if not records:
         raise InputError(f"{label}: no layers found (expected farms -> plots -> layers)")
     frame = pd.DataFrame.from_records(records)
+    limits.check("MAX_COLUMNS", label, len(frame.columns))
+    frame.columns = unique_columns([str(c).strip() for c in frame.columns], label)
     for col in ID_COLUMNS:
         if col in frame.columns:
             frame[col] = frame[col].astype("string")
@@ -383,7 +581,8 @@ def _flatten_yaml(doc, label: str):
             for l_index, layer in enumerate(layers):
                 if not isinstance(layer, dict):
                     raise InputError(f"{label}: farms[{f_index}].plots[{p_index}].layers[{l_index}] must be a mapping")
-                yield {**plot_attrs, **layer}
+                # A list or mapping where a value belongs is kept as text: "not a number" on its row.
+                yield {**plot_attrs, **{k: str(v) if isinstance(v, (list, dict)) else v for k, v in layer.items()}}
 
 
 def first_line(exc: BaseException) -> str:

@@ -6,6 +6,10 @@ number as the user sees it), the user's own columns as read, then ``reason`` (th
 that blocked the row) and ``all_reasons`` (every other problem of the row and of its plot,
 ``" | "``-separated; empty when there is none). :func:`rejects_csv_text` writes them as a
 valid CSV whatever the cells hold.
+
+The user's columns keep their names: where one is already called ``row``, ``reason``,
+``all_reasons`` (or ``file``, for ``compare``), the rejects' own column of that name is
+prefixed ``fourp1000_`` (:func:`own_column`), never written over the user's.
 """
 
 from __future__ import annotations
@@ -44,13 +48,29 @@ def rejected_rows(table: HorizonTable, positions: np.ndarray, reasons: str | Seq
         frame with those columns.
     """
     positions = np.asarray(positions, dtype=np.int64)
+    user = list(table.raw.columns)
     if positions.size == 0:
-        return pd.DataFrame(columns=["row"] + list(table.raw.columns) + ["reason", "all_reasons"])
+        return pd.DataFrame(columns=[own_column(user, "row")] + user
+                            + [own_column(user, "reason"), own_column(user, "all_reasons")])
     out = table.raw.iloc[positions].reset_index(drop=True).copy()
-    out.insert(0, "row", table.frame["source_row"].to_numpy()[positions])
-    out["reason"] = reasons
-    out["all_reasons"] = all_reasons
+    out.insert(0, own_column(user, "row"), table.frame["source_row"].to_numpy()[positions])
+    out[own_column(user, "reason")] = reasons
+    out[own_column(user, "all_reasons")] = all_reasons
     return out
+
+
+def own_column(user_columns, name: str) -> str:
+    """``name`` for a column the rejects add, or ``fourp1000_<name>`` when the user has a
+    column called ``name`` (it is never written over).
+
+    >>> own_column(["plot_id", "reason"], "reason"), own_column(["plot_id"], "reason")
+    ('fourp1000_reason', 'reason')
+    """
+    columns = set(map(str, user_columns))
+    candidate = name
+    while candidate in columns:
+        candidate = f"fourp1000_{candidate}"
+    return candidate
 
 
 def rejects_csv_text(frame: pd.DataFrame) -> str:
@@ -68,4 +88,4 @@ def rejects_csv_text(frame: pd.DataFrame) -> str:
     return frame.to_csv(index=False, lineterminator="\n", quoting=quoting)
 
 
-__all__ = ["REASON_SEPARATOR", "rejected_rows", "rejects_csv_text"]
+__all__ = ["REASON_SEPARATOR", "own_column", "rejected_rows", "rejects_csv_text"]

@@ -237,6 +237,9 @@ def _read_soil(lines: list[list[str]], start: int, source: str) -> tuple[int, tu
     if len(soil) < 4:
         raise InputError(f"{source}, line {at + 1}: expected 4 numbers (clay depth iom nsteps), got {len(soil)}")
     clay, depth, iom, nsteps_value = soil
+    if not all(np.isfinite(soil[:4])):
+        raise InputError(f"{source}, line {at + 1}: clay depth iom nsteps must be finite numbers, got "
+                         f"{' '.join(f'{v:g}' for v in soil[:4])}")
     if not 0 <= clay <= 100:
         raise InputError(f"{source}, line {at + 1}: clay must be between 0 and 100 %, got {clay:g}")
     if not depth > 0:

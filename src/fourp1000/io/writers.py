@@ -487,20 +487,24 @@ def rich_table_text(frame: pd.DataFrame, title: str | None = None, width: int | 
     """
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
+
+    from .text import printable
 
     width = width or 200
-    cells = [[_format_cell(v) for v in frame.iloc[:, i]] for i in range(frame.shape[1])]
+    # Text, not markup ("[red]P1[/red]" is an id, not a colour); control characters escaped.
+    cells = [[printable(_format_cell(v)) for v in frame.iloc[:, i]] for i in range(frame.shape[1])]
     dropped = 0
     if fit:
-        keep = _columns_that_fit([str(c) for c in frame.columns], cells, width)
+        keep = _columns_that_fit([printable(c) for c in frame.columns], cells, width)
         dropped = frame.shape[1] - keep
         frame, cells = frame.iloc[:, :keep], cells[:keep]
     table = Table(title=title, show_lines=False, header_style="bold")
     for col in frame.columns:
         numeric = pd.api.types.is_numeric_dtype(frame[col]) and not pd.api.types.is_bool_dtype(frame[col])
-        table.add_column(str(col), justify="right" if numeric else "left")
+        table.add_column(Text(printable(col)), justify="right" if numeric else "left")
     for row in zip(*cells):
-        table.add_row(*row)
+        table.add_row(*(Text(cell) for cell in row))
     console = Console(file=io.StringIO(), width=width, force_terminal=False, color_system=None)
     console.print(table)
     text = console.file.getvalue()

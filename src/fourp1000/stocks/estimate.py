@@ -125,6 +125,10 @@ class EstimateResult:
     not_needed: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["row", "plot_id", "reason"]))
 
 
+#: Deepest standard depth [cm]: the bottom_cm bound of the input model (io.schema).
+MAX_DEPTH_CM = 1000.0
+
+
 def parse_depth(text: str | float | int) -> tuple[float, float]:
     """Parse ``--depth``: ``"30"`` -> (0, 30); ``"0-40"`` or ``"30-60"`` -> (top, bottom) [cm]."""
     s = str(text).strip().lower().removesuffix("cm").strip()
@@ -138,6 +142,8 @@ def parse_depth(text: str | float | int) -> tuple[float, float]:
         raise InputError(f"invalid depth {text!r}: expected e.g. 30 or 0-40 (cm)") from None
     if not (0 <= top < bottom):
         raise InputError(f"invalid depth {text!r}: top must be >= 0 and less than bottom")
+    if not bottom <= MAX_DEPTH_CM:  # also inf
+        raise InputError(f"invalid depth {text!r}: the deepest layer the input model accepts is {MAX_DEPTH_CM:g} cm")
     return top, bottom
 
 
