@@ -51,9 +51,9 @@ def read_table(
     """Read a horizon table from ``source`` (a path, or ``"-"`` for stdin).
 
     The format follows the file extension: ``.csv``/``.txt``/``.tsv`` (default),
-    ``.xlsx``/``.xlsm``, ``.parquet``/``.pq``, ``.yaml``/``.yml``. Standard input is sniffed:
-    YAML when it looks like a YAML mapping, CSV otherwise. Rows whose cells are all empty
-    are skipped (counted in ``dialect["blank_rows"]``).
+    ``.xlsx``/``.xlsm``, ``.parquet``/``.pq``, ``.yaml``/``.yml``, ``.jsonl``/``.ndjson``.
+    Standard input is sniffed: YAML when it looks like a YAML mapping, CSV otherwise.
+    Rows whose cells are all empty are skipped (counted in ``dialect["blank_rows"]``).
 
     Parameters
     ----------
@@ -94,6 +94,8 @@ def read_table(
         return _with_rows(read_parquet(path))
     if suffix in (".yaml", ".yml"):
         return _with_rows(read_yaml_bytes(path.read_bytes(), label))
+    if suffix in (".jsonl", ".ndjson"):
+        return _with_rows(read_jsonl(path))
     return _with_rows(read_csv_path(path, **options))
 
 
@@ -235,11 +237,35 @@ def _read_csv_arrow(path: Path, sep: str) -> pd.DataFrame | None:
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError):
         return None
+    return frame_from_arrow(table)
+
+
+def frame_from_arrow(table, float_columns=()) -> pd.DataFrame:
+    """An Arrow table as the frame the readers return: identifier columns as strings.
+
+    ``float_columns`` are made float64: integer columns that hold a missing value
+    somewhere in the file, which a whole-file read turns into floats (the streaming
+    engine reads a file in parts and must type each part as the whole would be).
+    """
     frame = table.to_pandas()
+    for col in float_columns:
+        if col in frame.columns and frame[col].dtype.kind in "iu":
+            frame[col] = frame[col].astype("float64")
     for col in ID_COLUMNS:
         if col in frame.columns:
             frame[col] = frame[col].astype("string")
     return frame
+
+
+def skip_blank_rows(raw: RawTable) -> RawTable:
+    """``raw`` less its rows whose cells are all empty (counted in ``dialect["blank_rows"]``).
+
+    Raises
+    ------
+    InputError
+        No data row is left.
+    """
+    return _with_rows(raw)
 
 
 def read_csv_bytes(
@@ -277,15 +303,27 @@ def _sep_name(header: str) -> str:
 
 
 def read_parquet(path: Path) -> RawTable:
+    import pyarrow.parquet as pq
+
     try:
-        frame = pd.read_parquet(path)
+        frame = frame_from_arrow(pq.read_table(path))
     except Exception as exc:  # pyarrow raises several types for bad files
         raise InputError(f"{path.name}: cannot read as Parquet: {_first_line(exc)}") from exc
-    for col in ID_COLUMNS:
-        if col in frame.columns:
-            frame[col] = frame[col].astype("string")
     rows = np.arange(1, len(frame) + 1, dtype=np.int64)
     return RawTable(frame, path.name, rows, {})
+
+
+def read_jsonl(path: Path) -> RawTable:
+    """JSON Lines: one JSON object (a layer) per line, read with pyarrow; records numbered from 1."""
+    import pyarrow as pa
+    import pyarrow.json as pajson
+
+    try:
+        table = pajson.read_json(path)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise InputError(f"{path.name}: cannot read as JSON Lines: {_first_line(exc)}") from exc
+    frame = frame_from_arrow(table)
+    return RawTable(frame, path.name, np.arange(1, len(frame) + 1, dtype=np.int64), {})
 
 
 def read_frame(frame: pd.DataFrame, label: str = "<DataFrame>") -> RawTable:
