@@ -30,6 +30,7 @@ from .common import (
 )
 from ..stocks.estimate import MAX_EXTRAPOLATE_CM, MAX_EXTRAPOLATE_SHARE
 from .estimate import options_from_cli, rows_summary, stock_options
+from .streaming import engine_options
 from .uncertainty_options import (
     uncertainty_from_cli,
     uncertainty_meta,
@@ -127,6 +128,30 @@ def run_projection(file, *, depth, depth_method, spline_lambda, extrapolate, bd_
     """Read FILE and project it (shared by project, score and report); ``stdin`` replaces sys.stdin for '-'."""
     from .common import column_map_for
 
+    opts = project_options_from_cli(
+        depth=depth, depth_method=depth_method, spline_lambda=spline_lambda, extrapolate=extrapolate, bd_ptf=bd_ptf,
+        som_factor=som_factor, stone_density=stone_density, on_error=on_error, practices=practices, years=years,
+        ipcc_version=ipcc_version, method=method, rate_years=rate_years, quiet=quiet, model=model, climate=climate,
+        max_extrapolate_cm=max_extrapolate_cm, max_extrapolate_share=max_extrapolate_share,
+        depth_tolerance=depth_tolerance, strict=strict, tillage_credit=tillage_credit,
+        cap_at_capacity=cap_at_capacity, sampling=sampling)
+    column_map = column_map_for(columns_file)
+    with status("Reading input", quiet):
+        raw = read_input(file, sep=sep, decimal=decimal, encoding=encoding, sheet=sheet, stdin=stdin)
+        table = load_plots_or_horizons(raw, som_factor=som_factor or VAN_BEMMELEN, bd_basis=bd_basis,
+                                       column_map=column_map)
+    with status("Projecting", quiet):
+        result = project_table(table, opts)
+    # The rows of the chosen samplings: what the stocks (and any Monte Carlo) come from.
+    return (result.used_table if result.used_table is not None else table), result
+
+
+def project_options_from_cli(*, depth, depth_method, spline_lambda, extrapolate, bd_ptf, som_factor, stone_density,
+                            on_error, practices, years, ipcc_version, method, rate_years, quiet, model=("ipcc",),
+                            climate=None, max_extrapolate_cm=MAX_EXTRAPOLATE_CM,
+                            max_extrapolate_share=MAX_EXTRAPOLATE_SHARE, depth_tolerance=0.0, strict=False,
+                            tillage_credit="ipcc", cap_at_capacity=False, sampling="latest", **_) -> ProjectOptions:
+    """The library's projection options from the flags (the climate table read for the models that need it)."""
     models = tuple(model)
     needing = [m for m in models if MODELS[m].needs_climate]
     if needing and not climate:
@@ -140,19 +165,9 @@ def run_projection(file, *, depth, depth_method, spline_lambda, extrapolate, bd_
     est = options_from_cli(depth, depth_method, spline_lambda, extrapolate, bd_ptf, som_factor, stone_density, on_error,
                            max_extrapolate_cm=max_extrapolate_cm, max_extrapolate_share=max_extrapolate_share,
                            depth_tolerance=depth_tolerance, strict=strict)
-    opts = ProjectOptions(practices=tuple(practices), years=years, ipcc_version=ipcc_version, method=method,
+    return ProjectOptions(practices=tuple(practices), years=years, ipcc_version=ipcc_version, method=method,
                           rate_years=rate_years, models=models, climate=climate_table, estimate=est,
-                          tillage_credit=tillage_credit, cap_at_capacity=cap_at_capacity,
-                          sampling=sampling)
-    column_map = column_map_for(columns_file)
-    with status("Reading input", quiet):
-        raw = read_input(file, sep=sep, decimal=decimal, encoding=encoding, sheet=sheet, stdin=stdin)
-        table = load_plots_or_horizons(raw, som_factor=som_factor or VAN_BEMMELEN, bd_basis=bd_basis,
-                                       column_map=column_map)
-    with status("Projecting", quiet):
-        result = project_table(table, opts)
-    # The rows of the chosen samplings: what the stocks (and any Monte Carlo) come from.
-    return (result.used_table if result.used_table is not None else table), result
+                          tillage_credit=tillage_credit, cap_at_capacity=cap_at_capacity, sampling=sampling)
 
 
 def report_run(result, table, *, quiet, verbose, rejects, fmt, what: str):
@@ -225,12 +240,13 @@ def _model_summary(result, farms=None) -> str:
 @input_options
 @output_options
 @uncertainty_options
+@engine_options
 @handle_errors
 def project(file, practices, years, ipcc_version, method, rate_years, check, sampling, tillage_credit, cap_at_capacity,
             with_trajectory, depth, depth_method, spline_lambda, extrapolate, max_extrapolate_cm, max_extrapolate_share,
             depth_tolerance, strict, bd_ptf, bd_basis, som_factor, stone_density, on_error, rejects, sep, decimal,
             encoding, sheet, columns_file, fmt, output, quiet, verbose, uncertainty, draws, seed, confidence, model,
-            climate_file):
+            climate_file, chunk_rows, engine, scheduler):
     """Project SOC stocks under practices and check 4 per 1000, per plot.
 
     FILE is a horizon table (the measured 0-30 cm stock is the baseline) or a plot table
@@ -251,11 +267,16 @@ def project(file, practices, years, ipcc_version, method, rate_years, check, sam
       fourp1000 project examples/plots.csv --model ipcc,rothc --climate examples/climate.csv -f csv
       fourp1000 project examples/plots.csv --tillage-credit none --cap-at-capacity
       fourp1000 project examples/plots.csv --depth 0-40 --extrapolate --on-error skip
+      fourp1000 project big.parquet --chunk-rows 200000 -o projected.parquet
     """
     fmt = resolve_format(fmt, output)
     if with_trajectory and sampling == "all":
         raise click.UsageError("--trajectory needs one sampling per plot: use --sampling latest, first or a date")
-    table, result, unc = _project_from_options(file, click.get_current_context().params)
+    params = click.get_current_context().params
+    whole = "--trajectory" if with_trajectory else None
+    if _streamed("project", file, fmt, output, params, whole=whole):
+        return
+    table, result, unc = _project_from_options(file, params)
     result = with_uncertainty(table, result, unc, quiet)
     report_run(result, table, quiet=quiet, verbose=verbose, rejects=rejects, fmt=fmt, what="plots")
     meta = {"command": "project", "input": table.label, "methods": result.methods, "rows_read": result.n_rows,
@@ -282,11 +303,13 @@ def project(file, practices, years, ipcc_version, method, rate_years, check, sam
 @input_options
 @output_options
 @uncertainty_options
+@engine_options
 @handle_errors
 def score(file, practices, years, ipcc_version, method, rate_years, check, sampling, tillage_credit, cap_at_capacity, depth,
           depth_method, spline_lambda, extrapolate, max_extrapolate_cm, max_extrapolate_share, depth_tolerance, strict,
           bd_ptf, bd_basis, som_factor, stone_density, on_error, rejects, sep, decimal, encoding, sheet,
-          columns_file, fmt, output, quiet, verbose, uncertainty, draws, seed, confidence, model, climate_file):
+          columns_file, fmt, output, quiet, verbose, uncertainty, draws, seed, confidence, model, climate_file,
+          chunk_rows, engine, scheduler):
     """Score farms against 4 per 1000: area-weighted totals per farm, for batch work.
 
     Same input and options as `project`; every plot needs farm_id and area_ha. Output:
@@ -301,9 +324,13 @@ def score(file, practices, years, ipcc_version, method, rate_years, check, sampl
       fourp1000 score plots.csv --practice cover_crops --check -q
       fourp1000 score plots.csv --uncertainty --draws 5000 --check   # exit 3 unless P(meet) >= 0.9
       fourp1000 score examples/plots.csv --model ipcc,rothc --climate examples/climate.csv
+      fourp1000 score 'plots-*.csv' --engine dask -o scores.parquet
     """
     fmt = resolve_format(fmt, output)
-    table, result, unc = _project_from_options(file, click.get_current_context().params)
+    params = click.get_current_context().params
+    if _streamed("score", file, fmt, output, params):
+        return
+    table, result, unc = _project_from_options(file, params)
     if result.farms is None:
         from ..errors import InputError
 
@@ -404,3 +431,10 @@ def practices(ipcc_version, climate_zone, fmt, output, quiet, verbose):
                  table_columns={"practices": view})
     if not quiet and resolve_format(fmt, output) == "table":
         echo_err(f"{len(practice_names())} practices; full sources with -f csv or -f json")
+
+
+def _streamed(command: str, file: str, fmt: str, output, params: dict, whole: str | None = None) -> bool:
+    """Run ``project``/``score`` on a streamed input (or with ``--engine dask``); False: run in memory."""
+    from .project_stream import run_streamed
+
+    return run_streamed(command, file, fmt, output, params, whole=whole)

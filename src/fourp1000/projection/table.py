@@ -381,7 +381,7 @@ def _subset(table: HorizonTable, mask: np.ndarray) -> HorizonTable:
         problems["position"] = remap[pos[keep]]
     return HorizonTable(
         table.frame.iloc[positions].reset_index(drop=True), problems.reset_index(drop=True), table.label,
-        table.raw.iloc[positions].reset_index(drop=True), table.notes, table.source_columns,
+        table.raw.iloc[positions].reset_index(drop=True), table.notes, table.source_columns, table.columns,
     )
 
 
