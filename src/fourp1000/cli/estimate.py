@@ -118,7 +118,7 @@ def rows_summary(n_rows: int, n_plots: int, n_rejected: int, problems) -> str:
 
 
 @click.command()
-@click.argument("file", type=click.Path(allow_dash=True, dir_okay=False))
+@click.argument("file", type=click.Path(allow_dash=True))  # a folder: a Parquet dataset (streamed)
 @stock_options
 @input_options
 @output_options
@@ -164,8 +164,11 @@ def estimate(file, depth, depth_method, spline_lambda, extrapolate, max_extrapol
     if engine == "dask":
         from .dask_engine import run_dask
 
-        return run_dask("estimate", file, fmt=fmt, output=output, quiet=quiet, scheduler=scheduler,
-                        chunk_rows=chunk_rows, read_options=read_options, options=opts, rejects=rejects)
+        if unc is not None:
+            raise click.UsageError("--engine dask streams the input, but --uncertainty needs every plot at once")
+        return run_dask("estimate", file, fmt=fmt, output=output, chunk_rows=chunk_rows, read_options=read_options,
+                        options=opts, params={"quiet": quiet, "verbose": verbose, "rejects": rejects,
+                                              "farm_summary": farm_summary, "scheduler": scheduler})
     streamed = streamed_source(file, fmt, chunk_rows=chunk_rows, column_map=read_options["column_map"], quiet=quiet,
                                whole="--uncertainty needs every plot at once" if unc is not None else None,
                                sep=sep, decimal=decimal, encoding=encoding, sheet=sheet)
@@ -231,37 +234,44 @@ def _estimate_streamed(source, layout, *, opts, read_options, fmt, output, quiet
 
     from ..engine.commands import estimate_part
     from ..engine.local import stream, temporary_folder
-    from ..engine.sinks import write_rejects as write_streamed_rejects, write_table
-    from ..errors import ValidationError
-    from ..stocks.estimate import farm_summary as farm_totals_of
 
     with temporary_folder() as tmp:
         part = functools.partial(estimate_part, read_options=read_options, options=opts, digest=bool(farm_summary))
         run = stream(source, layout, part, chunk_rows=chunk_rows, folder=Path(tmp), quiet=quiet)
-        table = run.table()
-        report_columns(table, quiet=quiet, verbose=verbose)
-        if farm_summary:
-            _check_farm_summary(table)
-        problems = run.spill.whole("problems")
-        if opts.on_error == "fail" and run.counts.get("errors", 0):
-            raise ValidationError(table.problem_list(problems))
-        report_warnings(problems, table, quiet=quiet, verbose=verbose)
-        if rejects:
-            write_streamed_rejects(run.spill, rejects)
-        write_table(run.spill, "plots", fmt, output)
-        farms = farm_totals_of(run.spill.whole("digest")) if farm_summary else None
-        if farms is not None:
-            write_tables({"farms": farms}, resolve_format(None, farm_summary), farm_summary)
-        n_rows, n_plots, n_rejected = run.counts["rows"], run.counts["plots"], run.counts["rejected"]
-        if not quiet:
-            if verbose:
-                for line in run.methods:
-                    echo_err(f"Method: {line}")
-            if opts.on_error == "skip" and n_rejected:
-                errors = problems[problems["severity"] == "error"]
-                for problem in table.problem_list(errors)[:20]:
-                    echo_err(f"  rejected: {problem}")
-            echo_err(rows_summary(n_rows, n_plots, n_rejected, problems))
+        finish_streamed(run, opts=opts, fmt=fmt, output=output, quiet=quiet, verbose=verbose, rejects=rejects,
+                        farm_summary=farm_summary)
+
+
+def finish_streamed(run, *, opts, fmt, output, quiet, verbose, rejects, farm_summary) -> None:
+    """Report and write a streamed (or Dask) ``estimate`` run as the in-memory run does; exit 1 if nothing scored."""
+    from ..engine.sinks import write_rejects as write_streamed_rejects, write_table
+    from ..errors import ValidationError
+    from ..stocks.estimate import farm_summary as farm_totals_of
+
+    table = run.table()
+    report_columns(table, quiet=quiet, verbose=verbose)
+    if farm_summary:
+        _check_farm_summary(table)
+    problems = run.spill.whole("problems")
+    if opts.on_error == "fail" and run.counts.get("errors", 0):
+        raise ValidationError(table.problem_list(problems))
+    report_warnings(problems, table, quiet=quiet, verbose=verbose)
+    if rejects:
+        write_streamed_rejects(run.spill, rejects)
+    write_table(run.spill, "plots", fmt, output)
+    farms = farm_totals_of(run.spill.whole("digest")) if farm_summary else None
+    if farms is not None:
+        write_tables({"farms": farms}, resolve_format(None, farm_summary), farm_summary)
+    n_rows, n_plots, n_rejected = run.counts["rows"], run.counts["plots"], run.counts["rejected"]
+    if not quiet:
+        if verbose:
+            for line in run.methods:
+                echo_err(f"Method: {line}")
+        if opts.on_error == "skip" and n_rejected:
+            errors = problems[problems["severity"] == "error"]
+            for problem in table.problem_list(errors)[:20]:
+                echo_err(f"  rejected: {problem}")
+        echo_err(rows_summary(n_rows, n_plots, n_rejected, problems))
     if n_plots == 0 and n_rows > 0:
         echo_err("Error: no plot could be scored")
         sys.exit(EXIT_DATA_ERROR)

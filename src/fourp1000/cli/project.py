@@ -231,7 +231,7 @@ def _model_summary(result, farms=None) -> str:
 
 
 @click.command()
-@click.argument("file", type=click.Path(allow_dash=True, dir_okay=False))
+@click.argument("file", type=click.Path(allow_dash=True))  # a folder: a Parquet dataset (streamed)
 @projection_options
 @model_options
 @click.option("--trajectory", "with_trajectory", is_flag=True,
@@ -296,7 +296,7 @@ def project(file, practices, years, ipcc_version, method, rate_years, check, sam
 
 
 @click.command()
-@click.argument("file", type=click.Path(allow_dash=True, dir_okay=False))
+@click.argument("file", type=click.Path(allow_dash=True))  # a folder: a Parquet dataset (streamed)
 @projection_options
 @model_options
 @stock_options

@@ -24,21 +24,21 @@ _LABEL = re.compile(r"^(.*?) \((.+?)(?: to (.+))?\)$")
 
 def run_streamed(command: str, file: str, fmt: str, output, params: dict, *, whole: str | None = None) -> bool:
     """Stream FILE through ``command``; False when it is to be read whole (nothing done then)."""
-    from ..errors import ValidationError
     from .common import column_map_for
-    from .project import _exit, project_options_from_cli
+    from .project import project_options_from_cli
 
     unc = "--uncertainty needs every plot at once" if params["uncertainty"] else None
     read_options = {"som_factor": params["som_factor"] or VAN_BEMMELEN, "bd_basis": params["bd_basis"],
                     "column_map": column_map_for(params["columns_file"])}
     if params["engine"] == "dask":
         if whole or unc:
-            raise click.UsageError(f"--engine dask streams the input, but {whole or unc}")
+            raise click.UsageError(f"--engine dask streams the input, but {whole or unc} needs every plot at once"
+                                   if whole else f"--engine dask streams the input, but {unc}")
         from .dask_engine import run_dask
 
         opts = project_options_from_cli(**params, climate=params["climate_file"])
-        run_dask(command, file, fmt=fmt, output=output, quiet=params["quiet"], scheduler=params["scheduler"],
-                 chunk_rows=params["chunk_rows"], read_options=read_options, options=opts, rejects=params["rejects"])
+        run_dask(command, file, fmt=fmt, output=output, chunk_rows=params["chunk_rows"], read_options=read_options,
+                 options=opts, params=params)
         return True
     streamed = streamed_source(file, fmt, chunk_rows=params["chunk_rows"], whole=whole or unc,
                                column_map=read_options["column_map"], quiet=params["quiet"], sep=params["sep"],
@@ -50,12 +50,19 @@ def run_streamed(command: str, file: str, fmt: str, output, params: dict, *, who
 
     with temporary_folder() as tmp:
         run = _stream(streamed, opts, read_options, params, Path(tmp))
-        if run.failures:
-            problems = [p for exc in run.failures for p in exc.problems]
-            raise ValidationError(sorted(problems, key=lambda q: (q.row is not None, q.row or 0)))
-        check = _finish(command, run, opts, fmt, output, params)
-    _exit(check, params["check"])
+        finish_streamed(command, run, opts, fmt, output, params)
     return True
+
+
+def finish_streamed(command: str, run, opts, fmt: str, output, params: dict) -> None:
+    """Fail with every part's problems, or report and write the run; then the exit code of ``--check``."""
+    from ..errors import ValidationError
+    from .project import _exit
+
+    if run.failures:
+        problems = [p for exc in run.failures for p in exc.problems]
+        raise ValidationError(sorted(problems, key=lambda q: (q.row is not None, q.row or 0)))
+    _exit(_finish(command, run, opts, fmt, output, params), params["check"])
 
 
 def _stream(streamed, opts, read_options, params, folder: Path):

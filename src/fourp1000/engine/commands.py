@@ -63,7 +63,7 @@ def estimate_part(raw: RawTable, positions: np.ndarray, *, read_options: dict, o
     counts = {"rows": result.n_rows, "plots": len(result.plots), "rejected": len(result.rejects),
               "errors": int((result.problems["severity"] == "error").sum()) if len(result.problems) else 0}
     return PartOutput(tables, result.methods, counts, table.columns,
-                      extra={"source_columns": table.source_columns})
+                      extra={"source_columns": table.source_columns, "first": _first(positions)})
 
 
 def project_part(raw: RawTable, positions: np.ndarray, *, read_options: dict, options: ProjectOptions,
@@ -78,7 +78,7 @@ def project_part(raw: RawTable, positions: np.ndarray, *, read_options: dict, op
         result = project_table(table, options)
     except ValidationError as exc:
         return PartOutput({}, [], {"rows": len(table.frame)}, table.columns, failure=exc,
-                          extra={"source_columns": table.source_columns})
+                          extra={"source_columns": table.source_columns, "first": _first(positions)})
     plots = result.plots
     rank = pd.Series(plots["model"]).map({m: i for i, m in enumerate(options.models)}).to_numpy(dtype=np.int64) \
         if "model" in plots else np.zeros(len(plots), dtype=np.int64)
@@ -91,4 +91,10 @@ def project_part(raw: RawTable, positions: np.ndarray, *, read_options: dict, op
               "problems": (result.problems, problem_keys(raw, positions, result.problems))}
     counts = {"rows": result.n_rows, "rejected": len(result.rejects), "not_needed": len(result.not_needed)}
     return PartOutput(tables, result.methods, counts, table.columns,
-                      extra={"source_columns": table.source_columns, "sampling_label": result.sampling_label})
+                      extra={"source_columns": table.source_columns, "sampling_label": result.sampling_label,
+                             "first": _first(positions)})
+
+
+def _first(positions: np.ndarray) -> int:
+    """The part's first input position: parts' statements are merged in input order."""
+    return int(positions.min()) if len(positions) else 0

@@ -148,15 +148,21 @@ def raw_part(part: Part, layout: Layout) -> tuple[RawTable | None, np.ndarray, i
     and the number of blank rows skipped.
     """
     frame = frame_from_arrow(part.table, layout.float_columns)
+    return raw_table(frame, part.rows, part.positions, part.label, layout.source.dialect)
+
+
+def raw_table(frame: pd.DataFrame, rows: np.ndarray, positions: np.ndarray, label: str, dialect: dict
+              ) -> tuple[RawTable | None, np.ndarray, int]:
+    """A frame of records as read (``rows`` as the user sees them) as a reader's table, blank rows skipped."""
     frame.columns = [str(c).strip().lstrip("\ufeff") for c in frame.columns]
-    local = RawTable(frame, part.label, np.arange(len(frame), dtype=np.int64), dict(layout.source.dialect))
+    local = RawTable(frame, label, np.arange(len(frame), dtype=np.int64), dict(dialect))
     try:
         kept = skip_blank_rows(local)
     except InputError:
         return None, np.zeros(0, dtype=np.int64), len(frame)
     dialect = {k: v for k, v in kept.dialect.items() if k != "blank_rows"}
-    raw = RawTable(kept.frame, part.label, part.rows[kept.rows], dialect)
-    return raw, part.positions[kept.rows], len(frame) - len(kept.rows)
+    raw = RawTable(kept.frame, label, np.asarray(rows)[kept.rows], dialect)
+    return raw, np.asarray(positions)[kept.rows], len(frame) - len(kept.rows)
 
 
 def row_keys(raw: RawTable, positions: np.ndarray, rows) -> np.ndarray:
@@ -173,29 +179,45 @@ def row_keys(raw: RawTable, positions: np.ndarray, rows) -> np.ndarray:
 def stream(source: Source, layout: Layout, part_fn: Callable[[RawTable, np.ndarray], PartOutput], *,
            chunk_rows: int, folder: Path, quiet: bool = False) -> StreamRun:
     """Map ``part_fn`` over the parts of ``source``; results spilled to ``folder`` in input order."""
-    spill = Spill(folder, max(chunk_rows, 1))
+    def outputs():
+        with Progress(layout.n_rows, source.n_bytes, quiet=quiet) as progress:
+            for part in parts(layout, chunk_rows, progress):
+                raw, positions, n_blank = raw_part(part, layout)
+                yield n_blank, (part_fn(raw, positions) if raw is not None else None)
+
+    return collect(outputs(), layout, folder, chunk_rows)
+
+
+def collect(outputs, layout: Layout, folder: Path, range_rows: int) -> StreamRun:
+    """Keep the parts' outputs: tables spilled by key, counts summed, methods and reports merged.
+
+    ``outputs`` yields ``(blank rows skipped, PartOutput or None)`` in any order (the Dask
+    engine yields them as its workers finish).
+    """
+    spill = Spill(folder, max(range_rows, 1))
     methods, reports, counts, failures, extras = [], [], {}, [], []
     blank = 0
     source_columns: dict = {}
-    with Progress(layout.n_rows, source.n_bytes, quiet=quiet) as progress:
-        for part in parts(layout, chunk_rows, progress):
-            raw, positions, n_blank = raw_part(part, layout)
-            blank += n_blank
-            if raw is None:
-                continue
-            out = part_fn(raw, positions)
-            for name, (frame, keys) in out.tables.items():
-                spill.add(name, frame, keys)
-            methods.append(out.methods)
-            reports.append(out.report)
-            for key, n in out.counts.items():
-                counts[key] = counts.get(key, 0) + n
-            if out.failure is not None:
-                failures.append(out.failure)
-            extras.append(out.extra)
-            source_columns = source_columns or out.extra.get("source_columns", {})
+    for n_blank, out in outputs:
+        blank += n_blank
+        if out is None:
+            continue
+        for name, (frame, keys) in out.tables.items():
+            spill.add(name, frame, keys)
+        first = out.extra.get("first", len(methods))  # merged in input order, whatever the order of arrival
+        methods.append((first, out.methods))
+        reports.append((first, out.report))
+        for key, n in out.counts.items():
+            counts[key] = counts.get(key, 0) + n
+        if out.failure is not None:
+            failures.append(out.failure)
+        extras.append(out.extra)
+        source_columns = source_columns or out.extra.get("source_columns", {})
     if not reports:
-        raise InputError(f"{source.label}: no data rows (header only)")
+        raise InputError(f"{layout.source.label}: no data rows (header only)")
+    methods = [m for _, m in sorted(methods, key=lambda x: x[0])]
+    reports = [r for _, r in sorted(reports, key=lambda x: x[0])]
+    extras.sort(key=lambda e: e.get("first", 0))
     return StreamRun(spill, layout, merge_methods(methods), merge_reports(reports, blank), counts, failures,
                      extras, source_columns)
 

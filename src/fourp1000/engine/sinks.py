@@ -7,6 +7,9 @@ a regular file is replaced atomically at the end (:func:`fourp1000.io.writers.op
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pandas as pd
 
 from ..io.rejects import needs_quote_all, rejects_csv_text
@@ -19,6 +22,9 @@ DECIMALS = 6  # as write_tables
 
 def write_table(spill: Spill, name: str, fmt: str, output: str | None) -> None:
     """Table ``name`` of ``spill`` to ``output`` (None or "-": stdout) in ``fmt`` (csv, jsonl, parquet)."""
+    if is_dataset(output):
+        write_dataset(spill, name, output)
+        return
     if fmt == "parquet":
         _write_parquet(spill, name, output)
         return
@@ -74,3 +80,34 @@ def write_rejects(spill: Spill, path: str) -> None:
 def _sanitized(frames):
     for frame in frames:
         yield sanitize_frame(frame) if sanitizing_enabled() else frame
+
+
+def is_dataset(output: str | None) -> bool:
+    """Whether ``-o`` names a folder for a Parquet dataset (a path ending with a slash)."""
+    return bool(output) and output not in ("-",) and output.endswith(("/", os.sep))
+
+
+def write_dataset(spill: Spill, name: str, folder: str) -> None:
+    """Table ``name`` as a Parquet dataset: ``part-00000.parquet``, ... in input order (a new folder).
+
+    Raises
+    ------
+    OutputError
+        The folder exists and holds files, or cannot be created.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from ..io.writers import OutputError
+
+    target = Path(folder)
+    if target.exists() and any(target.iterdir()):
+        raise OutputError(f"{folder}: the folder exists and is not empty (a Parquet dataset needs a new folder)")
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        frames = list(spill.frames(name)) or [spill.templates[name]]
+        for i, frame in enumerate(frames):  # one file per key range: a reader reads them in name order
+            table = pa.Table.from_pandas(round_floats(frame, DECIMALS), preserve_index=False)
+            pq.write_table(table, target / f"part-{i:05d}.parquet")
+    except OSError as exc:
+        raise OutputError(f"{folder}: {exc.strerror or exc}") from exc

@@ -64,7 +64,8 @@ class Source:
         return sum(f.stat().st_size for f in self.files)
 
     def first_row(self) -> int:
-        """User-visible number of the first record: 2 under a CSV header, else 1."""
+        """User-visible number of the first record: 2 under a CSV header, else 1 (several files
+        are numbered through, in name order, as if they were one file)."""
         return 2 if self.kind == "csv" else 1
 
 
@@ -173,11 +174,13 @@ def _scan_once(source: Source, key_columns: list[str], schema: pa.Schema | None)
     last_key = None
     for path in source.files:
         last_key = None  # a plot continued in the next file is a second run
+        if schema is None and first is not None and source.kind != "parquet":
+            schema = first  # the next files are read with the first one's types (widened where they differ)
         for batch in _batches(source, path, schema):
             if first is None:
                 first = batch.schema
-            elif schema is None and batch.schema != first and source.kind != "parquet":
-                raise NotStreamable("column types differ between blocks")
+            elif batch.schema != (schema or first) and source.kind != "parquet":
+                raise NotStreamable("the files do not have the same columns")
             n_rows += batch.num_rows
             nulls.update(name for name, col in zip(batch.schema.names, batch.columns) if col.null_count)
             keys = plot_keys(batch, key_columns)
@@ -207,14 +210,13 @@ def parts(layout: Layout, chunk_rows: int, progress=None) -> Iterator[Part]:
 def _located(layout: Layout, progress) -> Iterator[tuple[pa.RecordBatch, np.ndarray, np.ndarray, str, np.ndarray]]:
     """Every batch with its records' positions, row numbers, file label and plot keys."""
     source, position = layout.source, 0
+    label = source.label
     for path in layout.source.files:
-        row = source.first_row()
-        label = path.name
         for batch in _batches(source, path, layout.schema if source.kind != "parquet" else None):
             n = batch.num_rows
             pos = np.arange(position, position + n, dtype=np.int64)
-            rows = np.arange(row, row + n, dtype=np.int64)
-            position, row = position + n, row + n
+            rows = pos + source.first_row()  # several files: numbered through them, as if one file
+            position += n
             if progress is not None:
                 progress.advance(n)
             yield batch, pos, rows, label, plot_keys(batch, layout.key_columns)
@@ -260,8 +262,7 @@ def _part(held: list, label: str) -> Part:
 def _partitioned_parts(layout: Layout, chunk_rows: int, progress) -> Iterator[Part]:
     """Partition by plot into temporary Arrow files, then yield each partition in file order."""
     k = max(1, math.ceil(layout.n_rows / max(chunk_rows, 1)))
-    labels = sorted({p.name for p in layout.source.files})
-    label = labels[0] if len(labels) == 1 else layout.source.label
+    label = layout.source.label
     with tempfile.TemporaryDirectory(prefix="fourp1000-parts-") as tmp:
         writers: dict[int, pa.ipc.RecordBatchFileWriter] = {}
         for batch, pos, rows, _, keys in _located(layout, progress):
