@@ -28,7 +28,7 @@ def engine_options(func):
                              "DataFrame partitions on a local or remote cluster (pip install 'fourp1000[dask]').")(func)
     func = click.option("--chunk-rows", type=click.IntRange(1, None), default=None, metavar="N",
                         help="Stream the input in parts of about N rows, each plot's rows kept together "
-                             "(default: files of 128 MB or more, in parts of 500000 rows); see docs/scale.md.")(func)
+                             "(default: files of 128 MB or more, in parts of 250000 rows); see docs/scale.md.")(func)
     return func
 
 
