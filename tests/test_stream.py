@@ -191,3 +191,24 @@ def test_merge_methods_sums_counts_and_unites_names():
     assert merge_methods(parts_methods) == [
         "SOC stock ...", "bulk density of 2 layers taken from bulk-density-only rows overlapping them",
         "bulk density estimated for 7 layers with a, b (--bd-ptf auto)"]
+
+
+def test_column_types_of_the_whole_file(tmp_path, monkeypatch):
+    """A column whose later blocks do not fit its first block's type is typed as a whole-file read
+    types it: rejected rows show every cell as the in-memory run shows it."""
+    import fourp1000.engine.sources as sources
+
+    monkeypatch.setattr(sources, "BLOCK_BYTES", 4096)  # many blocks in a small file
+    frame = messy(200, missing_ids=False, seed=3)
+    frame["lab_code"] = np.arange(len(frame)).astype(object)
+    frame.loc[700:, "lab_code"] = "see note"  # integers, then text
+    frame["depth_code"] = np.nan
+    frame.loc[650:, "depth_code"] = 1.5  # empty, then numbers
+    path = tmp_path / "typed.csv"
+    frame.to_csv(path, index=False)
+    layout = plan(open_source(str(path)), None)
+    assert str(layout.schema.field("lab_code").type) == "string"
+    assert str(layout.schema.field("depth_code").type) == "double"
+    memory, streamed = both(["estimate", str(path), "-f", "csv", "--on-error", "skip", "--rejects", "REJECTS"],
+                            tmp_path, chunk_rows=100)
+    assert streamed == memory and memory[3].count(b"see note") > 0

@@ -50,6 +50,8 @@ def streamed_source(file: str, fmt: str, *, chunk_rows, whole: str | None, colum
     from .common import input_extras
 
     if file == "-":
+        if chunk_rows is not None:
+            note("standard input is read whole (streaming reads files: it reads them twice)", quiet)
         return None
     many = is_many(file)
     if not many and chunk_rows is None and (not os.path.isfile(file) or os.path.getsize(file) < STREAM_BYTES):
@@ -66,8 +68,11 @@ def streamed_source(file: str, fmt: str, *, chunk_rows, whole: str | None, colum
                          thousands=extras["thousands"], header_row=extras["header_row"])
     why = "streaming reads UTF-8 CSV with a '.' decimal mark, JSON Lines and Parquet"
     if source is not None:
+        from .common import status
+
         try:
-            return source, plan(source, column_map)
+            with status("Reading the input once: column types, rows, plot order", quiet):
+                return source, plan(source, column_map)
         except NotStreamable as exc:
             why = str(exc)
     if many:

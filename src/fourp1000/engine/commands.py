@@ -26,7 +26,7 @@ from .local import PartOutput, row_keys
 ESTIMATE_DIGEST = ("farm_id", "plot_id", "sampled_on", "core_id", "soc_stock_t_ha", "area_ha")
 PROJECT_DIGEST = ("model", "plot_id", "farm_id", "area_ha", "sampled_on", "baseline_stock_t_ha",
                   "final_stock_t_ha", "annual_change_t_ha_yr", "rate_per_mille", "meets_4p1000", "caveats",
-                  "source_row", "p_meets_4p1000", "verdict_at_confidence")
+                  "source_row")
 
 
 def problem_keys(raw: RawTable, positions: np.ndarray, problems: pd.DataFrame) -> np.ndarray:
