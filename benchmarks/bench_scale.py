@@ -3,7 +3,8 @@
 For each size (layer rows; four layers per plot) the script writes a CSV once in a temporary
 folder and runs, as users run them (subprocesses, output to a file):
 
-* ``score FILE --chunk-rows N`` (streamed) — wall time, rows/s and peak RSS;
+* ``score FILE --chunk-rows N`` (streamed) — wall time, rows/s and peak RSS (and the same
+  for ``estimate``, printed below the table);
 * ``score FILE`` in memory, at sizes up to ``--memory-max`` rows — the streamed/in-memory ratio
   of throughput (target: streaming within 1.5x);
 * ``score FILE.parquet --engine dask`` on a 2-worker local cluster (started here, passed
@@ -74,6 +75,7 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [int(float(x)) for x in args.rows.split(",")]
     cluster = _cluster() if any(n >= args.dask_min for n in sizes) else None
+    estimates = []
     print(f"{'rows':>12} {'MB':>7} {'streamed s':>10} {'rows/s':>10} {'RSS MiB':>8} {'memory s':>9} "
           f"{'RSS MiB':>8} {'str/mem':>8} {'pq str s':>9} {'dask s':>8} {'dask/str':>9}")
     for n in sizes:
@@ -82,6 +84,10 @@ def main() -> None:
             write_layers(csv, n, pq_file if cluster and n >= args.dask_min else None)
             mb = csv.stat().st_size / 1e6
             t_s, rss_s = timed(["score", str(csv), "-q", "-o", str(out), "--chunk-rows", str(CHUNK_ROWS)])
+            t_e, rss_e = timed(["estimate", str(csv), "-q", "-o", str(Path(tmp) / "stocks.csv"),
+                                "--chunk-rows", str(CHUNK_ROWS)])
+            estimates.append(f"estimate streamed, {n:,} rows: {t_e:.1f} s, {n / t_e:,.0f} rows/s, "
+                             f"peak RSS {rss_e:.0f} MiB")
             line = f"{n:>12,} {mb:>7.0f} {t_s:>10.1f} {n / t_s:>10,.0f} {rss_s:>8.0f}"
             if n <= args.memory_max:
                 t_m, rss_m = timed(["score", str(csv), "-q", "-o", str(Path(tmp) / "farms_mem.csv")])
@@ -99,6 +105,7 @@ def main() -> None:
             print(line, flush=True)
     if cluster is not None:
         cluster.close()
+    print("\n".join(estimates))
     print(f"streamed in parts of {CHUNK_ROWS:,} rows; targets: peak RSS <= 1024 MiB, streamed/in-memory <= 1.5x; "
           "Dask: 2 workers x 1 thread on this machine")
 
