@@ -291,8 +291,8 @@ def project(file, practices, years, ipcc_version, method, rate_years, check, sam
         write_tables(tables, fmt, output, meta=meta, table_columns=with_interval_columns(
             {"plots": PLOT_VIEW, "farms": FARM_VIEW}, unc, {"plots": INTERVAL_VIEW, "farms": INTERVAL_VIEW}))
     if not quiet:
-        _print_summary(result, unc)
-    _exit(verdict_view(result.plots, unc), check)
+        print_summary(result, unc)
+    exit_with_verdict(verdict_view(result.plots, unc), check)
 
 
 @click.command()
@@ -345,8 +345,8 @@ def score(file, practices, years, ipcc_version, method, rate_years, check, sampl
                  table_columns=with_interval_columns({"farms": FARM_VIEW, "plots": PLOT_VIEW}, unc,
                                                      {"farms": INTERVAL_VIEW, "plots": INTERVAL_VIEW}))
     if not quiet:
-        _print_summary(result, unc)
-    _exit(verdict_view(result.farms, unc), check)
+        print_summary(result, unc)
+    exit_with_verdict(verdict_view(result.farms, unc), check)
 
 
 # Options of `project`/`score` handed to run_projection unchanged.
@@ -379,7 +379,8 @@ def caveat_line(plots) -> str | None:
     return f"caveats (plot rows): {what}; see the caveats column and docs/methods.md"
 
 
-def _print_summary(result, unc) -> None:
+def print_summary(result, unc) -> None:
+    """The caveat line, the summary line and (with --uncertainty) the verdicts at confidence, on stderr."""
     line = caveat_line(result.plots)
     if line:  # before the summary line, which stays second to last (last with --uncertainty)
         echo_err(line)
@@ -400,7 +401,8 @@ def with_uncertainty(table, result, unc, quiet: bool):
         return project_uncertainty(table, result, unc)
 
 
-def _exit(frame, check: bool) -> None:
+def exit_with_verdict(frame, check: bool) -> None:
+    """Exit 1 when nothing was scored; with ``--check``, 3 when a row of ``frame`` misses 4 per 1000."""
     if len(frame) == 0:
         echo_err("Error: nothing could be scored")
         sys.exit(EXIT_DATA_ERROR)

@@ -57,12 +57,12 @@ def run_streamed(command: str, file: str, fmt: str, output, params: dict, *, who
 def finish_streamed(command: str, run, opts, fmt: str, output, params: dict) -> None:
     """Fail with every part's problems, or report and write the run; then the exit code of ``--check``."""
     from ..errors import ValidationError
-    from .project import _exit
+    from .project import exit_with_verdict
 
     if run.failures:
         problems = [p for exc in run.failures for p in exc.problems]
         raise ValidationError(sorted(problems, key=lambda q: (q.row is not None, q.row or 0)))
-    _exit(_finish(command, run, opts, fmt, output, params), params["check"])
+    exit_with_verdict(_finish(command, run, opts, fmt, output, params), params["check"])
 
 
 def _stream(streamed, opts, read_options, params, folder: Path):
@@ -81,7 +81,7 @@ def _finish(command: str, run, opts, fmt: str, output, params: dict) -> pd.DataF
     from ..errors import InputError
     from ..io.writers import write_tables
     from ..projection.table import farm_table
-    from .project import _print_summary
+    from .project import print_summary
 
     quiet, verbose = params["quiet"], params["verbose"]
     table = run.table()
@@ -112,7 +112,7 @@ def _finish(command: str, run, opts, fmt: str, output, params: dict) -> pd.DataF
                              not_needed=range(run.counts.get("not_needed", 0)), options=opts,
                              sampling_label=merge_sampling_labels([e.get("sampling_label", "") for e in run.extras]))
     if not quiet:
-        _print_summary(result, None)
+        print_summary(result, None)
     return farms if command == "score" else digest
 
 
