@@ -25,8 +25,9 @@ from .local import PartOutput, row_keys
 #: Columns of the per-plot digest kept for farm totals and summary lines (farms need all their plots).
 ESTIMATE_DIGEST = ("farm_id", "plot_id", "sampled_on", "core_id", "soc_stock_t_ha", "area_ha")
 PROJECT_DIGEST = ("model", "plot_id", "farm_id", "area_ha", "sampled_on", "baseline_stock_t_ha",
-                  "final_stock_t_ha", "annual_change_t_ha_yr", "rate_per_mille", "meets_4p1000", "caveats",
-                  "source_row")
+                  "final_stock_t_ha", "annual_change_t_ha_yr", "meets_4p1000", "caveats", "source_row")
+#: Digest columns with few distinct values, kept as categories (a byte or four per plot, not the text).
+_CATEGORIES = ("model", "farm_id", "sampled_on", "caveats")
 
 
 def problem_keys(raw: RawTable, positions: np.ndarray, problems: pd.DataFrame) -> np.ndarray:
@@ -85,7 +86,7 @@ def project_part(raw: RawTable, positions: np.ndarray, *, read_options: dict, op
     keys = rank * (n_input + 1) + row_keys(raw, positions, plots["source_row"]) if "source_row" in plots \
         else np.arange(len(plots), dtype=np.int64)
     tables = {"plots": (plots, keys),
-              "digest": (plots[[c for c in PROJECT_DIGEST if c in plots]], keys),
+              "digest": (_digest(plots), keys),
               "rejects": (result.rejects, row_keys(raw, positions, result.rejects["row"])
                           if len(result.rejects) else np.zeros(0, dtype=np.int64)),
               "problems": (result.problems, problem_keys(raw, positions, result.problems))}
@@ -98,3 +99,12 @@ def project_part(raw: RawTable, positions: np.ndarray, *, read_options: dict, op
 def _first(positions: np.ndarray) -> int:
     """The part's first input position: parts' statements are merged in input order."""
     return int(positions.min()) if len(positions) else 0
+
+
+def _digest(plots: pd.DataFrame) -> pd.DataFrame:
+    """The columns of every plot that farm totals and the summary line need, compactly."""
+    digest = plots[[c for c in PROJECT_DIGEST if c in plots]].copy()
+    for col in _CATEGORIES:
+        if col in digest:
+            digest[col] = digest[col].astype("category")
+    return digest

@@ -63,7 +63,7 @@ class Spill:
                     keys.append(k)
                     pieces.append(piece)
             order = np.argsort(np.concatenate(keys), kind="stable")
-            frame = pieces[0] if len(pieces) == 1 else pd.concat(pieces, ignore_index=True)
+            frame = pieces[0] if len(pieces) == 1 else concat(pieces)
             yield frame.iloc[order].reset_index(drop=True)
 
     def whole(self, name: str) -> pd.DataFrame:
@@ -71,4 +71,14 @@ class Spill:
         parts = list(self.frames(name))
         if not parts:
             return self.templates.get(name, pd.DataFrame()).reset_index(drop=True)
-        return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+        return parts[0] if len(parts) == 1 else concat(parts)
+
+
+def concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Frames one below the other; categorical columns stay categorical (their categories united)."""
+    frames = list(frames)
+    for col in frames[0].columns:
+        if all(isinstance(f[col].dtype, pd.CategoricalDtype) for f in frames if col in f):
+            cats = pd.api.types.union_categoricals([f[col] for f in frames if col in f]).categories
+            frames = [f.assign(**{col: f[col].cat.set_categories(cats)}) if col in f else f for f in frames]
+    return pd.concat(frames, ignore_index=True)
