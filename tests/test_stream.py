@@ -212,3 +212,12 @@ def test_column_types_of_the_whole_file(tmp_path, monkeypatch):
     memory, streamed = both(["estimate", str(path), "-f", "csv", "--on-error", "skip", "--rejects", "REJECTS"],
                             tmp_path, chunk_rows=100)
     assert streamed == memory and memory[3].count(b"see note") > 0
+
+
+def test_parquet_output_to_a_binary_stdout_reads_back():
+    import io
+
+    result = CliRunner().invoke(main, ["estimate", str(EXAMPLES / "plots.csv"), "-f", "parquet", "-q"])
+    assert result.exit_code == 0
+    plots = pd.read_parquet(io.BytesIO(result.stdout_bytes))
+    assert len(plots) == 10 and "soc_stock_t_ha" in plots
