@@ -41,6 +41,12 @@ ILLUSTRATIVE = {
         "shows Parquet input; no Parquet file is shipped (tests/test_input.py reads Parquet)",
     "fourp1000 score farm.csv --uncertainty --draws 10000":
         "farm.csv is the ten-plot farm listed just above it in docs/uncertainty.md",
+    "fourp1000 score 'plots-*.csv' --engine dask -o scores.csv":
+        "a glob over the user's own CSV files; `score examples/plots.csv --engine dask` runs above it",
+    "fourp1000 estimate plots_dataset/ --engine dask -o stocks/":
+        "a partitioned Parquet dataset of the user's (tests/test_dask.py writes and reads one)",
+    "fourp1000 score /shared/plots/ --engine dask --scheduler tcp://HOST:8786 -o /shared/scores/":
+        "needs a running Dask cluster at HOST (tests/test_dask.py runs a 2-worker local cluster)",
     "SOURCE_DATE_EPOCH=$(git log -1 --format=%ct) fourp1000 report examples/plots.csv -o report.html":
         "needs a git checkout; the same command with SOURCE_DATE_EPOCH=0 is in `report --help`",
 }

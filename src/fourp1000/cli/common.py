@@ -327,7 +327,8 @@ def resolve_format(fmt: str | None, output: str | None) -> str:
         return fmt
     if output not in (None, "-"):
         suffix = output.rsplit(".", 1)[-1].lower() if "." in output else ""
-        return {"json": "json", "jsonl": "jsonl", "xlsx": "xlsx", "csv": "csv", "txt": "table"}.get(suffix, "csv")
+        return {"json": "json", "jsonl": "jsonl", "xlsx": "xlsx", "csv": "csv", "txt": "table",
+                "parquet": "parquet", "pq": "parquet"}.get(suffix, "csv")
     return "table" if sys.stdout.isatty() else "csv"
 
 

@@ -31,6 +31,7 @@ from .common import (
     status,
     write_rejects,
 )
+from .streaming import chunk_size, engine_options, streamed_source
 from .uncertainty_options import uncertainty_from_cli, uncertainty_meta, uncertainty_options, with_interval_columns
 
 
@@ -128,18 +129,19 @@ def rows_summary(n_rows: int, n_plots: int, n_rejected: int, problems, n_not_nee
 
 
 @click.command()
-@click.argument("file", type=click.Path(allow_dash=True, dir_okay=False))
+@click.argument("file", type=click.Path(allow_dash=True))  # a folder: a Parquet dataset (streamed)
 @stock_options
 @input_options
 @output_options
 @click.option("--farm-summary", type=click.Path(dir_okay=False), default=None,
               help="Also write the per-farm summary to this file (csv/json/xlsx by extension).")
 @uncertainty_options
+@engine_options
 @handle_errors
 def estimate(file, depth, depth_method, spline_lambda, extrapolate, max_extrapolate_cm, max_extrapolate_share,
              depth_tolerance, strict, bd_ptf, bd_basis, som_factor, stone_density, on_error, rejects, sep, decimal,
              encoding, sheet, columns_file, fmt, output, quiet, verbose, farm_summary, uncertainty, draws, seed,
-             confidence):
+             confidence, chunk_rows, engine, scheduler):
     """Estimate SOC stocks (t C/ha, t CO2e/ha) per plot over a standard depth.
 
     FILE is a horizon table (CSV, Excel, Parquet or YAML; '-' reads stdin): one row per
@@ -156,12 +158,35 @@ def estimate(file, depth, depth_method, spline_lambda, extrapolate, max_extrapol
       fourp1000 estimate examples/plots.csv --depth 0-50 --extrapolate --max-extrapolate-cm 20
       cat examples/farm.yaml | fourp1000 estimate - --format csv
       fourp1000 estimate examples/plots.csv --uncertainty --draws 2000 -o stocks.csv
+      fourp1000 estimate examples/plots.csv --chunk-rows 5 -o stocks.parquet
+
+    Files of 128 MB or more are streamed in parts of whole plots (csv, jsonl and
+    parquet output); see docs/scale.md.
     """
     opts = options_from_cli(depth, depth_method, spline_lambda, extrapolate, bd_ptf, som_factor, stone_density, on_error,
                             max_extrapolate_cm=max_extrapolate_cm, max_extrapolate_share=max_extrapolate_share,
                             depth_tolerance=depth_tolerance, strict=strict)
     unc = uncertainty_from_cli(uncertainty, draws, seed, confidence)
     fmt = resolve_format(fmt, output)
+    from .common import column_map_for
+
+    read_options = {"som_factor": som_factor or VAN_BEMMELEN, "bd_basis": bd_basis,
+                    "column_map": column_map_for(columns_file)}
+    if engine == "dask":
+        from .dask_engine import run_dask
+
+        if unc is not None:
+            raise click.UsageError("--engine dask streams the input, but --uncertainty needs every plot at once")
+        return run_dask("estimate", file, fmt=fmt, output=output, chunk_rows=chunk_rows, read_options=read_options,
+                        options=opts, params={"quiet": quiet, "verbose": verbose, "rejects": rejects,
+                                              "farm_summary": farm_summary, "scheduler": scheduler})
+    streamed = streamed_source(file, fmt, chunk_rows=chunk_rows, column_map=read_options["column_map"], quiet=quiet,
+                               whole="--uncertainty needs every plot at once" if unc is not None else None,
+                               sep=sep, decimal=decimal, encoding=encoding, sheet=sheet)
+    if streamed is not None:
+        return _estimate_streamed(*streamed, opts=opts, read_options=read_options, fmt=fmt, output=output,
+                                  quiet=quiet, verbose=verbose, rejects=rejects, farm_summary=farm_summary,
+                                  chunk_rows=chunk_size(chunk_rows))
     with status("Reading input", quiet):
         table = load_horizons(file, sep=sep, decimal=decimal, encoding=encoding, sheet=sheet,
                               som_factor=som_factor, bd_basis=bd_basis, columns_file=columns_file)
@@ -211,3 +236,54 @@ def _check_farm_summary(table) -> None:
         raise InputError(f"{table.label}: --farm-summary needs {' and '.join(missing)} (farm totals are "
                          "area-weighted); add the column(s), map them with --columns, or --set area_ha=... "
                          "when every plot has the same area")
+
+
+def _estimate_streamed(source, layout, *, opts, read_options, fmt, output, quiet, verbose, rejects, farm_summary,
+                       chunk_rows) -> None:
+    """``estimate`` over a streamed input: the same lines on stderr and the same bytes out as in memory."""
+    import functools
+    from pathlib import Path
+
+    from ..engine.commands import estimate_part
+    from ..engine.local import stream, temporary_folder
+
+    with temporary_folder() as tmp:
+        part = functools.partial(estimate_part, read_options=read_options, options=opts, digest=bool(farm_summary))
+        run = stream(source, layout, part, chunk_rows=chunk_rows, folder=Path(tmp), quiet=quiet)
+        finish_streamed(run, opts=opts, fmt=fmt, output=output, quiet=quiet, verbose=verbose, rejects=rejects,
+                        farm_summary=farm_summary)
+
+
+def finish_streamed(run, *, opts, fmt, output, quiet, verbose, rejects, farm_summary) -> None:
+    """Report and write a streamed (or Dask) ``estimate`` run as the in-memory run does; exit 1 if nothing scored."""
+    from ..engine.sinks import write_rejects as write_streamed_rejects, write_table
+    from ..errors import ValidationError
+    from ..stocks.estimate import farm_summary as farm_totals_of
+
+    table = run.table()
+    report_columns(table, quiet=quiet, verbose=verbose)
+    if farm_summary:
+        _check_farm_summary(table)
+    problems = run.spill.whole("problems")
+    if opts.on_error == "fail" and run.counts.get("errors", 0):
+        raise ValidationError(table.problem_list(problems))
+    report_warnings(problems, table, quiet=quiet, verbose=verbose)
+    if rejects:
+        write_streamed_rejects(run.spill, rejects)
+    write_table(run.spill, "plots", fmt, output)
+    farms = farm_totals_of(run.spill.whole("digest")) if farm_summary else None
+    if farms is not None:
+        write_tables({"farms": farms}, resolve_format(None, farm_summary), farm_summary)
+    n_rows, n_plots, n_rejected = run.counts["rows"], run.counts["plots"], run.counts["rejected"]
+    if not quiet:
+        if verbose:
+            for line in run.methods:
+                echo_err(f"Method: {line}")
+        if opts.on_error == "skip" and n_rejected:
+            errors = problems[problems["severity"] == "error"]
+            for problem in table.problem_list(errors)[:20]:
+                echo_err(f"  rejected: {problem}")
+        echo_err(rows_summary(n_rows, n_plots, n_rejected, problems))
+    if n_plots == 0 and n_rows > 0:
+        echo_err("Error: no plot could be scored")
+        sys.exit(EXIT_DATA_ERROR)

@@ -31,6 +31,7 @@ from .common import (
 )
 from ..stocks.estimate import MAX_EXTRAPOLATE_CM, MAX_EXTRAPOLATE_SHARE
 from .estimate import options_from_cli, rows_meta, rows_summary, stock_options
+from .streaming import engine_options
 from .uncertainty_options import (
     uncertainty_from_cli,
     uncertainty_meta,
@@ -182,6 +183,28 @@ def read_projection_input(file, *, depth, depth_method, spline_lambda, extrapola
     ``report``, ``plan``)."""
     from .common import column_map_for
 
+    opts = project_options_from_cli(
+        depth=depth, depth_method=depth_method, spline_lambda=spline_lambda, extrapolate=extrapolate, bd_ptf=bd_ptf,
+        som_factor=som_factor, stone_density=stone_density, on_error=on_error, practices=practices, years=years,
+        ipcc_version=ipcc_version, method=method, rate_years=rate_years, quiet=quiet, model=model, climate=climate,
+        max_extrapolate_cm=max_extrapolate_cm, max_extrapolate_share=max_extrapolate_share,
+        depth_tolerance=depth_tolerance, strict=strict, tillage_credit=tillage_credit,
+        cap_at_capacity=cap_at_capacity, sampling=sampling, observed=observed, observed_confidence=observed_confidence)
+    column_map = column_map_for(columns_file)
+    with status("Reading input", quiet):
+        raw = read_input(file, sep=sep, decimal=decimal, encoding=encoding, sheet=sheet, stdin=stdin)
+        table = load_plots_or_horizons(raw, som_factor=som_factor or VAN_BEMMELEN, bd_basis=bd_basis,
+                                       column_map=column_map)
+    return table, opts
+
+
+def project_options_from_cli(*, depth, depth_method, spline_lambda, extrapolate, bd_ptf, som_factor, stone_density,
+                            on_error, practices, years, ipcc_version, method, rate_years, quiet, model=("ipcc",),
+                            climate=None, max_extrapolate_cm=MAX_EXTRAPOLATE_CM,
+                            max_extrapolate_share=MAX_EXTRAPOLATE_SHARE, depth_tolerance=0.0, strict=False,
+                            tillage_credit="ipcc", cap_at_capacity=False, sampling="latest", observed=False,
+                            observed_confidence=0.9, **_) -> ProjectOptions:
+    """The library's projection options from the flags (the climate table read for the models that need it)."""
     models = tuple(model)
     needing = [m for m in models if MODELS[m].needs_climate]
     if needing and not climate:
@@ -195,16 +218,10 @@ def read_projection_input(file, *, depth, depth_method, spline_lambda, extrapola
     est = options_from_cli(depth, depth_method, spline_lambda, extrapolate, bd_ptf, som_factor, stone_density, on_error,
                            max_extrapolate_cm=max_extrapolate_cm, max_extrapolate_share=max_extrapolate_share,
                            depth_tolerance=depth_tolerance, strict=strict)
-    opts = ProjectOptions(practices=tuple(practices), years=years, ipcc_version=ipcc_version, method=method,
+    return ProjectOptions(practices=tuple(practices), years=years, ipcc_version=ipcc_version, method=method,
                           rate_years=rate_years, models=models, climate=climate_table, estimate=est,
-                          tillage_credit=tillage_credit, cap_at_capacity=cap_at_capacity,
-                          sampling=sampling, observed=observed, observed_confidence=observed_confidence)
-    column_map = column_map_for(columns_file)
-    with status("Reading input", quiet):
-        raw = read_input(file, sep=sep, decimal=decimal, encoding=encoding, sheet=sheet, stdin=stdin)
-        table = load_plots_or_horizons(raw, som_factor=som_factor or VAN_BEMMELEN, bd_basis=bd_basis,
-                                       column_map=column_map)
-    return table, opts
+                          tillage_credit=tillage_credit, cap_at_capacity=cap_at_capacity, sampling=sampling,
+                          observed=observed, observed_confidence=observed_confidence)
 
 
 def report_run(result, table, *, quiet, verbose, rejects, fmt, what: str):
@@ -274,7 +291,7 @@ def _model_summary(result, farms=None) -> str:
 
 
 @click.command()
-@click.argument("file", type=click.Path(allow_dash=True, dir_okay=False))
+@click.argument("file", type=click.Path(allow_dash=True))  # a folder: a Parquet dataset (streamed)
 @projection_options
 @model_options
 @observed_option
@@ -284,12 +301,13 @@ def _model_summary(result, farms=None) -> str:
 @input_options
 @output_options
 @uncertainty_options
+@engine_options
 @handle_errors
 def project(file, practices, years, ipcc_version, method, rate_years, check, sampling, tillage_credit, cap_at_capacity,
             with_trajectory, depth, depth_method, spline_lambda, extrapolate, max_extrapolate_cm, max_extrapolate_share,
             depth_tolerance, strict, bd_ptf, bd_basis, som_factor, stone_density, on_error, rejects, sep, decimal,
             encoding, sheet, columns_file, fmt, output, quiet, verbose, uncertainty, draws, seed, confidence, model,
-            climate_file, observed):
+            climate_file, observed, chunk_rows, engine, scheduler):
     """Project SOC stocks under practices and check 4 per 1000, per plot.
 
     FILE is a horizon table (the measured 0-30 cm stock is the baseline) or a plot table
@@ -310,11 +328,16 @@ def project(file, practices, years, ipcc_version, method, rate_years, check, sam
       fourp1000 project examples/plots.csv --model ipcc,rothc --climate examples/climate.csv -f csv
       fourp1000 project examples/plots.csv --tillage-credit none --cap-at-capacity
       fourp1000 project examples/plots.csv --depth 0-40 --extrapolate --on-error skip
+      fourp1000 project examples/plots.csv --chunk-rows 5 -o projected.parquet
     """
     fmt = resolve_format(fmt, output)
     if with_trajectory and sampling == "all":
         raise click.UsageError("--trajectory needs one sampling per plot: use --sampling latest, first or a date")
-    table, result, unc = _project_from_options(file, click.get_current_context().params)
+    params = click.get_current_context().params
+    whole = "--trajectory" if with_trajectory else None
+    if _streamed("project", file, fmt, output, params, whole=whole):
+        return
+    table, result, unc = _project_from_options(file, params)
     result = with_uncertainty(table, result, unc, quiet)
     report_run(result, table, quiet=quiet, verbose=verbose, rejects=rejects, fmt=fmt, what="plots")
     meta = {"command": "project", "input": table.label, "methods": result.methods,
@@ -330,12 +353,12 @@ def project(file, practices, years, ipcc_version, method, rate_years, check, sam
         write_tables(tables, fmt, output, meta=meta, table_columns=with_interval_columns(
             {"plots": plot_view(observed), "farms": FARM_VIEW}, unc, {"plots": INTERVAL_VIEW, "farms": INTERVAL_VIEW}))
     if not quiet:
-        _print_summary(result, unc)
-    _exit(verdict_view(result.plots, unc), check)
+        print_summary(result, unc)
+    exit_with_verdict(verdict_view(result.plots, unc), check)
 
 
 @click.command()
-@click.argument("file", type=click.Path(allow_dash=True, dir_okay=False))
+@click.argument("file", type=click.Path(allow_dash=True))  # a folder: a Parquet dataset (streamed)
 @projection_options
 @model_options
 @observed_option
@@ -343,12 +366,13 @@ def project(file, practices, years, ipcc_version, method, rate_years, check, sam
 @input_options
 @output_options
 @uncertainty_options
+@engine_options
 @handle_errors
 def score(file, practices, years, ipcc_version, method, rate_years, check, sampling, tillage_credit, cap_at_capacity, depth,
           depth_method, spline_lambda, extrapolate, max_extrapolate_cm, max_extrapolate_share, depth_tolerance, strict,
           bd_ptf, bd_basis, som_factor, stone_density, on_error, rejects, sep, decimal, encoding, sheet,
           columns_file, fmt, output, quiet, verbose, uncertainty, draws, seed, confidence, model, climate_file,
-          observed):
+          observed, chunk_rows, engine, scheduler):
     """Score farms against 4 per 1000: area-weighted totals per farm, for batch work.
 
     Same input and options as `project`; every plot needs farm_id and area_ha. Output:
@@ -364,9 +388,13 @@ def score(file, practices, years, ipcc_version, method, rate_years, check, sampl
       fourp1000 score examples/plots.csv --uncertainty --draws 5000 --check   # exit 3 unless P(meet) >= 0.9
       fourp1000 score examples/plots.csv --model ipcc,rothc --climate examples/climate.csv
       fourp1000 score examples/campaigns.csv --observed --set land_use=cropland --set climate_zone=cool_temperate_moist --set soil_class=HAC --set tillage=full --set input_level=medium
+      fourp1000 score examples/plots.csv --engine dask -o scores.parquet
     """
     fmt = resolve_format(fmt, output)
-    table, result, unc = _project_from_options(file, click.get_current_context().params)
+    params = click.get_current_context().params
+    if _streamed("score", file, fmt, output, params):
+        return
+    table, result, unc = _project_from_options(file, params)
     if result.farms is None:
         from ..errors import InputError
 
@@ -382,8 +410,8 @@ def score(file, practices, years, ipcc_version, method, rate_years, check, sampl
                  table_columns=with_interval_columns({"farms": FARM_VIEW, "plots": plot_view(observed)}, unc,
                                                      {"farms": INTERVAL_VIEW, "plots": INTERVAL_VIEW}))
     if not quiet:
-        _print_summary(result, unc)
-    _exit(verdict_view(result.farms, unc), check)
+        print_summary(result, unc)
+    exit_with_verdict(verdict_view(result.farms, unc), check)
 
 
 # Options of `project`/`score` handed to run_projection unchanged.
@@ -417,7 +445,8 @@ def caveat_line(plots) -> str | None:
     return f"caveats (plot rows): {what}; see the caveats column and docs/methods.md"
 
 
-def _print_summary(result, unc) -> None:
+def print_summary(result, unc) -> None:
+    """The caveat line, the summary line and (with --uncertainty) the verdicts at confidence, on stderr."""
     line = caveat_line(result.plots)
     if line:  # before the summary line, which stays second to last (last with --uncertainty)
         echo_err(line)
@@ -438,7 +467,8 @@ def with_uncertainty(table, result, unc, quiet: bool):
         return project_uncertainty(table, result, unc)
 
 
-def _exit(frame, check: bool) -> None:
+def exit_with_verdict(frame, check: bool) -> None:
+    """Exit 1 when nothing was scored; with ``--check``, 3 when a row of ``frame`` misses 4 per 1000."""
     if len(frame) == 0:
         echo_err("Error: nothing could be scored")
         sys.exit(EXIT_DATA_ERROR)
@@ -469,3 +499,10 @@ def practices(ipcc_version, climate_zone, fmt, output, quiet, verbose):
                  table_columns={"practices": view})
     if not quiet and resolve_format(fmt, output) == "table":
         echo_err(f"{len(practice_names())} practices; full sources with -f csv or -f json")
+
+
+def _streamed(command: str, file: str, fmt: str, output, params: dict, whole: str | None = None) -> bool:
+    """Run ``project``/``score`` on a streamed input (or with ``--engine dask``); False: run in memory."""
+    from .project_stream import run_streamed
+
+    return run_streamed(command, file, fmt, output, params, whole=whole)

@@ -28,9 +28,10 @@ _SNIFF_BYTES = 256 * 1024
 _DECIMAL_COMMA = re.compile(r"(?<![\d.,])-?\d+,\d+(?![\d,])")
 _DECIMAL_POINT = re.compile(r"(?<![\d.,])-?\d+\.\d+(?![\d.])")
 #: Input formats (``--input-format``) and the file extensions that select them.
-INPUT_FORMATS = ("csv", "xlsx", "parquet", "yaml")
+INPUT_FORMATS = ("csv", "xlsx", "parquet", "yaml", "jsonl")
 _SUFFIXES = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx", ".xls": "xlsx",
-             ".parquet": "parquet", ".pq": "parquet", ".yaml": "yaml", ".yml": "yaml"}
+             ".parquet": "parquet", ".pq": "parquet", ".yaml": "yaml", ".yml": "yaml", ".jsonl": "jsonl",
+             ".ndjson": "jsonl"}
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
@@ -59,7 +60,7 @@ def read_table(
     """Read a horizon table from ``source`` (a path, or ``"-"`` for stdin).
 
     The format follows ``input_format``, else the file extension: ``.csv``/``.txt``/``.tsv``,
-    ``.xlsx``/``.xlsm``, ``.parquet``/``.pq``, ``.yaml``/``.yml``; else the content is
+    ``.xlsx``/``.xlsm``, ``.parquet``/``.pq``, ``.yaml``/``.yml``, ``.jsonl``/``.ndjson``; else the content is
     sniffed (a zip is a workbook, ``PAR1`` Parquet, a ``key:`` line after any comments
     YAML, anything else CSV). Standard input, FIFOs and process substitutions
     (``<(cat plots.csv)``) are read once, into memory (at most ``MAX_STREAM_BYTES``).
@@ -122,6 +123,8 @@ def read_table(
     if fmt == "yaml":
         with open(path, "rb") as fh:
             return _with_rows(read_yaml_bytes(fh.read(limits.limit("MAX_YAML_BYTES") + 1), label))
+    if fmt == "jsonl":
+        return _with_rows(read_jsonl(path, label))
     options.pop("sheet")
     return _with_rows(read_csv_path(path, label=label, **options))
 
@@ -174,6 +177,8 @@ def read_bytes(data: bytes, label: str, fmt: str | None = None, *, sheet=None, *
         return read_parquet(io.BytesIO(data), label)
     if fmt == "yaml":
         return read_yaml_bytes(data, label)
+    if fmt == "jsonl":
+        return read_jsonl(io.BytesIO(data), label)
     return read_csv_bytes(data, label, **options)
 
 
@@ -391,11 +396,35 @@ def _read_csv_arrow(path: Path, sep: str) -> pd.DataFrame | None:
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError):
         return None
+    return frame_from_arrow(table)
+
+
+def frame_from_arrow(table, float_columns=()) -> pd.DataFrame:
+    """An Arrow table as the frame the readers return: identifier columns as strings.
+
+    ``float_columns`` are made float64: integer columns that hold a missing value
+    somewhere in the file, which a whole-file read turns into floats (the streaming
+    engine reads a file in parts and must type each part as the whole would be).
+    """
     frame = table.to_pandas()
+    for col in float_columns:
+        if col in frame.columns and frame[col].dtype.kind in "iu":
+            frame[col] = frame[col].astype("float64")
     for col in ID_COLUMNS:
         if col in frame.columns:
             frame[col] = frame[col].astype("string")
     return frame
+
+
+def skip_blank_rows(raw: RawTable) -> RawTable:
+    """``raw`` less its rows whose cells are all empty (counted in ``dialect["blank_rows"]``).
+
+    Raises
+    ------
+    InputError
+        No data row is left.
+    """
+    return _with_rows(raw)
 
 
 def read_csv_bytes(
@@ -461,13 +490,10 @@ def read_parquet(source, label: str | None = None) -> RawTable:
     size = max(size, _size_of(source))
     check_cells(label, meta.num_rows, meta.num_columns, size)
     try:
-        frame = handle.read().to_pandas()
+        frame = frame_from_arrow(handle.read())  # as the streaming engine types its parts
     except (Exception, MemoryError) as exc:
         raise InputError(f"{label}: cannot read as Parquet: {_first_line(exc)}") from exc
     frame.columns = unique_columns([str(c).strip() for c in frame.columns], label)
-    for col in ID_COLUMNS:
-        if col in frame.columns:
-            frame[col] = frame[col].astype("string")
     rows = np.arange(1, len(frame) + 1, dtype=np.int64)
     return RawTable(frame, label, rows, {})
 
@@ -493,6 +519,23 @@ def check_cells(label: str, n_rows: int, n_columns: int, n_bytes: int) -> None:
                          f"({cells / max(n_bytes, 1):,.0f} cells per byte, above the limit of "
                          f"{limits.limit('MAX_EXPANSION'):,}): a decompression bomb? (set FOURP1000_MAX_EXPANSION "
                          "to raise the limit)")
+
+
+def read_jsonl(source, label: str | None = None) -> RawTable:
+    """JSON Lines (a path or a binary stream): one JSON object (a layer) per line, read with
+    pyarrow; records numbered from 1; columns and cells checked against the limits."""
+    import pyarrow as pa
+    import pyarrow.json as pajson
+
+    label = label or str(source)
+    try:
+        table = pajson.read_json(source)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise InputError(f"{label}: cannot read as JSON Lines: {_first_line(exc)}") from exc
+    check_cells(label, table.num_rows, table.num_columns, _size_of(source))
+    frame = frame_from_arrow(table)
+    frame.columns = unique_columns([str(c).strip() for c in frame.columns], label)
+    return RawTable(frame, label, np.arange(1, len(frame) + 1, dtype=np.int64), {})
 
 
 def read_frame(frame: pd.DataFrame, label: str = "<DataFrame>") -> RawTable:

@@ -73,19 +73,26 @@ def own_column(user_columns, name: str) -> str:
     return candidate
 
 
-def rejects_csv_text(frame: pd.DataFrame) -> str:
+def rejects_csv_text(frame: pd.DataFrame, *, quote_all: bool | None = None, header: bool = True) -> str:
     """CSV text of a rejects table that any CSV reader reads back cell for cell.
 
     Ids and notes as labs write them may hold a carriage return, a line feed, a quote or
     the separator; Python's minimal quoting leaves a lone carriage return unquoted (it
     quotes only the characters of the line terminator), which splits the record for most
-    readers. Where any text cell or header holds one, every field is quoted.
+    readers. Where any text cell or header holds one, every field is quoted
+    (:func:`needs_quote_all`; a table written in parts passes ``quote_all`` of the whole
+    and ``header=False`` after the first part).
     """
+    quote_all = needs_quote_all(frame) if quote_all is None else quote_all
+    quoting = csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL
+    return frame.to_csv(index=False, lineterminator="\n", quoting=quoting, header=header)
+
+
+def needs_quote_all(frame: pd.DataFrame) -> bool:
+    """Whether a header or text cell of ``frame`` holds a carriage return."""
     text_cols = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
-    has_cr = any("\r" in str(c) for c in frame.columns) or any(
+    return any("\r" in str(c) for c in frame.columns) or any(
         frame[c].astype("string").str.contains("\r", regex=False).fillna(False).any() for c in text_cols)
-    quoting = csv.QUOTE_ALL if has_cr else csv.QUOTE_MINIMAL
-    return frame.to_csv(index=False, lineterminator="\n", quoting=quoting)
 
 
-__all__ = ["REASON_SEPARATOR", "own_column", "rejected_rows", "rejects_csv_text"]
+__all__ = ["REASON_SEPARATOR", "needs_quote_all", "own_column", "rejected_rows", "rejects_csv_text"]

@@ -1,4 +1,4 @@
-"""Writing result tables: csv, json, jsonl, xlsx and a rich table for terminals.
+"""Writing result tables: csv, json, jsonl, xlsx, parquet and a rich table for terminals.
 
 Where the bytes go (:func:`atomic_write`):
 
@@ -47,7 +47,9 @@ import pandas as pd
 
 from ..errors import FourP1000Error
 
-FORMATS = ("table", "csv", "json", "jsonl", "xlsx")
+FORMATS = ("table", "csv", "json", "jsonl", "xlsx", "parquet")
+#: Formats written row group by row group by the streaming engine (the others need the whole result).
+STREAM_FORMATS = ("csv", "jsonl", "parquet")
 
 
 class OutputError(FourP1000Error):
@@ -189,32 +191,39 @@ def records(frame: pd.DataFrame) -> list[dict]:
     return [{c: _json_value(v) for c, v in zip(cols, row)} for row in frame.itertuples(index=False, name=None)]
 
 
-def to_csv_text(frame: pd.DataFrame, *, sanitize: bool | None = None) -> str:
+def to_csv_text(frame: pd.DataFrame, *, sanitize: bool | None = None, quoting: str | None = None,
+                header: bool = True) -> str:
     """CSV text: header, then one line per row; floats in shortest form, booleans true/false.
 
     Text cells a spreadsheet would run as formulas are neutralised (:func:`neutralise`)
     unless ``sanitize`` is false (``None``: the context's setting, see :func:`sanitizing`).
 
     Written with pyarrow (fast on large tables); fields are quoted only when the table has a
-    text cell that needs it (a comma, quote or line break), and then every text field is.
+    text cell that needs it (a comma, quote or line break), and then every text field is
+    (:func:`csv_quoting`). A table written in parts passes the ``quoting`` of the whole
+    and ``header=False`` after the first part.
     """
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
     frame = _sanitize(frame.reset_index(drop=True), sanitize)
     table = pa.Table.from_pandas(_text_columns_as_str(frame), preserve_index=False)
-    quoting = "none"
+    quoting = quoting or csv_quoting(frame)
+    buf = io.BytesIO()
+    pacsv.write_csv(table, buf, pacsv.WriteOptions(quoting_style=quoting, include_header=False))
+    head = ",".join(_quote(str(c)) if quoting == "needed" else str(c) for c in frame.columns) + "\n"
+    return (head if header else "") + buf.getvalue().decode("utf-8")
+
+
+def csv_quoting(frame: pd.DataFrame) -> str:
+    """``"needed"`` when a header or text cell holds a comma, quote or line break, else ``"none"``."""
+    if any(any(ch in str(c) for ch in ',"\r\n') for c in frame.columns):
+        return "needed"
     for col in frame.columns:
         if not (pd.api.types.is_numeric_dtype(frame[col]) or pd.api.types.is_bool_dtype(frame[col])):
             if frame[col].astype("string").str.contains(r'[,"\r\n]', regex=True).fillna(False).any():
-                quoting = "needed"
-                break
-    if any(any(ch in str(c) for ch in ',"\r\n') for c in frame.columns):
-        quoting = "needed"
-    buf = io.BytesIO()
-    pacsv.write_csv(table, buf, pacsv.WriteOptions(quoting_style=quoting, include_header=False))
-    header = ",".join(_quote(str(c)) if quoting == "needed" else str(c) for c in frame.columns)
-    return header + "\n" + buf.getvalue().decode("utf-8")
+                return "needed"
+    return "none"
 
 
 def _quote(text: str) -> str:
@@ -554,10 +563,10 @@ def write_tables(
 ) -> None:
     """Write result tables in ``fmt`` to ``output`` (a path, or ``None``/``"-"`` for stdout).
 
-    The first table is the main result. csv/jsonl/table on stdout carry only the main
+    The first table is the main result. csv/jsonl/parquet/table on stdout carry only the main
     table plus, for ``table``, the others below it; json and xlsx carry all tables.
     Files are written with :func:`atomic_write`. On a terminal, ``table`` fits the
-    terminal's width (trailing columns left out, with a note) and ``xlsx`` is refused.
+    terminal's width (trailing columns left out, with a note) and ``xlsx`` and ``parquet`` are refused.
     ``sanitize`` (default: the context's setting, on) neutralises formula-like text in
     csv and xlsx (:func:`neutralise`).
 
@@ -577,6 +586,9 @@ def write_tables(
         }
     names = list(tables)
     main = tables[names[0]]
+    if fmt == "parquet":
+        _write_binary(to_parquet_bytes(main), "parquet", output, stdout)
+        return
     if fmt == "xlsx":
         if to_stdout:
             if _isatty(stdout):
@@ -606,6 +618,90 @@ def write_tables(
         _write_stdout(stdout, text)
     else:
         atomic_write(output, text)
+
+
+def to_parquet_bytes(frame: pd.DataFrame) -> bytes:
+    """A Parquet file of ``frame`` (no index; pyarrow's default compression)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    buf = io.BytesIO()
+    pq.write_table(pa.Table.from_pandas(frame.reset_index(drop=True), preserve_index=False), buf)
+    return buf.getvalue()
+
+
+def _write_binary(payload: bytes, what: str, output: str | None, stdout: IO) -> None:
+    """A binary result to ``output`` or a binary stdout, never to a terminal (usage error)."""
+    if output in (None, "-"):
+        if _isatty(stdout) or getattr(stdout, "buffer", None) is None:
+            raise OutputError(f"{what} output is binary: use -o FILE.{what} or redirect stdout", exit_code=2)
+        _write_stdout(stdout, payload)
+        return
+    if _is_terminal_path(output):
+        raise OutputError(f"{what} output is binary: use -o FILE.{what} or redirect stdout", exit_code=2)
+    atomic_write(output, payload)
+
+
+@contextlib.contextmanager
+def open_atomic(path: str | None, *, binary_what: str | None = None) -> Iterator[IO[bytes]]:
+    """A binary handle whose bytes reach ``path`` as :func:`atomic_write` would put them.
+
+    For results written in parts (the streaming engine): a regular file is written to a
+    temporary file beside it and renamed over it when the block ends without error (removed
+    otherwise, and on SIGTERM/SIGINT/SIGHUP); stdout (``None`` or ``"-"``), devices and
+    FIFOs are written in place. ``binary_what`` (e.g. ``"parquet"``) refuses a terminal.
+
+    Raises
+    ------
+    OutputError
+        The output cannot be written; the message names ``path`` as given.
+    """
+    shown = "stdout" if path in (None, "-") else os.fspath(path)
+    if path in (None, "-"):
+        if binary_what and _isatty(sys.stdout):
+            raise OutputError(f"{binary_what} output is binary: use -o FILE.{binary_what} or redirect stdout",
+                              exit_code=2)
+        sys.stdout.flush()
+        try:
+            yield sys.stdout.buffer
+            sys.stdout.buffer.flush()
+        except OSError as exc:
+            _discard_stdout(sys.stdout)
+            raise OutputError(f"stdout: {exc.strerror or exc}") from exc
+        return
+    try:
+        info = os.stat(shown) if os.path.exists(shown) else None
+        real = os.path.realpath(shown)
+        if info is not None and stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
+        if (info is not None and not stat.S_ISREG(info.st_mode)) or real.startswith(_IN_PLACE_PREFIXES):
+            if binary_what and _is_terminal_path(shown):
+                raise OutputError(f"{binary_what} output is binary: use -o FILE.{binary_what} or redirect stdout",
+                                  exit_code=2)
+            with open(shown, "wb") as fh:
+                yield fh
+            return
+        target = Path(real)
+        if info is not None and not os.access(real, os.W_OK):
+            raise PermissionError(errno.EACCES, "Permission denied (the file is read-only)")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with _cleanup_on_signals():
+            fd, tmp = _create_temp(target)
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    yield fh
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                os.chmod(tmp, stat.S_IMODE(info.st_mode) if info is not None else 0o666 & ~_umask())
+                os.replace(tmp, target)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
+            finally:
+                _TEMP_FILES.discard(tmp)
+    except OSError as exc:
+        raise OutputError(f"{shown}: {exc.strerror or exc}") from exc
 
 
 def terminal_width() -> int:

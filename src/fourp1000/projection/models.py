@@ -180,15 +180,17 @@ def _rothc_validate(plots: pd.DataFrame, opts: ProjectOptions) -> list[FourP1000
 
 
 def _rothc_project(plots: pd.DataFrame, opts: ProjectOptions) -> ModelRun:
-    from . import rothc
+    import numpy as np
 
-    from . import verdict
+    from . import rothc, verdict
 
     run = rothc.project_rothc(plots, _climate(opts), practices=opts.practices, years=opts.years,
                               ipcc_version=opts.ipcc_version, skip_unreachable=True)
     projected = plots[plots["plot_id"].isin(run.plots["plot_id"])].reset_index(drop=True)
     traj = run.trajectory
-    stocks = traj["stock_t_ha"].to_numpy(dtype=float).reshape(len(run.plots), -1).T  # (years + 1, n)
+    values = traj["stock_t_ha"].to_numpy(dtype=float)
+    # (years + 1, n); no plot (every one rejected) gives an empty table, not an error
+    stocks = values.reshape(len(run.plots), -1).T if len(run.plots) else np.zeros((opts.years + 1, 0))
     result, stocks = verdict.rescale(projected, run.plots, stocks, cap=opts.cap_at_capacity, years=float(opts.years))
     traj = traj.assign(stock_t_ha=stocks.T.ravel())
     return ModelRun(result, traj, run.problems)

@@ -221,10 +221,7 @@ def _project_every_sampling(table: HorizonTable, opts: ProjectOptions) -> Projec
                                            & (~layered | (rank == r).to_numpy())), opts))
     plots = pd.concat([p.plots for p in parts], ignore_index=True).sort_values("source_row", kind="stable")
     plots = plots.reset_index(drop=True)
-    farms = None
-    if "area_ha" in plots and plots["area_ha"].notna().all() and len(plots):
-        farms = pd.concat([_aggregate(plots[plots["sampled_on"] == d]).assign(sampled_on=d)
-                           for d in pd.unique(plots["sampled_on"])], ignore_index=True)
+    farms = farm_table(plots, every_sampling=True)
     rejects = _sorted_rejects(pd.concat([p.rejects for p in parts], ignore_index=True))
     problems = pd.concat([p.problems for p in parts], ignore_index=True)
     methods = list(dict.fromkeys(m for p in parts for m in p.methods))
@@ -264,7 +261,7 @@ def _project_rows(table: HorizonTable, opts: ProjectOptions) -> ProjectResult:
                             ignore_index=True)
     rejects = _sorted_rejects(rejects)
     result = _with_sampling_date(_combine(runs), plots)
-    farms = _aggregate(result) if "area_ha" in result and result["area_ha"].notna().all() and len(result) else None
+    farms = farm_table(result)
     methods.extend(model.method_statement(opts) for model in models)
     return ProjectResult(result, farms, problems, rejects, len(table.frame), methods, opts, runs, stocks,
                          plot_inputs=accepted)
@@ -372,6 +369,21 @@ def _combine(runs: dict[str, ModelRun]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def farm_table(plots: pd.DataFrame, every_sampling: bool = False) -> pd.DataFrame | None:
+    """Farm totals of projected plots, or None unless every plot has ``area_ha``.
+
+    With ``every_sampling`` (``sampling="all"``) farms are totalled per sampling date. The
+    streaming engine calls this on the plots of a whole streamed run (farms need all their
+    plots), as :func:`project_table` does on the plots of one table.
+    """
+    if "area_ha" not in plots or not len(plots) or not plots["area_ha"].notna().all():
+        return None
+    if not every_sampling:
+        return _aggregate(plots)
+    return pd.concat([_aggregate(plots[plots["sampled_on"] == d]).assign(sampled_on=d)
+                      for d in pd.unique(plots["sampled_on"])], ignore_index=True)
+
+
 def _aggregate(result: pd.DataFrame) -> pd.DataFrame:
     """Farm totals; per model (a ``model`` column first) when the result holds several models."""
     if "model" not in result.columns:
@@ -394,7 +406,7 @@ def _subset(table: HorizonTable, mask: np.ndarray) -> HorizonTable:
         problems["position"] = remap[pos[keep]]
     return HorizonTable(
         table.frame.iloc[positions].reset_index(drop=True), problems.reset_index(drop=True), table.label,
-        table.raw.iloc[positions].reset_index(drop=True), table.notes, table.source_columns,
+        table.raw.iloc[positions].reset_index(drop=True), table.notes, table.source_columns, table.columns,
     )
 
 
@@ -646,5 +658,5 @@ def load_plots_or_horizons(raw, *, som_factor, bd_basis, column_map) -> HorizonT
     return table
 
 
-__all__ = ["ProjectOptions", "ProjectResult", "project_table", "plot_table", "load_plots_or_horizons", "missing_columns",
+__all__ = ["ProjectOptions", "ProjectResult", "project_table", "farm_table", "plot_table", "load_plots_or_horizons", "missing_columns",
            "InputError", "SAMPLING_CHOICES", "SamplingChoice", "select_sampling", "sampling_order"]

@@ -152,6 +152,8 @@ class ProjectionInputs:
         ``baseline_f_mg`` (a mask) keeps the baseline F_MG of those plots: the projection
         without the tillage credit.
         """
+        if self.baseline is None:  # no plot (every one rejected): nothing to change
+            return np.asarray(baseline_t_c_ha, dtype=float).copy()
         mgmt = ipcc.management_table(self.ipcc_version).value if management_values is None else management_values
         prac = multiplier_table().value if practice_values is None else practice_values
         old_f = self.baseline.values_from(mgmt)
@@ -424,7 +426,7 @@ def project(
     out["credited_practices"] = inp.change.credited
     out["not_credited"] = inp.change.not_credited
     tillage = _tillage_credited(inp) if method == "ipcc" else np.zeros(len(out), bool)
-    if method == "ipcc" and tillage.any():
+    if method == "ipcc":  # always (not only when a plot credits tillage): a table's columns never depend on its rows
         without = inp.equilibrium_stock(baseline, baseline_f_mg=tillage)
         out[WITHOUT_TILLAGE_COLUMN] = linear_transition(baseline, without, float(years), duration)
     stacked = _stacked(inp) if method == "ipcc" else np.zeros(len(out), bool)

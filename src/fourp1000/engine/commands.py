@@ -1,0 +1,110 @@
+"""Per-part functions of the commands: a library call on one part, and what to keep of it.
+
+Each function takes a part as the reader gives it (a :class:`~fourp1000.io.readers.RawTable`
+of whole plots) and the input positions of its records, calls the same library functions
+as the in-memory run (``normalise`` + ``estimate_stocks``, ``load_plots_or_horizons`` +
+``project_table``) and returns a :class:`~fourp1000.engine.local.PartOutput`: result
+tables keyed by input position, problems, methods and counts. Nothing here computes a
+stock or a projection.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ValidationError
+from ..io.horizons import normalise
+from ..io.readers import RawTable
+from ..projection.table import ProjectOptions, load_plots_or_horizons, project_table
+from ..stocks.estimate import EstimateOptions, estimate_stocks, group_codes
+from .local import PartOutput, row_keys
+
+#: Columns of the per-plot digest kept for farm totals and summary lines (farms need all their plots).
+ESTIMATE_DIGEST = ("farm_id", "plot_id", "sampled_on", "core_id", "soc_stock_t_ha", "area_ha")
+PROJECT_DIGEST = ("model", "plot_id", "farm_id", "area_ha", "sampled_on", "baseline_stock_t_ha",
+                  "final_stock_t_ha", "annual_change_t_ha_yr", "meets_4p1000", "caveats", "source_row")
+#: Digest columns with few distinct values, kept as categories (a byte or four per plot, not the text).
+_CATEGORIES = ("model", "farm_id", "sampled_on", "caveats")
+
+
+def problem_keys(raw: RawTable, positions: np.ndarray, problems: pd.DataFrame) -> np.ndarray:
+    """Input position of each problem's record (-1 for a problem of the whole file)."""
+    if not len(problems):
+        return np.zeros(0, dtype=np.int64)
+    pos = problems["position"].to_numpy(dtype=np.int64) if "position" in problems else np.full(len(problems), -1)
+    by_row = row_keys(raw, positions, problems["row"])
+    return np.where(pos >= 0, positions[np.clip(pos, 0, max(len(positions) - 1, 0))], by_row)
+
+
+def record_keys(frame: pd.DataFrame, positions: np.ndarray, plots: pd.DataFrame) -> np.ndarray:
+    """Input position of the first row of each record of ``plots`` (plot x sampling x core)."""
+    codes, keys = group_codes(frame)
+    first = np.full(len(keys), len(codes), dtype=np.int64)
+    np.minimum.at(first, codes, np.arange(len(codes)))
+    cols = list(keys.columns)
+    key_frame = keys.astype("string").fillna("\x00").assign(__first=positions[first])
+    found = plots[cols].astype("string").fillna("\x00").merge(key_frame, on=cols, how="left")
+    return found["__first"].to_numpy(dtype=np.int64)
+
+
+def estimate_part(raw: RawTable, positions: np.ndarray, *, read_options: dict, options: EstimateOptions,
+                  digest: bool) -> PartOutput:
+    """``normalise`` and ``estimate_stocks`` on one part (``on_error`` skip: every problem kept)."""
+    table = normalise(raw, **read_options)
+    result = estimate_stocks(table, replace(options, on_error="skip"))
+    keys = record_keys(table.frame, positions, result.plots)
+    tables = {"plots": (result.plots, keys),
+              "rejects": (result.rejects, row_keys(raw, positions, result.rejects["row"])),
+              "problems": (result.problems, problem_keys(raw, positions, result.problems))}
+    if digest:
+        tables["digest"] = (result.plots[[c for c in ESTIMATE_DIGEST if c in result.plots]], keys)
+    counts = {"rows": result.n_rows, "plots": len(result.plots), "rejected": len(result.rejects),
+              "errors": int((result.problems["severity"] == "error").sum()) if len(result.problems) else 0}
+    return PartOutput(tables, result.methods, counts, table.columns,
+                      extra={"source_columns": table.source_columns, "first": _first(positions)})
+
+
+def project_part(raw: RawTable, positions: np.ndarray, *, read_options: dict, options: ProjectOptions,
+                 n_input: int) -> PartOutput:
+    """``load_plots_or_horizons`` and ``project_table`` on one part.
+
+    With ``on_error="fail"`` a part that fails gives its problems (the run fails at the end,
+    listing those of every part, and writes nothing).
+    """
+    table = load_plots_or_horizons(raw, **read_options)
+    try:
+        result = project_table(table, options)
+    except ValidationError as exc:
+        return PartOutput({}, [], {"rows": len(table.frame)}, table.columns, failure=exc,
+                          extra={"source_columns": table.source_columns, "first": _first(positions)})
+    plots = result.plots
+    rank = pd.Series(plots["model"]).map({m: i for i, m in enumerate(options.models)}).to_numpy(dtype=np.int64) \
+        if "model" in plots else np.zeros(len(plots), dtype=np.int64)
+    keys = rank * (n_input + 1) + row_keys(raw, positions, plots["source_row"]) if "source_row" in plots \
+        else np.arange(len(plots), dtype=np.int64)
+    tables = {"plots": (plots, keys),
+              "digest": (_digest(plots), keys),
+              "rejects": (result.rejects, row_keys(raw, positions, result.rejects["row"])
+                          if len(result.rejects) else np.zeros(0, dtype=np.int64)),
+              "problems": (result.problems, problem_keys(raw, positions, result.problems))}
+    counts = {"rows": result.n_rows, "rejected": len(result.rejects), "not_needed": len(result.not_needed)}
+    return PartOutput(tables, result.methods, counts, table.columns,
+                      extra={"source_columns": table.source_columns, "sampling_label": result.sampling_label,
+                             "first": _first(positions)})
+
+
+def _first(positions: np.ndarray) -> int:
+    """The part's first input position: parts' statements are merged in input order."""
+    return int(positions.min()) if len(positions) else 0
+
+
+def _digest(plots: pd.DataFrame) -> pd.DataFrame:
+    """The columns of every plot that farm totals and the summary line need, compactly."""
+    digest = plots[[c for c in PROJECT_DIGEST if c in plots]].copy()
+    for col in _CATEGORIES:
+        if col in digest:
+            digest[col] = digest[col].astype("category")
+    return digest
