@@ -69,6 +69,7 @@ from ..errors import FourP1000Error, InputError, ReferenceDataError
 from ..practices import SEPARATOR, catalogue, practice_names
 from ..tables import read_csv_table
 from ..targets import change_columns
+from .models import Prepared
 from .verdict import caveat_text
 from .rothc_inputs import (
     MONTHS,
@@ -235,6 +236,7 @@ def project_rothc(
     effects: pd.DataFrame | None = None,
     params: rothc.RothCParameters | None = None,
     skip_unreachable: bool = False,
+    prepared: PreparedPlots | None = None,
 ) -> RothCProjection:
     """Project each plot's 0-30 cm SOC stock under its practices with RothC-26.3.
 
@@ -267,6 +269,9 @@ def project_rothc(
     skip_unreachable : bool, default False
         Leave out the plots whose stock no plant input reaches (listed in
         ``problems``) instead of raising.
+    prepared : PreparedPlots, optional
+        The inputs :func:`prepare_plots` resolved for exactly these ``plots`` (with the
+        same ``climate``, ``practices``, ``ipcc_version`` and ``params``): not parsed again.
 
     Returns
     -------
@@ -306,11 +311,14 @@ def project_rothc(
     p = params if params is not None else rothc.load_parameters()
     if len(plots) == 0:  # every plot rejected upstream
         return _empty_projection(plots)
-    # Practices, measured stocks and IPCC defaults: the same parsing and checks as the IPCC path.
-    inp = tier1.prepare(plots, practices, ipcc_version, method="rates")
-    drivers, errors = plot_drivers(plots, climate, land_use_defaults(), inp.baseline_stock(), inp.source_row, p)
-    if errors:
-        raise errors[0]
+    if prepared is None or len(prepared.drivers.clay_pct) != len(plots):
+        # Practices, measured stocks and IPCC defaults: the same parsing and checks as the IPCC path.
+        inp = tier1.prepare(plots, practices, ipcc_version, method="rates")
+        drivers, errors = plot_drivers(plots, climate, land_use_defaults(), inp.baseline_stock(), inp.source_row, p)
+        if errors:
+            raise errors[0]
+    else:
+        inp, drivers = prepared.inputs, prepared.drivers
     effects = practice_effects() if effects is None else checked_effects(effects, "effects", InputError)
     base = fit_baseline(drivers, effects, depth_cm, p)
     problems = []
@@ -364,6 +372,22 @@ def _whole_years(years: object) -> int:
     return n_years
 
 
+@dataclass(frozen=True)
+class PreparedPlots:
+    """The plots :func:`project_rothc` can project, resolved once (:func:`prepare_plots`).
+
+    Attributes
+    ----------
+    inputs : fourp1000.projection.tier1.ProjectionInputs
+        Practices, measured stocks and IPCC defaults (method ``rates``).
+    drivers : PlotDrivers
+        Climate, cover, DPM/RPM and input shape of each plot.
+    """
+
+    inputs: tier1.ProjectionInputs
+    drivers: PlotDrivers
+
+
 def check_plots(plots: pd.DataFrame, climate: ClimateTable, practices: Iterable[str] = (),
                 ipcc_version: str = ipcc.DEFAULT_IPCC_VERSION, params: rothc.RothCParameters | None = None
                 ) -> list[FourP1000Error]:
@@ -379,19 +403,34 @@ def check_plots(plots: pd.DataFrame, climate: ClimateTable, practices: Iterable[
     list of FourP1000Error
         Errors with ``rows``, or one without rows that concerns the whole table.
     """
-    errors = tier1.check_plots(plots, practices, ipcc_version, method="rates")
+    return prepare_plots(plots, climate, practices, ipcc_version, params).errors
+
+
+def prepare_plots(plots: pd.DataFrame, climate: ClimateTable, practices: Iterable[str] = (),
+                  ipcc_version: str = ipcc.DEFAULT_IPCC_VERSION, params: rothc.RothCParameters | None = None
+                  ) -> Prepared:
+    """:func:`check_plots` keeping what it resolved: a
+    :class:`~fourp1000.projection.models.Prepared` whose ``errors`` are those of
+    :func:`check_plots` and whose ``inputs`` (a :class:`PreparedPlots`, None where a plot is
+    refused) :func:`project_rothc` takes as ``prepared``.
+    """
+    inp, errors = tier1.checked_inputs(plots, practices, ipcc_version, method="rates")
     if any(e.rows is None for e in errors) or "source_row" not in plots.columns:
-        return errors
-    rejected = [r for e in errors for r in e.rows]
-    ok = plots[~plots["source_row"].isin(rejected)].reset_index(drop=True)
-    if len(ok):
-        inp = tier1.prepare(ok, practices, ipcc_version, method="rates")
-        try:
-            errors += plot_drivers(ok, climate, land_use_defaults(), inp.baseline_stock(), inp.source_row,
-                                   params if params is not None else rothc.load_parameters())[1]
-        except FourP1000Error as exc:  # a problem of the whole table
-            errors.append(exc)
-    return errors
+        return Prepared(errors)
+    ok = plots
+    if errors:
+        rejected = [r for e in errors for r in e.rows]
+        ok = plots[~plots["source_row"].isin(rejected)].reset_index(drop=True)
+        inp = tier1.prepare(ok, practices, ipcc_version, method="rates") if len(ok) else None
+    if not len(ok):
+        return Prepared(errors)
+    p = params if params is not None else rothc.load_parameters()
+    try:
+        drivers, more = plot_drivers(ok, climate, land_use_defaults(), inp.baseline_stock(), inp.source_row, p)
+    except FourP1000Error as exc:  # a problem of the whole table
+        return Prepared(errors + [exc])
+    reusable = not errors and not more
+    return Prepared(errors + more, PreparedPlots(inp, drivers) if reusable else None)
 
 
 def _result_frame(plots: pd.DataFrame, inp: tier1.ProjectionInputs, climate: ClimateTable, drivers: PlotDrivers,
@@ -497,5 +536,5 @@ def method_statement(years: int, depth_cm: float = MODEL_DEPTH_CM) -> str:
             f"horizon {years} yr; 4 per 1000 met when the mean yearly change >= 4 per mille of the baseline")
 
 
-__all__ = ["project_rothc", "RothCProjection", "land_use_defaults", "practice_effects", "parse_cover_months",
+__all__ = ["project_rothc", "prepare_plots", "PreparedPlots", "RothCProjection", "land_use_defaults", "practice_effects", "parse_cover_months",
            "format_cover_months", "method_statement", "MODEL", "MODEL_DEPTH_CM", "RESULT_COLUMNS"]

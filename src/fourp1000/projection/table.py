@@ -221,7 +221,7 @@ def _project_rows(table: HorizonTable, opts: ProjectOptions) -> ProjectResult:
     plots, problems, rejects, methods, stocks = plot_table(table, opts.estimate)
     plots = derive_climate_zone(plots, methods)
     models = [MODELS[name] for name in opts.models]
-    errors = _validate(plots, models, opts)
+    errors, prepared = _prepare(plots, models, opts)
     missing = missing_columns(plots, models, opts, errors)
     if missing:
         raise ValidationError([Problem(table.label, None, c, "missing_column",
@@ -234,7 +234,8 @@ def _project_rows(table: HorizonTable, opts: ProjectOptions) -> ProjectResult:
     accepted = plots[~plots["source_row"].isin(_rows(errors))].reset_index(drop=True)
     if not len(accepted):  # every plot rejected (skip mode): nothing to project, say why
         raise _validation_error(table, problems, errors, plot_ids)
-    runs = {model.name: model.project(accepted, opts) for model in models}
+    runs = {model.name: model.project(accepted, opts, **_reuse(prepared.get(model.name), accepted))
+            for model in models}
     late = [e for run in runs.values() for e in run.problems]
     if late:
         if fail:
@@ -274,13 +275,33 @@ def _with_sampling_date(result: pd.DataFrame, plots: pd.DataFrame) -> pd.DataFra
 
 def _validate(plots: pd.DataFrame, models: list[ProjectionModel], opts: ProjectOptions) -> list[FourP1000Error]:
     """Every model's problems; a model checks only the plots the models before it accept."""
+    return _prepare(plots, models, opts)[0]
+
+
+def _prepare(plots: pd.DataFrame, models: list[ProjectionModel], opts: ProjectOptions
+             ) -> tuple[list[FourP1000Error], dict[str, tuple[np.ndarray, object]]]:
+    """:func:`_validate`, and for each model with ``prepare`` the rows it prepared and its inputs."""
     errors: list[FourP1000Error] = []
+    prepared: dict[str, tuple[np.ndarray, object]] = {}
     for model in models:  # a plot refused by one model is refused by all
-        accepted = plots[~plots["source_row"].isin(_rows(errors))].reset_index(drop=True)
-        errors += model.validate(accepted, opts)
+        accepted = plots[~plots["source_row"].isin(_rows(errors))].reset_index(drop=True) if errors else plots
+        if model.prepare is None:
+            errors += model.validate(accepted, opts)
+        else:
+            found = model.prepare(accepted, opts)
+            errors += found.errors
+            if found.inputs is not None:
+                prepared[model.name] = (accepted["source_row"].to_numpy(), found.inputs)
         if any(e.rows is None for e in errors):
             break
-    return errors
+    return errors, prepared
+
+
+def _reuse(prepared: tuple[np.ndarray, object] | None, plots: pd.DataFrame) -> dict[str, object]:
+    """``project``'s ``prepared`` keyword when the model prepared exactly ``plots``."""
+    if prepared is None or not np.array_equal(prepared[0], plots["source_row"].to_numpy()):
+        return {}
+    return {"prepared": prepared[1]}
 
 
 _NO_COLUMN = re.compile(r"no column '(\w+)'|no (\w+) column")
