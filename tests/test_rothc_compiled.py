@@ -176,3 +176,28 @@ def test_kernel_choice(monkeypatch):
     monkeypatch.setenv(model.KERNEL_ENV, "fast")
     with pytest.raises(UnknownFactorError, match="'fast' \\(environment variable FOURP1000_ROTHC_KERNEL\\)"):
         model.use_compiled("auto", 1)
+
+
+@pytest.mark.parametrize("params", [None, {"k_dpm_per_yr": 9.7}], ids=["decay_plan", "four_exponentials"])
+def test_compiled_equilibria_equal_numpy(params):
+    """The compiled cycle map and 4 x 4 solve of ``spinup`` and ``fit_plant_input`` give the
+    numpy results (batched matmul and LAPACK solve) to 1e-9 relative, manure and bare months included."""
+    rng = np.random.default_rng(23)
+    n = 1500
+    p = rothc.load_parameters(params)
+    inputs = _random_inputs(rng, n, 12).replace(temperature_c=rng.uniform(-3, 26, (12, n)), modern_c_pct=100.0)
+    inputs = inputs.replace(plant_c_t_ha=inputs.plant_c_t_ha + 0.01)  # every plot has a pattern to fit
+    clay, depth, iom = rng.uniform(2, 70, n), rng.uniform(10, 40, n), rng.uniform(0.2, 5, n)
+    spun = {k: rothc.spinup(inputs, clay, depth, iom, params=p, kernel=k).state for k in ("numpy", "numba")}
+    _assert_agree(spun["numba"].pools_t_c_ha, spun["numpy"].pools_t_c_ha, "equilibrium pools")
+    np.testing.assert_array_equal(spun["numba"].smd_mm, spun["numpy"].smd_mm)
+    target = spun["numpy"].soc_t_c_ha * rng.uniform(0.8, 1.5, n)
+    fits = {k: rothc.fit_plant_input(inputs, clay, depth, target, params=p, strict=False, kernel=k)
+            for k in ("numpy", "numba")}
+    reached = np.isfinite(fits["numba"].plant_c_t_ha_yr)
+    np.testing.assert_array_equal(reached, np.isfinite(fits["numpy"].plant_c_t_ha_yr))
+    assert n // 2 < reached.sum() < n  # most plots reached, some below IOM plus the manure equilibrium
+    _assert_agree(fits["numba"].plant_c_t_ha_yr[reached], fits["numpy"].plant_c_t_ha_yr[reached], "fitted input")
+    _assert_agree(fits["numba"].spinup.state.pools_t_c_ha[:, reached],
+                  fits["numpy"].spinup.state.pools_t_c_ha[:, reached], "fitted pools")
+    np.testing.assert_allclose(fits["numba"].spinup.state.soc_t_c_ha[reached], target[reached], rtol=1e-9)

@@ -65,6 +65,7 @@ import pandas as pd
 from . import ipcc, tier1
 from .. import rothc
 from ..io.climate import ClimateTable
+from ..rothc.model import use_compiled
 from ..errors import FourP1000Error, InputError, ReferenceDataError
 from ..practices import SEPARATOR, catalogue, practice_names
 from ..tables import read_csv_table
@@ -320,7 +321,9 @@ def project_rothc(
     else:
         inp, drivers = prepared.inputs, prepared.drivers
     effects = practice_effects() if effects is None else checked_effects(effects, "effects", InputError)
-    base = fit_baseline(drivers, effects, depth_cm, p)
+    # one choice for the whole projection: compiled solves and month loop where the run is large
+    kernel = "numba" if use_compiled("auto", len(plots) * MONTHS * n_years) else "numpy"
+    base = fit_baseline(drivers, effects, depth_cm, p, kernel)
     problems = []
     if base.unreachable.any():
         problems.append(plot_error(
@@ -329,7 +332,7 @@ def project_rothc(
             base.unreachable, inp.source_row, "input_level"))
         if not skip_unreachable:
             raise problems[0]
-    result = _forward(plots, inp, climate, drivers, base, effects, n_years, depth_cm, p)
+    result = _forward(plots, inp, climate, drivers, base, effects, n_years, depth_cm, p, kernel)
     keep = ~base.unreachable
     if keep.all():
         return result
@@ -340,15 +343,15 @@ def project_rothc(
 
 def _forward(plots: pd.DataFrame, inp: tier1.ProjectionInputs, climate: ClimateTable, drivers: PlotDrivers,
              base: BaselineFit, effects: pd.DataFrame, n_years: int, depth_cm: float,
-             p: rothc.RothCParameters) -> RothCProjection:
+             p: rothc.RothCParameters, kernel: str = "auto") -> RothCProjection:
     """Run the changed cycle from the baseline equilibrium and score each plot."""
     changes = practice_inputs(effects, inp.change, drivers, base, p)
-    cycle = changed_cycle(drivers, base, changes, depth_cm, p)
+    cycle = changed_cycle(drivers, base, changes, depth_cm, p, kernel)
     run = rothc.run(cycle.inputs, drivers.clay_pct, depth_cm, base.fit.spinup.state, n_months=MONTHS * n_years,
-                    record="yearly", variables=("soc_t_c_ha",), params=p)
+                    record="yearly", variables=("soc_t_c_ha",), params=p, kernel=kernel)
     stock_years = run.outputs["soc_t_c_ha"]  # (years, n), end of each December
     equilibrium = rothc.spinup(cycle.inputs, drivers.clay_pct, depth_cm, base.fit.iom_t_c_ha,
-                               params=p).state.soc_t_c_ha
+                               params=p, kernel=kernel).state.soc_t_c_ha
     out = _result_frame(plots, inp, climate, drivers, base, changes, cycle, stock_years, equilibrium, n_years,
                         depth_cm)
     return RothCProjection(out, _trajectory(out["plot_id"], inp.baseline_stock(), stock_years))

@@ -347,11 +347,11 @@ class BaselineFit:
 
 
 def fit_baseline(drivers: PlotDrivers, effects: pd.DataFrame, depth_cm: float,
-                 params: rothc.RothCParameters) -> BaselineFit:
+                 params: rothc.RothCParameters, kernel: str = "auto") -> BaselineFit:
     """Fit each plot's baseline plant input to its stock (inverse mode, IOM by Falloon et al. 1998).
 
     A manured baseline (``input_level`` ``high_manure``) gets the manure practice's FYM in
-    its cycle.
+    its cycle. ``kernel``: that of :func:`fourp1000.rothc.fit_plant_input`.
     """
     n = drivers.clay_pct.size
     fym_rows = effects.loc[(effects["practice"] == "manure") & (effects["effect"] == "fym_c_t_ha_yr"), "value"]
@@ -363,7 +363,7 @@ def fit_baseline(drivers: PlotDrivers, effects: pd.DataFrame, depth_cm: float,
                                 fym_c_t_ha=fym_base, covered=drivers.covered,
                                 dpm_rpm_ratio=drivers.dpm_rpm_ratio[None, :])
     fit = rothc.fit_plant_input(cycle, drivers.clay_pct, depth_cm, drivers.baseline_t_c_ha, strict=False,
-                                params=params)
+                                params=params, kernel=kernel)
     return BaselineFit(fit, fym_base_yr, fym_base, np.asarray(fit.inputs.plant_c_t_ha, dtype=float),
                        ~np.isfinite(fit.plant_c_t_ha_yr))
 
@@ -622,11 +622,12 @@ def _cycle_with(drivers: PlotDrivers, changes: PracticeInputs, plant: np.ndarray
 
 
 def changed_cycle(drivers: PlotDrivers, base: BaselineFit, changes: PracticeInputs, depth_cm: float,
-                  params: rothc.RothCParameters) -> ChangedCycle:
+                  params: rothc.RothCParameters, kernel: str = "auto") -> ChangedCycle:
     """The cycle under the practices, with the tree litter that gives agroforestry its equilibrium factor.
 
     Tree litter T raises the equilibrium by (factor - 1) x the equilibrium without trees;
     the equilibrium is affine in the input, so T = that rise / (equilibrium per unit T).
+    ``kernel``: that of the equilibrium solves (:func:`fourp1000.rothc.spinup`).
     """
     n = drivers.clay_pct.size
     plant = base.plant_t_c_ha + changes.extra_plant_t_c_ha
@@ -637,12 +638,12 @@ def changed_cycle(drivers: PlotDrivers, base: BaselineFit, changes: PracticeInpu
         sub = np.flatnonzero(trees)
         clay = drivers.clay_pct[sub]
         no_tree = rothc.spinup(take_plots(_cycle_with(drivers, changes, plant, dpm), sub), clay, depth_cm,
-                               base.fit.iom_t_c_ha[sub], params=params).state.soc_t_c_ha
+                               base.fit.iom_t_c_ha[sub], params=params, kernel=kernel).state.soc_t_c_ha
         unit = rothc.MonthlyInputs(temperature_c=drivers.temperature_c[:, sub], rain_mm=drivers.rain_mm[:, sub],
                                    evaporation_mm=drivers.evaporation_mm[:, sub], plant_c_t_ha=1.0 / MONTHS,
                                    fym_c_t_ha=0.0, covered=changes.covered[:, sub],
                                    dpm_rpm_ratio=changes.tree_dpm_rpm_ratio)
-        per_unit = rothc.spinup(unit, clay, depth_cm, 0.0, params=params).state.active_t_c_ha
+        per_unit = rothc.spinup(unit, clay, depth_cm, 0.0, params=params, kernel=kernel).state.active_t_c_ha
         tree_yr[sub] = (changes.tree_factor[sub] - 1.0) * no_tree / per_unit
         tree_month = np.zeros((MONTHS, n))
         tree_month[:, sub] = tree_yr[sub] / MONTHS

@@ -8,9 +8,10 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ..errors import InputError
-from .cycle import cycle_length, cycle_map, fixed_point, plant_and_manure_inputs, settled_cycle
+from .cycle import cycle_length, equilibrium_pools, plant_and_manure_inputs, settled_cycle
 from .drivers import Drivers, SiteConstants, per_plot_values, plot_count
 from .equilibrium import Spinup, spinup
+from .model import COMPILED_MIN_PLOTS, Kernel, use_compiled
 from .modifiers import BareSoilLimit, falloon_iom
 from .parameters import RothCParameters, parameters_or_shipped
 from .state import MonthlyInputs
@@ -50,6 +51,7 @@ def fit_plant_input(
     bare_soil_limit: BareSoilLimit = "classic",
     strict: bool = True,
     params: RothCParameters | None = None,
+    kernel: Kernel = "auto",
 ) -> EquilibriumFit:
     """Inverse mode: the plant C input whose equilibrium SOC equals a measured stock.
 
@@ -78,6 +80,8 @@ def fit_plant_input(
         Raise when a plot's target cannot be reached with a non-negative plant input
         (target below IOM plus the manure-only equilibrium); with False those plots get NaN.
     params : RothCParameters, optional
+    kernel : {"auto", "numpy", "numba"}
+        The equilibrium solves in numpy or compiled (see :func:`spinup`).
 
     Returns
     -------
@@ -111,12 +115,13 @@ def fit_plant_input(
     site = SiteConstants.build(clay_pct, depth_cm, iom, n, p, bare_soil_limit)
     length = cycle_length(drv, p)
     unit_pattern = _unit_plant_pattern(drv, length, n, p)
-    active_plant, active_fym = _equilibrium_active_c(drv, unit_pattern, site, length, n, p)
+    compiled = use_compiled(kernel, n, COMPILED_MIN_PLOTS)
+    active_plant, active_fym = _equilibrium_active_c(drv, unit_pattern, site, length, n, p, compiled)
     scale = _reachable((target - iom - active_fym) / active_plant, strict)
     bad = np.isnan(scale)
     fitted = inputs.replace(plant_c_t_ha=unit_pattern * np.where(bad, 0.0, scale))
     result = spinup(fitted, clay_pct, depth_cm, iom, method="analytic", radiocarbon=radiocarbon,
-                    bare_soil_limit=bare_soil_limit, params=p)
+                    bare_soil_limit=bare_soil_limit, params=p, kernel="numba" if compiled else "numpy")
     if bad.any():
         result.state.pools_t_c_ha[:, bad] = np.nan
     return EquilibriumFit(scale, fitted, result, iom)
@@ -142,15 +147,16 @@ def _unit_plant_pattern(drv: Drivers, length: int, n: int, p: RothCParameters) -
 
 
 def _equilibrium_active_c(
-    drv: Drivers, unit_pattern: NDArray, site: SiteConstants, length: int, n: int, p: RothCParameters
+    drv: Drivers, unit_pattern: NDArray, site: SiteConstants, length: int, n: int, p: RothCParameters,
+    compiled: bool = False,
 ) -> tuple[NDArray, NDArray]:
     """Equilibrium active C [t C ha-1] from 1 t C ha-1 yr-1 of plant input alone and from
     the manure alone, (n,) each: the equilibrium is affine in the inputs.
     """
     cycle = settled_cycle(drv, site, length, n, p)
     u_plant, u_fym = plant_and_manure_inputs(drv.with_array("plant_c_t_ha", unit_pattern), length, n, p)
-    a_map, (b_plant, b_fym) = cycle_map(cycle.rates, site, p, [u_plant, u_fym])
-    return fixed_point(a_map, b_plant).sum(axis=0), fixed_point(a_map, b_fym).sum(axis=0)
+    c_plant, c_fym = equilibrium_pools(cycle.rates, site, p, [u_plant, u_fym], compiled)
+    return c_plant.sum(axis=0), c_fym.sum(axis=0)
 
 
 def _reachable(scale: NDArray, strict: bool) -> NDArray:
