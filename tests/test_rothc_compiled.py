@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from fourp1000 import rothc
-from fourp1000.errors import UnknownFactorError
+from fourp1000.errors import InputError, UnknownFactorError
 from fourp1000.io import rothc_files as rothc_io
 from fourp1000.rothc import model
 
@@ -201,3 +201,12 @@ def test_compiled_equilibria_equal_numpy(params):
     _assert_agree(fits["numba"].spinup.state.pools_t_c_ha[:, reached],
                   fits["numpy"].spinup.state.pools_t_c_ha[:, reached], "fitted pools")
     np.testing.assert_allclose(fits["numba"].spinup.state.soc_t_c_ha[reached], target[reached], rtol=1e-9)
+
+
+def test_compiled_equilibrium_names_plots_where_nothing_decomposes():
+    inputs = rothc.MonthlyInputs(np.array([[10.0, -20.0, 4.0]]), 50.0, 40.0, 0.1)  # plot 1 frozen all year
+    for kernel in ("numpy", "numba"):
+        with pytest.raises(InputError, match=r"nothing decomposes during the spin-up cycle of plot\(s\) 1 "):
+            rothc.spinup(inputs, 20.0, 23.0, 2.0, kernel=kernel)
+        with pytest.raises(InputError, match=r"plot\(s\) 1 "):
+            rothc.fit_plant_input(inputs, 20.0, 23.0, 40.0, kernel=kernel)

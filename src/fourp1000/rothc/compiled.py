@@ -300,72 +300,100 @@ def _planned_decay(exponent: float, m0: float, m1: float, m2: float, m3: float) 
     return _power(unit, int(m0)), _power(unit, int(m1)), _power(unit, int(m2)), _power(unit, int(m3))
 
 
-def cycle_fixed_points(rates: NDArray, site: SiteConstants, p: RothCParameters, offsets: list[NDArray]
-                       ) -> list[NDArray]:
-    """The equilibrium pools of a repeated cycle for each input component, compiled:
-    ``fixed_point(*cycle_map(rates, site, p, offsets))`` of :mod:`~fourp1000.rothc.cycle`
-    (carbon only, no radiocarbon decay), for every plot at once.
+def settled_equilibria(drv: Drivers, site: SiteConstants, length: int, p: RothCParameters, split: bool = False
+                       ) -> tuple[NDArray, NDArray, list[NDArray]]:
+    """The periodic steady state of a repeated cycle of ``length`` months, compiled: what
+    :func:`~fourp1000.rothc.cycle.settled_cycle`, :func:`~fourp1000.rothc.cycle.cycle_map` and
+    :func:`~fourp1000.rothc.cycle.fixed_point` compute in numpy (carbon only).
 
-    Each plot's cycle map ``C -> A C + b_j`` is composed month by month (the retained
-    fractions of :func:`_month`, its decay plan included) and ``(I - A) C = b_j`` solved by
-    Gaussian elimination with partial pivoting. The operations are those of the numpy
-    functions, but batched matrix products and LAPACK's solve round in their own order: the
-    pools agree with theirs to about 1e-14 relative (a test holds them to 1e-9).
+    For each plot: the deficit cycle reached from field capacity (the cycle of deficits
+    iterated until it repeats, the same numbers as numpy's), the month's retained fractions
+    and inputs along it (the operations of :func:`_month`), the cycle's map ``C -> A C + b``
+    composed month by month and ``(I - A) C = b`` solved by Gaussian elimination with
+    partial pivoting. Batched matrix products and LAPACK's solve round in their own order:
+    the pools agree with numpy's to about 1e-13 relative (a test holds them to 1e-9).
 
     Parameters
     ----------
-    rates : array (length, n_plots)
-        Combined rate modifier of each month of the cycle.
-    offsets : list of arrays (length, 4, n_plots)
-        Pool inputs of each month, per input component.
+    split : bool
+        Solve for the plant input and the manure apart (two components), as
+        :func:`~fourp1000.rothc.fit_plant_input` needs; else for all inputs together.
 
     Returns
     -------
-    list of arrays (4, n_plots), one per component.
+    smd_start : array (n,) [mm]
+        Deficit at the start of the periodic deficit cycle.
+    dead : array of bool (n,)
+        Plots where nothing decomposes during the cycle (no equilibrium).
+    pools : list of arrays (4, n) [t C ha-1]
+        Equilibrium pools: ``[all inputs]``, or ``[plant, manure]`` with ``split``.
     """
-    n = rates.shape[1]
-    inputs = np.ascontiguousarray(np.stack(offsets))  # (k, length, 4, n)
-    out = np.empty((len(offsets), 4, n))
-    to_bio = np.ascontiguousarray(np.broadcast_to(site.to_bio, (n,)), dtype=float)
-    to_hum = np.ascontiguousarray(np.broadcast_to(site.to_hum, (n,)), dtype=float)
+    n = site.iom_t_c_ha.shape[0]
+    drivers = _driver_arrays(drv)
+    rows, wide = _driver_rows(drivers, length)
+    smd_start, dead = np.empty(n), np.empty(n, dtype=np.bool_)
+    out = np.empty((2 if split else 1, 4, n))
     with _LOCK:
-        _cycle_solve(np.ascontiguousarray(rates, dtype=float), to_bio, to_hum, inputs, _constants(p, site), out)
-    return [out[j] for j in range(len(offsets))]
+        _settled_equilibria(drivers, rows, wide, _site_arrays(site, n), _constants(p, site), split, smd_start, dead, out)
+    return smd_start, dead, list(out)
 
 
 @numba.njit(cache=True, parallel=True)
-def _cycle_solve(rates, to_bio, to_hum, inputs, c, out):
-    """Per plot: compose the cycle's monthly maps M_m = diag(f) + e_BIO (to_bio (1-f))ᵀ +
-    e_HUM (to_hum (1-f))ᵀ into A (and the offsets b_j), then solve (I - A) C = b_j.
-    Blocks of plots run in parallel, each with its own work arrays (no allocation per plot)."""
-    n_comp, length, n = inputs.shape[0], inputs.shape[1], rates.shape[1]
-    planned, step = c[17] != 0.0, -c[9]
+def _settled_equilibria(drivers, rows, wide, site, c, split, smd_start, dead, out):
+    """Per plot (blocks of plots in parallel): the periodic deficit start, then the cycle's map
+    (``a``, offsets ``b``) composed month by month, then its fixed point (see
+    :func:`settled_equilibria`)."""
+    temp, temp_is_factor, rain, evap, plant, fym, ratio, modern, covered = drivers
+    max_mm, bare_mm, span, to_co2, to_bio, to_hum, iom = site
+    n, length, n_comp = smd_start.shape[0], rows.shape[0], out.shape[0]
+    planned = c[17] != 0.0
     for block in numba.prange((n + _BLOCK - 1) // _BLOCK):
         a, m, tmp, g = np.empty((4, 4)), np.zeros((4, 4)), np.empty((4, 4)), np.empty((4, 5))
         b, v = np.empty((n_comp, 4)), np.empty(4)
         for i in range(block * _BLOCK, min(n, (block + 1) * _BLOCK)):
-            for p in range(4):
-                for q in range(4):
-                    a[p, q] = 1.0 if p == q else 0.0
+            start = 0.0  # field capacity; the deficit cycle is reached within a few cycles
+            for _ in range(1000):
+                s = start
+                for t in range(length):
+                    wetter = min(s + (rain[rows[t, 1], i * wide[1]] - c[4] * evap[rows[t, 2], i * wide[2]]), 0.0)
+                    s = max(wetter, max_mm[i]) if covered[rows[t, 7], i * wide[7]] else max(min(bare_mm[i], s), wetter)
+                if s == start:
+                    break
+                start = s
+            smd_start[i] = start
+            a[:, :] = 0.0
+            for q in range(4):
+                a[q, q] = 1.0
             b[:, :] = 0.0
+            s, alive = start, False
             for t in range(length):
-                rate = rates[t, i]
-                if planned:
-                    f0, f1, f2, f3 = _planned_decay(rate * c[18] * step, c[19], c[20], c[21], c[22])
-                else:
-                    f0, f1, f2, f3 = (math.exp(c[23] * rate * step), math.exp(c[24] * rate * step),
-                                      math.exp(c[25] * rate * step), math.exp(c[26] * rate * step))
+                s, rm_t, rm_m, rm_c, f0, f1, f2, f3, in0, in1, in3 = _month(
+                    temp[rows[t, 0], i * wide[0]], temp_is_factor, rain[rows[t, 1], i * wide[1]],
+                    evap[rows[t, 2], i * wide[2]], plant[rows[t, 3], i * wide[3]], fym[rows[t, 4], i * wide[4]],
+                    ratio[rows[t, 5], i * wide[5]], covered[rows[t, 7], i * wide[7]], s, max_mm[i], bare_mm[i],
+                    span[i], c, planned)
+                alive = alive or rm_t * rm_m * rm_c > 0.0
                 _month_map(m, f0, f1, f2, f3, to_bio[i], to_hum[i])
                 _compose(m, a, tmp)
-                for j in range(n_comp):
-                    for p in range(4):
-                        v[p] = m[p, 0] * b[j, 0] + m[p, 1] * b[j, 1] + m[p, 2] * b[j, 2] + m[p, 3] * b[j, 3]
-                    for p in range(4):
-                        b[j, p] = v[p] + inputs[j, t, p, i]
+                if split:  # plant (to DPM and RPM) and manure (DPM, RPM, HUM) apart
+                    fy, ra, pl = fym[rows[t, 4], i * wide[4]], ratio[rows[t, 5], i * wide[5]], plant[rows[t, 3], i * wide[3]]
+                    _advance_offset(m, b, 0, v, ra / (ra + 1.0) * pl, 1.0 / (ra + 1.0) * pl, 0.0)
+                    _advance_offset(m, b, 1, v, c[10] * fy, c[11] * fy, c[12] * fy)
+                else:
+                    _advance_offset(m, b, 0, v, in0, in1, in3)
+            dead[i] = not alive
             for j in range(n_comp):
                 _solve_fixed_point(a, b, j, g, v)
-                for p in range(4):
-                    out[j, p, i] = v[p]
+                for q in range(4):
+                    out[j, q, i] = v[q]
+
+
+@numba.njit(cache=True, inline="always")
+def _advance_offset(m, b, j, v, to_dpm, to_rpm, to_hum):
+    """Offset ``b[j]`` after one more month: ``m @ b[j]`` plus the month's inputs (none to BIO)."""
+    for q in range(4):
+        v[q] = m[q, 0] * b[j, 0] + m[q, 1] * b[j, 1] + m[q, 2] * b[j, 2] + m[q, 3] * b[j, 3]
+    b[j, 0], b[j, 1], b[j, 2], b[j, 3] = v[0] + to_dpm, v[1] + to_rpm, v[2] + 0.0, v[3] + to_hum
 
 
 @numba.njit(cache=True, inline="always")

@@ -99,22 +99,13 @@ def fixed_point(a_map: NDArray, b: NDArray) -> NDArray:
     return np.linalg.solve(lhs, b[..., None])[..., 0].T  # (4, n)
 
 
-def equilibrium_pools(rates: NDArray, site: SiteConstants, p: RothCParameters, offsets: list[NDArray],
-                      compiled: bool = False) -> list[NDArray]:
-    """The fixed point of the cycle's map for each input component, (4, n) each:
-    :func:`cycle_map` and :func:`fixed_point` (numpy, the reference), or with ``compiled``
-    their compiled counterpart (numba; agrees to about 1e-13 relative)."""
-    if compiled:
-        from . import compiled as kernel  # imports numba: only when it runs
-
-        return kernel.cycle_fixed_points(rates, site, p, offsets)
-    a_map, b_maps = cycle_map(rates, site, p, offsets)
-    return [fixed_point(a_map, b) for b in b_maps]
-
-
 def check_decomposes(rates: NDArray) -> None:
     """Raise :class:`InputError` for plots where nothing decomposes (no equilibrium exists)."""
-    dead = ~(rates.sum(axis=0) > 0)
+    check_alive(~(rates.sum(axis=0) > 0))
+
+
+def check_alive(dead: NDArray) -> None:
+    """Raise :class:`InputError` naming the plots ``dead`` (nothing decomposes during the cycle)."""
     if dead.any():
         plots = np.flatnonzero(dead)
         shown = ", ".join(str(i) for i in plots[:10]) + (" ..." if plots.size > 10 else "")

@@ -11,7 +11,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ..errors import InputError, UnknownFactorError
-from .cycle import cycle_inputs, cycle_length, cycle_map, cycle_rates, equilibrium_pools, fixed_point, settled_cycle
+from .cycle import check_alive, cycle_inputs, cycle_length, cycle_map, cycle_rates, fixed_point, settled_cycle
 from .decomposition import Forcing, advance_month
 from .drivers import Drivers, SiteConstants, plot_count
 from .model import COMPILED_MIN_PLOTS, Kernel, use_compiled
@@ -131,9 +131,16 @@ def _spinup_analytic(
     drv: Drivers, site: SiteConstants, n: int, length: int, radiocarbon: bool, p: RothCParameters,
     compiled: bool = False,
 ) -> Spinup:
-    """The exact periodic steady state: one batched 4 x 4 solve per plot."""
+    """The exact periodic steady state: one batched 4 x 4 solve per plot (numpy or ``compiled``)."""
+    if compiled:
+        from . import compiled as kernel  # imports numba: only when it runs
+
+        smd_start, dead, (pools,) = kernel.settled_equilibria(drv, site, length, p)
+        check_alive(dead)
+        return Spinup(RothCState(pools, site.iom_t_c_ha.copy(), smd_start, None), np.zeros(n, dtype=int), "analytic")
     cycle = settled_cycle(drv, site, length, n, p)
-    (pools,) = equilibrium_pools(cycle.rates, site, p, [cycle_inputs(cycle.forcing, n)], compiled)
+    a_map, (b,) = cycle_map(cycle.rates, site, p, [cycle_inputs(cycle.forcing, n)])
+    pools = fixed_point(a_map, b)
     activity = None
     if radiocarbon:
         a14, (b14,) = cycle_map(

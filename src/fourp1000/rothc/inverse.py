@@ -8,7 +8,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ..errors import InputError
-from .cycle import cycle_length, equilibrium_pools, plant_and_manure_inputs, settled_cycle
+from .cycle import check_alive, cycle_length, cycle_map, fixed_point, plant_and_manure_inputs, settled_cycle
 from .drivers import Drivers, SiteConstants, per_plot_values, plot_count
 from .equilibrium import Spinup, spinup
 from .model import COMPILED_MIN_PLOTS, Kernel, use_compiled
@@ -153,10 +153,17 @@ def _equilibrium_active_c(
     """Equilibrium active C [t C ha-1] from 1 t C ha-1 yr-1 of plant input alone and from
     the manure alone, (n,) each: the equilibrium is affine in the inputs.
     """
+    unit_drv = drv.with_array("plant_c_t_ha", unit_pattern)
+    if compiled:
+        from . import compiled as kernel  # imports numba: only when it runs
+
+        _, dead, (c_plant, c_fym) = kernel.settled_equilibria(unit_drv, site, length, p, split=True)
+        check_alive(dead)
+        return c_plant.sum(axis=0), c_fym.sum(axis=0)
     cycle = settled_cycle(drv, site, length, n, p)
-    u_plant, u_fym = plant_and_manure_inputs(drv.with_array("plant_c_t_ha", unit_pattern), length, n, p)
-    c_plant, c_fym = equilibrium_pools(cycle.rates, site, p, [u_plant, u_fym], compiled)
-    return c_plant.sum(axis=0), c_fym.sum(axis=0)
+    u_plant, u_fym = plant_and_manure_inputs(unit_drv, length, n, p)
+    a_map, (b_plant, b_fym) = cycle_map(cycle.rates, site, p, [u_plant, u_fym])
+    return fixed_point(a_map, b_plant).sum(axis=0), fixed_point(a_map, b_fym).sum(axis=0)
 
 
 def _reachable(scale: NDArray, strict: bool) -> NDArray:
