@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Callable, Iterator, Mapping
 from ..errors import FourP1000Error, InputError
 
 if TYPE_CHECKING:  # the registry stays light to import (the CLI reads it for --model's help)
+    import numpy as np
     import pandas as pd
 
     from .table import ProjectOptions
@@ -47,11 +48,15 @@ class ModelRun:
         Yearly stocks, when the model computes them while projecting.
     problems : list of FourP1000Error
         Plots the model could only refuse while computing (they are not in ``plots``).
+    stocks_t_ha : numpy.ndarray, optional
+        Yearly stocks as an array (years + 1, n) in the order of ``plots``, from which the
+        model's ``trajectory`` builds the long table only when it is asked for.
     """
 
     plots: pd.DataFrame
     trajectory: pd.DataFrame | None = None
     problems: list[FourP1000Error] = field(default_factory=list)
+    stocks_t_ha: np.ndarray | None = None
 
 
 @dataclass
@@ -216,15 +221,15 @@ def _rothc_project(plots: pd.DataFrame, opts: ProjectOptions, prepared: object =
                               ipcc_version=opts.ipcc_version, skip_unreachable=True, prepared=prepared)
     kept = plots if len(run.plots) == len(plots) else plots[plots["plot_id"].isin(run.plots["plot_id"])]
     projected = kept.reset_index(drop=True)  # no plot left out: the same rows, in order
-    traj = run.trajectory
-    stocks = traj["stock_t_ha"].to_numpy(dtype=float).reshape(len(run.plots), -1).T  # (years + 1, n)
-    result, stocks = verdict.rescale(projected, run.plots, stocks, cap=opts.cap_at_capacity, years=float(opts.years))
-    traj = traj.assign(stock_t_ha=stocks.T.ravel())
-    return ModelRun(result, traj, run.problems)
+    result, stocks = verdict.rescale(projected, run.plots, run.stocks_t_ha, cap=opts.cap_at_capacity,
+                                     years=float(opts.years))
+    return ModelRun(result, problems=run.problems, stocks_t_ha=stocks)
 
 
 def _rothc_trajectory(run: ModelRun, opts: ProjectOptions) -> pd.DataFrame:
-    return run.trajectory
+    from . import rothc
+
+    return rothc.trajectory_table(run.plots["plot_id"], run.stocks_t_ha)
 
 
 def _rothc_method(opts: ProjectOptions) -> str:

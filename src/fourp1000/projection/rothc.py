@@ -214,16 +214,22 @@ class RothCProjection:
     ----------
     plots : pandas.DataFrame
         One row per plot (columns of :func:`project_rothc`).
-    trajectory : pandas.DataFrame
-        Yearly stocks, long format: ``plot_id``, ``year`` (0 = baseline), ``stock_t_ha``.
+    stocks_t_ha : numpy.ndarray, shape (years + 1, n_plots) [t C ha-1]
+        Yearly stocks: row 0 the baseline, then the end of each year.
     problems : list of FourP1000Error
         With ``skip_unreachable``: the error naming the plots left out because no plant
         input reaches their stock.
     """
 
     plots: pd.DataFrame
-    trajectory: pd.DataFrame
+    stocks_t_ha: np.ndarray
     problems: list[FourP1000Error] = field(default_factory=list)
+
+    @property
+    def trajectory(self) -> pd.DataFrame:
+        """Yearly stocks, long format: ``plot_id``, ``year`` (0 = baseline), ``stock_t_ha``
+        (built when asked: 5 million rows for 100,000 plots x 50 years)."""
+        return trajectory_table(self.plots["plot_id"], self.stocks_t_ha)
 
 
 def project_rothc(
@@ -337,8 +343,7 @@ def project_rothc(
     if keep.all():
         return result
     # plots are independent: leaving one out changes nobody else's numbers
-    trajectory = result.trajectory[np.repeat(keep, n_years + 1)].reset_index(drop=True)
-    return RothCProjection(result.plots[keep].reset_index(drop=True), trajectory, problems)
+    return RothCProjection(result.plots[keep].reset_index(drop=True), result.stocks_t_ha[:, keep], problems)
 
 
 def _forward(plots: pd.DataFrame, inp: tier1.ProjectionInputs, climate: ClimateTable, drivers: PlotDrivers,
@@ -354,15 +359,14 @@ def _forward(plots: pd.DataFrame, inp: tier1.ProjectionInputs, climate: ClimateT
                                params=p, kernel=kernel).state.soc_t_c_ha
     out = _result_frame(plots, inp, climate, drivers, base, changes, cycle, stock_years, equilibrium, n_years,
                         depth_cm)
-    return RothCProjection(out, _trajectory(out["plot_id"], inp.baseline_stock(), stock_years))
+    return RothCProjection(out, np.vstack([inp.baseline_stock()[None, :], stock_years]))
 
 
 def _empty_projection(plots: pd.DataFrame) -> RothCProjection:
     """The result of no plots: the empty tables with their columns."""
     ids = [c for c in ("plot_id", "farm_id", "area_ha") if c in plots.columns or c == "plot_id"]
     extra = ["source_row"] if "source_row" in plots.columns else []
-    return RothCProjection(pd.DataFrame(columns=ids + list(RESULT_COLUMNS) + extra),
-                           pd.DataFrame(columns=["plot_id", "year", "stock_t_ha"]))
+    return RothCProjection(pd.DataFrame(columns=ids + list(RESULT_COLUMNS) + extra), np.zeros((1, 0)))
 
 
 def _whole_years(years: object) -> int:
@@ -522,13 +526,13 @@ def _practice_labels(flags: dict[str, np.ndarray]) -> np.ndarray:
     return np.asarray(labels, dtype=object)[codes]
 
 
-def _trajectory(plot_id: pd.Series, baseline: np.ndarray, stock_years: np.ndarray) -> pd.DataFrame:
-    """Yearly stocks, long format: year 0 is the baseline, then the end of each year."""
-    years_axis = np.arange(stock_years.shape[0] + 1)
-    stocks = np.vstack([baseline[None, :], stock_years])  # (years + 1, n)
+def trajectory_table(plot_id: pd.Series, stocks_t_ha: np.ndarray) -> pd.DataFrame:
+    """Yearly stocks (years + 1, n) as a long table: ``plot_id``, ``year`` (0 = baseline), ``stock_t_ha``."""
+    years_axis = np.arange(stocks_t_ha.shape[0])
     # take keeps the column's dtype (no object round trip: 3x faster on 100,000 plots x 50 years)
     ids = plot_id.take(np.repeat(np.arange(len(plot_id)), years_axis.size)).reset_index(drop=True)
-    return pd.DataFrame({"plot_id": ids, "year": np.tile(years_axis, len(plot_id)), "stock_t_ha": stocks.T.ravel()})
+    return pd.DataFrame({"plot_id": ids, "year": np.tile(years_axis, len(plot_id)),
+                         "stock_t_ha": np.asarray(stocks_t_ha, dtype=float).T.ravel()})
 
 
 def method_statement(years: int, depth_cm: float = MODEL_DEPTH_CM) -> str:

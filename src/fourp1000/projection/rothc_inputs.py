@@ -179,7 +179,7 @@ class PlotDrivers:
     Attributes
     ----------
     land_use : pandas.DataFrame
-        The land-use defaults row of each plot (``data/rothc_land_use.csv``).
+        The land-use defaults row of each plot (``data/rothc_land_use.csv``; :func:`land_use_rows`).
     clay_pct : numpy.ndarray [%]
     baseline_t_c_ha : numpy.ndarray [t C ha-1]
         The stock taken as the equilibrium of the baseline cycle.
@@ -264,6 +264,22 @@ def _cover(plots: pd.DataFrame, rows: np.ndarray | None, errors: list[FourP1000E
         return parse_cover_months(np.where(_rows_mask(exc, rows), None, values), source_row=rows)
 
 
+def land_use_rows(land_use_table: pd.DataFrame, land_use: np.ndarray) -> pd.DataFrame:
+    """The land-use defaults row of each plot: ``position`` in the table and the columns
+    the model reads (``supported``, ``dpm_rpm_ratio``, ``cover_months``, the input weights).
+
+    Taken by position from a handful of columns (for 100,000 plots a label lookup of the
+    whole table, text columns included, costs a third of a second).
+    """
+    position = land_use_table.index.get_indexer(pd.Index(land_use, dtype=object))
+    if (position < 0).any():
+        raise KeyError(f"land uses not in the RothC table: {sorted(set(land_use[position < 0]))}")
+    out = {"position": position}
+    for col in ("supported", "dpm_rpm_ratio", "cover_months", *WEIGHT_COLUMNS):
+        out[col] = land_use_table[col].to_numpy()[position]
+    return pd.DataFrame(out, index=pd.Index(land_use, name=land_use_table.index.name))
+
+
 def plot_drivers(plots: pd.DataFrame, climate: ClimateTable, land_use_table: pd.DataFrame,
                  baseline_t_c_ha: np.ndarray, rows: np.ndarray | None, params: rothc.RothCParameters
                  ) -> tuple[PlotDrivers, list[FourP1000Error]]:
@@ -286,7 +302,7 @@ def plot_drivers(plots: pd.DataFrame, climate: ClimateTable, land_use_table: pd.
     n = len(plots)
     errors: list[FourP1000Error] = []
     land_use = ipcc.normalise(plots["land_use"].to_numpy(dtype=object), "land_use", source_row=rows)
-    lu = land_use_table.loc[list(land_use)] if n else land_use_table.iloc[:0]
+    lu = land_use_rows(land_use_table, land_use)
     unsupported = ~lu["supported"].to_numpy(dtype=bool)
     if unsupported.any():
         errors.append(plot_error("RothC-26.3 does not apply to flooded (paddy) soils{where}; project them with "
@@ -306,7 +322,7 @@ def plot_drivers(plots: pd.DataFrame, climate: ClimateTable, land_use_table: pd.
         errors.append(plot_error("the climate{where} is below -5 °C in every month: nothing decomposes in RothC, "
                                  "so no equilibrium exists", frozen, rows, climate_keys(plots, climate)[1]))
     covered, given = _cover(plots, rows, errors)
-    default_cover, _ = parse_cover_months(lu["cover_months"].to_numpy(dtype=object))
+    default_cover = parse_cover_months(land_use_table["cover_months"].to_numpy(dtype=object))[0][:, lu["position"]]
     covered = np.where(given[None, :], covered, default_cover)
     weights = np.where(given[None, :], covered.astype(float), lu[list(WEIGHT_COLUMNS)].to_numpy(dtype=float).T)
     weights[:, weights.sum(axis=0) <= 0] = 1.0  # given as bare all year: inputs spread over the year
