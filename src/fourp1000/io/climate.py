@@ -120,8 +120,12 @@ class ClimateTable:
         return index
 
     def monthly(self, index: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Temperature [°C], rain [mm] and open-pan evaporation [mm] of the given ids, each (12, n)."""
-        return self.temperature_c[:, index], self.rain_mm[:, index], self.evaporation_mm[:, index]
+        """Temperature [°C], rain [mm] and open-pan evaporation [mm] of the given ids, each (12, n).
+
+        ``take`` gives row-major arrays (fancy indexing of the columns would give
+        transposed ones, which every later step over months would read with a stride).
+        """
+        return tuple(np.take(a, index, axis=1) for a in (self.temperature_c, self.rain_mm, self.evaporation_mm))
 
 
 def read_climate(source: str | Path, *, sep: str | None = None, decimal: str | None = None,

@@ -322,9 +322,10 @@ def plot_drivers(plots: pd.DataFrame, climate: ClimateTable, land_use_table: pd.
         errors.append(plot_error("the climate{where} is below -5 °C in every month: nothing decomposes in RothC, "
                                  "so no equilibrium exists", frozen, rows, climate_keys(plots, climate)[1]))
     covered, given = _cover(plots, rows, errors)
-    default_cover = parse_cover_months(land_use_table["cover_months"].to_numpy(dtype=object))[0][:, lu["position"]]
-    covered = np.where(given[None, :], covered, default_cover)
-    weights = np.where(given[None, :], covered.astype(float), lu[list(WEIGHT_COLUMNS)].to_numpy(dtype=float).T)
+    by_land_use = parse_cover_months(land_use_table["cover_months"].to_numpy(dtype=object))[0]
+    covered = np.where(given[None, :], covered, np.take(by_land_use, lu["position"].to_numpy(), axis=1))
+    default_weights = np.ascontiguousarray(lu[list(WEIGHT_COLUMNS)].to_numpy(dtype=float).T)  # (12, n), row-major
+    weights = np.where(given[None, :], covered.astype(float), default_weights)
     weights[:, weights.sum(axis=0) <= 0] = 1.0  # given as bare all year: inputs spread over the year
     ratio = float_column(plots, "dpm_rpm_ratio")
     bad_ratio = np.isfinite(ratio) & ~(ratio > 0)
@@ -374,9 +375,10 @@ def fit_baseline(drivers: PlotDrivers, effects: pd.DataFrame, depth_cm: float,
     manure_rate = float(fym_rows.iloc[0]) if len(fym_rows) else 0.0
     fym_base_yr = np.where(drivers.input_level == "high_manure", manure_rate, 0.0)
     fym_base = np.broadcast_to(fym_base_yr / MONTHS, (MONTHS, n))
+    # the cycle reads the same manure every month: one row (period 1), not 12 copies
     cycle = rothc.MonthlyInputs(temperature_c=drivers.temperature_c, rain_mm=drivers.rain_mm,
                                 evaporation_mm=drivers.evaporation_mm, plant_c_t_ha=drivers.weights,
-                                fym_c_t_ha=fym_base, covered=drivers.covered,
+                                fym_c_t_ha=fym_base[:1], covered=drivers.covered,
                                 dpm_rpm_ratio=drivers.dpm_rpm_ratio[None, :])
     fit = rothc.fit_plant_input(cycle, drivers.clay_pct, depth_cm, drivers.baseline_t_c_ha, strict=False,
                                 params=params, kernel=kernel)
@@ -565,7 +567,7 @@ def practice_inputs(effects: pd.DataFrame, change: ManagementChange, drivers: Pl
     masks = adoption_masks(change.credited)
     weights = _month_weights(drivers.covered, drivers.temperature_c)
     out = PracticeInputs(drivers.dpm_rpm_ratio.copy(), np.zeros((MONTHS, n)), np.zeros((MONTHS, n)),
-                         drivers.covered.copy(), np.array(base.fym_t_c_ha, dtype=float), np.ones(n),
+                         drivers.covered.copy(), np.array(base.fym_t_c_ha, dtype=float, order="C"), np.ones(n),
                          params.dpm_rpm_woodland, {name: np.zeros(n, bool) for name in practice_names()})
     for _, eff in effects.iterrows():  # a dozen catalogue rows, each vectorised over plots
         name, kind = eff["practice"], eff["effect"]
@@ -655,9 +657,10 @@ def changed_cycle(drivers: PlotDrivers, base: BaselineFit, changes: PracticeInpu
         clay = drivers.clay_pct[sub]
         no_tree = rothc.spinup(take_plots(_cycle_with(drivers, changes, plant, dpm), sub), clay, depth_cm,
                                base.fit.iom_t_c_ha[sub], params=params, kernel=kernel).state.soc_t_c_ha
-        unit = rothc.MonthlyInputs(temperature_c=drivers.temperature_c[:, sub], rain_mm=drivers.rain_mm[:, sub],
-                                   evaporation_mm=drivers.evaporation_mm[:, sub], plant_c_t_ha=1.0 / MONTHS,
-                                   fym_c_t_ha=0.0, covered=changes.covered[:, sub],
+        unit = rothc.MonthlyInputs(temperature_c=np.take(drivers.temperature_c, sub, axis=1),
+                                   rain_mm=np.take(drivers.rain_mm, sub, axis=1),
+                                   evaporation_mm=np.take(drivers.evaporation_mm, sub, axis=1), plant_c_t_ha=1.0 / MONTHS,
+                                   fym_c_t_ha=0.0, covered=np.take(changes.covered, sub, axis=1),
                                    dpm_rpm_ratio=changes.tree_dpm_rpm_ratio)
         per_unit = rothc.spinup(unit, clay, depth_cm, 0.0, params=params, kernel=kernel).state.active_t_c_ha
         tree_yr[sub] = (changes.tree_factor[sub] - 1.0) * no_tree / per_unit
@@ -672,7 +675,7 @@ def take_plots(inputs: rothc.MonthlyInputs, index: np.ndarray) -> rothc.MonthlyI
     """The same cycle for a subset of plots (fields of shape (12, n) or (12, 1) or scalars)."""
     def pick(value):
         arr = np.asarray(value)
-        return arr[..., index] if arr.ndim == 2 and arr.shape[-1] > 1 else arr
+        return np.take(arr, index, axis=-1) if arr.ndim == 2 and arr.shape[-1] > 1 else arr
     return rothc.MonthlyInputs(**{f: pick(getattr(inputs, f)) for f in
                                   ("temperature_c", "rain_mm", "evaporation_mm", "plant_c_t_ha", "fym_c_t_ha",
                                    "covered", "dpm_rpm_ratio", "modern_c_pct")})
