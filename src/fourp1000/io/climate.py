@@ -250,11 +250,13 @@ def _ids_in_blocks(key_text: pd.Series, month_int: np.ndarray, month_ok: np.ndar
         return None
     if not np.array_equal(month_int.reshape(-1, MONTHS), np.broadcast_to(np.arange(1, MONTHS + 1), (n // MONTHS, MONTHS))):
         return None
-    keys = key_text.to_numpy(dtype=object).reshape(-1, MONTHS)
-    ids = keys[:, 0]
-    if not (keys == ids[:, None]).all() or not pd.Index(ids).is_unique:
+    order = np.repeat(np.arange(n // MONTHS), MONTHS)
+    first = key_text.iloc[::MONTHS]
+    # compared as the column's own strings (no Python string per row)
+    if not bool((key_text.reset_index(drop=True) == pd.Series(first.array.take(order))).all()):
         return None
-    return np.repeat(np.arange(ids.size), MONTHS), ids
+    ids = first.to_numpy(dtype=object)
+    return (order, ids) if pd.Index(ids).is_unique else None
 
 
 class _Checks:
