@@ -228,7 +228,8 @@ def _project_rows(table: HorizonTable, opts: ProjectOptions) -> ProjectResult:
                                        f"required column {c} is missing or empty (needed by --model {','.join(opts.models)})")
                                for c in missing])
     fail = opts.estimate.on_error == "fail"
-    plot_ids = dict(zip(plots["source_row"].astype(int), plots["plot_id"].astype(str)))
+    # plot id of each row, for the messages: built only when there is something to report
+    plot_ids = _plot_ids_by_row(plots) if errors else {}
     if errors and (fail or any(e.rows is None for e in errors)):
         raise _validation_error(table, problems, errors, plot_ids)
     accepted = plots[~plots["source_row"].isin(_rows(errors))].reset_index(drop=True)
@@ -238,6 +239,7 @@ def _project_rows(table: HorizonTable, opts: ProjectOptions) -> ProjectResult:
             for model in models}
     late = [e for run in runs.values() for e in run.problems]
     if late:
+        plot_ids = plot_ids or _plot_ids_by_row(plots)
         if fail:
             raise _validation_error(table, problems, late, plot_ids)
         errors += late
@@ -253,6 +255,11 @@ def _project_rows(table: HorizonTable, opts: ProjectOptions) -> ProjectResult:
     methods.extend(model.method_statement(opts) for model in models)
     return ProjectResult(result, farms, problems, rejects, len(table.frame), methods, opts, runs, stocks,
                          plot_inputs=accepted)
+
+
+def _plot_ids_by_row(plots: pd.DataFrame) -> dict[int, str]:
+    """Each plot's ``plot_id`` by its ``source_row``."""
+    return dict(zip(plots["source_row"].astype(int), plots["plot_id"].astype(str)))
 
 
 def _sorted_rejects(rejects: pd.DataFrame) -> pd.DataFrame:
