@@ -20,7 +20,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import FourP1000Error
+from ..rothc.model import use_compiled
 from ..projection.models import MODELS
+from ..projection.rothc_inputs import MONTHS
 from ..projection.table import ProjectOptions
 from .sets import CandidateSets
 
@@ -83,8 +85,11 @@ def evaluate(plots: pd.DataFrame, sets: CandidateSets, opts: ProjectOptions, mod
         :data:`PAIR_COLUMNS`; pairs the model refused have ``rate_per_mille`` NaN and
         ``meets_4p1000`` False (``refused`` True).
     """
-    opts = replace(opts, practices=(), models=(model_name,))
     m = sets.plot.size
+    opts = replace(opts, practices=(), models=(model_name,))
+    if model_name == "rothc":  # one kernel for every chunk: compiled where all the pairs make a large run
+        compiled = use_compiled(opts.rothc_kernel, m * MONTHS * int(opts.years))
+        opts = replace(opts, rothc_kernel="numba" if compiled else "numpy")
     parts, refused = [], []
     for start in range(0, m, CHUNK_ROWS):  # chunks of pairs, each vectorised
         result, bad = _project(model_name, pair_table(plots, sets, start, min(start + CHUNK_ROWS, m)), opts)

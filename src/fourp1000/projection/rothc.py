@@ -244,6 +244,7 @@ def project_rothc(
     params: rothc.RothCParameters | None = None,
     skip_unreachable: bool = False,
     prepared: PreparedPlots | None = None,
+    kernel: str = "auto",
 ) -> RothCProjection:
     """Project each plot's 0-30 cm SOC stock under its practices with RothC-26.3.
 
@@ -279,6 +280,10 @@ def project_rothc(
     prepared : PreparedPlots, optional
         The inputs :func:`prepare_plots` resolved for exactly these ``plots`` (with the
         same ``climate``, ``practices``, ``ipcc_version`` and ``params``): not parsed again.
+    kernel : {"auto", "numpy", "numba"}
+        The equilibrium solves and month loop (:func:`fourp1000.rothc.run`); ``auto``:
+        compiled where the run has :data:`~fourp1000.rothc.model.COMPILED_MIN_PLOT_MONTHS`
+        plot-months or more and numba is installed.
 
     Returns
     -------
@@ -328,7 +333,7 @@ def project_rothc(
         inp, drivers = prepared.inputs, prepared.drivers
     effects = practice_effects() if effects is None else checked_effects(effects, "effects", InputError)
     # one choice for the whole projection: compiled solves and month loop where the run is large
-    kernel = "numba" if use_compiled("auto", len(plots) * MONTHS * n_years) else "numpy"
+    kernel = "numba" if use_compiled(kernel, len(plots) * MONTHS * n_years) else "numpy"
     base = fit_baseline(drivers, effects, depth_cm, p, kernel)
     problems = []
     if base.unreachable.any():
