@@ -145,18 +145,17 @@ def plot_table(table: HorizonTable, options: EstimateOptions
     if no_id.any():
         rejects.append(rejected_rows(table, np.flatnonzero(no_id), "plot_id is empty"))
     attrs = _plot_attributes(frame)
-    clay = _plot_clay(frame, options.top_cm, options.bottom_cm)
-    attrs["clay_pct"] = attrs["plot_id"].map(clay).to_numpy(dtype=float)
+    attrs["clay_pct"] = _by_plot(attrs["plot_id"], _plot_clay(frame, options.top_cm, options.bottom_cm))
     if "silt_pct" in frame.columns:
-        attrs["silt_pct"] = attrs["plot_id"].map(_plot_clay(frame, options.top_cm, options.bottom_cm,
-                                                            "silt_pct")).to_numpy(dtype=float)
+        attrs["silt_pct"] = _by_plot(attrs["plot_id"], _plot_clay(frame, options.top_cm, options.bottom_cm,
+                                                                  "silt_pct"))
     if "sampled_on" in frame:  # one sampling per plot here (select_sampling)
         dates = frame.loc[has_layers].groupby("plot_id", sort=False)["sampled_on"].first()
         attrs["sampled_on"] = attrs["plot_id"].map(dates).to_numpy(dtype=object)
     attrs = attrs[~attrs["plot_id"].isin(bad_plots) & attrs["plot_id"].notna()].reset_index(drop=True)
-    attrs[MEASURED_STOCK_COLUMN] = attrs["plot_id"].map(measured).to_numpy(dtype=float)
+    attrs[MEASURED_STOCK_COLUMN] = _by_plot(attrs["plot_id"], measured)
     for name, values in depth_cols.items():
-        attrs[name] = attrs["plot_id"].map(values).to_numpy(dtype=float)
+        attrs[name] = _by_plot(attrs["plot_id"], values)
     all_problems = pd.concat(problems, ignore_index=True) if problems else pd.DataFrame(columns=PROBLEM_COLUMNS)
     all_rejects = pd.concat(rejects, ignore_index=True) if rejects else rejected_rows(table, [], [])
     return attrs, all_problems, all_rejects, methods, stocks
@@ -526,6 +525,19 @@ def sampling_order(values: pd.Series) -> pd.Series:
     dates = pd.to_datetime(text.where(years.isna()), errors="coerce", format="mixed")
     from_years = pd.to_datetime(years.dropna().astype(int).astype(str) + "-01-01", errors="coerce")
     return dates.fillna(from_years.reindex(values.index))
+
+
+def _by_plot(plot_id: pd.Series, values: pd.Series) -> np.ndarray:
+    """``values`` (indexed by plot_id) for each of ``plot_id``, as floats (NaN where none).
+
+    Per-plot series built by the same grouping are already in ``plot_id``'s order: then
+    they are taken as they are, without a lookup of every id.
+    """
+    if not len(values):
+        return np.full(len(plot_id), np.nan)
+    if len(values) == len(plot_id) and (values.index.to_numpy() == plot_id.to_numpy()).all():
+        return values.to_numpy(dtype=float)
+    return plot_id.map(values).to_numpy(dtype=float)
 
 
 def _plot_attributes(frame: pd.DataFrame) -> pd.DataFrame:
