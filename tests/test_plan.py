@@ -202,6 +202,19 @@ def test_practice_sets_agree_with_project_practice(plain_plots, examples_dir, mo
                                                                               rel=1e-9), (practice_set, row["plot_id"])
 
 
+def test_plan_with_the_compiled_rothc_kernel_gives_the_same_plan(plain_plots, examples_dir):
+    """``plan`` chooses the RothC kernel once for all its chunks of pairs; the compiled one
+    (large plans) gives the numpy one's plan, rates to 1e-9."""
+    pytest.importorskip("numba")
+    table = _table(plain_plots)
+    climate = read_climate(str(examples_dir / "climate.csv"))
+    plans = {k: plan_table(table, PlanOptions(ProjectOptions(models=("rothc",), climate=climate, rothc_kernel=k)))
+             .plots.set_index("plot_id") for k in ("numpy", "numba")}
+    a, b = plans["numpy"], plans["numba"]
+    assert a["practice_set"].equals(b["practice_set"]) and a["plan_status"].equals(b["plan_status"])
+    np.testing.assert_allclose(b["practice_set_rate_per_mille"], a["practice_set_rate_per_mille"], rtol=1e-9)
+
+
 def test_plan_json_columns_farms_and_rothc_inputs(examples_dir):
     out = RUN(main, ["plan", str(examples_dir / "plots.csv"), "--model", "ipcc,rothc", "--climate",
                      str(examples_dir / "climate.csv"), "-f", "json", "-q"])
