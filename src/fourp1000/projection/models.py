@@ -218,8 +218,7 @@ def _rothc_project(plots: pd.DataFrame, opts: ProjectOptions, prepared: object =
     from . import verdict
 
     run = rothc.project_rothc(plots, _climate(opts), practices=opts.practices, years=opts.years,
-                              ipcc_version=opts.ipcc_version, skip_unreachable=True, prepared=prepared,
-                              kernel=opts.rothc_kernel)
+                              ipcc_version=opts.ipcc_version, skip_unreachable=True, prepared=prepared)
     kept = plots if len(run.plots) == len(plots) else plots[plots["plot_id"].isin(run.plots["plot_id"])]
     projected = kept.reset_index(drop=True)  # no plot left out: the same rows, in order
     result, stocks = verdict.rescale(projected, run.plots, run.stocks_t_ha, cap=opts.cap_at_capacity,

@@ -55,9 +55,11 @@ References
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -244,7 +246,7 @@ def project_rothc(
     params: rothc.RothCParameters | None = None,
     skip_unreachable: bool = False,
     prepared: PreparedPlots | None = None,
-    kernel: str = "auto",
+    kernel: str | None = None,
 ) -> RothCProjection:
     """Project each plot's 0-30 cm SOC stock under its practices with RothC-26.3.
 
@@ -280,10 +282,11 @@ def project_rothc(
     prepared : PreparedPlots, optional
         The inputs :func:`prepare_plots` resolved for exactly these ``plots`` (with the
         same ``climate``, ``practices``, ``ipcc_version`` and ``params``): not parsed again.
-    kernel : {"auto", "numpy", "numba"}
+    kernel : {"auto", "numpy", "numba"}, optional
         The equilibrium solves and month loop (:func:`fourp1000.rothc.run`); ``auto``:
         compiled where the run has :data:`~fourp1000.rothc.model.COMPILED_MIN_PLOT_MONTHS`
-        plot-months or more and numba is installed.
+        plot-months or more and numba is installed. Default: that of an enclosing
+        :func:`batch_kernel` block, else ``auto``.
 
     Returns
     -------
@@ -333,6 +336,7 @@ def project_rothc(
         inp, drivers = prepared.inputs, prepared.drivers
     effects = practice_effects() if effects is None else checked_effects(effects, "effects", InputError)
     # one choice for the whole projection: compiled solves and month loop where the run is large
+    kernel = _BATCH_KERNEL.get() if kernel is None else kernel
     kernel = "numba" if use_compiled(kernel, len(plots) * MONTHS * n_years) else "numpy"
     base = fit_baseline(drivers, effects, depth_cm, p, kernel)
     problems = []
@@ -365,6 +369,30 @@ def _forward(plots: pd.DataFrame, inp: tier1.ProjectionInputs, climate: ClimateT
     out = _result_frame(plots, inp, climate, drivers, base, changes, cycle, stock_years, equilibrium, n_years,
                         depth_cm)
     return RothCProjection(out, np.vstack([inp.baseline_stock()[None, :], stock_years]))
+
+
+_BATCH_KERNEL: contextvars.ContextVar[str] = contextvars.ContextVar("rothc_batch_kernel", default="auto")
+
+
+@contextlib.contextmanager
+def batch_kernel(kernel: str) -> Iterator[None]:
+    """Within the block, :func:`project_rothc` uses ``kernel`` (``auto``, ``numpy`` or
+    ``numba``) unless given one.
+
+    For callers that project one large job in chunks (``plan``: its plot-set pairs): each
+    chunk alone may be below the size from which ``auto`` compiles, while the job as a whole
+    pays numba's start-up once and gains in every chunk.
+    """
+    token = _BATCH_KERNEL.set(kernel)
+    try:
+        yield
+    finally:
+        _BATCH_KERNEL.reset(token)
+
+
+def current_batch_kernel() -> str:
+    """The kernel of the enclosing :func:`batch_kernel` block (``auto`` outside any)."""
+    return _BATCH_KERNEL.get()
 
 
 def _empty_projection(plots: pd.DataFrame) -> RothCProjection:
@@ -548,5 +576,5 @@ def method_statement(years: int, depth_cm: float = MODEL_DEPTH_CM) -> str:
             f"horizon {years} yr; 4 per 1000 met when the mean yearly change >= 4 per mille of the baseline")
 
 
-__all__ = ["project_rothc", "prepare_plots", "PreparedPlots", "RothCProjection", "land_use_defaults", "practice_effects", "parse_cover_months",
+__all__ = ["project_rothc", "batch_kernel", "current_batch_kernel", "prepare_plots", "PreparedPlots", "RothCProjection", "land_use_defaults", "practice_effects", "parse_cover_months",
            "format_cover_months", "method_statement", "MODEL", "MODEL_DEPTH_CM", "RESULT_COLUMNS"]

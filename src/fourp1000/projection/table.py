@@ -56,9 +56,6 @@ class ProjectOptions:
     sampling: str = "latest"  # which sampling of each plot: latest, first, all or a date (SAMPLING_CHOICES)
     estimate: EstimateOptions = field(default_factory=lambda: EstimateOptions(top_cm=TIER1_TOP_CM,
                                                                               bottom_cm=TIER1_BOTTOM_CM))
-    # Library only: the RothC kernel (auto, numpy or numba; fourp1000.rothc.run). ``plan``
-    # chooses it once for all its chunks of plot-set pairs.
-    rothc_kernel: str = "auto"
 
     def __post_init__(self) -> None:
         self.models = MODELS.check(tuple(self.models))
