@@ -280,8 +280,9 @@ def project_rothc(
         Leave out the plots whose stock no plant input reaches (listed in
         ``problems``) instead of raising.
     prepared : PreparedPlots, optional
-        The inputs :func:`prepare_plots` resolved for exactly these ``plots`` (with the
-        same ``climate``, ``practices``, ``ipcc_version`` and ``params``): not parsed again.
+        The inputs :func:`prepare_plots` resolved for these ``plots`` (with the same
+        ``climate``, ``practices``, ``ipcc_version`` and ``params``): not parsed again
+        (resolved again if they are another table's).
     kernel : {"auto", "numpy", "numba"}, optional
         The equilibrium solves and month loop (:func:`fourp1000.rothc.run`); ``auto``:
         compiled where the run has :data:`~fourp1000.rothc.model.COMPILED_MIN_PLOT_MONTHS`
@@ -326,7 +327,7 @@ def project_rothc(
     p = params if params is not None else rothc.load_parameters()
     if len(plots) == 0:  # every plot rejected upstream
         return _empty_projection(plots)
-    if prepared is None or len(prepared.drivers.clay_pct) != len(plots):
+    if prepared is None or not prepared.covers(plots):
         # Practices, measured stocks and IPCC defaults: the same parsing and checks as the IPCC path.
         inp = tier1.prepare(plots, practices, ipcc_version, method="rates")
         drivers, errors = plot_drivers(plots, climate, land_use_defaults(), inp.baseline_stock(), inp.source_row, p)
@@ -426,6 +427,11 @@ class PreparedPlots:
 
     inputs: tier1.ProjectionInputs
     drivers: PlotDrivers
+
+    def covers(self, plots: pd.DataFrame) -> bool:
+        """Whether these are the inputs of ``plots`` (the same plot ids, in order)."""
+        mine = self.inputs.plots["plot_id"].to_numpy()
+        return len(mine) == len(plots) and bool((mine == plots["plot_id"].to_numpy()).all())
 
 
 def check_plots(plots: pd.DataFrame, climate: ClimateTable, practices: Iterable[str] = (),
