@@ -205,10 +205,16 @@ def _fused_run(drivers, rows, wide, cycle, site, c, pools, smd, activity, radioc
         # per month of the cycle and plot: deficit before and after, modifiers, fractions, inputs
         memo = np.empty((period, 12, hi - lo if cycle > 0 else 0))
         settled = np.zeros(hi - lo, dtype=np.bool_)
+        all_settled = False
         for t in range(record_at.shape[0]):
             r0, r1, r2, r3, r4, r5, r6, r7 = (rows[t, 0], rows[t, 1], rows[t, 2], rows[t, 3], rows[t, 4],
                                               rows[t, 5], rows[t, 6], rows[t, 7])
             rec, j = record_at[t], t % period
+            if cycle > 0 and not all_settled and j == 0 and t >= cycle:
+                all_settled = settled.all()
+            if all_settled and rec < 0 and not radiocarbon:  # the common month, without branches
+                _settled_month(memo[j], pools, smd, co2, to_bio, to_hum, to_co2, lo, hi)
+                continue
             for i in range(lo, hi):
                 k = i - lo
                 if cycle > 0 and not settled[k] and t >= cycle and smd[i] == memo[j, 0, k]:
@@ -253,6 +259,24 @@ def _fused_run(drivers, rows, wide, cycle, site, c, pools, smd, activity, radioc
                     for v in range(12):
                         if slots[v] >= 0:
                             out[slots[v], rec, i] = values[v]
+
+
+@numba.njit(cache=True, inline="always")
+def _settled_month(memo, pools, smd, co2, to_bio, to_hum, to_co2, lo, hi):
+    """One month of the plots ``lo:hi``, all settled in their cycle: the pools move with the
+    kept fractions and inputs (``memo`` of this month of the cycle), as in the general loop."""
+    for i in range(lo, hi):
+        k = i - lo
+        f0, f1, f2, f3 = memo[5, k], memo[6, k], memo[7, k], memo[8, k]
+        d, r, b, h = pools[0, i], pools[1, i], pools[2, i], pools[3, i]
+        k0, k1, k2, k3 = d * f0, r * f1, b * f2, h * f3
+        lost = (((d - k0) + (r - k1)) + (b - k2)) + (h - k3)
+        pools[0, i] = k0 + memo[9, k]
+        pools[1, i] = k1 + memo[10, k]
+        pools[2, i] = (k2 + 0.0) + to_bio[i] * lost
+        pools[3, i] = (k3 + memo[11, k]) + to_hum[i] * lost
+        co2[i] = co2[i] + lost * to_co2[i]
+        smd[i] = memo[1, k]
 
 
 @numba.njit(cache=True, inline="always")
