@@ -323,6 +323,8 @@ def missing_columns(plots: pd.DataFrame, models: list[ProjectionModel], opts: Pr
     of the error's ``valid`` values), and the models validate the copy again, until no
     absent column is named: each is then reported at once rather than one per run.
     """
+    if not errors:  # nothing named absent: no probe to build
+        return []
     probe, missing = plots.copy(), []
     # --practice gives every plot its practices: an error about them is about a value, not a missing column
     supplied = {"practices"} if opts.practices else set()
