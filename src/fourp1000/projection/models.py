@@ -219,8 +219,9 @@ def _rothc_project(plots: pd.DataFrame, opts: ProjectOptions, prepared: object =
 
     run = rothc.project_rothc(plots, _climate(opts), practices=opts.practices, years=opts.years,
                               ipcc_version=opts.ipcc_version, skip_unreachable=True, prepared=prepared)
+    # the plots projected: all of them, in order, unless some were left out (unreachable stocks)
     kept = plots if len(run.plots) == len(plots) else plots[plots["plot_id"].isin(run.plots["plot_id"])]
-    projected = kept.reset_index(drop=True)  # no plot left out: the same rows, in order
+    projected = kept.reset_index(drop=True)
     result, stocks = verdict.rescale(projected, run.plots, run.stocks_t_ha, cap=opts.cap_at_capacity,
                                      years=float(opts.years))
     return ModelRun(result, problems=run.problems, stocks_t_ha=stocks)
