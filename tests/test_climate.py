@@ -44,6 +44,25 @@ def test_values_land_in_month_order_per_id():
     assert list(clim.evaporation_source) == ["open_pan", "open_pan"]
 
 
+def test_blocks_of_twelve_months_read_like_any_order():
+    """Ids written as blocks of months 1-12 (read without hashing every row) give what the
+    same rows in another order give; a block with a repeated id or a foreign row is checked
+    row by row as usual."""
+    rng = np.random.default_rng(4)
+    frame = _table(ids=("A", "B", "C"), temperature_c=rng.uniform(-5, 25, 36), pet_mm=rng.uniform(0, 90, 36),
+                   evaporation_mm=None)
+    frame.loc[30:35, ["pet_mm", "evaporation_mm"]] = [np.nan, 20.0]  # C: open pan for half its months
+    blocks = climate_from_frame(frame)
+    reversed_months = [*range(11, -1, -1), *range(23, 11, -1), *range(35, 23, -1)]  # 12..1: the general path
+    within = climate_from_frame(frame.iloc[reversed_months])
+    assert list(blocks.ids) == list(within.ids) == ["A", "B", "C"]
+    for name in ("temperature_c", "rain_mm", "evaporation_mm"):
+        np.testing.assert_array_equal(getattr(blocks, name), getattr(within, name))
+    assert list(blocks.evaporation_source) == list(within.evaporation_source) == ["pet/0.75", "pet/0.75", "mixed"]
+    repeated = _table(ids=("A", "B", "A"))
+    assert any("given twice" in p for p in _problems(repeated))
+
+
 def test_pet_is_converted_to_open_pan_evaporation():
     """RothC wants open-pan evaporation; a PET is divided by the pan coefficient 0.75
     (Coleman & Jenkinson 1996): 60 mm PET -> 80 mm, 45 -> 60."""

@@ -18,7 +18,7 @@ from fourp1000.plan import (PlanOptions, available_practices, candidate_sets, di
                             plan_farms, plan_table, read_costs)
 from fourp1000.plan.search import choose
 from fourp1000.practices import catalogue
-from fourp1000.projection.rothc import practice_effects, project_rothc
+from fourp1000.projection.rothc import batch_kernel, practice_effects, project_rothc
 from fourp1000.projection.table import ProjectOptions, load_plots_or_horizons, project_table
 
 RUN = CliRunner().invoke
@@ -200,6 +200,26 @@ def test_practice_sets_agree_with_project_practice(plain_plots, examples_dir, mo
         for _, row in group.iterrows():
             assert proj.loc[row["plot_id"], "rate_per_mille"] == pytest.approx(row["practice_set_rate_per_mille"],
                                                                               rel=1e-9), (practice_set, row["plot_id"])
+
+
+def test_plan_with_the_compiled_rothc_kernel_gives_the_same_plan(plain_plots, examples_dir, monkeypatch):
+    """``plan`` chooses the RothC kernel once for all its chunks of pairs (``batch_kernel``);
+    the compiled one (large plans) gives the numpy one's plan, rates to 1e-9."""
+    pytest.importorskip("numba")
+    table = _table(plain_plots)
+    climate = read_climate(str(examples_dir / "climate.csv"))
+    from fourp1000.rothc import compiled
+
+    plans, loops = {}, []
+    monkeypatch.setattr(compiled, "simulate", lambda *a, simulate=compiled.simulate: loops.append(1) or simulate(*a))
+    for kernel in ("numpy", "numba"):
+        with batch_kernel(kernel):
+            plans[kernel] = plan_table(table, PlanOptions(ProjectOptions(models=("rothc",), climate=climate))
+                                       ).plots.set_index("plot_id")
+        assert bool(loops) == (kernel == "numba")  # the compiled loop ran with numba only
+    a, b = plans["numpy"], plans["numba"]
+    assert a["practice_set"].equals(b["practice_set"]) and a["plan_status"].equals(b["plan_status"])
+    np.testing.assert_allclose(b["practice_set_rate_per_mille"], a["practice_set_rate_per_mille"], rtol=1e-9)
 
 
 def test_plan_json_columns_farms_and_rothc_inputs(examples_dir):

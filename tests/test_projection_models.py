@@ -159,3 +159,36 @@ def test_rothc_leaves_out_unreachable_plots_with_the_others_unchanged():
     assert [e.rows for e in run.problems] == [[3]]
     pd.testing.assert_frame_equal(run.plots, alone.plots, check_exact=True)
     pd.testing.assert_frame_equal(run.trajectory, alone.trajectory, check_exact=True)
+
+
+def test_rothc_validates_once_and_projects_what_it_prepared(tmp_path, monkeypatch):
+    """The model's ``prepare`` resolves practices, stocks and drivers once: project reuses them
+    when it projects exactly the plots validated, and resolves them again otherwise; both
+    give the numbers of a projection that resolves everything itself."""
+    calls = {"prepare": 0, "drivers": 0}
+    prepare, drivers = tier1.prepare, rothc.plot_drivers
+
+    def counted_prepare(*args, **kw):
+        calls["prepare"] += 1
+        return prepare(*args, **kw)
+
+    def counted_drivers(*args, **kw):
+        calls["drivers"] += 1
+        return drivers(*args, **kw)
+
+    monkeypatch.setattr(tier1, "prepare", counted_prepare)
+    monkeypatch.setattr(rothc, "plot_drivers", counted_drivers)
+    good = PLOTS.replace("plough", "full")
+    result = project_table(_table(tmp_path, good), _options(models=("rothc",), climate=_climate()))
+    assert calls == {"prepare": 1, "drivers": 1}
+    reused = result.runs["rothc"]
+    assert reused.trajectory is None and reused.stocks_t_ha.shape == (21, 4)  # the long table only when asked
+    # A refused plot (B, D: plough): the accepted plots differ from those validated, so they are resolved again.
+    calls.update(prepare=0, drivers=0)
+    partial = project_table(_table(tmp_path), _options(models=("rothc",), climate=_climate()))
+    assert calls["drivers"] == 2 and sorted(partial.plots["plot_id"]) == ["A", "C"]
+    monkeypatch.undo()
+    alone = rothc.project_rothc(result.plot_inputs, _climate())
+    np.testing.assert_array_equal(result.plots["final_stock_t_ha"], alone.plots["final_stock_t_ha"])
+    pd.testing.assert_frame_equal(result.trajectory()[["plot_id", "year", "stock_t_ha"]], alone.trajectory,
+                                  check_dtype=False)

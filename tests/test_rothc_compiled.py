@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from fourp1000 import rothc
-from fourp1000.errors import UnknownFactorError
+from fourp1000.errors import InputError, UnknownFactorError
 from fourp1000.io import rothc_files as rothc_io
 from fourp1000.rothc import model
 
@@ -111,6 +111,35 @@ def test_yearly_records_of_a_subset_without_radiocarbon():
     assert b.final_state.c14_activity_t_c_ha is None
 
 
+@pytest.mark.parametrize("record", ["monthly", "yearly"])
+def test_repeated_cycle_read_back_gives_the_same_numbers(record):
+    """Once a plot's deficit repeats its value of a cycle before, the compiled loop reads the
+    cycle's modifiers, fractions and inputs back instead of computing them: the same numbers
+    as computing every month (here: the rain given as a 300-month series, which has no cycle
+    within the run) and, to 1e-9, the numpy loop's, radiocarbon and every variable included."""
+    rng = np.random.default_rng(17)
+    n, years = 900, 25
+    inputs = _random_inputs(rng, n, 12).replace(temperature_c=rng.uniform(-8, 24, (12, n)), modern_c_pct=103.0)
+    clay, depth = rng.uniform(2, 70, n), rng.uniform(10, 40, n)
+    start = rothc.spinup(inputs, clay, depth, 2.0, radiocarbon=True).state
+    start.smd_mm = rng.uniform(-60, 0, n)  # deficits that take a year or more to settle
+    # yearly records leave eleven months in twelve to the loop without records or branches
+    kwargs = dict(n_months=12 * years, record=record, radiocarbon=record == "monthly")
+    cyclic = rothc.run(inputs, clay, depth, start.copy(), kernel="numba", **kwargs)
+    series = inputs.replace(rain_mm=np.tile(inputs.rain_mm, (years, 1)))
+    every_month = rothc.run(series, clay, depth, start.copy(), kernel="numba", **kwargs)
+    reference = rothc.run(inputs, clay, depth, start.copy(), kernel="numpy", **kwargs)
+    assert set(cyclic.outputs) == set(rothc.OUTPUTS) - ({"delta14c_permil"} if record == "yearly" else set())
+    for name in cyclic.outputs:
+        np.testing.assert_array_equal(cyclic.outputs[name], every_month.outputs[name], err_msg=name)
+        _assert_agree(cyclic.outputs[name], reference.outputs[name], name)
+    for field in ("pools_t_c_ha", "smd_mm", "c14_activity_t_c_ha"):
+        np.testing.assert_array_equal(getattr(cyclic.final_state, field), getattr(every_month.final_state, field))
+    if record == "monthly":  # the deficits did move before settling into their cycle
+        smd = cyclic.outputs["smd_mm"]
+        assert (smd[12:24] != smd[:12]).any() and np.array_equal(smd[-12:], smd[-24:-12])
+
+
 def test_threads_do_not_change_the_results():
     """Blocks of plots run in parallel; each plot's numbers are the same with one thread."""
     rng = np.random.default_rng(5)
@@ -150,3 +179,37 @@ def test_kernel_choice(monkeypatch):
     monkeypatch.setenv(model.KERNEL_ENV, "fast")
     with pytest.raises(UnknownFactorError, match="'fast' \\(environment variable FOURP1000_ROTHC_KERNEL\\)"):
         model.use_compiled("auto", 1)
+
+
+@pytest.mark.parametrize("params", [None, {"k_dpm_per_yr": 9.7}], ids=["decay_plan", "four_exponentials"])
+def test_compiled_equilibria_equal_numpy(params):
+    """The compiled cycle map and 4 x 4 solve of ``spinup`` and ``fit_plant_input`` give the
+    numpy results (batched matmul and LAPACK solve) to 1e-9 relative, manure and bare months included."""
+    rng = np.random.default_rng(23)
+    n = 1500
+    p = rothc.load_parameters(params)
+    inputs = _random_inputs(rng, n, 12).replace(temperature_c=rng.uniform(-3, 26, (12, n)), modern_c_pct=100.0)
+    inputs = inputs.replace(plant_c_t_ha=inputs.plant_c_t_ha + 0.01)  # every plot has a pattern to fit
+    clay, depth, iom = rng.uniform(2, 70, n), rng.uniform(10, 40, n), rng.uniform(0.2, 5, n)
+    spun = {k: rothc.spinup(inputs, clay, depth, iom, params=p, kernel=k).state for k in ("numpy", "numba")}
+    _assert_agree(spun["numba"].pools_t_c_ha, spun["numpy"].pools_t_c_ha, "equilibrium pools")
+    np.testing.assert_array_equal(spun["numba"].smd_mm, spun["numpy"].smd_mm)
+    target = spun["numpy"].soc_t_c_ha * rng.uniform(0.8, 1.5, n)
+    fits = {k: rothc.fit_plant_input(inputs, clay, depth, target, params=p, strict=False, kernel=k)
+            for k in ("numpy", "numba")}
+    reached = np.isfinite(fits["numba"].plant_c_t_ha_yr)
+    np.testing.assert_array_equal(reached, np.isfinite(fits["numpy"].plant_c_t_ha_yr))
+    assert n // 2 < reached.sum() < n  # most plots reached, some below IOM plus the manure equilibrium
+    _assert_agree(fits["numba"].plant_c_t_ha_yr[reached], fits["numpy"].plant_c_t_ha_yr[reached], "fitted input")
+    _assert_agree(fits["numba"].spinup.state.pools_t_c_ha[:, reached],
+                  fits["numpy"].spinup.state.pools_t_c_ha[:, reached], "fitted pools")
+    np.testing.assert_allclose(fits["numba"].spinup.state.soc_t_c_ha[reached], target[reached], rtol=1e-9)
+
+
+def test_compiled_equilibrium_names_plots_where_nothing_decomposes():
+    inputs = rothc.MonthlyInputs(np.array([[10.0, -20.0, 4.0]]), 50.0, 40.0, 0.1)  # plot 1 frozen all year
+    for kernel in ("numpy", "numba"):
+        with pytest.raises(InputError, match=r"nothing decomposes during the spin-up cycle of plot\(s\) 1 "):
+            rothc.spinup(inputs, 20.0, 23.0, 2.0, kernel=kernel)
+        with pytest.raises(InputError, match=r"plot\(s\) 1 "):
+            rothc.fit_plant_input(inputs, 20.0, 23.0, 40.0, kernel=kernel)

@@ -120,8 +120,12 @@ class ClimateTable:
         return index
 
     def monthly(self, index: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Temperature [°C], rain [mm] and open-pan evaporation [mm] of the given ids, each (12, n)."""
-        return self.temperature_c[:, index], self.rain_mm[:, index], self.evaporation_mm[:, index]
+        """Temperature [°C], rain [mm] and open-pan evaporation [mm] of the given ids, each (12, n).
+
+        ``take`` gives row-major arrays (fancy indexing of the columns would give
+        transposed ones, which every later step over months would read with a stride).
+        """
+        return tuple(np.take(a, index, axis=1) for a in (self.temperature_c, self.rain_mm, self.evaporation_mm))
 
 
 def read_climate(source: str | Path, *, sep: str | None = None, decimal: str | None = None,
@@ -210,10 +214,14 @@ def climate_from_frame(frame: pd.DataFrame, *, label: str = "<climate>",
     month_int, month_ok = _check_months(frame, check)
     values = {col: _check_values(frame, col, check) for col in ["temperature_c", "rain_mm", *evap_cols]}
     evaporation, from_pet = _open_pan_evaporation(frame, values, evap_cols, check)
-    # One code per id, in order of first appearance (-1 for an empty key): one hashing pass.
-    order, uniques = pd.factorize(key_text.mask(check.empty_key))
-    ids = np.asarray(uniques, dtype=object)
-    _check_each_month_once(order, ids, month_int, month_ok, key, check)
+    blocks = _ids_in_blocks(key_text, month_int, month_ok, check.empty_key)
+    if blocks is not None:  # ids in complete blocks of months 1-12: each month once by construction
+        order, ids = blocks
+    else:
+        # One code per id, in order of first appearance (-1 for an empty key): one hashing pass.
+        order, uniques = pd.factorize(key_text.mask(check.empty_key))
+        ids = np.asarray(uniques, dtype=object)
+        _check_each_month_once(order, ids, month_int, month_ok, key, check)
     if check.problems:
         check.problems.sort(key=lambda p: (p.row is None, p.row or 0))
         raise ValidationError(check.problems)
@@ -221,13 +229,34 @@ def climate_from_frame(frame: pd.DataFrame, *, label: str = "<climate>",
     # All checks passed: every id has exactly months 1..12, each once.
     shape = (MONTHS, len(ids))
     temp, rain, evap = np.empty(shape), np.empty(shape), np.empty(shape)
-    pet_count = np.zeros(len(ids), dtype=int)
     temp[month_int - 1, order] = values["temperature_c"]
     rain[month_int - 1, order] = values["rain_mm"]
     evap[month_int - 1, order] = evaporation
-    np.add.at(pet_count, order, from_pet.astype(int))
+    pet_count = np.bincount(order, weights=from_pet, minlength=len(ids)).astype(int)
     source = np.where(pet_count == MONTHS, "pet/0.75", np.where(pet_count == 0, "open_pan", "mixed")).astype(object)
     return ClimateTable(label, key, np.asarray(ids, dtype=object), temp, rain, evap, source)
+
+
+def _ids_in_blocks(key_text: pd.Series, month_int: np.ndarray, month_ok: np.ndarray, empty_key: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray] | None:
+    """Each row's id code and the ids when the table lists each id's months 1 to 12 in one
+    block of 12 rows, ids all different (how climate tables are usually written); else None.
+
+    The general path hashes every row's key and checks each (id, month) pair; this one
+    compares each row's key with its block's first and hashes one key per id.
+    """
+    n = len(key_text)
+    if n % MONTHS or not month_ok.all() or empty_key.any():
+        return None
+    if not np.array_equal(month_int.reshape(-1, MONTHS), np.broadcast_to(np.arange(1, MONTHS + 1), (n // MONTHS, MONTHS))):
+        return None
+    order = np.repeat(np.arange(n // MONTHS), MONTHS)
+    first = key_text.iloc[::MONTHS]
+    # compared as the column's own strings (no Python string per row)
+    if not bool((key_text.reset_index(drop=True) == pd.Series(first.array.take(order))).all()):
+        return None
+    ids = first.to_numpy(dtype=object)
+    return (order, ids) if pd.Index(ids).is_unique else None
 
 
 class _Checks:

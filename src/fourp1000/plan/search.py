@@ -14,13 +14,17 @@ reported (ties: fewer practices, cost, disruption) and the plot is not ``reachab
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import replace
+from typing import ContextManager
 
 import numpy as np
 import pandas as pd
 
 from ..errors import FourP1000Error
+from ..rothc.model import use_compiled
 from ..projection.models import MODELS
+from ..projection.rothc_inputs import MONTHS
 from ..projection.table import ProjectOptions
 from .sets import CandidateSets
 
@@ -63,6 +67,16 @@ def _project(model_name: str, table: pd.DataFrame, opts: ProjectOptions) -> tupl
     return run.plots, refused
 
 
+def _one_kernel(model_name: str, plot_months: int) -> ContextManager[None]:
+    """RothC's kernel for every chunk: compiled where all the pairs together make a large run
+    (or as an enclosing :func:`~fourp1000.projection.rothc.batch_kernel` block says)."""
+    if model_name != "rothc":
+        return contextlib.nullcontext()
+    from ..projection.rothc import batch_kernel, current_batch_kernel
+
+    return batch_kernel("numba" if use_compiled(current_batch_kernel(), plot_months) else "numpy")
+
+
 def evaluate(plots: pd.DataFrame, sets: CandidateSets, opts: ProjectOptions, model_name: str) -> pd.DataFrame:
     """Rate and verdict of every (plot, set) pair under one model.
 
@@ -86,10 +100,11 @@ def evaluate(plots: pd.DataFrame, sets: CandidateSets, opts: ProjectOptions, mod
     opts = replace(opts, practices=(), models=(model_name,))
     m = sets.plot.size
     parts, refused = [], []
-    for start in range(0, m, CHUNK_ROWS):  # chunks of pairs, each vectorised
-        result, bad = _project(model_name, pair_table(plots, sets, start, min(start + CHUNK_ROWS, m)), opts)
-        parts.append(result[["plot_id", *PAIR_COLUMNS]])
-        refused += bad
+    with _one_kernel(model_name, m * MONTHS * int(opts.years)):
+        for start in range(0, m, CHUNK_ROWS):  # chunks of pairs, each vectorised
+            result, bad = _project(model_name, pair_table(plots, sets, start, min(start + CHUNK_ROWS, m)), opts)
+            parts.append(result[["plot_id", *PAIR_COLUMNS]])
+            refused += bad
     frame = (pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["plot_id", *PAIR_COLUMNS]))
     out = pd.DataFrame({"pair": np.arange(m), "plot": sets.plot, "combo": sets.combo})
     at = pd.Index(frame["plot_id"].astype(np.int64)).get_indexer(out["pair"])

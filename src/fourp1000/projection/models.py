@@ -11,6 +11,12 @@ monthly climate table, and four functions of the plot table and the
 * ``trajectory(run, options)``: yearly stocks (``plot_id``, ``year``, ``stock_t_ha``);
 * ``method_statement(options)``: the line printed as ``Method: ...``.
 
+A model may also give ``prepare(plots, options)``: its validation that keeps what it
+resolved on the way (a :class:`Prepared`). ``validate`` is then ``prepare(...).errors``, and
+:func:`~fourp1000.projection.table.project_table` hands the prepared inputs to ``project``
+(keyword ``prepared``) when it projects exactly the plots validated, so that a large table
+is parsed and checked once, not twice.
+
 Adding a model is one module (its science) plus one :func:`register` call.
 :func:`fourp1000.projection.table.project_table`, the CLI's ``--model`` and the summary
 line loop over :data:`MODELS`.
@@ -24,6 +30,7 @@ from typing import TYPE_CHECKING, Callable, Iterator, Mapping
 from ..errors import FourP1000Error, InputError
 
 if TYPE_CHECKING:  # the registry stays light to import (the CLI reads it for --model's help)
+    import numpy as np
     import pandas as pd
 
     from .table import ProjectOptions
@@ -41,11 +48,32 @@ class ModelRun:
         Yearly stocks, when the model computes them while projecting.
     problems : list of FourP1000Error
         Plots the model could only refuse while computing (they are not in ``plots``).
+    stocks_t_ha : numpy.ndarray, optional
+        Yearly stocks as an array (years + 1, n) in the order of ``plots``, from which the
+        model's ``trajectory`` builds the long table only when it is asked for.
     """
 
     plots: pd.DataFrame
     trajectory: pd.DataFrame | None = None
     problems: list[FourP1000Error] = field(default_factory=list)
+    stocks_t_ha: np.ndarray | None = None
+
+
+@dataclass
+class Prepared:
+    """What a model's ``prepare`` found.
+
+    Attributes
+    ----------
+    errors : list of FourP1000Error
+        As ``validate`` returns them.
+    inputs : object, optional
+        The model's resolved inputs of exactly the plots prepared, for its ``project``
+        (``prepared=inputs``); None where they cannot be reused (some plot was refused).
+    """
+
+    errors: list[FourP1000Error]
+    inputs: object | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +88,7 @@ class ProjectionModel:
     method_statement: Callable[["ProjectOptions"], str]
     needs_climate: bool = False
     supports_uncertainty: bool = False
+    prepare: Callable[[pd.DataFrame, "ProjectOptions"], Prepared] | None = None
 
 
 class ModelRegistry(Mapping[str, ProjectionModel]):
@@ -169,35 +198,37 @@ def _climate(opts: ProjectOptions):
     return opts.climate
 
 
-def _rothc_validate(plots: pd.DataFrame, opts: ProjectOptions) -> list[FourP1000Error]:
+def _rothc_prepare(plots: pd.DataFrame, opts: ProjectOptions) -> Prepared:
     try:
         climate = _climate(opts)
     except FourP1000Error as exc:
-        return [exc]
+        return Prepared([exc])
     from . import rothc
 
-    return rothc.check_plots(plots, climate, opts.practices, opts.ipcc_version)
+    return rothc.prepare_plots(plots, climate, opts.practices, opts.ipcc_version)
 
 
-def _rothc_project(plots: pd.DataFrame, opts: ProjectOptions) -> ModelRun:
-    import numpy as np
+def _rothc_validate(plots: pd.DataFrame, opts: ProjectOptions) -> list[FourP1000Error]:
+    return _rothc_prepare(plots, opts).errors
 
+
+def _rothc_project(plots: pd.DataFrame, opts: ProjectOptions, prepared: object = None) -> ModelRun:
     from . import rothc, verdict
 
     run = rothc.project_rothc(plots, _climate(opts), practices=opts.practices, years=opts.years,
-                              ipcc_version=opts.ipcc_version, skip_unreachable=True)
-    projected = plots[plots["plot_id"].isin(run.plots["plot_id"])].reset_index(drop=True)
-    traj = run.trajectory
-    values = traj["stock_t_ha"].to_numpy(dtype=float)
-    # (years + 1, n); no plot (every one rejected) gives an empty table, not an error
-    stocks = values.reshape(len(run.plots), -1).T if len(run.plots) else np.zeros((opts.years + 1, 0))
-    result, stocks = verdict.rescale(projected, run.plots, stocks, cap=opts.cap_at_capacity, years=float(opts.years))
-    traj = traj.assign(stock_t_ha=stocks.T.ravel())
-    return ModelRun(result, traj, run.problems)
+                              ipcc_version=opts.ipcc_version, skip_unreachable=True, prepared=prepared)
+    # the plots projected: all of them, in order, unless some were left out (unreachable stocks)
+    kept = plots if len(run.plots) == len(plots) else plots[plots["plot_id"].isin(run.plots["plot_id"])]
+    projected = kept.reset_index(drop=True)
+    result, stocks = verdict.rescale(projected, run.plots, run.stocks_t_ha, cap=opts.cap_at_capacity,
+                                     years=float(opts.years))
+    return ModelRun(result, problems=run.problems, stocks_t_ha=stocks)
 
 
 def _rothc_trajectory(run: ModelRun, opts: ProjectOptions) -> pd.DataFrame:
-    return run.trajectory
+    from . import rothc
+
+    return rothc.trajectory_table(run.plots["plot_id"], run.stocks_t_ha)
 
 
 def _rothc_method(opts: ProjectOptions) -> str:
@@ -207,4 +238,4 @@ def _rothc_method(opts: ProjectOptions) -> str:
 
 
 register(ProjectionModel("rothc", "RothC-26.3", _rothc_validate, _rothc_project, _rothc_trajectory, _rothc_method,
-                         needs_climate=True))
+                         needs_climate=True, prepare=_rothc_prepare))

@@ -55,9 +55,11 @@ References
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -65,10 +67,12 @@ import pandas as pd
 from . import ipcc, tier1
 from .. import rothc
 from ..io.climate import ClimateTable
+from ..rothc.model import use_compiled
 from ..errors import FourP1000Error, InputError, ReferenceDataError
 from ..practices import SEPARATOR, catalogue, practice_names
 from ..tables import read_csv_table
 from ..targets import change_columns
+from .models import Prepared
 from .verdict import caveat_text
 from .rothc_inputs import (
     MONTHS,
@@ -212,16 +216,22 @@ class RothCProjection:
     ----------
     plots : pandas.DataFrame
         One row per plot (columns of :func:`project_rothc`).
-    trajectory : pandas.DataFrame
-        Yearly stocks, long format: ``plot_id``, ``year`` (0 = baseline), ``stock_t_ha``.
+    stocks_t_ha : numpy.ndarray, shape (years + 1, n_plots) [t C ha-1]
+        Yearly stocks: row 0 the baseline, then the end of each year.
     problems : list of FourP1000Error
         With ``skip_unreachable``: the error naming the plots left out because no plant
         input reaches their stock.
     """
 
     plots: pd.DataFrame
-    trajectory: pd.DataFrame
+    stocks_t_ha: np.ndarray
     problems: list[FourP1000Error] = field(default_factory=list)
+
+    @property
+    def trajectory(self) -> pd.DataFrame:
+        """Yearly stocks, long format: ``plot_id``, ``year`` (0 = baseline), ``stock_t_ha``
+        (built when asked: 5 million rows for 100,000 plots x 50 years)."""
+        return trajectory_table(self.plots["plot_id"], self.stocks_t_ha)
 
 
 def project_rothc(
@@ -235,6 +245,8 @@ def project_rothc(
     effects: pd.DataFrame | None = None,
     params: rothc.RothCParameters | None = None,
     skip_unreachable: bool = False,
+    prepared: PreparedPlots | None = None,
+    kernel: str | None = None,
 ) -> RothCProjection:
     """Project each plot's 0-30 cm SOC stock under its practices with RothC-26.3.
 
@@ -267,6 +279,15 @@ def project_rothc(
     skip_unreachable : bool, default False
         Leave out the plots whose stock no plant input reaches (listed in
         ``problems``) instead of raising.
+    prepared : PreparedPlots, optional
+        The inputs :func:`prepare_plots` resolved for these ``plots`` (with the same
+        ``climate``, ``practices``, ``ipcc_version`` and ``params``): not parsed again
+        (resolved again if they are another table's).
+    kernel : {"auto", "numpy", "numba"}, optional
+        The equilibrium solves and month loop (:func:`fourp1000.rothc.run`); ``auto``:
+        compiled where the run has :data:`~fourp1000.rothc.model.COMPILED_MIN_PLOT_MONTHS`
+        plot-months or more and numba is installed. Default: that of an enclosing
+        :func:`batch_kernel` block, else ``auto``.
 
     Returns
     -------
@@ -306,13 +327,19 @@ def project_rothc(
     p = params if params is not None else rothc.load_parameters()
     if len(plots) == 0:  # every plot rejected upstream
         return _empty_projection(plots)
-    # Practices, measured stocks and IPCC defaults: the same parsing and checks as the IPCC path.
-    inp = tier1.prepare(plots, practices, ipcc_version, method="rates")
-    drivers, errors = plot_drivers(plots, climate, land_use_defaults(), inp.baseline_stock(), inp.source_row, p)
-    if errors:
-        raise errors[0]
+    if prepared is None or not prepared.covers(plots):
+        # Practices, measured stocks and IPCC defaults: the same parsing and checks as the IPCC path.
+        inp = tier1.prepare(plots, practices, ipcc_version, method="rates")
+        drivers, errors = plot_drivers(plots, climate, land_use_defaults(), inp.baseline_stock(), inp.source_row, p)
+        if errors:
+            raise errors[0]
+    else:
+        inp, drivers = prepared.inputs, prepared.drivers
     effects = practice_effects() if effects is None else checked_effects(effects, "effects", InputError)
-    base = fit_baseline(drivers, effects, depth_cm, p)
+    # one choice for the whole projection: compiled solves and month loop where the run is large
+    kernel = _BATCH_KERNEL.get() if kernel is None else kernel
+    kernel = "numba" if use_compiled(kernel, len(plots) * MONTHS * n_years) else "numpy"
+    base = fit_baseline(drivers, effects, depth_cm, p, kernel)
     problems = []
     if base.unreachable.any():
         problems.append(plot_error(
@@ -321,37 +348,59 @@ def project_rothc(
             base.unreachable, inp.source_row, "input_level"))
         if not skip_unreachable:
             raise problems[0]
-    result = _forward(plots, inp, climate, drivers, base, effects, n_years, depth_cm, p)
+    result = _forward(plots, inp, climate, drivers, base, effects, n_years, depth_cm, p, kernel)
     keep = ~base.unreachable
     if keep.all():
         return result
     # plots are independent: leaving one out changes nobody else's numbers
-    trajectory = result.trajectory[np.repeat(keep, n_years + 1)].reset_index(drop=True)
-    return RothCProjection(result.plots[keep].reset_index(drop=True), trajectory, problems)
+    return RothCProjection(result.plots[keep].reset_index(drop=True), result.stocks_t_ha[:, keep], problems)
 
 
 def _forward(plots: pd.DataFrame, inp: tier1.ProjectionInputs, climate: ClimateTable, drivers: PlotDrivers,
              base: BaselineFit, effects: pd.DataFrame, n_years: int, depth_cm: float,
-             p: rothc.RothCParameters) -> RothCProjection:
+             p: rothc.RothCParameters, kernel: str = "auto") -> RothCProjection:
     """Run the changed cycle from the baseline equilibrium and score each plot."""
     changes = practice_inputs(effects, inp.change, drivers, base, p)
-    cycle = changed_cycle(drivers, base, changes, depth_cm, p)
+    cycle = changed_cycle(drivers, base, changes, depth_cm, p, kernel)
     run = rothc.run(cycle.inputs, drivers.clay_pct, depth_cm, base.fit.spinup.state, n_months=MONTHS * n_years,
-                    record="yearly", variables=("soc_t_c_ha",), params=p)
+                    record="yearly", variables=("soc_t_c_ha",), params=p, kernel=kernel)
     stock_years = run.outputs["soc_t_c_ha"]  # (years, n), end of each December
     equilibrium = rothc.spinup(cycle.inputs, drivers.clay_pct, depth_cm, base.fit.iom_t_c_ha,
-                               params=p).state.soc_t_c_ha
+                               params=p, kernel=kernel).state.soc_t_c_ha
     out = _result_frame(plots, inp, climate, drivers, base, changes, cycle, stock_years, equilibrium, n_years,
                         depth_cm)
-    return RothCProjection(out, _trajectory(out["plot_id"], inp.baseline_stock(), stock_years))
+    return RothCProjection(out, np.vstack([inp.baseline_stock()[None, :], stock_years]))
+
+
+_BATCH_KERNEL: contextvars.ContextVar[str] = contextvars.ContextVar("rothc_batch_kernel", default="auto")
+
+
+@contextlib.contextmanager
+def batch_kernel(kernel: str) -> Iterator[None]:
+    """Within the block, :func:`project_rothc` uses ``kernel`` (``auto``, ``numpy`` or
+    ``numba``) unless given one.
+
+    For callers that project one large job in chunks (``plan``: its plot-set pairs): each
+    chunk alone may be below the size from which ``auto`` compiles, while the job as a whole
+    pays numba's start-up once and gains in every chunk.
+    """
+    token = _BATCH_KERNEL.set(kernel)
+    try:
+        yield
+    finally:
+        _BATCH_KERNEL.reset(token)
+
+
+def current_batch_kernel() -> str:
+    """The kernel of the enclosing :func:`batch_kernel` block (``auto`` outside any)."""
+    return _BATCH_KERNEL.get()
 
 
 def _empty_projection(plots: pd.DataFrame) -> RothCProjection:
     """The result of no plots: the empty tables with their columns."""
     ids = [c for c in ("plot_id", "farm_id", "area_ha") if c in plots.columns or c == "plot_id"]
     extra = ["source_row"] if "source_row" in plots.columns else []
-    return RothCProjection(pd.DataFrame(columns=ids + list(RESULT_COLUMNS) + extra),
-                           pd.DataFrame(columns=["plot_id", "year", "stock_t_ha"]))
+    return RothCProjection(pd.DataFrame(columns=ids + list(RESULT_COLUMNS) + extra), np.zeros((1, 0)))
 
 
 def _whole_years(years: object) -> int:
@@ -362,6 +411,27 @@ def _whole_years(years: object) -> int:
     if n_years != years or n_years < 1:
         raise InputError(f"years must be a whole number >= 1, got {years!r}")
     return n_years
+
+
+@dataclass(frozen=True)
+class PreparedPlots:
+    """The plots :func:`project_rothc` can project, resolved once (:func:`prepare_plots`).
+
+    Attributes
+    ----------
+    inputs : fourp1000.projection.tier1.ProjectionInputs
+        Practices, measured stocks and IPCC defaults (method ``rates``).
+    drivers : PlotDrivers
+        Climate, cover, DPM/RPM and input shape of each plot.
+    """
+
+    inputs: tier1.ProjectionInputs
+    drivers: PlotDrivers
+
+    def covers(self, plots: pd.DataFrame) -> bool:
+        """Whether these are the inputs of ``plots`` (the same plot ids, in order)."""
+        mine = self.inputs.plots["plot_id"].to_numpy()
+        return len(mine) == len(plots) and bool((mine == plots["plot_id"].to_numpy()).all())
 
 
 def check_plots(plots: pd.DataFrame, climate: ClimateTable, practices: Iterable[str] = (),
@@ -379,19 +449,34 @@ def check_plots(plots: pd.DataFrame, climate: ClimateTable, practices: Iterable[
     list of FourP1000Error
         Errors with ``rows``, or one without rows that concerns the whole table.
     """
-    errors = tier1.check_plots(plots, practices, ipcc_version, method="rates")
+    return prepare_plots(plots, climate, practices, ipcc_version, params).errors
+
+
+def prepare_plots(plots: pd.DataFrame, climate: ClimateTable, practices: Iterable[str] = (),
+                  ipcc_version: str = ipcc.DEFAULT_IPCC_VERSION, params: rothc.RothCParameters | None = None
+                  ) -> Prepared:
+    """:func:`check_plots` keeping what it resolved: a
+    :class:`~fourp1000.projection.models.Prepared` whose ``errors`` are those of
+    :func:`check_plots` and whose ``inputs`` (a :class:`PreparedPlots`, None where a plot is
+    refused) :func:`project_rothc` takes as ``prepared``.
+    """
+    inp, errors = tier1.checked_inputs(plots, practices, ipcc_version, method="rates")
     if any(e.rows is None for e in errors) or "source_row" not in plots.columns:
-        return errors
-    rejected = [r for e in errors for r in e.rows]
-    ok = plots[~plots["source_row"].isin(rejected)].reset_index(drop=True)
-    if len(ok):
-        inp = tier1.prepare(ok, practices, ipcc_version, method="rates")
-        try:
-            errors += plot_drivers(ok, climate, land_use_defaults(), inp.baseline_stock(), inp.source_row,
-                                   params if params is not None else rothc.load_parameters())[1]
-        except FourP1000Error as exc:  # a problem of the whole table
-            errors.append(exc)
-    return errors
+        return Prepared(errors)
+    ok = plots
+    if errors:
+        rejected = [r for e in errors for r in e.rows]
+        ok = plots[~plots["source_row"].isin(rejected)].reset_index(drop=True)
+        inp = tier1.prepare(ok, practices, ipcc_version, method="rates") if len(ok) else None
+    if not len(ok):
+        return Prepared(errors)
+    p = params if params is not None else rothc.load_parameters()
+    try:
+        drivers, more = plot_drivers(ok, climate, land_use_defaults(), inp.baseline_stock(), inp.source_row, p)
+    except FourP1000Error as exc:  # a problem of the whole table
+        return Prepared(errors + [exc])
+    reusable = not errors and not more
+    return Prepared(errors + more, PreparedPlots(inp, drivers) if reusable else None)
 
 
 def _result_frame(plots: pd.DataFrame, inp: tier1.ProjectionInputs, climate: ClimateTable, drivers: PlotDrivers,
@@ -480,13 +565,13 @@ def _practice_labels(flags: dict[str, np.ndarray]) -> np.ndarray:
     return np.asarray(labels, dtype=object)[codes]
 
 
-def _trajectory(plot_id: pd.Series, baseline: np.ndarray, stock_years: np.ndarray) -> pd.DataFrame:
-    """Yearly stocks, long format: year 0 is the baseline, then the end of each year."""
-    years_axis = np.arange(stock_years.shape[0] + 1)
-    stocks = np.vstack([baseline[None, :], stock_years])  # (years + 1, n)
+def trajectory_table(plot_id: pd.Series, stocks_t_ha: np.ndarray) -> pd.DataFrame:
+    """Yearly stocks (years + 1, n) as a long table: ``plot_id``, ``year`` (0 = baseline), ``stock_t_ha``."""
+    years_axis = np.arange(stocks_t_ha.shape[0])
     # take keeps the column's dtype (no object round trip: 3x faster on 100,000 plots x 50 years)
     ids = plot_id.take(np.repeat(np.arange(len(plot_id)), years_axis.size)).reset_index(drop=True)
-    return pd.DataFrame({"plot_id": ids, "year": np.tile(years_axis, len(plot_id)), "stock_t_ha": stocks.T.ravel()})
+    return pd.DataFrame({"plot_id": ids, "year": np.tile(years_axis, len(plot_id)),
+                         "stock_t_ha": np.asarray(stocks_t_ha, dtype=float).T.ravel()})
 
 
 def method_statement(years: int, depth_cm: float = MODEL_DEPTH_CM) -> str:
@@ -497,5 +582,5 @@ def method_statement(years: int, depth_cm: float = MODEL_DEPTH_CM) -> str:
             f"horizon {years} yr; 4 per 1000 met when the mean yearly change >= 4 per mille of the baseline")
 
 
-__all__ = ["project_rothc", "RothCProjection", "land_use_defaults", "practice_effects", "parse_cover_months",
+__all__ = ["project_rothc", "batch_kernel", "current_batch_kernel", "prepare_plots", "PreparedPlots", "RothCProjection", "land_use_defaults", "practice_effects", "parse_cover_months",
            "format_cover_months", "method_statement", "MODEL", "MODEL_DEPTH_CM", "RESULT_COLUMNS"]

@@ -179,7 +179,7 @@ class PlotDrivers:
     Attributes
     ----------
     land_use : pandas.DataFrame
-        The land-use defaults row of each plot (``data/rothc_land_use.csv``).
+        The land-use defaults row of each plot (``data/rothc_land_use.csv``; :func:`land_use_rows`).
     clay_pct : numpy.ndarray [%]
     baseline_t_c_ha : numpy.ndarray [t C ha-1]
         The stock taken as the equilibrium of the baseline cycle.
@@ -264,6 +264,22 @@ def _cover(plots: pd.DataFrame, rows: np.ndarray | None, errors: list[FourP1000E
         return parse_cover_months(np.where(_rows_mask(exc, rows), None, values), source_row=rows)
 
 
+def land_use_rows(land_use_table: pd.DataFrame, land_use: np.ndarray) -> pd.DataFrame:
+    """The land-use defaults row of each plot: ``position`` in the table and the columns
+    the model reads (``supported``, ``dpm_rpm_ratio``, ``cover_months``, the input weights).
+
+    Taken by position from a handful of columns (for 100,000 plots a label lookup of the
+    whole table, text columns included, costs a third of a second).
+    """
+    position = land_use_table.index.get_indexer(pd.Index(land_use, dtype=object))
+    if (position < 0).any():
+        raise KeyError(f"land uses not in the RothC table: {sorted(set(land_use[position < 0]))}")
+    out = {"position": position}
+    for col in ("supported", "dpm_rpm_ratio", "cover_months", *WEIGHT_COLUMNS):
+        out[col] = land_use_table[col].to_numpy()[position]
+    return pd.DataFrame(out, index=pd.Index(land_use, name=land_use_table.index.name))
+
+
 def plot_drivers(plots: pd.DataFrame, climate: ClimateTable, land_use_table: pd.DataFrame,
                  baseline_t_c_ha: np.ndarray, rows: np.ndarray | None, params: rothc.RothCParameters
                  ) -> tuple[PlotDrivers, list[FourP1000Error]]:
@@ -286,7 +302,7 @@ def plot_drivers(plots: pd.DataFrame, climate: ClimateTable, land_use_table: pd.
     n = len(plots)
     errors: list[FourP1000Error] = []
     land_use = ipcc.normalise(plots["land_use"].to_numpy(dtype=object), "land_use", source_row=rows)
-    lu = land_use_table.loc[list(land_use)] if n else land_use_table.iloc[:0]
+    lu = land_use_rows(land_use_table, land_use)
     unsupported = ~lu["supported"].to_numpy(dtype=bool)
     if unsupported.any():
         errors.append(plot_error("RothC-26.3 does not apply to flooded (paddy) soils{where}; project them with "
@@ -306,9 +322,10 @@ def plot_drivers(plots: pd.DataFrame, climate: ClimateTable, land_use_table: pd.
         errors.append(plot_error("the climate{where} is below -5 °C in every month: nothing decomposes in RothC, "
                                  "so no equilibrium exists", frozen, rows, climate_keys(plots, climate)[1]))
     covered, given = _cover(plots, rows, errors)
-    default_cover, _ = parse_cover_months(lu["cover_months"].to_numpy(dtype=object))
-    covered = np.where(given[None, :], covered, default_cover)
-    weights = np.where(given[None, :], covered.astype(float), lu[list(WEIGHT_COLUMNS)].to_numpy(dtype=float).T)
+    by_land_use = parse_cover_months(land_use_table["cover_months"].to_numpy(dtype=object))[0]
+    covered = np.where(given[None, :], covered, np.take(by_land_use, lu["position"].to_numpy(), axis=1))
+    default_weights = np.ascontiguousarray(lu[list(WEIGHT_COLUMNS)].to_numpy(dtype=float).T)  # (12, n), row-major
+    weights = np.where(given[None, :], covered.astype(float), default_weights)
     weights[:, weights.sum(axis=0) <= 0] = 1.0  # given as bare all year: inputs spread over the year
     ratio = float_column(plots, "dpm_rpm_ratio")
     bad_ratio = np.isfinite(ratio) & ~(ratio > 0)
@@ -347,23 +364,24 @@ class BaselineFit:
 
 
 def fit_baseline(drivers: PlotDrivers, effects: pd.DataFrame, depth_cm: float,
-                 params: rothc.RothCParameters) -> BaselineFit:
+                 params: rothc.RothCParameters, kernel: str = "auto") -> BaselineFit:
     """Fit each plot's baseline plant input to its stock (inverse mode, IOM by Falloon et al. 1998).
 
     A manured baseline (``input_level`` ``high_manure``) gets the manure practice's FYM in
-    its cycle.
+    its cycle. ``kernel``: that of :func:`fourp1000.rothc.fit_plant_input`.
     """
     n = drivers.clay_pct.size
     fym_rows = effects.loc[(effects["practice"] == "manure") & (effects["effect"] == "fym_c_t_ha_yr"), "value"]
     manure_rate = float(fym_rows.iloc[0]) if len(fym_rows) else 0.0
     fym_base_yr = np.where(drivers.input_level == "high_manure", manure_rate, 0.0)
     fym_base = np.broadcast_to(fym_base_yr / MONTHS, (MONTHS, n))
+    # the cycle reads the same manure every month: one row (period 1), not 12 copies
     cycle = rothc.MonthlyInputs(temperature_c=drivers.temperature_c, rain_mm=drivers.rain_mm,
                                 evaporation_mm=drivers.evaporation_mm, plant_c_t_ha=drivers.weights,
-                                fym_c_t_ha=fym_base, covered=drivers.covered,
+                                fym_c_t_ha=fym_base[:1], covered=drivers.covered,
                                 dpm_rpm_ratio=drivers.dpm_rpm_ratio[None, :])
     fit = rothc.fit_plant_input(cycle, drivers.clay_pct, depth_cm, drivers.baseline_t_c_ha, strict=False,
-                                params=params)
+                                params=params, kernel=kernel)
     return BaselineFit(fit, fym_base_yr, fym_base, np.asarray(fit.inputs.plant_c_t_ha, dtype=float),
                        ~np.isfinite(fit.plant_c_t_ha_yr))
 
@@ -549,7 +567,7 @@ def practice_inputs(effects: pd.DataFrame, change: ManagementChange, drivers: Pl
     masks = adoption_masks(change.credited)
     weights = _month_weights(drivers.covered, drivers.temperature_c)
     out = PracticeInputs(drivers.dpm_rpm_ratio.copy(), np.zeros((MONTHS, n)), np.zeros((MONTHS, n)),
-                         drivers.covered.copy(), np.array(base.fym_t_c_ha, dtype=float), np.ones(n),
+                         drivers.covered.copy(), np.array(base.fym_t_c_ha, dtype=float, order="C"), np.ones(n),
                          params.dpm_rpm_woodland, {name: np.zeros(n, bool) for name in practice_names()})
     for _, eff in effects.iterrows():  # a dozen catalogue rows, each vectorised over plots
         name, kind = eff["practice"], eff["effect"]
@@ -622,11 +640,12 @@ def _cycle_with(drivers: PlotDrivers, changes: PracticeInputs, plant: np.ndarray
 
 
 def changed_cycle(drivers: PlotDrivers, base: BaselineFit, changes: PracticeInputs, depth_cm: float,
-                  params: rothc.RothCParameters) -> ChangedCycle:
+                  params: rothc.RothCParameters, kernel: str = "auto") -> ChangedCycle:
     """The cycle under the practices, with the tree litter that gives agroforestry its equilibrium factor.
 
     Tree litter T raises the equilibrium by (factor - 1) x the equilibrium without trees;
     the equilibrium is affine in the input, so T = that rise / (equilibrium per unit T).
+    ``kernel``: that of the equilibrium solves (:func:`fourp1000.rothc.spinup`).
     """
     n = drivers.clay_pct.size
     plant = base.plant_t_c_ha + changes.extra_plant_t_c_ha
@@ -637,12 +656,13 @@ def changed_cycle(drivers: PlotDrivers, base: BaselineFit, changes: PracticeInpu
         sub = np.flatnonzero(trees)
         clay = drivers.clay_pct[sub]
         no_tree = rothc.spinup(take_plots(_cycle_with(drivers, changes, plant, dpm), sub), clay, depth_cm,
-                               base.fit.iom_t_c_ha[sub], params=params).state.soc_t_c_ha
-        unit = rothc.MonthlyInputs(temperature_c=drivers.temperature_c[:, sub], rain_mm=drivers.rain_mm[:, sub],
-                                   evaporation_mm=drivers.evaporation_mm[:, sub], plant_c_t_ha=1.0 / MONTHS,
-                                   fym_c_t_ha=0.0, covered=changes.covered[:, sub],
+                               base.fit.iom_t_c_ha[sub], params=params, kernel=kernel).state.soc_t_c_ha
+        unit = rothc.MonthlyInputs(temperature_c=np.take(drivers.temperature_c, sub, axis=1),
+                                   rain_mm=np.take(drivers.rain_mm, sub, axis=1),
+                                   evaporation_mm=np.take(drivers.evaporation_mm, sub, axis=1), plant_c_t_ha=1.0 / MONTHS,
+                                   fym_c_t_ha=0.0, covered=np.take(changes.covered, sub, axis=1),
                                    dpm_rpm_ratio=changes.tree_dpm_rpm_ratio)
-        per_unit = rothc.spinup(unit, clay, depth_cm, 0.0, params=params).state.active_t_c_ha
+        per_unit = rothc.spinup(unit, clay, depth_cm, 0.0, params=params, kernel=kernel).state.active_t_c_ha
         tree_yr[sub] = (changes.tree_factor[sub] - 1.0) * no_tree / per_unit
         tree_month = np.zeros((MONTHS, n))
         tree_month[:, sub] = tree_yr[sub] / MONTHS
@@ -655,7 +675,7 @@ def take_plots(inputs: rothc.MonthlyInputs, index: np.ndarray) -> rothc.MonthlyI
     """The same cycle for a subset of plots (fields of shape (12, n) or (12, 1) or scalars)."""
     def pick(value):
         arr = np.asarray(value)
-        return arr[..., index] if arr.ndim == 2 and arr.shape[-1] > 1 else arr
+        return np.take(arr, index, axis=-1) if arr.ndim == 2 and arr.shape[-1] > 1 else arr
     return rothc.MonthlyInputs(**{f: pick(getattr(inputs, f)) for f in
                                   ("temperature_c", "rain_mm", "evaporation_mm", "plant_c_t_ha", "fym_c_t_ha",
                                    "covered", "dpm_rpm_ratio", "modern_c_pct")})

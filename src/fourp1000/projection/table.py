@@ -149,18 +149,17 @@ def plot_table(table: HorizonTable, options: EstimateOptions
     if no_id.any():
         rejects.append(rejected_rows(table, np.flatnonzero(no_id), "plot_id is empty"))
     attrs = _plot_attributes(frame)
-    clay = _plot_clay(frame, options.top_cm, options.bottom_cm)
-    attrs["clay_pct"] = attrs["plot_id"].map(clay).to_numpy(dtype=float)
+    attrs["clay_pct"] = _by_plot(attrs["plot_id"], _plot_clay(frame, options.top_cm, options.bottom_cm))
     if "silt_pct" in frame.columns:
-        attrs["silt_pct"] = attrs["plot_id"].map(_plot_clay(frame, options.top_cm, options.bottom_cm,
-                                                            "silt_pct")).to_numpy(dtype=float)
+        attrs["silt_pct"] = _by_plot(attrs["plot_id"], _plot_clay(frame, options.top_cm, options.bottom_cm,
+                                                                  "silt_pct"))
     if "sampled_on" in frame:  # one sampling per plot here (select_sampling)
         dates = frame.loc[has_layers].groupby("plot_id", sort=False)["sampled_on"].first()
         attrs["sampled_on"] = attrs["plot_id"].map(dates).to_numpy(dtype=object)
     attrs = attrs[~attrs["plot_id"].isin(bad_plots) & attrs["plot_id"].notna()].reset_index(drop=True)
-    attrs[MEASURED_STOCK_COLUMN] = attrs["plot_id"].map(measured).to_numpy(dtype=float)
+    attrs[MEASURED_STOCK_COLUMN] = _by_plot(attrs["plot_id"], measured)
     for name, values in depth_cols.items():
-        attrs[name] = attrs["plot_id"].map(values).to_numpy(dtype=float)
+        attrs[name] = _by_plot(attrs["plot_id"], values)
     all_problems = pd.concat(problems, ignore_index=True) if problems else pd.DataFrame(columns=PROBLEM_COLUMNS)
     all_rejects = pd.concat(rejects, ignore_index=True) if rejects else rejected_rows(table, [], [])
     return attrs, all_problems, all_rejects, methods, stocks
@@ -234,22 +233,25 @@ def _project_rows(table: HorizonTable, opts: ProjectOptions) -> ProjectResult:
     plots, problems, rejects, methods, stocks = plot_table(table, opts.estimate)
     plots = derive_climate_zone(plots, methods)
     models = [MODELS[name] for name in opts.models]
-    errors = _validate(plots, models, opts)
+    errors, prepared = _prepare(plots, models, opts)
     missing = missing_columns(plots, models, opts, errors)
     if missing:
         raise ValidationError([Problem(table.label, None, c, "missing_column",
                                        f"required column {c} is missing or empty (needed by --model {','.join(opts.models)})")
                                for c in missing])
     fail = opts.estimate.on_error == "fail"
-    plot_ids = dict(zip(plots["source_row"].astype(int), plots["plot_id"].astype(str)))
+    # plot id of each row, for the messages: built only when there is something to report
+    plot_ids = _plot_ids_by_row(plots) if errors else {}
     if errors and (fail or any(e.rows is None for e in errors)):
         raise _validation_error(table, problems, errors, plot_ids)
     accepted = plots[~plots["source_row"].isin(_rows(errors))].reset_index(drop=True)
     if not len(accepted):  # every plot rejected (skip mode): nothing to project, say why
         raise _validation_error(table, problems, errors, plot_ids)
-    runs = {model.name: model.project(accepted, opts) for model in models}
+    runs = {model.name: model.project(accepted, opts, **_reuse(prepared.get(model.name), accepted))
+            for model in models}
     late = [e for run in runs.values() for e in run.problems]
     if late:
+        plot_ids = plot_ids or _plot_ids_by_row(plots)
         if fail:
             raise _validation_error(table, problems, late, plot_ids)
         errors += late
@@ -265,6 +267,11 @@ def _project_rows(table: HorizonTable, opts: ProjectOptions) -> ProjectResult:
     methods.extend(model.method_statement(opts) for model in models)
     return ProjectResult(result, farms, problems, rejects, len(table.frame), methods, opts, runs, stocks,
                          plot_inputs=accepted)
+
+
+def _plot_ids_by_row(plots: pd.DataFrame) -> dict[int, str]:
+    """Each plot's ``plot_id`` by its ``source_row``."""
+    return dict(zip(plots["source_row"].astype(int), plots["plot_id"].astype(str)))
 
 
 def _sorted_rejects(rejects: pd.DataFrame) -> pd.DataFrame:
@@ -287,13 +294,33 @@ def _with_sampling_date(result: pd.DataFrame, plots: pd.DataFrame) -> pd.DataFra
 
 def _validate(plots: pd.DataFrame, models: list[ProjectionModel], opts: ProjectOptions) -> list[FourP1000Error]:
     """Every model's problems; a model checks only the plots the models before it accept."""
+    return _prepare(plots, models, opts)[0]
+
+
+def _prepare(plots: pd.DataFrame, models: list[ProjectionModel], opts: ProjectOptions
+             ) -> tuple[list[FourP1000Error], dict[str, tuple[np.ndarray, object]]]:
+    """:func:`_validate`, and for each model with ``prepare`` the rows it prepared and its inputs."""
     errors: list[FourP1000Error] = []
+    prepared: dict[str, tuple[np.ndarray, object]] = {}
     for model in models:  # a plot refused by one model is refused by all
-        accepted = plots[~plots["source_row"].isin(_rows(errors))].reset_index(drop=True)
-        errors += model.validate(accepted, opts)
+        accepted = plots[~plots["source_row"].isin(_rows(errors))].reset_index(drop=True) if errors else plots
+        if model.prepare is None:
+            errors += model.validate(accepted, opts)
+        else:
+            found = model.prepare(accepted, opts)
+            errors += found.errors
+            if found.inputs is not None:
+                prepared[model.name] = (accepted["source_row"].to_numpy(), found.inputs)
         if any(e.rows is None for e in errors):
             break
-    return errors
+    return errors, prepared
+
+
+def _reuse(prepared: tuple[np.ndarray, object] | None, plots: pd.DataFrame) -> dict[str, object]:
+    """``project``'s ``prepared`` keyword when the model prepared exactly ``plots``."""
+    if prepared is None or not np.array_equal(prepared[0], plots["source_row"].to_numpy()):
+        return {}
+    return {"prepared": prepared[1]}
 
 
 _NO_COLUMN = re.compile(r"no column '(\w+)'|no (\w+) column")
@@ -309,6 +336,8 @@ def missing_columns(plots: pd.DataFrame, models: list[ProjectionModel], opts: Pr
     of the error's ``valid`` values), and the models validate the copy again, until no
     absent column is named: each is then reported at once rather than one per run.
     """
+    if not errors:  # nothing named absent: no probe to build
+        return []
     probe, missing = plots.copy(), []
     # --practice gives every plot its practices: an error about them is about a value, not a missing column
     supplied = {"practices"} if opts.practices else set()
@@ -351,7 +380,8 @@ def _without_rows(run: ModelRun, rows: list[int]) -> ModelRun:
     trajectory = run.trajectory
     if trajectory is not None:
         trajectory = trajectory[~trajectory["plot_id"].isin(dropped)].reset_index(drop=True)
-    return ModelRun(run.plots[keep].reset_index(drop=True), trajectory, run.problems)
+    stocks = None if run.stocks_t_ha is None else run.stocks_t_ha[:, keep.to_numpy()]
+    return ModelRun(run.plots[keep].reset_index(drop=True), trajectory, run.problems, stocks)
 
 
 def _combine(runs: dict[str, ModelRun]) -> pd.DataFrame:
@@ -524,6 +554,19 @@ def sampling_order(values: pd.Series) -> pd.Series:
     return dates.fillna(from_years.reindex(values.index))
 
 
+def _by_plot(plot_id: pd.Series, values: pd.Series) -> np.ndarray:
+    """``values`` (indexed by plot_id) for each of ``plot_id``, as floats (NaN where none).
+
+    Per-plot series built by the same grouping are already in ``plot_id``'s order: then
+    they are taken as they are, without a lookup of every id.
+    """
+    if not len(values):
+        return np.full(len(plot_id), np.nan)
+    if len(values) == len(plot_id) and (values.index.to_numpy() == plot_id.to_numpy()).all():
+        return values.to_numpy(dtype=float)
+    return plot_id.map(values).to_numpy(dtype=float)
+
+
 def _plot_attributes(frame: pd.DataFrame) -> pd.DataFrame:
     cols = [c for c in PLOT_ATTRIBUTES if c in frame.columns]
     keep = ["plot_id", "source_row"] + cols
@@ -592,6 +635,9 @@ def _plot_clay(frame: pd.DataFrame, top_cm: float, bottom_cm: float, column: str
     sums = pd.DataFrame({"plot_id": frame["plot_id"].to_numpy(dtype=object), "w": weight,
                          "wc": weight * np.where(np.isfinite(clay), clay, 0.0),
                          "plain": np.where(np.isfinite(top) | np.isfinite(bottom), np.nan, clay)})
+    if frame["plot_id"].notna().all() and frame["plot_id"].is_unique:  # one row per plot: no grouping
+        layered = sums["wc"] / sums["w"].where(sums["w"] > 0)
+        return pd.Series(layered.fillna(sums["plain"]).to_numpy(), index=pd.Index(sums["plot_id"], name="plot_id"))
     grouped = sums.groupby("plot_id", sort=False).agg(w=("w", "sum"), wc=("wc", "sum"), plain=("plain", "first"))
     layered = grouped["wc"] / grouped["w"].where(grouped["w"] > 0)
     return layered.fillna(grouped["plain"])

@@ -303,17 +303,24 @@ def check_plots(plots: pd.DataFrame, practices: Iterable[str] = (), ipcc_version
         Errors with ``rows`` (the plots to reject), or one without rows that concerns the
         whole table. Empty when every plot can be projected.
     """
+    return checked_inputs(plots, practices, ipcc_version, method=method, tillage_credit=tillage_credit)[1]
+
+
+def checked_inputs(plots: pd.DataFrame, practices: Iterable[str] = (),
+                   ipcc_version: str = ipcc.DEFAULT_IPCC_VERSION, *, method: str = "ipcc",
+                   tillage_credit: str = "ipcc") -> tuple[ProjectionInputs | None, list[FourP1000Error]]:
+    """:func:`prepare`'s inputs when every plot passes (and no errors), else None and the
+    errors of :func:`check_plots`: a validation whose work the projection can reuse."""
     try:
-        prepare(plots, practices, ipcc_version, method=method, tillage_credit=tillage_credit)
-        return []
+        return prepare(plots, practices, ipcc_version, method=method, tillage_credit=tillage_credit), []
     except FourP1000Error as exc:
         if exc.rows is None:
-            return [exc]
+            return None, [exc]
     measured = (pd.to_numeric(plots[MEASURED_STOCK_COLUMN], errors="coerce") if MEASURED_STOCK_COLUMN in plots
                 else pd.Series(np.nan, index=plots.index))
     keys = [plots[c] for c in INPUT_COLUMNS if c in plots.columns] + [measured.isna(), measured < 0]
-    return errors_by_group(lambda group: prepare(group, practices, ipcc_version, method=method,
-                                                 tillage_credit=tillage_credit), plots, keys)
+    return None, errors_by_group(lambda group: prepare(group, practices, ipcc_version, method=method,
+                                                       tillage_credit=tillage_credit), plots, keys)
 
 
 def _expand(f: ipcc.Tier1Factors, sub: np.ndarray, n: int) -> ipcc.Tier1Factors:

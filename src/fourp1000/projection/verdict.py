@@ -61,14 +61,14 @@ WITHOUT_TILLAGE_COLUMN = "final_stock_without_tillage_t_ha"
 
 def caveat_text(flags: dict[str, np.ndarray], n: int) -> np.ndarray:
     """``;``-joined caveat keywords of each plot, in :data:`CAVEATS` order ("" for none)."""
-    out = np.full(n, "", dtype=object)
-    for key in CAVEATS:
-        mask = flags.get(key)
-        if mask is None:
-            continue
-        mask = np.asarray(mask, bool)
-        out = np.where(mask, np.where(out == "", key, out + SEPARATOR + key), out)
-    return out
+    keys = [key for key in CAVEATS if flags.get(key) is not None]
+    bits = np.zeros(n, dtype=np.int64)
+    for j, key in enumerate(keys):
+        bits |= np.broadcast_to(np.asarray(flags[key], bool), (n,)).astype(np.int64) << j
+    codes, uniques = pd.factorize(bits)
+    # a handful of distinct combinations, each joined once (not a string operation per plot)
+    labels = [SEPARATOR.join(key for j, key in enumerate(keys) if (int(u) >> j) & 1) for u in uniques]
+    return np.asarray(labels + [""], dtype=object)[codes]
 
 
 def add_caveats(existing: np.ndarray, flags: dict[str, np.ndarray]) -> np.ndarray:
@@ -197,7 +197,10 @@ def rescale(plots: pd.DataFrame, result: pd.DataFrame, stocks_0_30: np.ndarray, 
     out = result.copy()
     base30 = out["baseline_stock_t_ha"].to_numpy(dtype=float)
     base, share, fallback = depth_share(plots, base30)
-    stocks = base + share * (np.asarray(stocks_0_30, dtype=float) - base30)
+    # base + share x (stocks - base30), in one array (5 million values for 100,000 plots x 50 years)
+    stocks = np.subtract(np.asarray(stocks_0_30, dtype=float), base30)
+    stocks *= share
+    stocks += base
     eq = base + share * (out["equilibrium_stock_t_ha"].to_numpy(dtype=float) - base30)
     cap_cols = capacity_columns(plots, base)
     deficit = cap_cols["saturation_deficit_t_ha"]

@@ -101,7 +101,11 @@ def fixed_point(a_map: NDArray, b: NDArray) -> NDArray:
 
 def check_decomposes(rates: NDArray) -> None:
     """Raise :class:`InputError` for plots where nothing decomposes (no equilibrium exists)."""
-    dead = ~(rates.sum(axis=0) > 0)
+    check_alive(~(rates.sum(axis=0) > 0))
+
+
+def check_alive(dead: NDArray) -> None:
+    """Raise :class:`InputError` naming the plots ``dead`` (nothing decomposes during the cycle)."""
     if dead.any():
         plots = np.flatnonzero(dead)
         shown = ", ".join(str(i) for i in plots[:10]) + (" ..." if plots.size > 10 else "")

@@ -11,9 +11,10 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ..errors import InputError, UnknownFactorError
-from .cycle import cycle_inputs, cycle_length, cycle_map, cycle_rates, fixed_point, settled_cycle
+from .cycle import check_alive, cycle_inputs, cycle_length, cycle_map, cycle_rates, fixed_point, settled_cycle
 from .decomposition import Forcing, advance_month
 from .drivers import Drivers, SiteConstants, plot_count
+from .model import COMPILED_MIN_PLOTS, Kernel, use_compiled
 from .modifiers import BareSoilLimit
 from .parameters import RothCParameters, parameters_or_shipped
 from .state import MonthlyInputs, RothCState
@@ -51,6 +52,7 @@ def spinup(
     bare_soil_limit: BareSoilLimit = "classic",
     max_years: int = 50_000,
     params: RothCParameters | None = None,
+    kernel: Kernel = "auto",
 ) -> Spinup:
     """Equilibrium pools for a repeated cycle of climate and management.
 
@@ -81,6 +83,11 @@ def spinup(
         ``reference`` only: give up after this many years (the reference would loop
         forever where nothing decomposes).
     params : RothCParameters, optional
+    kernel : {"auto", "numpy", "numba"}
+        ``analytic`` without radiocarbon: the cycle's map and its 4 x 4 solve in numpy (the
+        reference) or compiled (numba; the pools agree to about 1e-13 relative); ``auto``:
+        compiled where numba is installed for :data:`~fourp1000.rothc.model.COMPILED_MIN_PLOTS`
+        plots or more (see :func:`run` for the environment variable).
 
     Returns
     -------
@@ -113,16 +120,24 @@ def spinup(
     site = SiteConstants.build(clay_pct, depth_cm, iom_t_c_ha, n, p, bare_soil_limit)
     length = cycle_length(drv, p)
     if method == "analytic":
-        return _spinup_analytic(drv, site, n, length, radiocarbon, p)
+        compiled = not radiocarbon and use_compiled(kernel, n, COMPILED_MIN_PLOTS)
+        return _spinup_analytic(drv, site, n, length, radiocarbon, p, compiled)
     if method == "reference":
         return _spinup_reference(drv, site, n, length, radiocarbon, max_years, p)
     raise UnknownFactorError(f"unknown spin-up method {method!r}; valid: analytic, reference")
 
 
 def _spinup_analytic(
-    drv: Drivers, site: SiteConstants, n: int, length: int, radiocarbon: bool, p: RothCParameters
+    drv: Drivers, site: SiteConstants, n: int, length: int, radiocarbon: bool, p: RothCParameters,
+    compiled: bool = False,
 ) -> Spinup:
-    """The exact periodic steady state: one batched 4 x 4 solve per plot."""
+    """The exact periodic steady state: one batched 4 x 4 solve per plot (numpy or ``compiled``)."""
+    if compiled:
+        from . import compiled as kernel  # imports numba: only when it runs
+
+        smd_start, dead, (pools,) = kernel.settled_equilibria(drv, site, length, p)
+        check_alive(dead)
+        return Spinup(RothCState(pools, site.iom_t_c_ha.copy(), smd_start, None), np.zeros(n, dtype=int), "analytic")
     cycle = settled_cycle(drv, site, length, n, p)
     a_map, (b,) = cycle_map(cycle.rates, site, p, [cycle_inputs(cycle.forcing, n)])
     pools = fixed_point(a_map, b)

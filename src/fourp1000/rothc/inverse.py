@@ -8,12 +8,13 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ..errors import InputError
-from .cycle import cycle_length, cycle_map, fixed_point, plant_and_manure_inputs, settled_cycle
+from .cycle import check_alive, cycle_length, cycle_map, fixed_point, plant_and_manure_inputs, settled_cycle
 from .drivers import Drivers, SiteConstants, per_plot_values, plot_count
 from .equilibrium import Spinup, spinup
+from .model import COMPILED_MIN_PLOTS, Kernel, use_compiled
 from .modifiers import BareSoilLimit, falloon_iom
 from .parameters import RothCParameters, parameters_or_shipped
-from .state import MonthlyInputs
+from .state import MonthlyInputs, RothCState
 
 
 @dataclass
@@ -50,6 +51,7 @@ def fit_plant_input(
     bare_soil_limit: BareSoilLimit = "classic",
     strict: bool = True,
     params: RothCParameters | None = None,
+    kernel: Kernel = "auto",
 ) -> EquilibriumFit:
     """Inverse mode: the plant C input whose equilibrium SOC equals a measured stock.
 
@@ -78,6 +80,8 @@ def fit_plant_input(
         Raise when a plot's target cannot be reached with a non-negative plant input
         (target below IOM plus the manure-only equilibrium); with False those plots get NaN.
     params : RothCParameters, optional
+    kernel : {"auto", "numpy", "numba"}
+        The equilibrium solves in numpy or compiled (see :func:`spinup`).
 
     Returns
     -------
@@ -111,12 +115,15 @@ def fit_plant_input(
     site = SiteConstants.build(clay_pct, depth_cm, iom, n, p, bare_soil_limit)
     length = cycle_length(drv, p)
     unit_pattern = _unit_plant_pattern(drv, length, n, p)
+    compiled = use_compiled(kernel, n, COMPILED_MIN_PLOTS)
+    if compiled and not radiocarbon:
+        return _fit_compiled(inputs, drv, unit_pattern, site, length, target, strict, p)
     active_plant, active_fym = _equilibrium_active_c(drv, unit_pattern, site, length, n, p)
     scale = _reachable((target - iom - active_fym) / active_plant, strict)
     bad = np.isnan(scale)
     fitted = inputs.replace(plant_c_t_ha=unit_pattern * np.where(bad, 0.0, scale))
     result = spinup(fitted, clay_pct, depth_cm, iom, method="analytic", radiocarbon=radiocarbon,
-                    bare_soil_limit=bare_soil_limit, params=p)
+                    bare_soil_limit=bare_soil_limit, params=p, kernel="numpy")
     if bad.any():
         result.state.pools_t_c_ha[:, bad] = np.nan
     return EquilibriumFit(scale, fitted, result, iom)
@@ -151,6 +158,26 @@ def _equilibrium_active_c(
     u_plant, u_fym = plant_and_manure_inputs(drv.with_array("plant_c_t_ha", unit_pattern), length, n, p)
     a_map, (b_plant, b_fym) = cycle_map(cycle.rates, site, p, [u_plant, u_fym])
     return fixed_point(a_map, b_plant).sum(axis=0), fixed_point(a_map, b_fym).sum(axis=0)
+
+
+def _fit_compiled(inputs: MonthlyInputs, drv: Drivers, unit_pattern: NDArray, site: SiteConstants, length: int,
+                  target: NDArray, strict: bool, p: RothCParameters) -> EquilibriumFit:
+    """:func:`fit_plant_input` with the compiled solve: the equilibrium pools from the plant
+    input and from the manure, apart, give both the scale and (affine) the fitted pools."""
+    from . import compiled as kernel  # imports numba: only when it runs
+
+    smd_start, dead, (c_plant, c_fym) = kernel.settled_equilibria(
+        drv.with_array("plant_c_t_ha", unit_pattern), site, length, p, split=True)
+    check_alive(dead)
+    iom = site.iom_t_c_ha
+    scale = _reachable((target - iom - c_fym.sum(axis=0)) / c_plant.sum(axis=0), strict)
+    bad = np.isnan(scale)
+    used = np.where(bad, 0.0, scale)
+    pools = used * c_plant + c_fym
+    pools[:, bad] = np.nan
+    fitted = inputs.replace(plant_c_t_ha=unit_pattern * used)
+    state = RothCState(pools, iom.copy(), smd_start, None)
+    return EquilibriumFit(scale, fitted, Spinup(state, np.zeros(iom.size, dtype=int), "analytic"), iom)
 
 
 def _reachable(scale: NDArray, strict: bool) -> NDArray:
