@@ -7,7 +7,6 @@ import sys
 import click
 
 from ..io.writers import write_tables
-from ..practices import practice_names
 from .common import (
     EXIT_DATA_ERROR,
     EXIT_TARGET_MISSED,
@@ -20,8 +19,8 @@ from .common import (
     status,
 )
 from .estimate import stock_options
-from .project import (caveat_line, model_options, read_projection_input, report_run, rows_line, sampling_meta,
-                      scenario_options)
+from .project import (caveat_line, check_practice_names, model_options, read_projection_input, report_run,
+                      rows_line, sampling_meta, scenario_options)
 from .uncertainty_options import uncertainty_from_cli, uncertainty_meta, uncertainty_options
 
 PLAN_VIEW = ["model", "plot_id", "farm_id", "plan_status", "practice_set", "practice_set_rate_per_mille", "reachable",
@@ -36,22 +35,11 @@ _READ_OPTIONS = ("depth", "depth_method", "spline_lambda", "extrapolate", "bd_pt
                  "max_extrapolate_share", "depth_tolerance", "strict", "tillage_credit", "cap_at_capacity", "sampling")
 
 
-def _check_candidates(ctx, param, values) -> tuple[str, ...]:
-    """Every unknown --candidate, with a suggestion, as one usage error (exit 2)."""
-    from ..practices import SEPARATOR, unknown_practices
-
-    values = tuple(name.strip() for value in values for name in str(value).split(SEPARATOR) if name.strip())
-    unknown = unknown_practices(values)
-    if unknown:
-        raise click.BadParameter("; ".join(unknown) + f" (valid: {', '.join(practice_names())})")
-    return values
-
-
 @click.command()
 @click.argument("file", type=click.Path(allow_dash=True, dir_okay=False))
 @scenario_options
 @model_options
-@click.option("--candidate", "candidates", multiple=True, metavar="NAME", callback=_check_candidates,
+@click.option("--candidate", "candidates", multiple=True, metavar="NAME", callback=check_practice_names,
               help="Consider only these practices (repeatable, or ';'-separated; default: the whole catalogue).")
 @click.option("--costs", "costs_file", type=click.Path(exists=True, dir_okay=False), default=None, metavar="FILE",
               help="YAML file of practices with their cost_per_ha: only those practices are available, and sets of "

@@ -63,7 +63,7 @@ INTERVAL_VIEW = ["rate_per_mille_p2_5", "rate_per_mille_p97_5", "p_meets_4p1000"
 def projection_options(func):
     """Options shared by ``project``, ``score`` and ``report``: ``--practice`` and :func:`scenario_options`."""
     func = scenario_options(func)
-    return click.option("--practice", "practices", multiple=True, metavar="NAME", callback=_check_practices,
+    return click.option("--practice", "practices", multiple=True, metavar="NAME", callback=check_practice_names,
                         help="Practice applied to every plot (repeatable, or ';'-separated names); see "
                              "`fourp1000 practices`.")(func)
 
@@ -98,11 +98,10 @@ def scenario_options(func):
     return func
 
 
-def _check_practices(ctx, param, values) -> tuple[str, ...]:
-    """Every unknown --practice, with a suggestion, as one usage error (exit 2)."""
-    from ..practices import unknown_practices
-
-    from ..practices import SEPARATOR
+def check_practice_names(ctx, param, values) -> tuple[str, ...]:
+    """Every unknown practice of a repeatable option (``--practice``, ``plan --candidate``),
+    with a suggestion, as one usage error (exit 2)."""
+    from ..practices import SEPARATOR, unknown_practices
 
     # a ';'-separated list (a plan's practice_set) counts as its names
     values = tuple(name.strip() for value in values for name in str(value).split(SEPARATOR) if name.strip())
