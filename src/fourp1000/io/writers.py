@@ -287,25 +287,38 @@ def atomic_write(path: str | os.PathLike, data: bytes | str) -> None:
         _write_stdout(sys.stdout, payload)
         return
     try:
-        real = os.path.realpath(shown)
-        try:
-            info = os.stat(shown)
-        except FileNotFoundError:
-            info = None
-        if info is not None and stat.S_ISDIR(info.st_mode):
-            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
-        special = info is not None and not stat.S_ISREG(info.st_mode)
-        if special or os.path.abspath(shown).startswith(_IN_PLACE_PREFIXES) or real.startswith(_IN_PLACE_PREFIXES):
+        info, real = _target(shown)
+        if _in_place(shown, info, real):
             with open(shown, "wb") as fh:
                 fh.write(payload)
         else:
-            _replace_file(real, payload, info)
+            with _replacing(real, info) as fh:
+                fh.write(payload)
     except OSError as exc:
         raise OutputError(f"{shown}: {exc.strerror or exc}") from exc
 
 
-def _replace_file(real: str, payload: bytes, info: os.stat_result | None) -> None:
-    """Write ``payload`` to a temporary file beside ``real``, then rename it over ``real``."""
+def _target(shown: str) -> tuple[os.stat_result | None, str]:
+    """What ``shown`` is now (None: nothing yet) and the file it leads to; a folder is an error."""
+    try:
+        info = os.stat(shown)
+    except FileNotFoundError:
+        info = None
+    if info is not None and stat.S_ISDIR(info.st_mode):
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
+    return info, os.path.realpath(shown)
+
+
+def _in_place(shown: str, info: os.stat_result | None, real: str) -> bool:
+    """Whether ``shown`` is written in place: a device, FIFO or socket, or under /dev or /proc."""
+    special = info is not None and not stat.S_ISREG(info.st_mode)
+    return special or os.path.abspath(shown).startswith(_IN_PLACE_PREFIXES) or real.startswith(_IN_PLACE_PREFIXES)
+
+
+@contextlib.contextmanager
+def _replacing(real: str, info: os.stat_result | None) -> Iterator[IO[bytes]]:
+    """A handle on a temporary file beside ``real``, renamed over ``real`` when the block ends
+    without error (removed otherwise, and on SIGTERM/SIGINT/SIGHUP)."""
     target = Path(real)
     if info is not None and not os.access(real, os.W_OK):  # as `>` would, respect a read-only file
         raise PermissionError(errno.EACCES, "Permission denied (the file is read-only)")
@@ -322,18 +335,10 @@ def _replace_file(real: str, payload: bytes, info: os.stat_result | None) -> Non
             raise OSError(exc.errno, exc.strerror) from exc
         try:
             with os.fdopen(fd, "wb") as fh:
-                fh.write(payload)
+                yield fh
                 fh.flush()
                 os.fsync(fh.fileno())
-            # The temporary file is private (0600): an existing file keeps its mode and
-            # owner, a new one gets the mode a plain open() would give.
-            if info is not None:
-                os.chmod(tmp, stat.S_IMODE(info.st_mode))
-                if (info.st_uid, info.st_gid) != (os.geteuid(), os.getegid()):
-                    with contextlib.suppress(OSError):
-                        os.chown(tmp, info.st_uid, info.st_gid)
-            else:
-                os.chmod(tmp, 0o666 & ~_umask())
+            _keep_mode_and_owner(tmp, info)
             os.replace(tmp, target)
         except BaseException:
             with contextlib.suppress(OSError):
@@ -347,6 +352,18 @@ def _replace_file(real: str, payload: bytes, info: os.stat_result | None) -> Non
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+
+def _keep_mode_and_owner(tmp: str, info: os.stat_result | None) -> None:
+    """The temporary file is private (0600): an existing file keeps its mode and owner, a new
+    one gets the mode a plain open() would give."""
+    if info is None:
+        os.chmod(tmp, 0o666 & ~_umask())
+        return
+    os.chmod(tmp, stat.S_IMODE(info.st_mode))
+    if (info.st_uid, info.st_gid) != (os.geteuid(), os.getegid()):
+        with contextlib.suppress(OSError):
+            os.chown(tmp, info.st_uid, info.st_gid)
 
 
 def _create_temp(target: Path) -> tuple[int, str]:
@@ -670,36 +687,16 @@ def open_atomic(path: str | None, *, binary_what: str | None = None) -> Iterator
             raise OutputError(f"stdout: {exc.strerror or exc}") from exc
         return
     try:
-        info = os.stat(shown) if os.path.exists(shown) else None
-        real = os.path.realpath(shown)
-        if info is not None and stat.S_ISDIR(info.st_mode):
-            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
-        if (info is not None and not stat.S_ISREG(info.st_mode)) or real.startswith(_IN_PLACE_PREFIXES):
+        info, real = _target(shown)
+        if _in_place(shown, info, real):
             if binary_what and _is_terminal_path(shown):
                 raise OutputError(f"{binary_what} output is binary: use -o FILE.{binary_what} or redirect stdout",
                                   exit_code=2)
             with open(shown, "wb") as fh:
                 yield fh
             return
-        target = Path(real)
-        if info is not None and not os.access(real, os.W_OK):
-            raise PermissionError(errno.EACCES, "Permission denied (the file is read-only)")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with _cleanup_on_signals():
-            fd, tmp = _create_temp(target)
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    yield fh
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                os.chmod(tmp, stat.S_IMODE(info.st_mode) if info is not None else 0o666 & ~_umask())
-                os.replace(tmp, target)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-                raise
-            finally:
-                _TEMP_FILES.discard(tmp)
+        with _replacing(real, info) as fh:
+            yield fh
     except OSError as exc:
         raise OutputError(f"{shown}: {exc.strerror or exc}") from exc
 
