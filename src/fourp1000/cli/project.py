@@ -150,22 +150,10 @@ def _parse_models(ctx, param, value) -> tuple[str, ...]:
         raise click.BadParameter(str(exc)) from None
 
 
-def run_projection(file, *, depth, depth_method, spline_lambda, extrapolate, bd_ptf, bd_basis, som_factor,
-                   stone_density, on_error, sep, decimal, encoding, sheet, columns_file, practices, years,
-                   ipcc_version, method, rate_years, quiet, model=("ipcc",), climate=None, stdin=None,
-                   max_extrapolate_cm=MAX_EXTRAPOLATE_CM, max_extrapolate_share=MAX_EXTRAPOLATE_SHARE,
-                   depth_tolerance=0.0, strict=False, tillage_credit="ipcc", cap_at_capacity=False,
-                   sampling="latest", observed=False, observed_confidence=0.9):
-    """Read FILE and project it (shared by project, score and report); ``stdin`` replaces sys.stdin for '-'."""
-    table, opts = read_projection_input(
-        file, depth=depth, depth_method=depth_method, spline_lambda=spline_lambda, extrapolate=extrapolate,
-        bd_ptf=bd_ptf, bd_basis=bd_basis, som_factor=som_factor, stone_density=stone_density, on_error=on_error,
-        sep=sep, decimal=decimal, encoding=encoding, sheet=sheet, columns_file=columns_file, practices=practices,
-        years=years, ipcc_version=ipcc_version, method=method, rate_years=rate_years, quiet=quiet, model=model,
-        climate=climate, stdin=stdin, max_extrapolate_cm=max_extrapolate_cm,
-        max_extrapolate_share=max_extrapolate_share, depth_tolerance=depth_tolerance, strict=strict,
-        tillage_credit=tillage_credit, cap_at_capacity=cap_at_capacity, sampling=sampling, observed=observed,
-        observed_confidence=observed_confidence)
+def run_projection(file, *, quiet, **options):
+    """Read FILE and project it (shared by project, score and report); ``options``: those of
+    :func:`read_projection_input`."""
+    table, opts = read_projection_input(file, quiet=quiet, **options)
     with status("Projecting", quiet):
         result = project_table(table, opts)
     # The rows of the chosen samplings: what the stocks (and any Monte Carlo) come from.
