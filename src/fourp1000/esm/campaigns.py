@@ -80,6 +80,9 @@ class MonitoringResult:
     not_needed: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["file", "row", "reason"]))
     without_verdict: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["plot_id", "reason"]))
     methods: list[str] = field(default_factory=list)
+    #: ``source_row`` of each plot's first row compared (index: ``plot_id`` as text): ``plots``
+    #: and ``cores`` are in the order of these rows (a streamed run puts its parts in it).
+    first_rows: pd.Series = field(default_factory=lambda: pd.Series(dtype=object))
 
 
 def compare_tables(table: HorizonTable, baseline: HorizonTable | None = None,
@@ -125,14 +128,24 @@ def compare_tables(table: HorizonTable, baseline: HorizonTable | None = None,
     not_needed = _concat([s[s["status"] == "not_needed"].assign(file=t.label)[["file", "row", "reason"]]
                           for t, s in zip(tables, status)], ["file", "row", "reason"])
     n_used = int(sum((s["status"] == "used").sum() for s in status))
-    methods = layer_notes + [note for _, prep in prepared for note in prep.notes] + _undated_note(comparison.plots, opts)
+    methods = layer_notes + [note for _, prep in prepared for note in prep.notes] + undated_note(comparison.plots, opts)
     return MonitoringResult(plots, comparison.cores, compare_farm_summary(plots, tables), problems, rejects,
                             sum(len(t.frame) for t in tables), n_used, not_needed,
-                            without_verdict(plots, problems, tables), list(dict.fromkeys(methods)))
+                            without_verdict(plots, problems, tables), list(dict.fromkeys(methods)),
+                            _first_rows(prepared[0][1].frame))
 
 
-def _undated_note(plots: pd.DataFrame, opts: CompareOptions) -> list[str]:
-    """Say how the baseline was chosen where samplings are labels, not dates (text order)."""
+def _first_rows(frame: pd.DataFrame) -> pd.Series:
+    """``source_row`` of each plot's first row in the rows compared (the order of the plot codes)."""
+    first = frame[frame["plot_id"].notna()].drop_duplicates("plot_id")
+    return pd.Series(first["source_row"].to_numpy(), index=first["plot_id"].astype(str).to_numpy(), dtype=object)
+
+
+def undated_note(plots: pd.DataFrame, opts: CompareOptions) -> list[str]:
+    """Say how the baseline was chosen where samplings are labels, not dates (text order).
+
+    ``plots`` needs ``plot_id`` and ``baseline_sampled_on`` (one or more rows per plot).
+    """
     if opts.baseline_sampling is not None or plots.empty:
         return []
     labels = plots.drop_duplicates("plot_id")["baseline_sampled_on"]
