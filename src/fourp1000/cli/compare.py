@@ -62,7 +62,7 @@ def _check_depths(ctx, param, values):
 
 
 @click.command()
-@click.argument("file", type=click.Path(allow_dash=True, dir_okay=False))
+@click.argument("file", type=click.Path(allow_dash=True))  # a folder: a Parquet dataset (streamed)
 @click.argument("file2", type=click.Path(dir_okay=False), required=False)
 @click.option("--esm-method", type=click.Choice(esm.METHODS), default="spline", show_default=True,
               help="spline: cumulative SOC vs mineral mass, R's monotone 'hyman' spline (von Haden et al. 2020); "

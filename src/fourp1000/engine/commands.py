@@ -137,7 +137,7 @@ def compare_part(raw: RawTable, positions: np.ndarray, *, read_options: dict, op
     wv = result.without_verdict
     compared = wv["plot_id"].astype(str).isin(set(result.plots["plot_id"].astype(str))).to_numpy()
     tables = {"plots": (result.plots, plot_keys),
-              "cores": (result.cores, result.cores["plot_id"].astype(str).map(first).fillna(-1).to_numpy(dtype=np.int64)),
+              "cores": (result.cores, row_keys(raw, positions, result.core_rows)),
               "digest": (digest, plot_keys),
               "rejects": (result.rejects, row_keys(raw, positions, result.rejects["row"])),
               "problems": (problems, np.where(problems["row"].isna().to_numpy(), NO_ROW_KEY, problem_rows)),

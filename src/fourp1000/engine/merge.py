@@ -24,13 +24,18 @@ _PTF = re.compile(r"^bulk density estimated for (\d+) layers with (.*?) \((--bd-
 
 
 def ordered_union(lists: Iterable[list[str]]) -> list[str]:
-    """Lines of every list once, each new line placed after the line it follows in its own list."""
+    """Lines of every list once, each new line placed after the line it follows in its own list
+    (or, first of its list, before the line it precedes there)."""
     out: list[str] = []
     for lines in lists:
+        lines = list(lines)
         previous = None
-        for line in lines:
+        for i, line in enumerate(lines):
             if line not in out:
-                out.insert(out.index(previous) + 1 if previous in out else len(out), line)
+                following = next((x for x in lines[i + 1:] if x in out), None) if previous is None else None
+                at = out.index(previous) + 1 if previous in out else \
+                    out.index(following) if following is not None else len(out)
+                out.insert(at, line)
             previous = line
     return out
 

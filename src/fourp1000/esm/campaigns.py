@@ -80,9 +80,11 @@ class MonitoringResult:
     not_needed: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["file", "row", "reason"]))
     without_verdict: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["plot_id", "reason"]))
     methods: list[str] = field(default_factory=list)
-    #: ``source_row`` of each plot's first row compared (index: ``plot_id`` as text): ``plots``
-    #: and ``cores`` are in the order of these rows (a streamed run puts its parts in it).
+    #: ``source_row`` of each plot's first row compared (index: ``plot_id`` as text), and of each
+    #: row of ``cores``' core: ``plots`` and ``cores`` are in the order of these rows (a streamed
+    #: run puts its parts in that order).
     first_rows: pd.Series = field(default_factory=lambda: pd.Series(dtype=object))
+    core_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
 def compare_tables(table: HorizonTable, baseline: HorizonTable | None = None,
@@ -132,13 +134,19 @@ def compare_tables(table: HorizonTable, baseline: HorizonTable | None = None,
     return MonitoringResult(plots, comparison.cores, compare_farm_summary(plots, tables), problems, rejects,
                             sum(len(t.frame) for t in tables), n_used, not_needed,
                             without_verdict(plots, problems, tables), list(dict.fromkeys(methods)),
-                            _first_rows(prepared[0][1].frame))
+                            *_first_rows(prepared[0][1].frame, comparison.cores))
 
 
-def _first_rows(frame: pd.DataFrame) -> pd.Series:
-    """``source_row`` of each plot's first row in the rows compared (the order of the plot codes)."""
+def _first_rows(frame: pd.DataFrame, cores: pd.DataFrame) -> tuple[pd.Series, np.ndarray]:
+    """``source_row`` of each plot's first row among the rows compared (the order of the plot
+    codes), and of the first row of each ``cores`` row's core (the order of the core codes)."""
     first = frame[frame["plot_id"].notna()].drop_duplicates("plot_id")
-    return pd.Series(first["source_row"].to_numpy(), index=first["plot_id"].astype(str).to_numpy(), dtype=object)
+    plots = pd.Series(first["source_row"].to_numpy(), index=first["plot_id"].astype(str).to_numpy(), dtype=object)
+    keys = [c for c in ("plot_id", "sampled_on", "core_id") if c in frame and c in cores]
+    text = frame[keys].astype("string").fillna("\x00")
+    firsts = text.assign(_row=frame["source_row"].to_numpy()).drop_duplicates(keys)
+    found = cores[keys].astype("string").fillna("\x00").merge(firsts, on=keys, how="left")["_row"]
+    return plots, found.fillna(-1).to_numpy(dtype=np.int64)
 
 
 def undated_note(plots: pd.DataFrame, opts: CompareOptions) -> list[str]:
