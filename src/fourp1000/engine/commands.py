@@ -152,9 +152,8 @@ def compare_part(raw: RawTable, positions: np.ndarray, *, read_options: dict, op
 
 def problem_frame(problems: list[Problem]) -> pd.DataFrame:
     """Problem records as a table (``row`` kept as object: None where the problem has no row)."""
-    frame = pd.DataFrame([[getattr(p, f) for f in PROBLEM_FIELDS] for p in problems], columns=list(PROBLEM_FIELDS),
-                         dtype=object)
-    return frame
+    return pd.DataFrame([[getattr(p, f) for f in PROBLEM_FIELDS] for p in problems], columns=list(PROBLEM_FIELDS),
+                        dtype=object)
 
 
 def problem_records(frame: pd.DataFrame) -> list[Problem]:
