@@ -8,7 +8,7 @@ import click
 
 from .. import esm
 from ..errors import InputError
-from ..esm.campaigns import CompareOptions, compare_tables
+from ..esm.campaigns import CompareOptions, compare_tables, plot_verdicts
 from ..esm.checks import plausibility_warnings
 from ..esm.prepare import NO_PTF
 from ..io.horizons import BD_BASES
@@ -195,7 +195,7 @@ def finish(result, opts: CompareOptions, fmt: str, params: dict) -> None:
     if len(result.plots) == 0:
         echo_err("Error: no plot could be compared")
         sys.exit(EXIT_DATA_ERROR)
-    if params["check"] and not _plot_verdicts(result.plots).fillna(False).all():  # no verdict fails the check
+    if params["check"] and not plot_verdicts(result.plots).fillna(False).all():  # no verdict fails the check
         sys.exit(EXIT_TARGET_MISSED)
 
 
@@ -209,7 +209,7 @@ def _print_summary(result, opts: CompareOptions, methods: bool, n_plots: int) ->
         echo_err(f"  {'rejected' if problem.severity == 'error' else 'warning'}: {problem}")
     if len(result.problems) > 20:
         echo_err(f"  ... and {len(result.problems) - 20} more (--rejects FILE lists every rejected row)")
-    verdict = _plot_verdicts(result.plots)
+    verdict = plot_verdicts(result.plots)
     line = (f"{result.n_rows} rows read: {result.n_used} used, {len(result.not_needed)} not needed, "
             f"{len(result.rejects)} rejected; {n_plots} plots compared, {int(verdict.fillna(False).sum())} of "
             f"{n_plots} meet 4 per 1000")
@@ -221,19 +221,6 @@ def _print_summary(result, opts: CompareOptions, methods: bool, n_plots: int) ->
     if n_warn:
         line += f"; {n_warn} plausibility warning{'s' if n_warn != 1 else ''} (--strict rejects them)"
     echo_err(line)
-
-
-def _plot_verdicts(plots):
-    """Per plot: True if every follow-up and depth meets 4 per 1000, False if one misses, NA if unknown."""
-    import pandas as pd
-
-    if plots.empty:
-        return pd.Series(dtype="boolean")
-    meets = plots["meets_4p1000"].astype("boolean")
-    grouped = meets.groupby(plots["plot_id"], sort=False)
-    out = grouped.min()  # False wins over True; all-NA stays NA
-    out[meets.isna().groupby(plots["plot_id"], sort=False).any()] = pd.NA
-    return out
 
 
 def _method_statement(opts: CompareOptions) -> str:

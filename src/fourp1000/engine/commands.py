@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import Problem, ValidationError
-from ..esm.campaigns import CompareOptions, compare_tables, undated_note
+from ..esm.campaigns import CompareOptions, compare_tables, plot_verdicts, undated_note
 from ..io.horizons import normalise
 from ..io.readers import RawTable
 from ..projection.table import ProjectOptions, load_plots_or_horizons, project_table
@@ -27,7 +27,6 @@ from .local import PartOutput, row_keys
 ESTIMATE_DIGEST = ("farm_id", "plot_id", "sampled_on", "core_id", "soc_stock_t_ha", "area_ha")
 PROJECT_DIGEST = ("model", "plot_id", "farm_id", "area_ha", "sampled_on", "baseline_stock_t_ha",
                   "final_stock_t_ha", "annual_change_t_ha_yr", "meets_4p1000", "caveats", "source_row")
-COMPARE_DIGEST = ("plot_id", "baseline_sampled_on", "meets_4p1000")
 #: Columns of a problem record (:class:`fourp1000.errors.Problem`) in a spilled table.
 PROBLEM_FIELDS = ("file", "row", "column", "rule", "message", "plot_id", "severity")
 #: Sort key of problems without a row (after every row's, as the in-memory run sorts them).
@@ -129,7 +128,7 @@ def compare_part(raw: RawTable, positions: np.ndarray, *, read_options: dict, op
     result = compare_tables(table, None, replace(options, on_error="skip"))
     first = pd.Series(row_keys(raw, positions, result.first_rows.to_numpy()), index=result.first_rows.index)
     plot_keys = result.plots["plot_id"].astype(str).map(first).to_numpy(dtype=np.int64)
-    digest = result.plots[list(COMPARE_DIGEST)]
+    digest = _compare_digest(result.plots)
     problems = problem_frame(result.problems)
     problem_rows = row_keys(raw, positions, problems["row"])
     seen = table.frame[table.frame["plot_id"].notna()].drop_duplicates("plot_id")
@@ -138,7 +137,7 @@ def compare_part(raw: RawTable, positions: np.ndarray, *, read_options: dict, op
     compared = wv["plot_id"].astype(str).isin(set(result.plots["plot_id"].astype(str))).to_numpy()
     tables = {"plots": (result.plots, plot_keys),
               "cores": (result.cores, row_keys(raw, positions, result.core_rows)),
-              "digest": (digest, plot_keys),
+              "digest": (digest, digest["plot_id"].astype(str).map(first).to_numpy(dtype=np.int64)),
               "rejects": (result.rejects, row_keys(raw, positions, result.rejects["row"])),
               "problems": (problems, np.where(problems["row"].isna().to_numpy(), NO_ROW_KEY, problem_rows)),
               "missing": (wv[~compared], wv["plot_id"][~compared].astype(str).map(seen_keys).to_numpy(dtype=np.int64)),
@@ -148,6 +147,15 @@ def compare_part(raw: RawTable, positions: np.ndarray, *, read_options: dict, op
               "rejected": len(result.rejects), "errors": sum(p.severity == "error" for p in result.problems)}
     return PartOutput(tables, [m for m in result.methods if m not in undated], counts, table.columns,
                       extra={"source_columns": table.source_columns, "first": _first(positions)})
+
+
+def _compare_digest(plots: pd.DataFrame) -> pd.DataFrame:
+    """One row per compared plot: ``plot_id``, its baseline sampling and its verdict (what the
+    summary line, ``--check`` and the note on labelled samplings need of every plot)."""
+    first = plots.drop_duplicates("plot_id")
+    return pd.DataFrame({"plot_id": first["plot_id"].to_numpy(),
+                         "baseline_sampled_on": first["baseline_sampled_on"].astype("category").array,
+                         "meets_4p1000": plot_verdicts(plots).array})
 
 
 def problem_frame(problems: list[Problem]) -> pd.DataFrame:

@@ -250,6 +250,18 @@ _REASON = {
 }
 
 
+def plot_verdicts(plots: pd.DataFrame) -> pd.Series:
+    """Per plot (index ``plot_id``, in order of appearance): True if every follow-up and depth of
+    ``plots`` meets 4 per 1000, NA if any is unknown, else False (one misses)."""
+    if plots.empty:
+        return pd.Series(dtype="boolean")
+    meets = plots["meets_4p1000"].astype("boolean")
+    grouped = meets.groupby(plots["plot_id"], sort=False)
+    out = grouped.min()  # False wins over True; all-NA stays NA
+    out[meets.isna().groupby(plots["plot_id"], sort=False).any()] = pd.NA
+    return out
+
+
 def without_verdict(plots: pd.DataFrame, problems: list[Problem], tables: list[HorizonTable]) -> pd.DataFrame:
     """Every plot of the input without a 4 per 1000 verdict, and the reason (``plot_id``, ``reason``)."""
     plot_problems = pd.DataFrame([(p.plot_id, _REASON.get(p.rule, p.rule)) for p in problems
