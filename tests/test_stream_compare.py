@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from test_stream import EXAMPLES, run
 
 from fourp1000.engine.local import open_source, plan
 from fourp1000.engine.sources import parts
-from test_stream import EXAMPLES, run
 
 
 def monitoring(n_plots: int, *, cores: int = 3, shuffle: bool = False, seed: int = 0) -> pd.DataFrame:
@@ -153,7 +153,7 @@ def test_examples_streamed(tmp_path):
 def test_read_whole_cases_say_so(tmp_path, args, note):
     campaigns = str(EXAMPLES / "campaigns.csv")
     args = [campaigns if a == "CAMPAIGNS" else str(tmp_path / a) if a.startswith("CORES") else a for a in args]
-    code, stdout, stderr = run(["compare", campaigns, "--chunk-rows", "5", "-f", "csv"] + args)
+    _, stdout, stderr = run(["compare", campaigns, "--chunk-rows", "5", "-f", "csv"] + args)
     _, memory_out, memory_err = run(["compare", campaigns, "-f", "csv"] + args)
     assert stdout == memory_out
     assert f"Note: {note}" in stderr or f"is read whole: {note}" in stderr
