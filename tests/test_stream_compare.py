@@ -165,3 +165,35 @@ def test_folder_with_replicate_cores_and_bootstrap_is_a_usage_error(tmp_path):
     pd.read_csv(EXAMPLES / "campaigns.csv").to_parquet(tmp_path / "in" / "part-0.parquet")
     code, _, stderr = run(["compare", str(tmp_path / "in"), "-f", "csv"])
     assert code == 2 and "--bootstrap 0 streams" in stderr
+
+
+@pytest.mark.parametrize("suffix", ["parquet", "jsonl"])
+def test_parquet_and_json_lines_inputs_streamed(tmp_path, suffix):
+    frame = monitoring(12, shuffle=True, seed=6)
+    path = tmp_path / f"monitoring.{suffix}"
+    if suffix == "parquet":
+        frame.to_parquet(path, row_group_size=50)
+    else:
+        frame.to_json(path, orient="records", lines=True)
+    memory, streamed = both([str(path), "-f", "csv", "--bootstrap", "0", "--on-error", "skip", "--rejects", "REJECTS"],
+                            tmp_path, chunk_rows=80)
+    assert streamed == memory and memory[0] == 0
+
+
+def test_replicate_cores_found_through_the_column_map(tmp_path):
+    """``core_id`` under another name, mapped by --columns: read whole with the bootstrap too."""
+    text = (EXAMPLES / "campaigns.csv").read_text().replace("core_id", "rep_no", 1)
+    (tmp_path / "campaigns.csv").write_text(text)
+    (tmp_path / "columns.yaml").write_text("rep_no: core_id\n")
+    code, _, stderr = run(["compare", str(tmp_path / "campaigns.csv"), "--columns", str(tmp_path / "columns.yaml"),
+                           "--chunk-rows", "5", "-f", "csv"])
+    assert code == 0 and "is read whole: the bootstrap over replicate cores" in stderr
+
+
+def test_merge_of_compare_method_lines():
+    from fourp1000.engine.merge import merge_methods
+
+    ptf = "bulk density estimated for {} layers with {} (--bd-ptf auto): their soil masses are estimates"
+    below = "{} rows below the comparison depth (30 cm) not needed: cores end there"
+    merged = merge_methods([[below.format(3)], [ptf.format(2, "a"), below.format(4)], [ptf.format(5, "b, c")]])
+    assert merged == [ptf.format(7, "a, b, c"), below.format(7)]  # the order of each part's lines kept
