@@ -81,8 +81,8 @@ class MonitoringResult:
     without_verdict: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["plot_id", "reason"]))
     methods: list[str] = field(default_factory=list)
     #: ``source_row`` of each plot's first row compared (index: ``plot_id`` as text), and of each
-    #: row of ``cores``' core: ``plots`` and ``cores`` are in the order of these rows (a streamed
-    #: run puts its parts in that order).
+    #: row of ``cores``' core (-1 for a core of a baseline file): ``plots`` and ``cores`` are in the
+    #: order of these rows (a streamed run puts its parts in that order).
     first_rows: pd.Series = field(default_factory=lambda: pd.Series(dtype=object))
     core_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
