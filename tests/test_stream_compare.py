@@ -197,3 +197,10 @@ def test_merge_of_compare_method_lines():
     below = "{} rows below the comparison depth (30 cm) not needed: cores end there"
     merged = merge_methods([[below.format(3)], [ptf.format(2, "a"), below.format(4)], [ptf.format(5, "b, c")]])
     assert merged == [ptf.format(7, "a, b, c"), below.format(7)]  # the order of each part's lines kept
+
+
+def test_header_only_file_is_worded_as_in_memory(tmp_path):
+    path = tmp_path / "header.csv"
+    path.write_text((EXAMPLES / "campaigns.csv").read_text().splitlines()[0] + "\n")
+    memory, streamed = both([str(path), "-f", "csv", "--bootstrap", "0"], tmp_path, chunk_rows=5)
+    assert streamed == memory and "no data rows (header only)" in memory[2]
