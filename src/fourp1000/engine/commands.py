@@ -134,7 +134,8 @@ def compare_part(raw: RawTable, positions: np.ndarray, *, read_options: dict, op
     seen = table.frame[table.frame["plot_id"].notna()].drop_duplicates("plot_id")
     seen_keys = pd.Series(row_keys(raw, positions, seen["source_row"]), index=seen["plot_id"].astype(str).to_numpy())
     wv = result.without_verdict
-    compared = wv["plot_id"].astype(str).isin(set(result.plots["plot_id"].astype(str))).to_numpy()
+    ids = pd.Index(result.plots["plot_id"].astype(str).to_numpy(dtype=object)).unique()  # hashed, not a set
+    compared = ids.get_indexer(wv["plot_id"].astype(str).to_numpy(dtype=object)) >= 0
     tables = {"plots": (result.plots, plot_keys),
               "cores": (result.cores, row_keys(raw, positions, result.core_rows)),
               "digest": (digest, digest["plot_id"].astype(str).map(first).to_numpy(dtype=np.int64)),
