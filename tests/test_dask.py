@@ -88,3 +88,21 @@ def test_dask_writes_a_parquet_dataset(dataset, scheduler, tmp_path):
 def test_dask_refuses_whole_result_formats(dataset, scheduler):
     result = run(["estimate", str(dataset["glob"]), "-f", "json", "--engine", "dask", "--scheduler", scheduler])
     assert result.exit_code == 2 and "--engine dask writes csv, jsonl or parquet" in result.stderr
+
+
+def test_dask_compare_equals_pandas_engine(scheduler, tmp_path):
+    """``compare FILE`` (every sampling in it): the same plots, cores and rejects as the streaming engine."""
+    from test_stream_compare import monitoring
+
+    frame = monitoring(18, shuffle=True, seed=5)
+    for i, rows in enumerate(np.array_split(np.arange(len(frame)), 3)):
+        frame.iloc[rows].to_csv(tmp_path / f"part-{i}.csv", index=False)
+    args = ["compare", str(tmp_path / "part-*.csv"), "-f", "csv", "--on-error", "skip", "--bootstrap", "0"]
+    out = {}
+    for name, extra in (("pandas", []), ("dask", ["--engine", "dask", "--scheduler", scheduler, "--chunk-rows", "60"])):
+        result = run(args + extra + ["--rejects", str(tmp_path / f"r_{name}.csv"),
+                                     "--cores", str(tmp_path / f"c_{name}.csv")])
+        out[name] = (result.exit_code, result.stdout, result.stderr, (tmp_path / f"r_{name}.csv").read_bytes(),
+                     (tmp_path / f"c_{name}.csv").read_bytes())
+    assert out["dask"] == out["pandas"]
+    assert out["pandas"][0] == 0 and "rejected" in out["pandas"][2]

@@ -8,7 +8,7 @@ import click
 
 from .. import esm
 from ..errors import InputError
-from ..esm.campaigns import CompareOptions, compare_tables
+from ..esm.campaigns import CompareOptions, compare_tables, plot_verdicts
 from ..esm.checks import plausibility_warnings
 from ..esm.prepare import NO_PTF
 from ..io.horizons import BD_BASES
@@ -17,21 +17,22 @@ from ..stocks.estimate import parse_depth
 from ..stocks.ptf import PTF_CHOICES
 from .common import (
     EXIT_DATA_ERROR,
+    EXIT_TARGET_MISSED,
     SOM_FACTOR_RANGE,
     FiniteRange,
     bounded,
-    EXIT_TARGET_MISSED,
+    columns_meta,
     echo_err,
     handle_errors,
-    columns_meta,
     input_options,
     load_horizons,
-    report_columns,
     output_options,
+    report_columns,
     resolve_format,
     status,
     write_rejects,
 )
+from .streaming import engine_options
 
 PLOT_VIEW = ["plot_id", "farm_id", "depth_cm", "baseline_sampled_on", "sampled_on", "years", "baseline_stock_t_ha",
              "fixed_depth_stock_t_ha", "esm_stock_t_ha", "esm_change_t_ha", "annual_change_t_ha_yr", "rate_per_mille",
@@ -61,7 +62,7 @@ def _check_depths(ctx, param, values):
 
 
 @click.command()
-@click.argument("file", type=click.Path(allow_dash=True, dir_okay=False))
+@click.argument("file", type=click.Path(allow_dash=True))  # a folder: a Parquet dataset (streamed)
 @click.argument("file2", type=click.Path(dir_okay=False), required=False)
 @click.option("--esm-method", type=click.Choice(esm.METHODS), default="spline", show_default=True,
               help="spline: cumulative SOC vs mineral mass, R's monotone 'hyman' spline (von Haden et al. 2020); "
@@ -107,12 +108,14 @@ def _check_depths(ctx, param, values):
               help="With --on-error skip: write the rows not used, with a reason column, to this CSV.")
 @click.option("--cores", "cores_file", type=click.Path(dir_okay=False), default=None,
               help="Also write the per-core, per-depth stocks to this file.")
+@engine_options
 @input_options
 @output_options
 @handle_errors
 def compare(file, file2, esm_method, depths, mass_basis, som_factor, reference, extrapolate, n_bootstrap, seed,
-            confidence, bd_ptf, bd_basis, years, baseline_sampling, depth_tolerance, strict, check, on_error, rejects, cores_file, sep, decimal, encoding, sheet,
-            columns_file, fmt, output, quiet, verbose):
+            confidence, bd_ptf, bd_basis, years, baseline_sampling, depth_tolerance, strict, check, on_error, rejects,
+            cores_file, chunk_rows, engine, scheduler, sep, decimal, encoding, sheet, columns_file, fmt, output, quiet,
+            verbose):
     """Measured SOC change between samplings, on an equivalent soil mass basis, against 4 per 1000.
 
     Either FILE holds several samplings per plot (`sampled_on`: a date or year; the
@@ -131,6 +134,11 @@ def compare(file, file2, esm_method, depths, mass_basis, som_factor, reference, 
       fourp1000 compare examples/campaigns.csv --esm-method linear --on-error skip --rejects rejected.csv
       fourp1000 compare followup.csv baseline.csv --years 10 --bd-ptf none
       fourp1000 compare examples/campaigns.csv --depth-tolerance 1 --strict
+      fourp1000 compare examples/campaigns.csv --chunk-rows 10 --bootstrap 0 -f csv
+
+    A large FILE (or any with --chunk-rows) is compared in parts of whole plots, as
+    `estimate` streams (docs/scale.md); two files, and replicate cores with --bootstrap,
+    are read whole (said on stderr).
     """
     depths_cm = parse_depths(depths)
     opts = CompareOptions(depths_cm=depths_cm, method=esm_method, mass_basis=mass_basis, som_factor=som_factor,
@@ -138,6 +146,13 @@ def compare(file, file2, esm_method, depths, mass_basis, som_factor, reference, 
                           confidence=confidence, seed=seed, on_error=on_error, bd_ptf=bd_ptf, years=years,
                           depth_tolerance_cm=depth_tolerance, strict=strict, baseline_sampling=baseline_sampling)
     fmt = resolve_format(fmt, output)
+    from .compare_stream import run_streamed
+
+    params = {"bd_basis": bd_basis, "columns_file": columns_file, "cores_file": cores_file, "rejects": rejects,
+              "engine": engine, "scheduler": scheduler, "chunk_rows": chunk_rows, "sep": sep, "decimal": decimal,
+              "encoding": encoding, "sheet": sheet, "quiet": quiet, "verbose": verbose, "check": check}
+    if run_streamed(file, file2, fmt, output, opts, params):
+        return
     with status("Reading input", quiet):
         table = load_horizons(file, sep=sep, decimal=decimal, encoding=encoding, sheet=sheet, som_factor=som_factor,
                               bd_basis=bd_basis, columns_file=columns_file)
@@ -168,12 +183,19 @@ def compare(file, file2, esm_method, depths, mass_basis, som_factor, reference, 
     write_tables(tables, fmt, output, meta=meta, table_columns={"plots": PLOT_VIEW})
     if cores_file:
         write_tables({"cores": result.cores}, resolve_format(None, cores_file), cores_file)
-    if not quiet:
-        _print_summary(result, opts, verbose or fmt == "table", n_plots)
+    finish(result, opts, fmt, {"quiet": quiet, "verbose": verbose, "check": check})
+
+
+def finish(result, opts: CompareOptions, fmt: str, params: dict) -> None:
+    """The summary on stderr, then the exit code: 1 when no plot was compared, 3 with ``--check`` when
+    a plot misses 4 per 1000 or has no verdict (in memory and streamed alike)."""
+    n_plots = int(result.plots["plot_id"].nunique()) if len(result.plots) else 0
+    if not params["quiet"]:
+        _print_summary(result, opts, params["verbose"] or fmt == "table", n_plots)
     if len(result.plots) == 0:
         echo_err("Error: no plot could be compared")
         sys.exit(EXIT_DATA_ERROR)
-    if check and not _plot_verdicts(result.plots).fillna(False).all():  # no verdict fails the check
+    if params["check"] and not plot_verdicts(result.plots).fillna(False).all():  # no verdict fails the check
         sys.exit(EXIT_TARGET_MISSED)
 
 
@@ -187,7 +209,7 @@ def _print_summary(result, opts: CompareOptions, methods: bool, n_plots: int) ->
         echo_err(f"  {'rejected' if problem.severity == 'error' else 'warning'}: {problem}")
     if len(result.problems) > 20:
         echo_err(f"  ... and {len(result.problems) - 20} more (--rejects FILE lists every rejected row)")
-    verdict = _plot_verdicts(result.plots)
+    verdict = plot_verdicts(result.plots)
     line = (f"{result.n_rows} rows read: {result.n_used} used, {len(result.not_needed)} not needed, "
             f"{len(result.rejects)} rejected; {n_plots} plots compared, {int(verdict.fillna(False).sum())} of "
             f"{n_plots} meet 4 per 1000")
@@ -199,19 +221,6 @@ def _print_summary(result, opts: CompareOptions, methods: bool, n_plots: int) ->
     if n_warn:
         line += f"; {n_warn} plausibility warning{'s' if n_warn != 1 else ''} (--strict rejects them)"
     echo_err(line)
-
-
-def _plot_verdicts(plots):
-    """Per plot: True if every follow-up and depth meets 4 per 1000, False if one misses, NA if unknown."""
-    import pandas as pd
-
-    if plots.empty:
-        return pd.Series(dtype="boolean")
-    meets = plots["meets_4p1000"].astype("boolean")
-    grouped = meets.groupby(plots["plot_id"], sort=False)
-    out = grouped.min()  # False wins over True; all-NA stays NA
-    out[meets.isna().groupby(plots["plot_id"], sort=False).any()] = pd.NA
-    return out
 
 
 def _method_statement(opts: CompareOptions) -> str:

@@ -12,9 +12,9 @@ from .streaming import chunk_size
 
 def run_dask(command: str, file: str, *, fmt: str, output, chunk_rows, read_options: dict, options,
              params: dict) -> None:
-    """Run ``command`` (estimate, project or score) on FILE with the Dask engine; report as the others do."""
+    """Run ``command`` (estimate, project, score or compare) on FILE with the Dask engine; report as the others do."""
     from ..engine import dask as engine
-    from ..engine.commands import estimate_part, project_part
+    from ..engine.commands import compare_part, estimate_part, project_part
     from ..engine.local import collect, open_source, plot_key_columns, temporary_folder
     from ..engine.sinks import is_dataset
     from ..engine.sources import Layout, header
@@ -34,6 +34,8 @@ def run_dask(command: str, file: str, *, fmt: str, output, chunk_rows, read_opti
     if command == "estimate":
         part = functools.partial(estimate_part, read_options=read_options, options=options,
                                  digest=bool(params.get("farm_summary")))
+    elif command == "compare":
+        part = functools.partial(compare_part, read_options=read_options, options=options)
     else:
         part = functools.partial(project_part, read_options=read_options, options=options,
                                  n_input=engine.RANK_SPAN - 1)
@@ -51,6 +53,11 @@ def _finish(command: str, run, options, fmt: str, output, params: dict) -> None:
         finish_streamed(run, opts=options, fmt=fmt, output=output, quiet=params["quiet"],
                         verbose=params["verbose"], rejects=params["rejects"],
                         farm_summary=params.get("farm_summary"))
+        return
+    if command == "compare":
+        from .compare_stream import finish_streamed as finish_compare
+
+        finish_compare(run, options, fmt, output, params)
         return
     from .project_stream import finish_streamed
 

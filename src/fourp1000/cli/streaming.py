@@ -38,10 +38,12 @@ def note(message: str, quiet: bool) -> None:
 
 
 def streamed_source(file: str, fmt: str, *, chunk_rows, whole: str | None, column_map, quiet: bool,
-                    sep=None, decimal=None, encoding=None, sheet=None):
+                    sep=None, decimal=None, encoding=None, sheet=None, whole_for=None):
     """``(source, layout)`` to stream FILE from, or None to read it whole (said on stderr when large).
 
-    ``whole`` names a feature of the run that needs the whole result (e.g. ``--uncertainty``).
+    ``whole`` names a feature of the run that needs the whole result (e.g. ``--uncertainty``);
+    ``whole_for(columns)``, given the columns the file gives (after the column map), names one
+    that depends on them (compare: the bootstrap over replicate cores), or None.
     A folder or glob is always streamed: what would need it whole is then a usage error.
     """
     from ..engine.local import STREAM_BYTES, is_many, open_source, plan
@@ -67,6 +69,12 @@ def streamed_source(file: str, fmt: str, *, chunk_rows, whole: str | None, colum
     source = open_source(file, sep=sep, decimal=decimal, encoding=encoding, sheet=sheet,
                          thousands=extras["thousands"], header_row=extras["header_row"])
     why = "streaming reads UTF-8 CSV with a '.' decimal mark, JSON Lines and Parquet"
+    reason = whole_for(columns_of(source, column_map)) if source is not None and whole_for else None
+    if reason:
+        if many:
+            raise click.UsageError(f"{file} names several files, which are streamed, but {reason}")
+        note(f"{file} is read whole: {reason}", quiet)
+        return None
     if source is not None:
         from .common import status
 
@@ -81,6 +89,14 @@ def streamed_source(file: str, fmt: str, *, chunk_rows, whole: str | None, colum
         raise InputError(f"{file}: cannot stream these files ({why})")
     note(f"{file} is read whole ({why})", quiet)
     return None
+
+
+def columns_of(source, column_map) -> set[str]:
+    """Our columns that ``source``'s header gives (mapped, joined or constant), as the reader resolves them."""
+    from ..engine.sources import header
+    from ..io.columns import resolve
+
+    return resolve(header(source), source.label, column_map).present()
 
 
 def chunk_size(chunk_rows: int | None) -> int:

@@ -3,7 +3,7 @@
 Each function takes a part as the reader gives it (a :class:`~fourp1000.io.readers.RawTable`
 of whole plots) and the input positions of its records, calls the same library functions
 as the in-memory run (``normalise`` + ``estimate_stocks``, ``load_plots_or_horizons`` +
-``project_table``) and returns a :class:`~fourp1000.engine.local.PartOutput`: result
+``project_table``, ``normalise`` + ``compare_tables``) and returns a :class:`~fourp1000.engine.local.PartOutput`: result
 tables keyed by input position, problems, methods and counts. Nothing here computes a
 stock or a projection.
 """
@@ -15,7 +15,8 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from ..errors import ValidationError
+from ..errors import Problem, ValidationError
+from ..esm.campaigns import CompareOptions, compare_tables, plot_verdicts, undated_note
 from ..io.horizons import normalise
 from ..io.readers import RawTable
 from ..projection.table import ProjectOptions, load_plots_or_horizons, project_table
@@ -26,6 +27,10 @@ from .local import PartOutput, row_keys
 ESTIMATE_DIGEST = ("farm_id", "plot_id", "sampled_on", "core_id", "soc_stock_t_ha", "area_ha")
 PROJECT_DIGEST = ("model", "plot_id", "farm_id", "area_ha", "sampled_on", "baseline_stock_t_ha",
                   "final_stock_t_ha", "annual_change_t_ha_yr", "meets_4p1000", "caveats", "source_row")
+#: Columns of a problem record (:class:`fourp1000.errors.Problem`) in a spilled table.
+PROBLEM_FIELDS = ("file", "row", "column", "rule", "message", "plot_id", "severity")
+#: Sort key of problems without a row (after every row's, as the in-memory run sorts them).
+NO_ROW_KEY = 1 << 60
 #: Digest columns with few distinct values, kept as categories (a byte or four per plot, not the text).
 _CATEGORIES = ("model", "farm_id", "sampled_on", "caveats")
 
@@ -108,3 +113,59 @@ def _digest(plots: pd.DataFrame) -> pd.DataFrame:
         if col in digest:
             digest[col] = digest[col].astype("category")
     return digest
+
+
+def compare_part(raw: RawTable, positions: np.ndarray, *, read_options: dict, options: CompareOptions) -> PartOutput:
+    """``normalise`` and ``compare_tables`` on one part of a file holding every sampling of its plots.
+
+    Runs with ``on_error="skip"`` (every problem kept; the caller fails at the end with
+    ``on_error="fail"``). Plots, cores and the digest are keyed by the input position of
+    each plot's first row compared (the order of the in-memory run's plot codes); the
+    note on labelled samplings, which counts plots over the whole file, is left to the
+    caller (:func:`fourp1000.esm.campaigns.undated_note` on the digest).
+    """
+    table = normalise(raw, **read_options)
+    result = compare_tables(table, None, replace(options, on_error="skip"))
+    first = pd.Series(row_keys(raw, positions, result.first_rows.to_numpy()), index=result.first_rows.index)
+    plot_keys = result.plots["plot_id"].astype(str).map(first).to_numpy(dtype=np.int64)
+    digest = _compare_digest(result.plots)
+    problems = problem_frame(result.problems)
+    problem_rows = row_keys(raw, positions, problems["row"])
+    seen = table.frame[table.frame["plot_id"].notna()].drop_duplicates("plot_id")
+    seen_keys = pd.Series(row_keys(raw, positions, seen["source_row"]), index=seen["plot_id"].astype(str).to_numpy())
+    wv = result.without_verdict
+    ids = pd.Index(result.plots["plot_id"].astype(str).to_numpy(dtype=object)).unique()  # hashed, not a set
+    compared = ids.get_indexer(wv["plot_id"].astype(str).to_numpy(dtype=object)) >= 0
+    tables = {"plots": (result.plots, plot_keys),
+              "cores": (result.cores, row_keys(raw, positions, result.core_rows)),
+              "digest": (digest, digest["plot_id"].astype(str).map(first).to_numpy(dtype=np.int64)),
+              "rejects": (result.rejects, row_keys(raw, positions, result.rejects["row"])),
+              "problems": (problems, np.where(problems["row"].isna().to_numpy(), NO_ROW_KEY, problem_rows)),
+              "missing": (wv[~compared], wv["plot_id"][~compared].astype(str).map(seen_keys).to_numpy(dtype=np.int64)),
+              "open": (wv[compared], wv["plot_id"][compared].astype(str).map(first).to_numpy(dtype=np.int64))}
+    undated = set(undated_note(result.plots, options))
+    counts = {"rows": result.n_rows, "used": result.n_used, "not_needed": len(result.not_needed),
+              "rejected": len(result.rejects), "errors": sum(p.severity == "error" for p in result.problems)}
+    return PartOutput(tables, [m for m in result.methods if m not in undated], counts, table.columns,
+                      extra={"source_columns": table.source_columns, "first": _first(positions)})
+
+
+def _compare_digest(plots: pd.DataFrame) -> pd.DataFrame:
+    """One row per compared plot: ``plot_id``, its baseline sampling and its verdict (what the
+    summary line, ``--check`` and the note on labelled samplings need of every plot)."""
+    first = plots.drop_duplicates("plot_id")
+    return pd.DataFrame({"plot_id": first["plot_id"].to_numpy(),
+                         "baseline_sampled_on": first["baseline_sampled_on"].astype("category").array,
+                         "meets_4p1000": plot_verdicts(plots).array})
+
+
+def problem_frame(problems: list[Problem]) -> pd.DataFrame:
+    """Problem records as a table (``row`` kept as object: None where the problem has no row)."""
+    return pd.DataFrame([[getattr(p, f) for f in PROBLEM_FIELDS] for p in problems], columns=list(PROBLEM_FIELDS),
+                        dtype=object)
+
+
+def problem_records(frame: pd.DataFrame) -> list[Problem]:
+    """The :class:`~fourp1000.errors.Problem` records of :func:`problem_frame`'s table."""
+    return [Problem(**dict(zip(PROBLEM_FIELDS, values))) for values in frame[list(PROBLEM_FIELDS)].itertuples(
+        index=False, name=None)]

@@ -17,19 +17,25 @@ from ..io.columns import ColumnReport
 _COUNTED = (
     re.compile(r"^bulk density of (\d+) layers? taken from .*$"),
     re.compile(r"^(\d+) gaps and (\d+) overlaps of at most .*$"),
+    re.compile(r"^(\d+) rows below the comparison depth .*$"),
 )
-# "bulk density estimated for N layers with A, B (--bd-ptf X)": counts summed, names united.
-_PTF = re.compile(r"^bulk density estimated for (\d+) layers with (.*) \((--bd-ptf [^)]*)\)$")
+# "bulk density estimated for N layers with A, B (--bd-ptf X)[: what follows]": counts summed, names united.
+_PTF = re.compile(r"^bulk density estimated for (\d+) layers with (.*?) \((--bd-ptf [^)]*)\)((?:: .*)?)$")
 
 
 def ordered_union(lists: Iterable[list[str]]) -> list[str]:
-    """Lines of every list once, each new line placed after the line it follows in its own list."""
+    """Lines of every list once, each new line placed after the line it follows in its own list
+    (or, first of its list, before the line it precedes there)."""
     out: list[str] = []
     for lines in lists:
+        lines = list(lines)
         previous = None
-        for line in lines:
+        for i, line in enumerate(lines):
             if line not in out:
-                out.insert(out.index(previous) + 1 if previous in out else len(out), line)
+                following = next((x for x in lines[i + 1:] if x in out), None) if previous is None else None
+                at = out.index(previous) + 1 if previous in out else \
+                    out.index(following) if following is not None else len(out)
+                out.insert(at, line)
             previous = line
     return out
 
@@ -47,20 +53,20 @@ def merge_methods(lists: Iterable[list[str]]) -> list[str]:
 
 def _key(line: str) -> str:
     if _PTF.match(line):
-        return "ptf:" + _PTF.match(line).group(3)
+        return "ptf:" + _PTF.match(line).group(3) + _PTF.match(line).group(4)
     for pattern in _COUNTED:
         if pattern.match(line):
-            return "count:" + re.sub(r"\d+", "#", line, count=2)
+            return "count:" + re.sub(r"\d+", "#", line, count=pattern.groups)  # the counted numbers come first
     return line
 
 
 def _add(total, line: str):
     found = _PTF.match(line)
     if found:
-        n, names, flag = int(found.group(1)), found.group(2), found.group(3)
+        n, names = int(found.group(1)), found.group(2)
         names = [] if names == "no PTF" else names.split(", ")
         old_n, old_names = (total[0], total[1]) if total else (0, [])
-        return [old_n + n, sorted(set(old_names) | set(names)), flag]
+        return [old_n + n, sorted(set(old_names) | set(names)), found.group(3), found.group(4)]
     for pattern in _COUNTED:
         found = pattern.match(line)
         if found:
@@ -71,8 +77,8 @@ def _add(total, line: str):
 
 def _render(key: str, total) -> str:
     if key.startswith("ptf:"):
-        n, names, flag = total
-        return f"bulk density estimated for {n} layers with {', '.join(names) or 'no PTF'} ({flag})"
+        n, names, flag, rest = total  # rest: what follows the flag (compare: ": their soil masses ...")
+        return f"bulk density estimated for {n} layers with {', '.join(names) or 'no PTF'} ({flag}){rest}"
     if key.startswith("count:"):
         text = key[len("count:"):]
         for n in total:

@@ -121,6 +121,15 @@ def header(source: Source) -> list[str]:
     return []
 
 
+def _nothing(source: Source) -> str:
+    """What a file without records holds, as the in-memory reader words it."""
+    if source.kind == "csv":
+        with open(source.files[0], "rb") as fh:
+            if fh.readline().strip():
+                return "header only"
+    return "empty file"
+
+
 def plot_keys(batch: pa.RecordBatch | pa.Table, columns: list[str]) -> np.ndarray:
     """A 64-bit hash per record of its plot id (stripped text; several columns joined).
 
@@ -192,7 +201,7 @@ def _scan_once(source: Source, key_columns: list[str], schema: pa.Schema | None)
                 last_key = keys[-1]
     schema = schema or first
     if schema is None:
-        raise InputError(f"{source.label}: no data rows (empty file)")
+        raise InputError(f"{source.label}: no data rows ({_nothing(source)})")
     starts = np.concatenate(run_starts) if run_starts else np.zeros(0, dtype=np.uint64)
     contiguous = np.unique(starts).size == starts.size
     ints = {f.name for f in schema if pa.types.is_integer(f.type)}

@@ -80,6 +80,11 @@ class MonitoringResult:
     not_needed: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["file", "row", "reason"]))
     without_verdict: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["plot_id", "reason"]))
     methods: list[str] = field(default_factory=list)
+    #: ``source_row`` of each plot's first row compared (index: ``plot_id`` as text), and of each
+    #: row of ``cores``' core (-1 for a core of a baseline file): ``plots`` and ``cores`` are in the
+    #: order of these rows (a streamed run puts its parts in that order).
+    first_rows: pd.Series = field(default_factory=lambda: pd.Series(dtype=object))
+    core_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
 def compare_tables(table: HorizonTable, baseline: HorizonTable | None = None,
@@ -125,14 +130,30 @@ def compare_tables(table: HorizonTable, baseline: HorizonTable | None = None,
     not_needed = _concat([s[s["status"] == "not_needed"].assign(file=t.label)[["file", "row", "reason"]]
                           for t, s in zip(tables, status)], ["file", "row", "reason"])
     n_used = int(sum((s["status"] == "used").sum() for s in status))
-    methods = layer_notes + [note for _, prep in prepared for note in prep.notes] + _undated_note(comparison.plots, opts)
+    methods = layer_notes + [note for _, prep in prepared for note in prep.notes] + undated_note(comparison.plots, opts)
     return MonitoringResult(plots, comparison.cores, compare_farm_summary(plots, tables), problems, rejects,
                             sum(len(t.frame) for t in tables), n_used, not_needed,
-                            without_verdict(plots, problems, tables), list(dict.fromkeys(methods)))
+                            without_verdict(plots, problems, tables), list(dict.fromkeys(methods)),
+                            *_first_rows(prepared[0][1].frame, comparison.cores))
 
 
-def _undated_note(plots: pd.DataFrame, opts: CompareOptions) -> list[str]:
-    """Say how the baseline was chosen where samplings are labels, not dates (text order)."""
+def _first_rows(frame: pd.DataFrame, cores: pd.DataFrame) -> tuple[pd.Series, np.ndarray]:
+    """``source_row`` of each plot's first row among the rows compared (the order of the plot
+    codes), and of the first row of each ``cores`` row's core (the order of the core codes)."""
+    first = frame[frame["plot_id"].notna()].drop_duplicates("plot_id")
+    plots = pd.Series(first["source_row"].to_numpy(), index=first["plot_id"].astype(str).to_numpy(), dtype=object)
+    keys = [c for c in ("plot_id", "sampled_on", "core_id") if c in frame and c in cores]
+    text = frame[keys].astype("string").fillna("\x00")
+    firsts = text.assign(_row=frame["source_row"].to_numpy()).drop_duplicates(keys)
+    found = cores[keys].astype("string").fillna("\x00").merge(firsts, on=keys, how="left")["_row"]
+    return plots, found.fillna(-1).to_numpy(dtype=np.int64)
+
+
+def undated_note(plots: pd.DataFrame, opts: CompareOptions) -> list[str]:
+    """Say how the baseline was chosen where samplings are labels, not dates (text order).
+
+    ``plots`` needs ``plot_id`` and ``baseline_sampled_on`` (one or more rows per plot).
+    """
     if opts.baseline_sampling is not None or plots.empty:
         return []
     labels = plots.drop_duplicates("plot_id")["baseline_sampled_on"]
@@ -227,6 +248,18 @@ _REASON = {
     "follow_up_not_extrapolated": "follow-up cores need extrapolation (off)",
     "no_baseline_stock": "no baseline stock", "no_follow_up_stock": "no follow-up stock",
 }
+
+
+def plot_verdicts(plots: pd.DataFrame) -> pd.Series:
+    """Per plot (index ``plot_id``, in order of appearance): True if every follow-up and depth of
+    ``plots`` meets 4 per 1000, NA if any is unknown, else False (one misses)."""
+    if plots.empty:
+        return pd.Series(dtype="boolean")
+    meets = plots["meets_4p1000"].astype("boolean")
+    grouped = meets.groupby(plots["plot_id"], sort=False)
+    out = grouped.min()  # False wins over True; all-NA stays NA
+    out[meets.isna().groupby(plots["plot_id"], sort=False).any()] = pd.NA
+    return out
 
 
 def without_verdict(plots: pd.DataFrame, problems: list[Problem], tables: list[HorizonTable]) -> pd.DataFrame:
