@@ -20,6 +20,8 @@ columns exist.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,7 +30,7 @@ import pandas as pd
 from . import depth as depth_mod
 from . import plausibility, reasons
 from ..errors import InputError, ValidationError
-from ..io.horizons import PROBLEM_COLUMNS, HorizonTable
+from ..io.horizons import PROBLEM_COLUMNS, HorizonTable, factorize_runs
 from .ptf import PTF_CHOICES, estimate_bulk_density
 from ..io.schema import VAN_BEMMELEN
 from .depth_distribution import (REFERENCE_DEPTH_CM, extend_below_layer_t_c_ha, jobbagy_jackson_2000_beta,
@@ -119,10 +121,23 @@ class EstimateResult:
     n_rows: int
     n_rows_used: int
     methods: list[str] = field(default_factory=list)
-    layers: pd.DataFrame | None = None
+    #: Builds :attr:`layers` when first asked for: most callers (the ``estimate`` command)
+    #: never need the per-layer table, which costs as much as the stocks on large inputs.
+    layers_builder: Callable[[], pd.DataFrame] | None = field(default=None, repr=False)
     #: Rows not needed for the mineral-soil stock (``row``, ``plot_id``, ``reason``): organic
     #: layers above the mineral surface (forest floor), a pool of their own.
     not_needed: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["row", "plot_id", "reason"]))
+
+    @property
+    def layers(self) -> pd.DataFrame | None:
+        """The per-layer table (see the class docstring), built on first use and kept."""
+        if self.layers_builder is None:
+            return None
+        cached = self.__dict__.get("_layers")
+        if cached is None or cached[0] is not self.layers_builder:
+            cached = (self.layers_builder, self.layers_builder())
+            self.__dict__["_layers"] = cached
+        return cached[1]
 
 
 #: Deepest standard depth [cm]: the bottom_cm bound of the input model (io.schema).
@@ -147,21 +162,22 @@ def parse_depth(text: str | float | int) -> tuple[float, float]:
     return top, bottom
 
 
-def group_codes(frame: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+def group_codes(frame: pd.DataFrame, plot_codes: np.ndarray | None = None) -> tuple[np.ndarray, pd.DataFrame]:
     """Integer record code per row (plot x sampling date x core) and the key per record.
 
-    Codes follow the order in which records first appear in the input.
+    Codes follow the order in which records first appear in the input. ``plot_codes``: the
+    codes of ``plot_id`` alone when known (:meth:`HorizonTable.plot_codes`).
     """
     keys = [c for c in GROUP_COLUMNS if c in frame.columns]
     if keys == ["plot_id"]:
-        codes, _ = pd.factorize(frame["plot_id"], use_na_sentinel=False)
+        codes = factorize_runs(frame["plot_id"]) if plot_codes is None else plot_codes
     else:
         key_frame = frame[keys].astype("string").fillna("")
         codes = key_frame.groupby(keys, sort=False, dropna=False).ngroup().to_numpy()
     n_groups = int(codes.max()) + 1 if codes.size else 0
     first_pos = np.full(n_groups, len(frame), dtype=np.int64)
     np.minimum.at(first_pos, codes, np.arange(len(frame)))
-    return codes, frame.iloc[first_pos][keys].reset_index(drop=True)
+    return codes, frame[keys].iloc[first_pos].reset_index(drop=True)
 
 
 @dataclass
@@ -216,7 +232,7 @@ def estimate_stocks(table: HorizonTable, options: EstimateOptions | None = None)
     """
     opts = options or EstimateOptions()
     opts.check()
-    codes, keys = group_codes(table.frame)
+    codes, keys = group_codes(table.frame, table.plot_codes())
     rows = _row_arrays(table, codes, len(keys), opts)
     problems = [plausibility.explain_depth_order(table)] if len(table.problems) else []
     problems.append(_plausible_layers(table, rows, opts))
@@ -241,7 +257,8 @@ def estimate_stocks(table: HorizonTable, options: EstimateOptions | None = None)
     used = used[~plot_bad[codes[used]]]  # --strict may have rejected a stock
     out = _record_table(table, rows, used, fed, stock, extrapolated_cm, cand.logic, ptf_used, opts, keys)
     scored = ~plot_bad
-    layers = _layer_table(table, rows, used, fed, density, bd_source, ptf_used, basis, scored, opts)
+    layers = functools.partial(_layer_table, table, rows, used, fed, density, bd_source, ptf_used, basis, scored,
+                               opts)
     out = out[scored].reset_index(drop=True)
 
     # Rejected rows: rows with errors, and every row of a plot that could not be scored.
@@ -250,7 +267,8 @@ def estimate_stocks(table: HorizonTable, options: EstimateOptions | None = None)
     not_needed = _organic_not_needed(table, rows.organic & ~rejected, methods)
     methods.insert(0, _method_statement(opts))
     return EstimateResult(out, farm_summary(out), all_problems.reset_index(drop=True), rejects, len(codes),
-                          int(len(codes) - rejected.sum() - len(not_needed)), methods, layers, not_needed)
+                          int(len(codes) - rejected.sum() - len(not_needed)), methods, layers_builder=layers,
+                          not_needed=not_needed)
 
 
 def _organic_not_needed(table: HorizonTable, mask: np.ndarray, methods: list[str]) -> pd.DataFrame:
