@@ -138,7 +138,8 @@ def sniff_file(fh: BinaryIO, label: str, encoding: str | None = None) -> Encodin
     chunk, rows_before, seen_utf8_row = (head[3:] if name == "utf-8-sig" else head), 0, None
     while chunk:
         try:
-            decoder.decode(chunk)
+            if not (chunk.isascii() and decoder.getstate()[0] == b""):  # ASCII is UTF-8: no need to decode it
+                decoder.decode(chunk)
         except UnicodeDecodeError as exc:
             start = max(exc.start, 0)
             if encoding is not None:
