@@ -298,7 +298,8 @@ def _coalesce_soc(frame: pd.DataFrame, raw: RawTable, source_columns: dict[str, 
     ``soc_from`` names it. Two SOC columns that disagree on a row are a problem."""
     n = len(frame)
     soc = np.full(n, np.nan)
-    soc_from = np.full(n, "", dtype=object)
+    sources = ["", "soc_g_kg", "soc_pct", "som_pct"]
+    soc_from = np.zeros(n, dtype=np.int8)  # index into sources
     for canonical, factor, note in (
         ("soc_g_kg", 1.0, None),
         ("soc_pct", 10.0, "soc_pct x 10 -> soc_g_kg"),
@@ -314,17 +315,33 @@ def _coalesce_soc(frame: pd.DataFrame, raw: RawTable, source_columns: dict[str, 
             clash = ~np.isnan(soc) & ~np.isnan(values) & (np.abs(converted - soc) > 0.01 * np.maximum(soc, 1e-9))
             clash &= canonical != "som_pct"
         if clash.any():
-            msgs = [f"{v:g} ({c:g} g/kg) disagrees with {f} ({s:g} g/kg) on the same row"
+            msgs = [f"{v:g} ({c:g} g/kg) disagrees with {sources[f]} ({s:g} g/kg) on the same row"
                     for v, c, s, f in zip(values[clash], converted[clash], soc[clash], soc_from[clash])]
             problems.append(_problems(clash, raw, source_columns[canonical], "conflict", msgs, frame["plot_id"]))
         fill = np.isnan(soc) & ~np.isnan(values)
         if fill.any():
             soc[fill] = converted[fill]
-            soc_from[fill] = canonical
+            soc_from[fill] = sources.index(canonical)
             if note:
                 notes.append(note)
     frame["soc_g_kg"] = soc
-    frame["soc_from"] = soc_from
+    frame["soc_from"] = _text_column(soc_from, sources)
+
+
+def _text_column(codes: np.ndarray, labels: list[str]):
+    """``labels[codes]`` as the text column pandas would make of it (Arrow-backed strings
+    under pandas' string inference), built from the codes without a Python string per row.
+
+    >>> list(_text_column(np.array([1, 0, 1]), ["", "x"]))
+    ['x', '', 'x']
+    """
+    dtype = pd.Series(labels[:1], dtype=object).infer_objects().dtype if labels else np.dtype(object)
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+        import pyarrow as pa
+
+        dictionary = pa.DictionaryArray.from_arrays(pa.array(codes, type=pa.int32()), pa.array(labels, pa.string()))
+        return dtype.__from_arrow__(dictionary.cast(pa.string()))
+    return np.asarray(labels, dtype=object)[codes]
 
 
 def _range_problems(frame: pd.DataFrame, raw: RawTable, mapping: dict[str, tuple[str, float]],

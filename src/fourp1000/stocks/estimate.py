@@ -240,8 +240,9 @@ def estimate_stocks(table: HorizonTable, options: EstimateOptions | None = None)
     _adjoin(table, rows, opts, problems, methods)
     bd_source = _bulk_density_from_rows(rows, methods)
     ptf_used = _bulk_density_from_ptf(table, rows, opts, problems, methods)
-    bd_source[ptf_used != ""] = "ptf"
-    basis = _bd_basis_used(table, ptf_used)
+    by_ptf = ptf_used != ""
+    bd_source[by_ptf] = BD_SOURCES.index("ptf")
+    basis = _bd_basis_used(table, by_ptf)
     fed = _fine_earth_density(table, rows, opts, problems, basis)
     density = carbon_density(rows.soc, fed)
     cand = _candidates(rows, opts)
@@ -255,7 +256,7 @@ def estimate_stocks(table: HorizonTable, options: EstimateOptions | None = None)
         raise ValidationError(table.problem_list(all_problems))
 
     used = used[~plot_bad[codes[used]]]  # --strict may have rejected a stock
-    out = _record_table(table, rows, used, fed, stock, extrapolated_cm, cand.logic, ptf_used, opts, keys)
+    out = _record_table(table, rows, used, fed, stock, extrapolated_cm, cand.logic, ptf_used, by_ptf, opts, keys)
     scored = ~plot_bad
     layers = functools.partial(_layer_table, table, rows, used, fed, density, bd_source, ptf_used, basis, scored,
                                opts)
@@ -283,7 +284,7 @@ def _organic_not_needed(table: HorizonTable, mask: np.ndarray, methods: list[str
     positions = np.flatnonzero(mask)
     frame = table.frame
     out = pd.DataFrame({"row": frame["source_row"].to_numpy()[positions],
-                        "plot_id": frame["plot_id"].to_numpy()[positions],
+                        "plot_id": frame["plot_id"].iloc[positions].to_numpy(),
                         "reason": "organic layer above the mineral surface (forest floor): a pool apart from the "
                                   "mineral-soil stock"})
     if len(out):
@@ -334,7 +335,7 @@ def _adjoin(table: HorizonTable, rows: _Rows, opts: EstimateOptions, problems: l
     if not opts.depth_tolerance_cm > 0:
         return
     at = np.flatnonzero(rows.has_soc & ~rows.error_rows)
-    at = at[np.lexsort((rows.top[at], rows.codes[at]))]
+    at = at[_order_by_record_and_top(rows.codes[at], rows.top[at])]
     adj = depth_mod.adjoin_layers(rows.codes[at], rows.top[at], rows.bottom[at], opts.depth_tolerance_cm)
     if not adj.moved.any():
         return
@@ -371,15 +372,20 @@ def _row_arrays(table: HorizonTable, codes: np.ndarray, n_records: int, opts: Es
                  organic)
 
 
+#: Where the bulk density of a layer came from (``bd_source`` of the layer table), by code.
+BD_SOURCES = ("", "measured", "bd_rows", "ptf")
+
+
 def _bulk_density_from_rows(rows: _Rows, methods: list[str]) -> np.ndarray:
-    """Step 2: bulk density lent by BD-only rows of the same record; the source of each BD."""
-    source = np.where(np.isnan(rows.bd), "", "measured").astype(object)
+    """Step 2: bulk density lent by BD-only rows of the same record; the source of each BD
+    (a code of :data:`BD_SOURCES`)."""
+    source = np.where(np.isnan(rows.bd), 0, BD_SOURCES.index("measured")).astype(np.int8)
     lent = bd_from_bd_only_rows(rows.codes, rows.top, rows.bottom, rows.bd, rows.bd_only,
                                 rows.has_soc & np.isnan(rows.bd))
     took = ~np.isnan(lent)
     if took.any():
         rows.bd[took] = lent[took]
-        source[took] = "bd_rows"
+        source[took] = BD_SOURCES.index("bd_rows")
         methods.append(f"bulk density of {int(took.sum())} layers taken from bulk-density-only rows overlapping them")
     return source
 
@@ -416,11 +422,17 @@ def _bulk_density_from_ptf(table: HorizonTable, rows: _Rows, opts: EstimateOptio
     return ptf_used
 
 
-def _bd_basis_used(table: HorizonTable, ptf_used: np.ndarray) -> np.ndarray | str:
+def _bd_basis_used(table: HorizonTable, by_ptf: np.ndarray) -> np.ndarray | str:
     """Bulk-density basis of each row: the row's (or --bd-basis) for measured densities,
-    ``fine_earth`` for pedotransfer estimates (fine-earth densities by construction)."""
-    basis = table.frame["bd_basis"].to_numpy(dtype=object).copy()
-    basis[ptf_used != ""] = "fine_earth"
+    ``fine_earth`` for pedotransfer estimates (fine-earth densities by construction); one
+    string when every row has the same."""
+    column = table.frame["bd_basis"]
+    if len(column) and column.notna().all():  # the usual case, one basis for the file: no object array
+        first = column.iloc[0]
+        if (first == "fine_earth" or not by_ptf.any()) and bool((column == first).all()):
+            return first
+    basis = column.to_numpy(dtype=object).copy()
+    basis[by_ptf] = "fine_earth"
     return basis[0] if len(basis) and (basis == basis[0]).all() else basis
 
 
@@ -444,10 +456,21 @@ def _fine_earth_density(table: HorizonTable, rows: _Rows, opts: EstimateOptions,
 def _candidates(rows: _Rows, opts: EstimateOptions) -> _Candidates:
     """The layers meeting the interval, sorted by record and top, and their depth logic."""
     cand = np.flatnonzero(rows.in_interval & ~rows.error_rows)
-    order = cand[np.lexsort((rows.top[cand], rows.codes[cand]))]
+    order = cand[_order_by_record_and_top(rows.codes[cand], rows.top[cand])]
     lo, hi = _interval(rows.n_records, opts)
     logic = depth_mod.depth_logic(rows.codes[order], rows.top[order], rows.bottom[order], rows.n_records, lo, hi)
     return _Candidates(order, logic)
+
+
+def _order_by_record_and_top(codes: np.ndarray, top: np.ndarray) -> np.ndarray:
+    """``np.lexsort((top, codes))``; files usually list a plot's layers together and from the
+    top, so the order is checked first and the sort skipped when it holds."""
+    if codes.size > 1:
+        step = np.diff(codes)
+        in_order = bool(((step > 0) | ((step == 0) & (np.diff(top) >= 0))).all())
+    else:
+        in_order = True
+    return np.arange(codes.size) if in_order else np.lexsort((top, codes))
 
 
 def _interval(n_records: int, opts: EstimateOptions) -> tuple[np.ndarray, np.ndarray]:
@@ -633,13 +656,13 @@ def _extension_below(codes, top, bottom, density, n_records, reach, hi) -> np.nd
 
 def _record_table(table: HorizonTable, rows: _Rows, used: np.ndarray, fed: np.ndarray, stock: np.ndarray,
                   extrapolated_cm: np.ndarray, logic: depth_mod.DepthLogic, ptf_used: np.ndarray,
-                  opts: EstimateOptions, keys: pd.DataFrame) -> pd.DataFrame:
+                  by_ptf: np.ndarray, opts: EstimateOptions, keys: pd.DataFrame) -> pd.DataFrame:
     """One row per record (all records; the caller keeps the scored ones)."""
     frame, codes, n_records = table.frame, rows.codes, rows.n_records
     lo, hi = _interval(n_records, opts)
     ov = depth_mod.overlap_cm(rows.top[used], rows.bottom[used], lo[codes[used]], hi[codes[used]])
     soil_mass = np.bincount(codes[used], weights=fed[used] * ov * 100.0, minlength=n_records)
-    estimated = (ptf_used != "") & rows.in_interval
+    estimated = by_ptf & rows.in_interval
     out = keys.copy()
     if "farm_id" in frame:
         first_pos = np.full(n_records, len(codes), dtype=np.int64)
@@ -680,7 +703,7 @@ def _layer_table(table: HorizonTable, rows: _Rows, used: np.ndarray, fed: np.nda
         "bottom_cm": rows.bottom[at],
         "soc_g_kg": rows.soc[at],
         "bulk_density_g_cm3": rows.bd[at],
-        "bd_source": bd_source[at],
+        "bd_source": np.array(BD_SOURCES, dtype=object)[bd_source[at]],
         "bd_ptf": ptf_used[at],
         "coarse_fragments_pct": frame["coarse_fragments_pct"].to_numpy(dtype=float)[at],
         "coarse_fragments_mass_pct": cf_mass,
@@ -768,7 +791,10 @@ def _ptf_per_record(codes, ptf_used, mask, n_groups) -> np.ndarray:
     out = np.full(n_groups, "", dtype=object)
     if not mask.any():
         return out
-    names, inverse = np.unique(ptf_used[mask].astype(str), return_inverse=True)
+    found, uniques = pd.factorize(ptf_used[mask])  # hashed: a few names over many rows
+    names = np.asarray(uniques, dtype=str)
+    rank = np.argsort(np.argsort(names))  # names sorted, as np.unique gives them
+    names, inverse = np.sort(names), rank[found]
     flags = np.zeros(n_groups, dtype=np.int64)
     np.bitwise_or.at(flags, codes[mask], np.left_shift(1, inverse).astype(np.int64))
     for value in np.unique(flags[flags > 0]):
