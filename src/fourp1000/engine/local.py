@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import STREAM_BYTES, is_many  # noqa: F401 - re-exported: part of this module's interface
 from ..errors import InputError, ValidationError
 from ..io.columns import ColumnReport, resolve
 from ..io.horizons import HorizonTable
@@ -30,15 +31,8 @@ from .spill import Spill
 
 #: Default rows per part: about 300 MB of working memory for a layer table (measured, score).
 CHUNK_ROWS = 250_000
-#: Inputs at least this large are streamed without being asked (``--chunk-rows`` streams any size).
-STREAM_BYTES = 128 << 20
 _SUFFIXES = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl",
              ".parquet": "parquet", ".pq": "parquet"}
-
-
-def is_many(file: str) -> bool:
-    """Whether FILE names several files: a glob pattern or a folder (a partitioned Parquet dataset)."""
-    return file != "-" and (any(ch in file for ch in "*?[") or os.path.isdir(file))
 
 
 def source_files(file: str) -> list[Path]:

@@ -406,7 +406,7 @@ def frame_from_arrow(table, float_columns=()) -> pd.DataFrame:
     somewhere in the file, which a whole-file read turns into floats (the streaming
     engine reads a file in parts and must type each part as the whole would be).
     """
-    frame = table.to_pandas()
+    frame = table.to_pandas(split_blocks=True)  # a block per column: no copy to consolidate them
     for col in float_columns:
         if col in frame.columns and frame[col].dtype.kind in "iu":
             frame[col] = frame[col].astype("float64")

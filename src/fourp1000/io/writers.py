@@ -193,7 +193,13 @@ def records(frame: pd.DataFrame) -> list[dict]:
 
 def to_csv_text(frame: pd.DataFrame, *, sanitize: bool | None = None, quoting: str | None = None,
                 header: bool = True) -> str:
-    """CSV text: header, then one line per row; floats in shortest form, booleans true/false.
+    """:func:`to_csv_bytes` as text."""
+    return to_csv_bytes(frame, sanitize=sanitize, quoting=quoting, header=header).decode("utf-8")
+
+
+def to_csv_bytes(frame: pd.DataFrame, *, sanitize: bool | None = None, quoting: str | None = None,
+                 header: bool = True) -> bytes:
+    """CSV in UTF-8: header, then one line per row; floats in shortest form, booleans true/false.
 
     Text cells a spreadsheet would run as formulas are neutralised (:func:`neutralise`)
     unless ``sanitize`` is false (``None``: the context's setting, see :func:`sanitizing`).
@@ -212,7 +218,7 @@ def to_csv_text(frame: pd.DataFrame, *, sanitize: bool | None = None, quoting: s
     buf = io.BytesIO()
     pacsv.write_csv(table, buf, pacsv.WriteOptions(quoting_style=quoting, include_header=False))
     head = ",".join(_quote(str(c)) if quoting == "needed" else str(c) for c in frame.columns) + "\n"
-    return (head if header else "") + buf.getvalue().decode("utf-8")
+    return (head.encode("utf-8") if header else b"") + buf.getvalue()
 
 
 def csv_quoting(frame: pd.DataFrame) -> str:
@@ -600,6 +606,9 @@ def write_tables(
         if _is_terminal_path(output):
             raise OutputError("xlsx output is binary: use -o FILE.xlsx or redirect stdout", exit_code=2)
         atomic_write(output, to_xlsx_bytes(tables, sanitize=sanitize))
+        return
+    if fmt == "csv" and not to_stdout:  # a file takes the bytes as written: no round trip through str
+        atomic_write(output, to_csv_bytes(main, sanitize=sanitize))
         return
     if fmt == "csv":
         text = to_csv_text(main, sanitize=sanitize)
