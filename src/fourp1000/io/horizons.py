@@ -310,10 +310,11 @@ def _coalesce_soc(frame: pd.DataFrame, raw: RawTable, source_columns: dict[str, 
         values = frame[canonical].to_numpy(dtype=float)
         with np.errstate(over="ignore"):  # 1e308 % -> inf g/kg: out of range all the same
             converted = values * factor
-        with np.errstate(invalid="ignore", over="ignore"):
-            # SOM is its own measurement; only two SOC columns must agree.
-            clash = ~np.isnan(soc) & ~np.isnan(values) & (np.abs(converted - soc) > 0.01 * np.maximum(soc, 1e-9))
-            clash &= canonical != "som_pct"
+        # SOM is its own measurement; only two SOC columns must agree (none filled yet: nothing to compare).
+        clash = np.zeros(n, dtype=bool)
+        if canonical != "som_pct" and soc_from.any():
+            with np.errstate(invalid="ignore", over="ignore"):
+                clash = ~np.isnan(soc) & ~np.isnan(values) & (np.abs(converted - soc) > 0.01 * np.maximum(soc, 1e-9))
         if clash.any():
             msgs = [f"{v:g} ({c:g} g/kg) disagrees with {sources[f]} ({s:g} g/kg) on the same row"
                     for v, c, s, f in zip(values[clash], converted[clash], soc[clash], soc_from[clash])]
