@@ -326,23 +326,38 @@ def _coalesce_soc(frame: pd.DataFrame, raw: RawTable, source_columns: dict[str, 
             if note:
                 notes.append(note)
     frame["soc_g_kg"] = soc
-    frame["soc_from"] = _text_column(soc_from, sources)
+    frame["soc_from"] = text_column(soc_from, sources)
 
 
-def _text_column(codes: np.ndarray, labels: list[str]):
+def text_column(codes: np.ndarray, labels: list[str]):
     """``labels[codes]`` as the text column pandas would make of it (Arrow-backed strings
     under pandas' string inference), built from the codes without a Python string per row.
 
-    >>> list(_text_column(np.array([1, 0, 1]), ["", "x"]))
+    >>> list(text_column(np.array([1, 0, 1]), ["", "x"]))
     ['x', '', 'x']
     """
-    dtype = pd.Series(labels[:1], dtype=object).infer_objects().dtype if labels else np.dtype(object)
-    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+    dtype = _inferred_text_dtype()
+    if len(codes) and isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
         import pyarrow as pa
 
         dictionary = pa.DictionaryArray.from_arrays(pa.array(codes, type=pa.int32()), pa.array(labels, pa.string()))
         return dtype.__from_arrow__(dictionary.cast(pa.string()))
     return np.asarray(labels, dtype=object)[codes]
+
+
+def text_values(values: pd.Series):
+    """``values.to_numpy()`` of a text column, as the column pandas would make of it (see
+    :func:`text_column`): Arrow-backed text stays in Arrow, no Python string per row."""
+    dtype = _inferred_text_dtype()
+    arrow_text = isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"
+    if arrow_text and isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow" and values.notna().any():
+        return values.astype(dtype).array
+    return values.to_numpy()
+
+
+def _inferred_text_dtype():
+    """The dtype pandas gives a column made of Python strings (Arrow-backed under its string inference)."""
+    return pd.Series(["x"], dtype=object).infer_objects().dtype
 
 
 def _range_problems(frame: pd.DataFrame, raw: RawTable, mapping: dict[str, tuple[str, float]],
@@ -640,4 +655,4 @@ def _first_given(codes: np.ndarray, given: np.ndarray) -> np.ndarray:
 
 
 __all__ = ["BD_BASES", "PROBLEM_COLUMNS", "SAMPLING_YEARS", "HorizonTable", "date_problems", "normalise", "resolve_columns", "load_column_map",
-           "record_codes", "factorize_runs", "sheets_hint", "PLOT_LEVEL_ATTRIBUTES"]
+           "record_codes", "factorize_runs", "text_column", "text_values", "sheets_hint", "PLOT_LEVEL_ATTRIBUTES"]

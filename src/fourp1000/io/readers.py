@@ -186,10 +186,12 @@ def _with_rows(raw: RawTable) -> RawTable:
     """Skip rows whose cells are all empty (counted); no data rows left is an error."""
     frame = raw.frame
     if len(frame):
-        blank = frame.isna().all(axis=1).to_numpy().copy()
-        texts = [c for c in frame.columns if frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c])]
+        blank = _all_missing(frame, range(frame.shape[1]))
+        is_text = [frame.iloc[:, i].dtype == object or pd.api.types.is_string_dtype(frame.iloc[:, i])
+                   for i in range(frame.shape[1])]
+        texts = [c for c, t in zip(frame.columns, is_text) if t]
         if texts:  # cells holding only spaces are empty too
-            numbers_empty = frame.drop(columns=texts).isna().all(axis=1).to_numpy()
+            numbers_empty = _all_missing(frame, [i for i, t in enumerate(is_text) if not t])
             if numbers_empty.any():
                 sub = frame.loc[numbers_empty, texts].astype("string")
                 blank[numbers_empty] = sub.apply(lambda c: c.isna() | (c.str.strip() == "")).all(axis=1).to_numpy()
@@ -200,6 +202,17 @@ def _with_rows(raw: RawTable) -> RawTable:
         what = "header only" if len(raw.frame.columns) else "empty file"
         raise InputError(f"{raw.label}: no data rows ({what})")
     return raw
+
+
+def _all_missing(frame: pd.DataFrame, positions) -> np.ndarray:
+    """Rows whose cells in the columns at ``positions`` are all missing; column by column,
+    stopping when no row is left (the first filled column usually settles it)."""
+    out = np.ones(len(frame), dtype=bool)
+    for i in positions:
+        out &= frame.iloc[:, i].isna().to_numpy()
+        if not out.any():
+            break
+    return out
 
 
 def _looks_like_yaml(data: bytes) -> bool:

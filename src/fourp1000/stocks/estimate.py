@@ -30,7 +30,7 @@ import pandas as pd
 from . import depth as depth_mod
 from . import plausibility, reasons
 from ..errors import InputError, ValidationError
-from ..io.horizons import PROBLEM_COLUMNS, HorizonTable, factorize_runs
+from ..io.horizons import PROBLEM_COLUMNS, HorizonTable, factorize_runs, text_column, text_values
 from .ptf import PTF_CHOICES, estimate_bulk_density
 from ..io.schema import VAN_BEMMELEN
 from .depth_distribution import (REFERENCE_DEPTH_CM, extend_below_layer_t_c_ha, jobbagy_jackson_2000_beta,
@@ -667,7 +667,7 @@ def _record_table(table: HorizonTable, rows: _Rows, used: np.ndarray, fed: np.nd
     if "farm_id" in frame:
         first_pos = np.full(n_records, len(codes), dtype=np.int64)
         np.minimum.at(first_pos, codes, np.arange(len(codes)))
-        out.insert(1, "farm_id", frame["farm_id"].iloc[first_pos].to_numpy())
+        out.insert(1, "farm_id", text_values(frame["farm_id"].iloc[first_pos].reset_index(drop=True)))
     out["top_cm"] = lo
     out["bottom_cm"] = hi
     out["soc_stock_t_ha"] = stock
@@ -682,7 +682,8 @@ def _record_table(table: HorizonTable, rows: _Rows, used: np.ndarray, fed: np.nd
     out["bd_ptf"] = _ptf_per_record(codes, ptf_used, estimated, n_records)
     if "area_ha" in table.source_columns:
         out["area_ha"] = pd.Series(frame["area_ha"].to_numpy(dtype=float)).groupby(codes).first().to_numpy()
-    out["depth_method"] = opts.depth_method
+    out["depth_method"] = text_column(np.zeros(n_records, dtype=np.int8), [opts.depth_method]) if n_records \
+        else opts.depth_method
     return out
 
 
@@ -786,20 +787,18 @@ def _row_problems(table: HorizonTable, positions: np.ndarray, column: str, rule:
     })
 
 
-def _ptf_per_record(codes, ptf_used, mask, n_groups) -> np.ndarray:
-    """The PTF names used by each record, ';'-joined (vectorised with bit flags)."""
-    out = np.full(n_groups, "", dtype=object)
+def _ptf_per_record(codes, ptf_used, mask, n_groups):
+    """The PTF names used by each record, ';'-joined (vectorised with bit flags), as a text column."""
     if not mask.any():
-        return out
+        return text_column(np.zeros(n_groups, dtype=np.int8), [""])
     found, uniques = pd.factorize(ptf_used[mask])  # hashed: a few names over many rows
     names = np.asarray(uniques, dtype=str)
     rank = np.argsort(np.argsort(names))  # names sorted, as np.unique gives them
     names, inverse = np.sort(names), rank[found]
     flags = np.zeros(n_groups, dtype=np.int64)
     np.bitwise_or.at(flags, codes[mask], np.left_shift(1, inverse).astype(np.int64))
-    for value in np.unique(flags[flags > 0]):
-        out[flags == value] = ";".join(n for i, n in enumerate(names) if value >> i & 1 and n)
-    return out
+    sets, which = np.unique(flags, return_inverse=True)  # each distinct set of PTFs named once
+    return text_column(which, [";".join(n for i, n in enumerate(names) if value >> i & 1 and n) for value in sets])
 
 
 def farm_summary(plots: pd.DataFrame) -> pd.DataFrame | None:
