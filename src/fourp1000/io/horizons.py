@@ -339,9 +339,9 @@ def text_column(codes: np.ndarray, labels: list[str]):
     dtype = _inferred_text_dtype()
     if len(codes) and isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
         import pyarrow as pa
+        import pyarrow.compute as pc
 
-        dictionary = pa.DictionaryArray.from_arrays(pa.array(codes, type=pa.int32()), pa.array(labels, pa.string()))
-        return dtype.__from_arrow__(dictionary.cast(pa.string()))
+        return dtype.__from_arrow__(pc.take(pa.array(labels, pa.string()), pa.array(codes)))
     return np.asarray(labels, dtype=object)[codes]
 
 
@@ -394,7 +394,7 @@ def _bd_basis(frame: pd.DataFrame, raw: RawTable, source_columns: dict[str, str]
               problems: list) -> None:
     """Bulk-density basis per row (``default`` where not given); unknown bases are problems."""
     if "bd_basis" not in frame:
-        frame["bd_basis"] = default
+        frame["bd_basis"] = text_column(np.zeros(len(frame), dtype=np.int8), [default]) if len(frame) else default
         return
     basis = frame["bd_basis"].astype("string").str.strip().fillna(default)
     bad = ~basis.isin(BD_BASES).to_numpy()
@@ -649,7 +649,13 @@ def _first_given(codes: np.ndarray, given: np.ndarray) -> np.ndarray:
     n = len(codes)
     first = np.full(int(codes.max(initial=-1)) + 2, n, dtype=np.int64)
     at = np.flatnonzero(given)
-    np.minimum.at(first, codes[at] + 1, at)
+    group = codes[at] + 1
+    if group.size and bool((group[1:] >= group[:-1]).all()):  # groups in runs (usual): a run's first row
+        starts = np.ones(group.size, dtype=bool)
+        starts[1:] = group[1:] != group[:-1]
+        first[group[starts]] = at[starts]
+    else:
+        np.minimum.at(first, group, at)
     first[first == n] = -1
     return first[codes + 1]
 
