@@ -125,6 +125,40 @@ def _fallback(body: bytes, start: int, label: str, offset: int = 0) -> Encoding:
                                "(--encoding sets the encoding)")
 
 
+class _RowCounter:
+    """Line breaks in the chunks of ``fh`` read so far, counted only when a message needs a
+    row number: a seekable file is read again up to the chunk at hand, other streams are
+    counted as they pass."""
+
+    def __init__(self, fh: BinaryIO):
+        self.fh, self.lazy = fh, fh.seekable()
+        self.start = self.chunk_start = fh.tell() if self.lazy else 0
+        self.count = 0  # line breaks so far (streams that cannot seek)
+
+    def passed(self, chunk: bytes) -> None:
+        """``chunk`` is done with; the next one starts where the file now stands."""
+        if self.lazy:
+            self.chunk_start = self.fh.tell()
+        else:
+            self.count += chunk.count(b"\n")
+
+    def before(self, chunk: bytes) -> int:
+        """Line breaks before ``chunk``, the chunk at hand."""
+        if not self.lazy:
+            return self.count
+        here = self.fh.tell()
+        self.fh.seek(self.start)
+        todo, n = self.chunk_start - self.start, 0
+        while todo > 0:
+            block = self.fh.read(min(todo, _CHUNK))
+            if not block:
+                break
+            n += block.count(b"\n")
+            todo -= len(block)
+        self.fh.seek(here)
+        return n
+
+
 def sniff_file(fh: BinaryIO, label: str, encoding: str | None = None) -> Encoding:
     """:func:`sniff_bytes` on a file read in chunks (a file larger than memory is checked too).
 
@@ -133,15 +167,17 @@ def sniff_file(fh: BinaryIO, label: str, encoding: str | None = None) -> Encodin
     if encoding is not None and check_encoding_name(encoding).replace("_", "-") not in _UTF8_NAMES | {"utf-8"}:
         return sniff_bytes(fh.read(), label, encoding)  # non-UTF-8 codecs: decoded whole, checked whole
     decoder = codecs.getincrementaldecoder("utf-8")()
+    rows = _RowCounter(fh)
     head = fh.read(_CHUNK)
     name = "utf-8-sig" if head.startswith(_BOM) and encoding is None else "utf-8"
-    chunk, rows_before, seen_utf8_row = (head[3:] if name == "utf-8-sig" else head), 0, None
+    chunk, seen_utf8_row = (head[3:] if name == "utf-8-sig" else head), None
     while chunk:
         try:
             if not (chunk.isascii() and decoder.getstate()[0] == b""):  # ASCII is UTF-8: no need to decode it
                 decoder.decode(chunk)
         except UnicodeDecodeError as exc:
             start = max(exc.start, 0)
+            rows_before = rows.before(chunk)
             if encoding is not None:
                 raise InputError(f"{label}: row {rows_before + _row_at(chunk, start, 1)}: byte "
                                  f"0x{chunk[start]:02x} cannot be decoded as {encoding}; check --encoding") from None
@@ -159,8 +195,8 @@ def sniff_file(fh: BinaryIO, label: str, encoding: str | None = None) -> Encodin
                                        "not UTF-8 (--encoding sets the encoding)")
         if seen_utf8_row is None and not chunk.isascii():
             found = _UTF8_CHAR.search(chunk)
-            seen_utf8_row = None if found is None else rows_before + _row_at(chunk, found.start(), 1)
-        rows_before += chunk.count(b"\n")
+            seen_utf8_row = None if found is None else rows.before(chunk) + _row_at(chunk, found.start(), 1)
+        rows.passed(chunk)
         chunk = fh.read(_CHUNK)
     try:
         decoder.decode(b"", final=True)
