@@ -111,6 +111,8 @@ def sanitize_frame(frame: pd.DataFrame) -> pd.DataFrame:
         values = frame.iloc[:, i]
         if not (values.dtype == object or isinstance(values.dtype, (pd.StringDtype, pd.CategoricalDtype))):
             continue
+        if not _may_hold(values, "".join(_FORMULA_START)):
+            continue
         text = values.astype("string")
         risky = text.str.startswith(_FORMULA_START).fillna(False).astype(bool)
         if not risky.any():
@@ -227,9 +229,31 @@ def csv_quoting(frame: pd.DataFrame) -> str:
         return "needed"
     for col in frame.columns:
         if not (pd.api.types.is_numeric_dtype(frame[col]) or pd.api.types.is_bool_dtype(frame[col])):
+            if not _may_hold(frame[col], ',"\r\n'):
+                continue
             if frame[col].astype("string").str.contains(r'[,"\r\n]', regex=True).fillna(False).any():
                 return "needed"
     return "none"
+
+
+def _may_hold(values: pd.Series, chars: str) -> bool:
+    """False when no text cell of ``values`` can hold any of ``chars`` (ASCII): Arrow-backed
+    text is checked on its character buffers at once; other columns are always maybe."""
+    arrow = getattr(values.array, "__arrow_array__", None)
+    if arrow is None:
+        return True
+    data = arrow()
+    wanted = chars.encode("ascii")
+    for chunk in getattr(data, "chunks", [data]):
+        buffers = chunk.buffers()
+        if len(buffers) != 3 or buffers[2] is None:
+            if len(chunk) - chunk.null_count:  # not plain text: cannot tell
+                return True
+            continue
+        held = memoryview(buffers[2]).tobytes()
+        if any(bytes([c]) in held for c in wanted):
+            return True
+    return False
 
 
 def _quote(text: str) -> str:
