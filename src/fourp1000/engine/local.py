@@ -19,11 +19,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import STREAM_BYTES, is_many  # noqa: F401 - re-exported: part of this module's interface
 from ..errors import InputError, ValidationError
 from ..io.columns import ColumnReport, resolve
 from ..io.horizons import HorizonTable
 from ..io.readers import RawTable, detect_dialect, detect_encoding, frame_from_arrow, skip_blank_rows
+from . import STREAM_BYTES, is_many  # noqa: F401 - re-exported: part of this module's interface
 from .merge import merge_methods, merge_reports
 from .progress import Progress
 from .sources import Layout, NotStreamable, Part, Source, header, parts, scan
