@@ -125,6 +125,21 @@ def _fallback(body: bytes, start: int, label: str, offset: int = 0) -> Encoding:
                                "(--encoding sets the encoding)")
 
 
+def utf8_sample_name(sample: bytes) -> str | None:
+    """The name :func:`sniff_file` gives a file that is UTF-8 throughout and begins with
+    ``sample`` (``utf-8-sig`` after a byte-order mark, else ``utf-8``); None when ``sample``
+    itself is not UTF-8 (a character cut at its end is allowed).
+
+    >>> utf8_sample_name("café".encode()), utf8_sample_name(b"caf\xe9,1")
+    ('utf-8', None)
+    """
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
+    except UnicodeDecodeError:
+        return None
+    return "utf-8-sig" if sample.startswith(_BOM) else "utf-8"
+
+
 class _RowCounter:
     """Line breaks in the chunks of ``fh`` read so far, counted only when a message needs a
     row number: a seekable file is read again up to the chunk at hand, other streams are
@@ -295,4 +310,4 @@ def read_yaml_file(path: str, *, size_limit: str = "MAX_CONFIG_BYTES"):
     return load_yaml(data, str(path), size_limit=size_limit)
 
 
-__all__ = ["printable", "Encoding", "check_encoding_name", "sniff_bytes", "sniff_file", "decode", "load_yaml", "read_yaml_file"]
+__all__ = ["printable", "Encoding", "check_encoding_name", "sniff_bytes", "sniff_file", "utf8_sample_name", "decode", "load_yaml", "read_yaml_file"]
