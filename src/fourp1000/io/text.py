@@ -130,7 +130,7 @@ def utf8_sample_name(sample: bytes) -> str | None:
     ``sample`` (``utf-8-sig`` after a byte-order mark, else ``utf-8``); None when ``sample``
     itself is not UTF-8 (a character cut at its end is allowed).
 
-    >>> utf8_sample_name("café".encode()), utf8_sample_name("café".encode("latin-1"))
+    >>> utf8_sample_name("café".encode()), utf8_sample_name("café,1".encode("latin-1"))
     ('utf-8', None)
     """
     try:
