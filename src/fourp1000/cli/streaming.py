@@ -46,10 +46,7 @@ def streamed_source(file: str, fmt: str, *, chunk_rows, whole: str | None, colum
     that depends on them (compare: the bootstrap over replicate cores), or None.
     A folder or glob is always streamed: what would need it whole is then a usage error.
     """
-    from ..engine.local import STREAM_BYTES, is_many, open_source, plan
-    from ..engine.sources import NotStreamable
-    from ..io.writers import STREAM_FORMATS
-    from .common import input_extras
+    from ..engine import STREAM_BYTES, is_many  # the engine itself only when it streams
 
     if file == "-":
         if chunk_rows is not None:
@@ -58,6 +55,11 @@ def streamed_source(file: str, fmt: str, *, chunk_rows, whole: str | None, colum
     many = is_many(file)
     if not many and chunk_rows is None and (not os.path.isfile(file) or os.path.getsize(file) < STREAM_BYTES):
         return None
+    from ..engine.local import open_source, plan
+    from ..engine.sources import NotStreamable
+    from ..io.writers import STREAM_FORMATS
+    from .common import input_extras
+
     reason = whole or (None if fmt in STREAM_FORMATS else f"-f {fmt} needs the whole result")
     if reason:
         if many:

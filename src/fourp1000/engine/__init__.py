@@ -17,3 +17,14 @@ order of the input, so that a streamed run writes what the in-memory run writes.
 
 See docs/scale.md.
 """
+
+import os
+
+#: Inputs at least this large are streamed without being asked (``--chunk-rows`` streams any size).
+#: Here, not in :mod:`~fourp1000.engine.local`, so that deciding not to stream imports nothing.
+STREAM_BYTES = 128 << 20
+
+
+def is_many(file: str) -> bool:
+    """Whether FILE names several files: a glob pattern or a folder (a partitioned Parquet dataset)."""
+    return file != "-" and (any(ch in file for ch in "*?[") or os.path.isdir(file))

@@ -23,6 +23,7 @@ from ..errors import InputError, ValidationError
 from ..io.columns import ColumnReport, resolve
 from ..io.horizons import HorizonTable
 from ..io.readers import RawTable, detect_dialect, detect_encoding, frame_from_arrow, skip_blank_rows
+from . import STREAM_BYTES, is_many  # noqa: F401 - re-exported: part of this module's interface
 from .merge import merge_methods, merge_reports
 from .progress import Progress
 from .sources import Layout, NotStreamable, Part, Source, header, parts, scan
@@ -30,15 +31,8 @@ from .spill import Spill
 
 #: Default rows per part: about 300 MB of working memory for a layer table (measured, score).
 CHUNK_ROWS = 250_000
-#: Inputs at least this large are streamed without being asked (``--chunk-rows`` streams any size).
-STREAM_BYTES = 128 << 20
 _SUFFIXES = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl",
              ".parquet": "parquet", ".pq": "parquet"}
-
-
-def is_many(file: str) -> bool:
-    """Whether FILE names several files: a glob pattern or a folder (a partitioned Parquet dataset)."""
-    return file != "-" and (any(ch in file for ch in "*?[") or os.path.isdir(file))
 
 
 def source_files(file: str) -> list[Path]:

@@ -68,6 +68,15 @@ class HorizonTable:
     source_columns: dict[str, str] = field(default_factory=dict)  # canonical -> user's column
     columns: ColumnReport = field(default_factory=ColumnReport)
 
+    def plot_codes(self) -> np.ndarray:
+        """Integer code per row of ``frame`` for its ``plot_id`` (:func:`factorize_runs`:
+        order of first appearance, a missing id a group of its own); computed once."""
+        cached = self.__dict__.get("_plot_codes")
+        if cached is None or cached[0] is not self.frame or len(cached[1]) != len(self.frame):
+            cached = (self.frame, factorize_runs(self.frame["plot_id"]))
+            self.__dict__["_plot_codes"] = cached
+        return cached[1]
+
     def problem_list(self, problems: pd.DataFrame | None = None) -> list[Problem]:
         """Problems as :class:`~fourp1000.errors.Problem` objects, in row order."""
         frame = self.problems if problems is None else problems
@@ -142,10 +151,11 @@ def normalise(
         if name not in frame:
             frame[name] = np.nan
     problems.extend(_range_problems(frame, raw, mapping, source_columns))
-    problems.extend(_depth_row_problems(frame, raw, source_columns, plot_id, _flagged(problems)))
+    plot_codes = factorize_runs(plot_id)  # the one factorisation of plot_id, kept on the table
+    problems.extend(_depth_row_problems(frame, raw, source_columns, plot_id, _flagged(problems), plot_codes))
     problems.extend(date_problems(frame, raw, source_columns, plot_id))
     problems.extend(_texture_problems(frame, raw, plot_id))
-    problems.extend(_conflicting_plot_attributes(frame, raw, source_columns, plot_id))
+    problems.extend(_conflicting_plot_attributes(frame, raw, source_columns, plot_id, plot_codes))
     _bd_basis(frame, raw, source_columns, bd_basis, problems)
     problem_frame = (
         pd.concat(problems, ignore_index=True) if problems else pd.DataFrame(columns=PROBLEM_COLUMNS)
@@ -156,7 +166,9 @@ def normalise(
     blank = raw.dialect.get("blank_rows", 0)
     if blank:
         report.notes.append(f"{blank} blank row{'s' if blank != 1 else ''} skipped")
-    return HorizonTable(frame, problem_frame, raw.label, raw.frame, sorted(set(notes)), source_columns, report)
+    table = HorizonTable(frame, problem_frame, raw.label, raw.frame, sorted(set(notes)), source_columns, report)
+    table.__dict__["_plot_codes"] = (frame, plot_codes)
+    return table
 
 
 def _file_columns(raw: RawTable, column_map: dict | None) -> Resolution:
@@ -286,7 +298,8 @@ def _coalesce_soc(frame: pd.DataFrame, raw: RawTable, source_columns: dict[str, 
     ``soc_from`` names it. Two SOC columns that disagree on a row are a problem."""
     n = len(frame)
     soc = np.full(n, np.nan)
-    soc_from = np.full(n, "", dtype=object)
+    sources = ["", "soc_g_kg", "soc_pct", "som_pct"]
+    soc_from = np.zeros(n, dtype=np.int8)  # index into sources
     for canonical, factor, note in (
         ("soc_g_kg", 1.0, None),
         ("soc_pct", 10.0, "soc_pct x 10 -> soc_g_kg"),
@@ -297,22 +310,54 @@ def _coalesce_soc(frame: pd.DataFrame, raw: RawTable, source_columns: dict[str, 
         values = frame[canonical].to_numpy(dtype=float)
         with np.errstate(over="ignore"):  # 1e308 % -> inf g/kg: out of range all the same
             converted = values * factor
-        with np.errstate(invalid="ignore", over="ignore"):
-            # SOM is its own measurement; only two SOC columns must agree.
-            clash = ~np.isnan(soc) & ~np.isnan(values) & (np.abs(converted - soc) > 0.01 * np.maximum(soc, 1e-9))
-            clash &= canonical != "som_pct"
+        # SOM is its own measurement; only two SOC columns must agree (none filled yet: nothing to compare).
+        clash = np.zeros(n, dtype=bool)
+        if canonical != "som_pct" and soc_from.any():
+            with np.errstate(invalid="ignore", over="ignore"):
+                clash = ~np.isnan(soc) & ~np.isnan(values) & (np.abs(converted - soc) > 0.01 * np.maximum(soc, 1e-9))
         if clash.any():
-            msgs = [f"{v:g} ({c:g} g/kg) disagrees with {f} ({s:g} g/kg) on the same row"
+            msgs = [f"{v:g} ({c:g} g/kg) disagrees with {sources[f]} ({s:g} g/kg) on the same row"
                     for v, c, s, f in zip(values[clash], converted[clash], soc[clash], soc_from[clash])]
             problems.append(_problems(clash, raw, source_columns[canonical], "conflict", msgs, frame["plot_id"]))
         fill = np.isnan(soc) & ~np.isnan(values)
         if fill.any():
             soc[fill] = converted[fill]
-            soc_from[fill] = canonical
+            soc_from[fill] = sources.index(canonical)
             if note:
                 notes.append(note)
     frame["soc_g_kg"] = soc
-    frame["soc_from"] = soc_from
+    frame["soc_from"] = text_column(soc_from, sources)
+
+
+def text_column(codes: np.ndarray, labels: list[str]):
+    """``labels[codes]`` as the text column pandas would make of it (Arrow-backed strings
+    under pandas' string inference), built from the codes without a Python string per row.
+
+    >>> list(text_column(np.array([1, 0, 1]), ["", "x"]))
+    ['x', '', 'x']
+    """
+    dtype = _inferred_text_dtype()
+    if len(codes) and isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        return dtype.__from_arrow__(pc.take(pa.array(labels, pa.string()), pa.array(codes)))
+    return np.asarray(labels, dtype=object)[codes]
+
+
+def text_values(values: pd.Series):
+    """``values.to_numpy()`` of a text column, as the column pandas would make of it (see
+    :func:`text_column`): Arrow-backed text stays in Arrow, no Python string per row."""
+    dtype = _inferred_text_dtype()
+    arrow_text = isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"
+    if arrow_text and isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow" and values.notna().any():
+        return values.astype(dtype).array
+    return values.to_numpy()
+
+
+def _inferred_text_dtype():
+    """The dtype pandas gives a column made of Python strings (Arrow-backed under its string inference)."""
+    return pd.Series(["x"], dtype=object).infer_objects().dtype
 
 
 def _range_problems(frame: pd.DataFrame, raw: RawTable, mapping: dict[str, tuple[str, float]],
@@ -349,7 +394,7 @@ def _bd_basis(frame: pd.DataFrame, raw: RawTable, source_columns: dict[str, str]
               problems: list) -> None:
     """Bulk-density basis per row (``default`` where not given); unknown bases are problems."""
     if "bd_basis" not in frame:
-        frame["bd_basis"] = default
+        frame["bd_basis"] = text_column(np.zeros(len(frame), dtype=np.int8), [default]) if len(frame) else default
         return
     basis = frame["bd_basis"].astype("string").str.strip().fillna(default)
     bad = ~basis.isin(BD_BASES).to_numpy()
@@ -419,8 +464,13 @@ def _flagged(problems: list[pd.DataFrame]) -> dict[str, np.ndarray]:
 
 
 def _depth_row_problems(frame: pd.DataFrame, raw: RawTable, cols: dict[str, str], plot_id: pd.Series,
-                        flagged: dict[str, np.ndarray] | None = None) -> list:
-    """Depths missing, negative or in the wrong order (a cell that is not a number is not also "empty")."""
+                        flagged: dict[str, np.ndarray] | None = None, plot_codes: np.ndarray | None = None) -> list:
+    """Depths missing, negative or in the wrong order (a cell that is not a number is not also "empty").
+
+    ``plot_codes``: :func:`factorize_runs` of ``plot_id`` (computed here when not given).
+    """
+    if plot_codes is None:
+        plot_codes = factorize_runs(plot_id)
     top = frame["top_cm"].to_numpy(dtype=float)
     bottom = frame["bottom_cm"].to_numpy(dtype=float)
     out = []
@@ -435,8 +485,9 @@ def _depth_row_problems(frame: pd.DataFrame, raw: RawTable, cols: dict[str, str]
         order = ~negative & (top >= bottom)
         # Forest floor (L/F/H, Oi/Oe/Oa) written above the mineral surface of a profile that has mineral layers:
         # a pool of its own, not needed (stocks.estimate); a profile wholly above 0 cm is depths written negative.
-        mineral = pd.Series((top >= 0) & (bottom > 0)).groupby(plot_id.astype("string").fillna("").to_numpy())
-        organic = negative & (bottom <= 0) & (top < bottom) & mineral.transform("any").to_numpy(dtype=bool)
+        mineral = (top >= 0) & (bottom > 0)
+        plot_has_mineral = np.bincount(plot_codes, weights=mineral, minlength=1) > 0
+        organic = negative & (bottom <= 0) & (top < bottom) & plot_has_mineral[plot_codes]
     if organic.any():
         msgs = [f"layer {t:g} to {b:g} cm lies above the mineral surface: an organic layer (forest floor), a carbon "
                 "pool apart from the mineral-soil stock; not needed" for t, b in zip(top[organic], bottom[organic])]
@@ -514,9 +565,53 @@ PLOT_LEVEL_ATTRIBUTES = ("farm_id", "area_ha", "climate_zone", "soil_class", "la
                          "practices")
 
 
-def record_codes(frame: pd.DataFrame) -> np.ndarray:
-    """Integer code per row for its plot and sampling date (-1 where plot_id is missing)."""
-    codes, _ = pd.factorize(frame["plot_id"], use_na_sentinel=True)
+def factorize_runs(values: pd.Series) -> np.ndarray:
+    """Integer code per row, as ``pd.factorize(values, use_na_sentinel=False)[0]``: codes in
+    order of first appearance, missing values one group of their own.
+
+    Layers of a plot usually come together in a file, so only the first value of each run
+    of equal values is hashed (a comparison of neighbours finds the runs); the codes are the
+    same whatever the order of the rows.
+
+    Examples
+    --------
+    >>> factorize_runs(pd.Series(["b", "b", "a", None, None, "b"], dtype="string")).tolist()
+    [0, 0, 1, 2, 2, 0]
+    """
+    n = len(values)
+    if n < 2:
+        return pd.factorize(values, use_na_sentinel=False)[0]
+    missing = values.isna().to_numpy()
+    same = _same_as_previous(values) & ~missing[1:] & ~missing[:-1] | (missing[1:] & missing[:-1])
+    head = np.ones(n, dtype=bool)
+    head[1:] = ~same
+    head_codes, _ = pd.factorize(values.iloc[np.flatnonzero(head)], use_na_sentinel=False)
+    return head_codes[np.cumsum(head) - 1]
+
+
+def _same_as_previous(values: pd.Series) -> np.ndarray:
+    """``values[i] == values[i - 1]`` for i >= 1 (False where either is missing)."""
+    arrow = getattr(values.array, "__arrow_array__", None)
+    if arrow is not None:  # Arrow-backed text: compared in Arrow, no Python objects made
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        data = arrow()
+        data = data.combine_chunks() if isinstance(data, pa.ChunkedArray) else data
+        eq = pc.fill_null(pc.equal(data.slice(1), data.slice(0, len(data) - 1)), False)
+        return eq.to_numpy(zero_copy_only=False)
+    array = values.to_numpy(dtype=object if values.dtype == object else None)
+    with np.errstate(invalid="ignore"):
+        eq = array[1:] == array[:-1]
+    return np.asarray(pd.Series(eq).fillna(False), dtype=bool) if eq.dtype == object else np.asarray(eq, dtype=bool)
+
+
+def record_codes(frame: pd.DataFrame, plot_codes: np.ndarray | None = None) -> np.ndarray:
+    """Integer code per row for its plot and sampling date (-1 where plot_id is missing);
+    ``plot_codes``: :func:`factorize_runs` of ``plot_id`` when already known."""
+    if plot_codes is None:
+        plot_codes = factorize_runs(frame["plot_id"])
+    codes = np.where(frame["plot_id"].isna().to_numpy(), -1, plot_codes)
     if "sampled_on" in frame:
         when, _ = pd.factorize(frame["sampled_on"], use_na_sentinel=False)
         pair = codes.astype(np.int64) * (int(when.max()) + 1 if when.size else 1) + when
@@ -524,25 +619,46 @@ def record_codes(frame: pd.DataFrame) -> np.ndarray:
     return codes
 
 
-def _conflicting_plot_attributes(frame: pd.DataFrame, raw: RawTable, cols: dict[str, str], plot_id: pd.Series) -> list:
+def _conflicting_plot_attributes(frame: pd.DataFrame, raw: RawTable, cols: dict[str, str], plot_id: pd.Series,
+                                 plot_codes: np.ndarray | None = None) -> list:
     """Plot attributes may repeat on each layer row, but must then agree (per plot and sampling date)."""
     out = []
     present = [name for name in PLOT_LEVEL_ATTRIBUTES if name in cols]
     if not present:
         return out
-    codes = record_codes(frame)
+    codes = record_codes(frame, plot_codes)
     for name in present:
         values = frame[name]
-        if values.notna().sum() <= 1:
+        given = values.notna().to_numpy()
+        if given.sum() <= 1:
             continue
-        first = values.groupby(codes, sort=False).transform("first")
-        first.index = values.index
-        differs = (values.notna() & first.notna() & (values != first)).to_numpy() & (codes >= 0)
+        first = _first_given(codes, given)  # per row: its plot's first row with a value
+        value_codes = factorize_runs(values)  # equal values, equal codes: compared as integers
+        differs = given & (codes >= 0) & (first >= 0)
+        differs[differs] = value_codes[differs] != value_codes[first[differs]]
         if differs.any():
-            msgs = [f"{name} {v} differs from {f} on the plot's first row" for v, f in zip(values[differs], first[differs])]
+            shown = values.iloc[first[differs]]
+            msgs = [f"{name} {v} differs from {f} on the plot's first row" for v, f in zip(values[differs], shown)]
             out.append(_problems(differs, raw, cols[name], "conflict", msgs, plot_id))
     return out
 
 
+def _first_given(codes: np.ndarray, given: np.ndarray) -> np.ndarray:
+    """Per row, the position of the first row of its group (``codes``, -1 a group too) where
+    ``given``, or -1 when the group has none."""
+    n = len(codes)
+    first = np.full(int(codes.max(initial=-1)) + 2, n, dtype=np.int64)
+    at = np.flatnonzero(given)
+    group = codes[at] + 1
+    if group.size and bool((group[1:] >= group[:-1]).all()):  # groups in runs (usual): a run's first row
+        starts = np.ones(group.size, dtype=bool)
+        starts[1:] = group[1:] != group[:-1]
+        first[group[starts]] = at[starts]
+    else:
+        np.minimum.at(first, group, at)
+    first[first == n] = -1
+    return first[codes + 1]
+
+
 __all__ = ["BD_BASES", "PROBLEM_COLUMNS", "SAMPLING_YEARS", "HorizonTable", "date_problems", "normalise", "resolve_columns", "load_column_map",
-           "record_codes", "sheets_hint", "PLOT_LEVEL_ATTRIBUTES"]
+           "record_codes", "factorize_runs", "text_column", "text_values", "sheets_hint", "PLOT_LEVEL_ATTRIBUTES"]

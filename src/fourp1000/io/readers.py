@@ -21,7 +21,7 @@ import pandas as pd
 
 from .. import limits
 from ..errors import InputError
-from .text import Encoding, load_yaml, sniff_bytes, sniff_file
+from .text import Encoding, load_yaml, sniff_bytes, sniff_file, utf8_sample_name
 
 ID_COLUMNS = ("plot_id", "farm_id", "core_id", "sampled_on", "climate_id")
 _SNIFF_BYTES = 256 * 1024
@@ -186,10 +186,12 @@ def _with_rows(raw: RawTable) -> RawTable:
     """Skip rows whose cells are all empty (counted); no data rows left is an error."""
     frame = raw.frame
     if len(frame):
-        blank = frame.isna().all(axis=1).to_numpy().copy()
-        texts = [c for c in frame.columns if frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c])]
+        blank = _all_missing(frame, range(frame.shape[1]))
+        is_text = [frame.iloc[:, i].dtype == object or pd.api.types.is_string_dtype(frame.iloc[:, i])
+                   for i in range(frame.shape[1])]
+        texts = [c for c, t in zip(frame.columns, is_text) if t]
         if texts:  # cells holding only spaces are empty too
-            numbers_empty = frame.drop(columns=texts).isna().all(axis=1).to_numpy()
+            numbers_empty = _all_missing(frame, [i for i, t in enumerate(is_text) if not t])
             if numbers_empty.any():
                 sub = frame.loc[numbers_empty, texts].astype("string")
                 blank[numbers_empty] = sub.apply(lambda c: c.isna() | (c.str.strip() == "")).all(axis=1).to_numpy()
@@ -200,6 +202,17 @@ def _with_rows(raw: RawTable) -> RawTable:
         what = "header only" if len(raw.frame.columns) else "empty file"
         raise InputError(f"{raw.label}: no data rows ({what})")
     return raw
+
+
+def _all_missing(frame: pd.DataFrame, positions) -> np.ndarray:
+    """Rows whose cells in the columns at ``positions`` are all missing; column by column,
+    stopping when no row is left (the first filled column usually settles it)."""
+    out = np.ones(len(frame), dtype=bool)
+    for i in positions:
+        out &= frame.iloc[:, i].isna().to_numpy()
+        if not out.any():
+            break
+    return out
 
 
 def _looks_like_yaml(data: bytes) -> bool:
@@ -298,6 +311,10 @@ def read_csv_path(
     """Read a CSV file: its encoding checked over the whole file (:mod:`fourp1000.io.text`),
     separator and decimal mark sniffed from its start, its header checked (columns)."""
     label = label or str(path)
+    if encoding is None:
+        fast = _read_utf8_arrow(path, label, sep, decimal, thousands, header_row)
+        if fast is not None:
+            return fast
     with open(path, "rb") as fh:
         sample = fh.read(_SNIFF_BYTES)
         if not sample.strip():
@@ -323,6 +340,33 @@ def read_csv_path(
         raise InputError(f"{label}: cannot read as CSV (sep {sep!r}, encoding {found.name}): "
                          f"{_first_line(exc)}") from exc
     return _finish_csv(frame, label, dialect, header_row, header=header)
+
+
+def _read_utf8_arrow(path: Path, label: str, sep: str | None, decimal: str | None, thousands: str | None,
+                     header_row: int | None) -> RawTable | None:
+    """The plain case read at once: a file whose start is UTF-8, with a ``.`` decimal mark, read
+    by Arrow without a pass of its own over the encoding, since Arrow checks every text cell
+    (a column holding other bytes comes back as binary: then None, and the caller checks the
+    whole file as usual, as it does for every case this does not read)."""
+    with open(path, "rb") as fh:
+        sample = fh.read(_SNIFF_BYTES)
+    name = utf8_sample_name(sample) if sample.strip() and b"\x00" not in sample[:65536] else None
+    if name is None or _header_below_blank_lines(sample, header_row) is not None:
+        return None
+    try:
+        text_sample = _sniff_text(sample.decode(name, errors="replace"), None)
+        found_sep, found_decimal = detect_dialect(text_sample, sep, decimal)
+        header = check_header(text_sample, found_sep, label)
+    except InputError:
+        return None  # said by the general path, in its order
+    if found_decimal != "." or thousands is not None or len(found_sep) != 1:
+        return None
+    frame = _read_csv_arrow(path, found_sep)
+    if frame is None:
+        return None
+    dialect = {"sep": found_sep, "decimal": found_decimal, "decimal_given": decimal is not None,
+               "thousands": thousands, "encoding": name, "encoding_note": None}
+    return _finish_csv(frame, label, dialect, header=header)
 
 
 def _utf16(sample: bytes) -> Encoding | None:
@@ -396,6 +440,8 @@ def _read_csv_arrow(path: Path, sep: str) -> pd.DataFrame | None:
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError):
         return None
+    if any(pa.types.is_binary(t) or pa.types.is_large_binary(t) for t in table.schema.types):
+        return None  # bytes that are not UTF-8: the encoding rules of the general path decide
     return frame_from_arrow(table)
 
 
@@ -406,7 +452,7 @@ def frame_from_arrow(table, float_columns=()) -> pd.DataFrame:
     somewhere in the file, which a whole-file read turns into floats (the streaming
     engine reads a file in parts and must type each part as the whole would be).
     """
-    frame = table.to_pandas()
+    frame = table.to_pandas(split_blocks=True)  # a block per column: no copy to consolidate them
     for col in float_columns:
         if col in frame.columns and frame[col].dtype.kind in "iu":
             frame[col] = frame[col].astype("float64")

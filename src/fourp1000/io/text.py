@@ -125,6 +125,55 @@ def _fallback(body: bytes, start: int, label: str, offset: int = 0) -> Encoding:
                                "(--encoding sets the encoding)")
 
 
+def utf8_sample_name(sample: bytes) -> str | None:
+    """The name :func:`sniff_file` gives a file that is UTF-8 throughout and begins with
+    ``sample`` (``utf-8-sig`` after a byte-order mark, else ``utf-8``); None when ``sample``
+    itself is not UTF-8 (a character cut at its end is allowed).
+
+    >>> utf8_sample_name("café".encode()), utf8_sample_name("café,1".encode("latin-1"))
+    ('utf-8', None)
+    """
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
+    except UnicodeDecodeError:
+        return None
+    return "utf-8-sig" if sample.startswith(_BOM) else "utf-8"
+
+
+class _RowCounter:
+    """Line breaks in the chunks of ``fh`` read so far, counted only when a message needs a
+    row number: a seekable file is read again up to the chunk at hand, other streams are
+    counted as they pass."""
+
+    def __init__(self, fh: BinaryIO):
+        self.fh, self.lazy = fh, fh.seekable()
+        self.start = self.chunk_start = fh.tell() if self.lazy else 0
+        self.count = 0  # line breaks so far (streams that cannot seek)
+
+    def passed(self, chunk: bytes) -> None:
+        """``chunk`` is done with; the next one starts where the file now stands."""
+        if self.lazy:
+            self.chunk_start = self.fh.tell()
+        else:
+            self.count += chunk.count(b"\n")
+
+    def before(self, chunk: bytes) -> int:
+        """Line breaks before ``chunk``, the chunk at hand."""
+        if not self.lazy:
+            return self.count
+        here = self.fh.tell()
+        self.fh.seek(self.start)
+        todo, n = self.chunk_start - self.start, 0
+        while todo > 0:
+            block = self.fh.read(min(todo, _CHUNK))
+            if not block:
+                break
+            n += block.count(b"\n")
+            todo -= len(block)
+        self.fh.seek(here)
+        return n
+
+
 def sniff_file(fh: BinaryIO, label: str, encoding: str | None = None) -> Encoding:
     """:func:`sniff_bytes` on a file read in chunks (a file larger than memory is checked too).
 
@@ -133,14 +182,17 @@ def sniff_file(fh: BinaryIO, label: str, encoding: str | None = None) -> Encodin
     if encoding is not None and check_encoding_name(encoding).replace("_", "-") not in _UTF8_NAMES | {"utf-8"}:
         return sniff_bytes(fh.read(), label, encoding)  # non-UTF-8 codecs: decoded whole, checked whole
     decoder = codecs.getincrementaldecoder("utf-8")()
+    rows = _RowCounter(fh)
     head = fh.read(_CHUNK)
     name = "utf-8-sig" if head.startswith(_BOM) and encoding is None else "utf-8"
-    chunk, rows_before, seen_utf8_row = (head[3:] if name == "utf-8-sig" else head), 0, None
+    chunk, seen_utf8_row = (head[3:] if name == "utf-8-sig" else head), None
     while chunk:
         try:
-            decoder.decode(chunk)
+            if not (chunk.isascii() and decoder.getstate()[0] == b""):  # ASCII is UTF-8: no need to decode it
+                decoder.decode(chunk)
         except UnicodeDecodeError as exc:
             start = max(exc.start, 0)
+            rows_before = rows.before(chunk)
             if encoding is not None:
                 raise InputError(f"{label}: row {rows_before + _row_at(chunk, start, 1)}: byte "
                                  f"0x{chunk[start]:02x} cannot be decoded as {encoding}; check --encoding") from None
@@ -158,8 +210,8 @@ def sniff_file(fh: BinaryIO, label: str, encoding: str | None = None) -> Encodin
                                        "not UTF-8 (--encoding sets the encoding)")
         if seen_utf8_row is None and not chunk.isascii():
             found = _UTF8_CHAR.search(chunk)
-            seen_utf8_row = None if found is None else rows_before + _row_at(chunk, found.start(), 1)
-        rows_before += chunk.count(b"\n")
+            seen_utf8_row = None if found is None else rows.before(chunk) + _row_at(chunk, found.start(), 1)
+        rows.passed(chunk)
         chunk = fh.read(_CHUNK)
     try:
         decoder.decode(b"", final=True)
@@ -258,4 +310,4 @@ def read_yaml_file(path: str, *, size_limit: str = "MAX_CONFIG_BYTES"):
     return load_yaml(data, str(path), size_limit=size_limit)
 
 
-__all__ = ["printable", "Encoding", "check_encoding_name", "sniff_bytes", "sniff_file", "decode", "load_yaml", "read_yaml_file"]
+__all__ = ["printable", "Encoding", "check_encoding_name", "sniff_bytes", "sniff_file", "utf8_sample_name", "decode", "load_yaml", "read_yaml_file"]

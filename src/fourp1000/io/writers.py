@@ -111,6 +111,8 @@ def sanitize_frame(frame: pd.DataFrame) -> pd.DataFrame:
         values = frame.iloc[:, i]
         if not (values.dtype == object or isinstance(values.dtype, (pd.StringDtype, pd.CategoricalDtype))):
             continue
+        if not _may_hold(values, "".join(_FORMULA_START)):
+            continue
         text = values.astype("string")
         risky = text.str.startswith(_FORMULA_START).fillna(False).astype(bool)
         if not risky.any():
@@ -193,7 +195,13 @@ def records(frame: pd.DataFrame) -> list[dict]:
 
 def to_csv_text(frame: pd.DataFrame, *, sanitize: bool | None = None, quoting: str | None = None,
                 header: bool = True) -> str:
-    """CSV text: header, then one line per row; floats in shortest form, booleans true/false.
+    """:func:`to_csv_bytes` as text."""
+    return to_csv_bytes(frame, sanitize=sanitize, quoting=quoting, header=header).decode("utf-8")
+
+
+def to_csv_bytes(frame: pd.DataFrame, *, sanitize: bool | None = None, quoting: str | None = None,
+                 header: bool = True) -> bytes:
+    """CSV in UTF-8: header, then one line per row; floats in shortest form, booleans true/false.
 
     Text cells a spreadsheet would run as formulas are neutralised (:func:`neutralise`)
     unless ``sanitize`` is false (``None``: the context's setting, see :func:`sanitizing`).
@@ -212,7 +220,7 @@ def to_csv_text(frame: pd.DataFrame, *, sanitize: bool | None = None, quoting: s
     buf = io.BytesIO()
     pacsv.write_csv(table, buf, pacsv.WriteOptions(quoting_style=quoting, include_header=False))
     head = ",".join(_quote(str(c)) if quoting == "needed" else str(c) for c in frame.columns) + "\n"
-    return (head if header else "") + buf.getvalue().decode("utf-8")
+    return (head.encode("utf-8") if header else b"") + buf.getvalue()
 
 
 def csv_quoting(frame: pd.DataFrame) -> str:
@@ -221,9 +229,31 @@ def csv_quoting(frame: pd.DataFrame) -> str:
         return "needed"
     for col in frame.columns:
         if not (pd.api.types.is_numeric_dtype(frame[col]) or pd.api.types.is_bool_dtype(frame[col])):
+            if not _may_hold(frame[col], ',"\r\n'):
+                continue
             if frame[col].astype("string").str.contains(r'[,"\r\n]', regex=True).fillna(False).any():
                 return "needed"
     return "none"
+
+
+def _may_hold(values: pd.Series, chars: str) -> bool:
+    """False when no text cell of ``values`` can hold any of ``chars`` (ASCII): Arrow-backed
+    text is checked on its character buffers at once; other columns are always maybe."""
+    arrow = getattr(values.array, "__arrow_array__", None)
+    if arrow is None:
+        return True
+    data = arrow()
+    wanted = chars.encode("ascii")
+    for chunk in getattr(data, "chunks", [data]):
+        buffers = chunk.buffers()
+        if len(buffers) != 3 or buffers[2] is None:
+            if len(chunk) - chunk.null_count:  # not plain text: cannot tell
+                return True
+            continue
+        held = memoryview(buffers[2]).tobytes()
+        if any(bytes([c]) in held for c in wanted):
+            return True
+    return False
 
 
 def _quote(text: str) -> str:
@@ -617,6 +647,9 @@ def write_tables(
         if _is_terminal_path(output):
             raise OutputError("xlsx output is binary: use -o FILE.xlsx or redirect stdout", exit_code=2)
         atomic_write(output, to_xlsx_bytes(tables, sanitize=sanitize))
+        return
+    if fmt == "csv" and not to_stdout:  # a file takes the bytes as written: no round trip through str
+        atomic_write(output, to_csv_bytes(main, sanitize=sanitize))
         return
     if fmt == "csv":
         text = to_csv_text(main, sanitize=sanitize)

@@ -20,6 +20,8 @@ columns exist.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,7 +30,7 @@ import pandas as pd
 from . import depth as depth_mod
 from . import plausibility, reasons
 from ..errors import InputError, ValidationError
-from ..io.horizons import PROBLEM_COLUMNS, HorizonTable
+from ..io.horizons import PROBLEM_COLUMNS, HorizonTable, factorize_runs, text_column, text_values
 from .ptf import PTF_CHOICES, estimate_bulk_density
 from ..io.schema import VAN_BEMMELEN
 from .depth_distribution import (REFERENCE_DEPTH_CM, extend_below_layer_t_c_ha, jobbagy_jackson_2000_beta,
@@ -119,10 +121,23 @@ class EstimateResult:
     n_rows: int
     n_rows_used: int
     methods: list[str] = field(default_factory=list)
-    layers: pd.DataFrame | None = None
+    #: Builds :attr:`layers` when first asked for: most callers (the ``estimate`` command)
+    #: never need the per-layer table, which costs as much as the stocks on large inputs.
+    layers_builder: Callable[[], pd.DataFrame] | None = field(default=None, repr=False)
     #: Rows not needed for the mineral-soil stock (``row``, ``plot_id``, ``reason``): organic
     #: layers above the mineral surface (forest floor), a pool of their own.
     not_needed: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["row", "plot_id", "reason"]))
+
+    @property
+    def layers(self) -> pd.DataFrame | None:
+        """The per-layer table (see the class docstring), built on first use and kept."""
+        if self.layers_builder is None:
+            return None
+        cached = self.__dict__.get("_layers")
+        if cached is None or cached[0] is not self.layers_builder:
+            cached = (self.layers_builder, self.layers_builder())
+            self.__dict__["_layers"] = cached
+        return cached[1]
 
 
 #: Deepest standard depth [cm]: the bottom_cm bound of the input model (io.schema).
@@ -147,21 +162,22 @@ def parse_depth(text: str | float | int) -> tuple[float, float]:
     return top, bottom
 
 
-def group_codes(frame: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+def group_codes(frame: pd.DataFrame, plot_codes: np.ndarray | None = None) -> tuple[np.ndarray, pd.DataFrame]:
     """Integer record code per row (plot x sampling date x core) and the key per record.
 
-    Codes follow the order in which records first appear in the input.
+    Codes follow the order in which records first appear in the input. ``plot_codes``: the
+    codes of ``plot_id`` alone when known (:meth:`HorizonTable.plot_codes`).
     """
     keys = [c for c in GROUP_COLUMNS if c in frame.columns]
     if keys == ["plot_id"]:
-        codes, _ = pd.factorize(frame["plot_id"], use_na_sentinel=False)
+        codes = factorize_runs(frame["plot_id"]) if plot_codes is None else plot_codes
     else:
         key_frame = frame[keys].astype("string").fillna("")
         codes = key_frame.groupby(keys, sort=False, dropna=False).ngroup().to_numpy()
     n_groups = int(codes.max()) + 1 if codes.size else 0
     first_pos = np.full(n_groups, len(frame), dtype=np.int64)
     np.minimum.at(first_pos, codes, np.arange(len(frame)))
-    return codes, frame.iloc[first_pos][keys].reset_index(drop=True)
+    return codes, frame[keys].iloc[first_pos].reset_index(drop=True)
 
 
 @dataclass
@@ -216,7 +232,7 @@ def estimate_stocks(table: HorizonTable, options: EstimateOptions | None = None)
     """
     opts = options or EstimateOptions()
     opts.check()
-    codes, keys = group_codes(table.frame)
+    codes, keys = group_codes(table.frame, table.plot_codes())
     rows = _row_arrays(table, codes, len(keys), opts)
     problems = [plausibility.explain_depth_order(table)] if len(table.problems) else []
     problems.append(_plausible_layers(table, rows, opts))
@@ -224,8 +240,9 @@ def estimate_stocks(table: HorizonTable, options: EstimateOptions | None = None)
     _adjoin(table, rows, opts, problems, methods)
     bd_source = _bulk_density_from_rows(rows, methods)
     ptf_used = _bulk_density_from_ptf(table, rows, opts, problems, methods)
-    bd_source[ptf_used != ""] = "ptf"
-    basis = _bd_basis_used(table, ptf_used)
+    by_ptf = ptf_used != ""
+    bd_source[by_ptf] = BD_SOURCES.index("ptf")
+    basis = _bd_basis_used(table, by_ptf)
     fed = _fine_earth_density(table, rows, opts, problems, basis)
     density = carbon_density(rows.soc, fed)
     cand = _candidates(rows, opts)
@@ -239,9 +256,10 @@ def estimate_stocks(table: HorizonTable, options: EstimateOptions | None = None)
         raise ValidationError(table.problem_list(all_problems))
 
     used = used[~plot_bad[codes[used]]]  # --strict may have rejected a stock
-    out = _record_table(table, rows, used, fed, stock, extrapolated_cm, cand.logic, ptf_used, opts, keys)
+    out = _record_table(table, rows, used, fed, stock, extrapolated_cm, cand.logic, ptf_used, by_ptf, opts, keys)
     scored = ~plot_bad
-    layers = _layer_table(table, rows, used, fed, density, bd_source, ptf_used, basis, scored, opts)
+    layers = functools.partial(_layer_table, table, rows, used, fed, density, bd_source, ptf_used, basis, scored,
+                               opts)
     out = out[scored].reset_index(drop=True)
 
     # Rejected rows: rows with errors, and every row of a plot that could not be scored.
@@ -250,7 +268,8 @@ def estimate_stocks(table: HorizonTable, options: EstimateOptions | None = None)
     not_needed = _organic_not_needed(table, rows.organic & ~rejected, methods)
     methods.insert(0, _method_statement(opts))
     return EstimateResult(out, farm_summary(out), all_problems.reset_index(drop=True), rejects, len(codes),
-                          int(len(codes) - rejected.sum() - len(not_needed)), methods, layers, not_needed)
+                          int(len(codes) - rejected.sum() - len(not_needed)), methods, layers_builder=layers,
+                          not_needed=not_needed)
 
 
 def _organic_not_needed(table: HorizonTable, mask: np.ndarray, methods: list[str]) -> pd.DataFrame:
@@ -265,7 +284,7 @@ def _organic_not_needed(table: HorizonTable, mask: np.ndarray, methods: list[str
     positions = np.flatnonzero(mask)
     frame = table.frame
     out = pd.DataFrame({"row": frame["source_row"].to_numpy()[positions],
-                        "plot_id": frame["plot_id"].to_numpy()[positions],
+                        "plot_id": frame["plot_id"].iloc[positions].to_numpy(),
                         "reason": "organic layer above the mineral surface (forest floor): a pool apart from the "
                                   "mineral-soil stock"})
     if len(out):
@@ -316,7 +335,7 @@ def _adjoin(table: HorizonTable, rows: _Rows, opts: EstimateOptions, problems: l
     if not opts.depth_tolerance_cm > 0:
         return
     at = np.flatnonzero(rows.has_soc & ~rows.error_rows)
-    at = at[np.lexsort((rows.top[at], rows.codes[at]))]
+    at = at[_order_by_record_and_top(rows.codes[at], rows.top[at])]
     adj = depth_mod.adjoin_layers(rows.codes[at], rows.top[at], rows.bottom[at], opts.depth_tolerance_cm)
     if not adj.moved.any():
         return
@@ -353,15 +372,20 @@ def _row_arrays(table: HorizonTable, codes: np.ndarray, n_records: int, opts: Es
                  organic)
 
 
+#: Where the bulk density of a layer came from (``bd_source`` of the layer table), by code.
+BD_SOURCES = ("", "measured", "bd_rows", "ptf")
+
+
 def _bulk_density_from_rows(rows: _Rows, methods: list[str]) -> np.ndarray:
-    """Step 2: bulk density lent by BD-only rows of the same record; the source of each BD."""
-    source = np.where(np.isnan(rows.bd), "", "measured").astype(object)
+    """Step 2: bulk density lent by BD-only rows of the same record; the source of each BD
+    (a code of :data:`BD_SOURCES`)."""
+    source = np.where(np.isnan(rows.bd), 0, BD_SOURCES.index("measured")).astype(np.int8)
     lent = bd_from_bd_only_rows(rows.codes, rows.top, rows.bottom, rows.bd, rows.bd_only,
                                 rows.has_soc & np.isnan(rows.bd))
     took = ~np.isnan(lent)
     if took.any():
         rows.bd[took] = lent[took]
-        source[took] = "bd_rows"
+        source[took] = BD_SOURCES.index("bd_rows")
         methods.append(f"bulk density of {int(took.sum())} layers taken from bulk-density-only rows overlapping them")
     return source
 
@@ -398,11 +422,17 @@ def _bulk_density_from_ptf(table: HorizonTable, rows: _Rows, opts: EstimateOptio
     return ptf_used
 
 
-def _bd_basis_used(table: HorizonTable, ptf_used: np.ndarray) -> np.ndarray | str:
+def _bd_basis_used(table: HorizonTable, by_ptf: np.ndarray) -> np.ndarray | str:
     """Bulk-density basis of each row: the row's (or --bd-basis) for measured densities,
-    ``fine_earth`` for pedotransfer estimates (fine-earth densities by construction)."""
-    basis = table.frame["bd_basis"].to_numpy(dtype=object).copy()
-    basis[ptf_used != ""] = "fine_earth"
+    ``fine_earth`` for pedotransfer estimates (fine-earth densities by construction); one
+    string when every row has the same."""
+    column = table.frame["bd_basis"]
+    if len(column) and column.notna().all():  # the usual case, one basis for the file: no object array
+        first = column.iloc[0]
+        if (first == "fine_earth" or not by_ptf.any()) and bool((column == first).all()):
+            return first
+    basis = column.to_numpy(dtype=object).copy()
+    basis[by_ptf] = "fine_earth"
     return basis[0] if len(basis) and (basis == basis[0]).all() else basis
 
 
@@ -426,10 +456,21 @@ def _fine_earth_density(table: HorizonTable, rows: _Rows, opts: EstimateOptions,
 def _candidates(rows: _Rows, opts: EstimateOptions) -> _Candidates:
     """The layers meeting the interval, sorted by record and top, and their depth logic."""
     cand = np.flatnonzero(rows.in_interval & ~rows.error_rows)
-    order = cand[np.lexsort((rows.top[cand], rows.codes[cand]))]
+    order = cand[_order_by_record_and_top(rows.codes[cand], rows.top[cand])]
     lo, hi = _interval(rows.n_records, opts)
     logic = depth_mod.depth_logic(rows.codes[order], rows.top[order], rows.bottom[order], rows.n_records, lo, hi)
     return _Candidates(order, logic)
+
+
+def _order_by_record_and_top(codes: np.ndarray, top: np.ndarray) -> np.ndarray:
+    """``np.lexsort((top, codes))``; files usually list a plot's layers together and from the
+    top, so the order is checked first and the sort skipped when it holds."""
+    if codes.size > 1:
+        step = np.diff(codes)
+        in_order = bool(((step > 0) | ((step == 0) & (np.diff(top) >= 0))).all())
+    else:
+        in_order = True
+    return np.arange(codes.size) if in_order else np.lexsort((top, codes))
 
 
 def _interval(n_records: int, opts: EstimateOptions) -> tuple[np.ndarray, np.ndarray]:
@@ -615,18 +656,18 @@ def _extension_below(codes, top, bottom, density, n_records, reach, hi) -> np.nd
 
 def _record_table(table: HorizonTable, rows: _Rows, used: np.ndarray, fed: np.ndarray, stock: np.ndarray,
                   extrapolated_cm: np.ndarray, logic: depth_mod.DepthLogic, ptf_used: np.ndarray,
-                  opts: EstimateOptions, keys: pd.DataFrame) -> pd.DataFrame:
+                  by_ptf: np.ndarray, opts: EstimateOptions, keys: pd.DataFrame) -> pd.DataFrame:
     """One row per record (all records; the caller keeps the scored ones)."""
     frame, codes, n_records = table.frame, rows.codes, rows.n_records
     lo, hi = _interval(n_records, opts)
     ov = depth_mod.overlap_cm(rows.top[used], rows.bottom[used], lo[codes[used]], hi[codes[used]])
     soil_mass = np.bincount(codes[used], weights=fed[used] * ov * 100.0, minlength=n_records)
-    estimated = (ptf_used != "") & rows.in_interval
+    estimated = by_ptf & rows.in_interval
     out = keys.copy()
     if "farm_id" in frame:
         first_pos = np.full(n_records, len(codes), dtype=np.int64)
         np.minimum.at(first_pos, codes, np.arange(len(codes)))
-        out.insert(1, "farm_id", frame["farm_id"].iloc[first_pos].to_numpy())
+        out.insert(1, "farm_id", text_values(frame["farm_id"].iloc[first_pos].reset_index(drop=True)))
     out["top_cm"] = lo
     out["bottom_cm"] = hi
     out["soc_stock_t_ha"] = stock
@@ -641,7 +682,8 @@ def _record_table(table: HorizonTable, rows: _Rows, used: np.ndarray, fed: np.nd
     out["bd_ptf"] = _ptf_per_record(codes, ptf_used, estimated, n_records)
     if "area_ha" in table.source_columns:
         out["area_ha"] = pd.Series(frame["area_ha"].to_numpy(dtype=float)).groupby(codes).first().to_numpy()
-    out["depth_method"] = opts.depth_method
+    out["depth_method"] = text_column(np.zeros(n_records, dtype=np.int8), [opts.depth_method]) if n_records \
+        else opts.depth_method
     return out
 
 
@@ -662,7 +704,7 @@ def _layer_table(table: HorizonTable, rows: _Rows, used: np.ndarray, fed: np.nda
         "bottom_cm": rows.bottom[at],
         "soc_g_kg": rows.soc[at],
         "bulk_density_g_cm3": rows.bd[at],
-        "bd_source": bd_source[at],
+        "bd_source": np.array(BD_SOURCES, dtype=object)[bd_source[at]],
         "bd_ptf": ptf_used[at],
         "coarse_fragments_pct": frame["coarse_fragments_pct"].to_numpy(dtype=float)[at],
         "coarse_fragments_mass_pct": cf_mass,
@@ -745,17 +787,18 @@ def _row_problems(table: HorizonTable, positions: np.ndarray, column: str, rule:
     })
 
 
-def _ptf_per_record(codes, ptf_used, mask, n_groups) -> np.ndarray:
-    """The PTF names used by each record, ';'-joined (vectorised with bit flags)."""
-    out = np.full(n_groups, "", dtype=object)
+def _ptf_per_record(codes, ptf_used, mask, n_groups):
+    """The PTF names used by each record, ';'-joined (vectorised with bit flags), as a text column."""
     if not mask.any():
-        return out
-    names, inverse = np.unique(ptf_used[mask].astype(str), return_inverse=True)
+        return text_column(np.zeros(n_groups, dtype=np.int8), [""])
+    found, uniques = pd.factorize(ptf_used[mask])  # hashed: a few names over many rows
+    names = np.asarray(uniques, dtype=str)
+    rank = np.argsort(np.argsort(names))  # names sorted, as np.unique gives them
+    names, inverse = np.sort(names), rank[found]
     flags = np.zeros(n_groups, dtype=np.int64)
     np.bitwise_or.at(flags, codes[mask], np.left_shift(1, inverse).astype(np.int64))
-    for value in np.unique(flags[flags > 0]):
-        out[flags == value] = ";".join(n for i, n in enumerate(names) if value >> i & 1 and n)
-    return out
+    sets, which = np.unique(flags, return_inverse=True)  # each distinct set of PTFs named once
+    return text_column(which, [";".join(n for i, n in enumerate(names) if value >> i & 1 and n) for value in sets])
 
 
 def farm_summary(plots: pd.DataFrame) -> pd.DataFrame | None:

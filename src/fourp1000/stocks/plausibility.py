@@ -191,7 +191,7 @@ def _bd_for_soc(frame: pd.DataFrame, cols: Columns, som_factor: float) -> pd.Dat
         bad = (soc > 0) & (bd > bound + BD_MARGIN_G_CM3) & ~whole_soil
         organic = bad & (soc >= ORGANIC_MATERIAL_SOC_G_KG)
     rest = bad & ~organic
-    soc_col = cols(_soc_source(frame))
+    soc_col = cols(_soc_source(frame)) if organic.any() else None  # costly: only when named
     msgs_o = [f"SOC {s / 10:g} % is organic material (>= 20 %) but bulk density {b:g} g/cm3 is a mineral "
               f"soil's (at most about {m:.2f} g/cm3 for this SOC): g/kg values written as %?"
               for s, b, m in zip(soc[organic], bd[organic], bound[organic])]
@@ -218,8 +218,9 @@ def _percent_as_g_kg(frame: pd.DataFrame, cols: Columns) -> pd.DataFrame:
     soc = frame["soc_g_kg"].to_numpy(dtype=float)
     top = frame["top_cm"].to_numpy(dtype=float)
     ok = (frame["soc_from"] == "soc_g_kg").to_numpy() & ~np.isnan(soc) & ~np.isnan(top)
-    sub = pd.DataFrame({"plot": frame["plot_id"].to_numpy(dtype=object)[ok], "top": top[ok], "soc": soc[ok],
-                        "pos": np.flatnonzero(ok)}).sort_values(["plot", "top"], kind="stable")
+    at = np.flatnonzero(ok)
+    sub = pd.DataFrame({"plot": frame["plot_id"].iloc[at].to_numpy(dtype=object), "top": top[ok], "soc": soc[ok],
+                        "pos": at}).sort_values(["plot", "top"], kind="stable")
     if sub.empty:
         return _empty()
     g = sub.groupby("plot", sort=False)

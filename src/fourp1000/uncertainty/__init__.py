@@ -86,14 +86,35 @@ References
 
 from __future__ import annotations
 
-from .draws import DrawStreams, ipcc_approach1_product, lognormal_draws, lognormal_sigma
-from .engine import QUANTILES, STAT_SUFFIXES, SimulationPlan, Summary, processing_order, simulate
-from .estimate import estimate_uncertainty
-from .factors import FactorModel
-from .layers import LayerErrors
-from .measurement import ERRORS_FILE, OVERRIDE_COLUMNS, layer_errors, measurement_error_table
-from .options import DEFAULT_CONFIDENCE, DEFAULT_DRAWS, DEFAULT_SEED, UncertaintyOptions
-from .project import project_uncertainty
+import importlib
+
+# Each public name and the module that defines it; a module is imported when one of its
+# names is first used (PEP 562), so a command without --uncertainty does not pay for them.
+_SOURCES = {
+    "draws": ("DrawStreams", "ipcc_approach1_product", "lognormal_draws", "lognormal_sigma"),
+    "engine": ("QUANTILES", "STAT_SUFFIXES", "SimulationPlan", "Summary", "processing_order", "simulate"),
+    "estimate": ("estimate_uncertainty",),
+    "factors": ("FactorModel",),
+    "layers": ("LayerErrors",),
+    "measurement": ("ERRORS_FILE", "OVERRIDE_COLUMNS", "layer_errors", "measurement_error_table"),
+    "options": ("DEFAULT_CONFIDENCE", "DEFAULT_DRAWS", "DEFAULT_SEED", "UncertaintyOptions"),
+    "project": ("project_uncertainty",),
+}
+_MODULE_OF = {name: module for module, names in _SOURCES.items() for name in names}
+
+
+def __getattr__(name: str):
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_MODULE_OF))
+
 
 __all__ = [
     "QUANTILES", "STAT_SUFFIXES", "OVERRIDE_COLUMNS", "ERRORS_FILE", "DEFAULT_DRAWS", "DEFAULT_SEED",
