@@ -182,6 +182,8 @@ def read_projection_input(file, *, depth, depth_method, spline_lambda, extrapola
     ``report``, ``plan``)."""
     from .common import column_map_for
 
+    if climate:  # a large RothC run: numba's start-up while the files are read
+        MODELS.warm_up(tuple(model), _plots_hint(file), years)
     opts = project_options_from_cli(
         depth=depth, depth_method=depth_method, spline_lambda=spline_lambda, extrapolate=extrapolate, bd_ptf=bd_ptf,
         som_factor=som_factor, stone_density=stone_density, on_error=on_error, practices=practices, years=years,
@@ -195,6 +197,21 @@ def read_projection_input(file, *, depth, depth_method, spline_lambda, extrapola
         table = load_plots_or_horizons(raw, som_factor=som_factor or VAN_BEMMELEN, bd_basis=bd_basis,
                                        column_map=column_map)
     return table, opts
+
+
+#: Fewest bytes a plot takes in a text input (one short row): the size of FILE over this
+#: bounds its plots from above, which is all :meth:`ModelRegistry.warm_up` needs to know.
+_MIN_BYTES_PER_PLOT = 40
+
+
+def _plots_hint(file) -> int:
+    """At most how many plots FILE holds, from its size (0 for stdin, folders and globs)."""
+    import os
+
+    try:
+        return os.path.getsize(file) // _MIN_BYTES_PER_PLOT if file != "-" and os.path.isfile(file) else 0
+    except (OSError, TypeError, ValueError):
+        return 0
 
 
 def project_options_from_cli(*, depth, depth_method, spline_lambda, extrapolate, bd_ptf, som_factor, stone_density,

@@ -89,6 +89,9 @@ class ProjectionModel:
     needs_climate: bool = False
     supports_uncertainty: bool = False
     prepare: Callable[[pd.DataFrame, "ProjectOptions"], Prepared] | None = None
+    #: ``warm_up(n_plots, years)``: start in the background what projecting about ``n_plots``
+    #: plots over ``years`` will need (RothC: numba's start-up), while the caller reads its files.
+    warm_up: Callable[[int, int], object] | None = None
 
 
 class ModelRegistry(Mapping[str, ProjectionModel]):
@@ -131,6 +134,14 @@ class ModelRegistry(Mapping[str, ProjectionModel]):
             names = list(self)
             raise InputError(f"{text!r}: give {', '.join(names)} or {','.join(names)} "
                              f"(valid models: {', '.join(names)})") from None
+
+    def warm_up(self, models: tuple[str, ...], n_plots: int, years: int) -> None:
+        """Start each model's ``warm_up`` for about ``n_plots`` plots over ``years`` (an
+        estimate: a model starts only what a run of that size uses)."""
+        for name in models:
+            hook = self[name].warm_up
+            if hook is not None:
+                hook(int(n_plots), int(years))
 
     def help(self) -> str:
         """One sentence naming each model, for ``--model``'s help."""
@@ -237,5 +248,11 @@ def _rothc_method(opts: ProjectOptions) -> str:
     return rothc.method_statement(opts.years)
 
 
+def _rothc_warm_up(n_plots: int, years: int) -> None:
+    from ..rothc.warmup import start_warm_up
+
+    start_warm_up(n_plots * 12 * years)  # plot-months
+
+
 register(ProjectionModel("rothc", "RothC-26.3", _rothc_validate, _rothc_project, _rothc_trajectory, _rothc_method,
-                         needs_climate=True, prepare=_rothc_prepare))
+                         needs_climate=True, prepare=_rothc_prepare, warm_up=_rothc_warm_up))
