@@ -92,6 +92,11 @@ class ProjectionModel:
     #: ``warm_up(n_plots, years)``: start in the background what projecting about ``n_plots``
     #: plots over ``years`` will need (RothC: numba's start-up), while the caller reads its files.
     warm_up: Callable[[int, int], object] | None = None
+    #: ``baselines(plots, options)``: what projecting each plot needs that its practices do
+    #: not change, resolved once, as an object whose ``take(index)`` gives it for the rows of
+    #: a table of those plots (a plot per row, repeated) that ``project`` accepts as
+    #: ``baselines=`` (``plan`` projects each plot under many practice sets).
+    baselines: Callable[[pd.DataFrame, "ProjectOptions"], object] | None = None
 
 
 class ModelRegistry(Mapping[str, ProjectionModel]):
@@ -223,11 +228,13 @@ def _rothc_validate(plots: pd.DataFrame, opts: ProjectOptions) -> list[FourP1000
     return _rothc_prepare(plots, opts).errors
 
 
-def _rothc_project(plots: pd.DataFrame, opts: ProjectOptions, prepared: object = None) -> ModelRun:
+def _rothc_project(plots: pd.DataFrame, opts: ProjectOptions, prepared: object = None,
+                   baselines: object = None) -> ModelRun:
     from . import rothc, verdict
 
     run = rothc.project_rothc(plots, _climate(opts), practices=opts.practices, years=opts.years,
-                              ipcc_version=opts.ipcc_version, skip_unreachable=True, prepared=prepared)
+                              ipcc_version=opts.ipcc_version, skip_unreachable=True, prepared=prepared,
+                              baselines=baselines)
     # the plots projected: all of them, in order, unless some were left out (unreachable stocks)
     kept = plots if len(run.plots) == len(plots) else plots[plots["plot_id"].isin(run.plots["plot_id"])]
     projected = kept.reset_index(drop=True)
@@ -248,6 +255,12 @@ def _rothc_method(opts: ProjectOptions) -> str:
     return rothc.method_statement(opts.years)
 
 
+def _rothc_baselines(plots: pd.DataFrame, opts: ProjectOptions) -> object:
+    from . import rothc
+
+    return rothc.plot_baselines(plots, _climate(opts), years=opts.years, ipcc_version=opts.ipcc_version)
+
+
 def _rothc_warm_up(n_plots: int, years: int) -> None:
     from ..rothc.warmup import start_warm_up
 
@@ -255,4 +268,5 @@ def _rothc_warm_up(n_plots: int, years: int) -> None:
 
 
 register(ProjectionModel("rothc", "RothC-26.3", _rothc_validate, _rothc_project, _rothc_trajectory, _rothc_method,
-                         needs_climate=True, prepare=_rothc_prepare, warm_up=_rothc_warm_up))
+                         needs_climate=True, prepare=_rothc_prepare, warm_up=_rothc_warm_up,
+                         baselines=_rothc_baselines))
