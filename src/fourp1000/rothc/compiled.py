@@ -488,8 +488,10 @@ def _settled_equilibria(drivers, rows, wide, site, c, split, smd_start, dead, ou
 
 @numba.njit(cache=True, inline="always")
 def _advance_offset(m, b, j, v, to_dpm, to_rpm, to_hum):
-    """Offset ``b[j]`` after one more month: ``m @ b[j]`` plus the month's inputs (none to BIO)."""
-    for q in range(4):
+    """Offset ``b[j]`` after one more month: ``m @ b[j]`` plus the month's inputs (none to BIO);
+    rows 0 and 1 of ``m`` diagonal (see :func:`_compose`)."""
+    v[0], v[1] = m[0, 0] * b[j, 0], m[1, 1] * b[j, 1]
+    for q in range(2, 4):
         v[q] = m[q, 0] * b[j, 0] + m[q, 1] * b[j, 1] + m[q, 2] * b[j, 2] + m[q, 3] * b[j, 3]
     b[j, 0], b[j, 1], b[j, 2], b[j, 3] = v[0] + to_dpm, v[1] + to_rpm, v[2] + 0.0, v[3] + to_hum
 
@@ -507,11 +509,21 @@ def _month_map(m, f0, f1, f2, f3, to_bio, to_hum):
 
 @numba.njit(cache=True, inline="always")
 def _compose(m, a, tmp):
-    """``a`` becomes ``m @ a`` (``tmp``: work array)."""
-    for p in range(4):
+    """``a`` becomes ``m @ a`` (``tmp``: work array).
+
+    Rows 0 and 1 (DPM and RPM, which only decay) of ``m``, hence of ``a``, are diagonal: the
+    products leave out the terms with their zeros, and give the numbers of the full row
+    by column products to the last bit (every term left out is + 0.0 on non-negative values).
+    """
+    for p in range(2, 4):
+        tmp[p, 0] = (m[p, 0] * a[0, 0] + m[p, 2] * a[2, 0]) + m[p, 3] * a[3, 0]
+        tmp[p, 1] = (m[p, 1] * a[1, 1] + m[p, 2] * a[2, 1]) + m[p, 3] * a[3, 1]
+        tmp[p, 2] = m[p, 2] * a[2, 2] + m[p, 3] * a[3, 2]
+        tmp[p, 3] = m[p, 2] * a[2, 3] + m[p, 3] * a[3, 3]
+    a[0, 0], a[1, 1] = m[0, 0] * a[0, 0], m[1, 1] * a[1, 1]
+    for p in range(2, 4):
         for q in range(4):
-            tmp[p, q] = m[p, 0] * a[0, q] + m[p, 1] * a[1, q] + m[p, 2] * a[2, q] + m[p, 3] * a[3, q]
-    a[:, :] = tmp
+            a[p, q] = tmp[p, q]
 
 
 @numba.njit(cache=True, inline="always")
