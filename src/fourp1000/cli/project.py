@@ -199,17 +199,18 @@ def read_projection_input(file, *, depth, depth_method, spline_lambda, extrapola
     return table, opts
 
 
-#: Fewest bytes a plot takes in a text input (one short row): the size of FILE over this
-#: bounds its plots from above, which is all :meth:`ModelRegistry.warm_up` needs to know.
-_MIN_BYTES_PER_PLOT = 40
+#: Bytes of a short plot row: FILE's size over this estimates its plots for
+#: :meth:`ModelRegistry.warm_up`: a plot table of the size where RothC's compiled code pays
+#: reaches it, a horizon file (several rows per plot) of a smaller run does not.
+_BYTES_PER_PLOT = 80
 
 
 def _plots_hint(file) -> int:
-    """At most how many plots FILE holds, from its size (0 for stdin, folders and globs)."""
+    """About how many plots FILE holds, from its size (0 for stdin, folders and globs)."""
     import os
 
     try:
-        return os.path.getsize(file) // _MIN_BYTES_PER_PLOT if file != "-" and os.path.isfile(file) else 0
+        return os.path.getsize(file) // _BYTES_PER_PLOT if file != "-" and os.path.isfile(file) else 0
     except (OSError, TypeError, ValueError):
         return 0
 
