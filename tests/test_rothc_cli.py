@@ -139,14 +139,3 @@ def test_help_has_an_example():
     assert result.exit_code == 0
     assert "Example" in result.output and "fourp1000 rothc RothC_input.dat" in result.output
     assert "rothc" in CliRunner().invoke(main, ["--help"]).output
-
-
-def test_plot_estimate_that_decides_the_warm_up(tmp_path):
-    """The command line estimates the plots of FILE from its size (80 bytes a plot) to start
-    RothC's compiled code early; stdin and folders give no estimate (nothing is started)."""
-    from fourp1000.cli.project import _plots_hint
-
-    path = tmp_path / "plots.csv"
-    path.write_bytes(b"x" * 8000)
-    assert _plots_hint(str(path)) == 100
-    assert _plots_hint("-") == 0 and _plots_hint(str(tmp_path)) == 0 and _plots_hint(str(tmp_path / "none")) == 0

@@ -241,9 +241,12 @@ def test_compiled_equilibrium_names_plots_where_nothing_decomposes():
             rothc.fit_plant_input(inputs, 20.0, 23.0, 40.0, kernel=kernel)
 
 
-def test_warm_up_loads_what_a_projection_calls():
-    """The warm-up calls each compiled kernel with the argument types of a RothC projection:
-    the projection after it compiles nothing new (no second signature of any kernel)."""
+
+def test_one_compiled_signature_whatever_the_inputs_shapes():
+    """The arrays handed to the kernels are always writable and C-ordered: calls with
+    broadcast (read-only) drivers, a single plot, a Fortran-ordered state and then a
+    projection of several plots all run the machine code of one signature per kernel
+    (numba would compile, and cache, another for read-only or Fortran-ordered arguments)."""
     from pathlib import Path
 
     import pandas as pd
@@ -251,40 +254,21 @@ def test_warm_up_loads_what_a_projection_calls():
     from fourp1000.io.climate import read_climate
     from fourp1000.projection.rothc import project_rothc
     from fourp1000.rothc import compiled
-    from fourp1000.rothc.warmup import warm_up_compiled
 
-    warm_up_compiled()
-    kernels = (compiled._fused_run, compiled._settled_equilibria)
-    loaded = [list(k.signatures) for k in kernels]
-    assert all(len(s) == 1 for s in loaded)
+    one = np.ones((12, 1))
+    cycle = rothc.MonthlyInputs(temperature_c=10.0 * one, rain_mm=60.0 * one, evaporation_mm=40.0 * one,
+                                plant_c_t_ha=one / 12.0, fym_c_t_ha=np.zeros((1, 1)), covered=one > 0,
+                                dpm_rpm_ratio=np.broadcast_to(1.44, (1, 1)))
+    fit = rothc.fit_plant_input(cycle, [20.0], 30.0, [40.0], strict=False, kernel="numba")
+    rothc.spinup(fit.inputs, 20.0, 30.0, fit.iom_t_c_ha, kernel="numba")
+    start = fit.spinup.state.copy()
+    start.pools_t_c_ha = np.asfortranarray(np.repeat(start.pools_t_c_ha, 3, axis=1))
+    rothc.run(fit.inputs, [20.0, 25.0, 30.0], 30.0, start, n_months=24, record="yearly", variables=("soc_t_c_ha",),
+              kernel="numba")
     examples = Path(__file__).resolve().parents[1] / "examples"
     plots = pd.DataFrame({"plot_id": ["a", "b"], "land_use": "cropland", "clay_pct": [20.0, 35.0],
                           "measured_stock_t_c_ha": [40.0, 55.0], "climate_zone": "cool_temperate_moist",
                           "input_level": ["medium", "high_manure"], "practices": ["cover_crops", "agroforestry"]})
     run = project_rothc(plots, read_climate(examples / "climate.csv"), years=3, kernel="numba")
     assert (run.plots["final_stock_t_ha"] > run.plots["baseline_stock_t_ha"]).all()
-    assert [list(k.signatures) for k in kernels] == loaded
-
-
-def test_warm_up_starts_only_for_a_compiled_run(monkeypatch):
-    from fourp1000.projection.models import MODELS
-    from fourp1000.rothc import warmup
-
-    started = []
-    monkeypatch.setattr(warmup, "warm_up_compiled", lambda params=None: started.append(params))
-    monkeypatch.delenv(model.KERNEL_ENV, raising=False)
-    assert warmup.start_warm_up(model.COMPILED_MIN_PLOT_MONTHS - 1) is None
-    thread = warmup.start_warm_up(model.COMPILED_MIN_PLOT_MONTHS)
-    thread.join()
-    assert not thread.daemon and started == [None]
-    MODELS.warm_up(("ipcc", "rothc"), -(-model.COMPILED_MIN_PLOT_MONTHS // (12 * 20)), 20)  # plots, years
-    MODELS.warm_up(("rothc",), 10, 20)  # a small run: nothing
-    for thread in [t for t in __import__("threading").enumerate() if t.name == "fourp1000-rothc-warm-up"]:
-        thread.join()
-    assert started == [None, None]
-    for setting in ("numpy", "fast"):  # the numpy loop asked for; a wrong setting (the run reports it)
-        monkeypatch.setenv(model.KERNEL_ENV, setting)
-        assert warmup.start_warm_up(10 ** 12) is None
-    monkeypatch.setenv(model.KERNEL_ENV, "numba")
-    monkeypatch.setattr(warmup, "warm_up_compiled", lambda params=None: 1 / 0)
-    warmup.start_warm_up(1).join()  # a failure in the thread stays there
+    assert [len(k.signatures) for k in (compiled._fused_run, compiled._settled_equilibria)] == [1, 1]

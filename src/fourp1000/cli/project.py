@@ -182,8 +182,6 @@ def read_projection_input(file, *, depth, depth_method, spline_lambda, extrapola
     ``report``, ``plan``)."""
     from .common import column_map_for
 
-    if climate:  # a large RothC run: numba's start-up while the files are read
-        MODELS.warm_up(tuple(model), _plots_hint(file), years)
     opts = project_options_from_cli(
         depth=depth, depth_method=depth_method, spline_lambda=spline_lambda, extrapolate=extrapolate, bd_ptf=bd_ptf,
         som_factor=som_factor, stone_density=stone_density, on_error=on_error, practices=practices, years=years,
@@ -197,22 +195,6 @@ def read_projection_input(file, *, depth, depth_method, spline_lambda, extrapola
         table = load_plots_or_horizons(raw, som_factor=som_factor or VAN_BEMMELEN, bd_basis=bd_basis,
                                        column_map=column_map)
     return table, opts
-
-
-#: Bytes of a short plot row: FILE's size over this estimates its plots for
-#: :meth:`ModelRegistry.warm_up`: a plot table of the size where RothC's compiled code pays
-#: reaches it, a horizon file (several rows per plot) of a smaller run does not.
-_BYTES_PER_PLOT = 80
-
-
-def _plots_hint(file) -> int:
-    """About how many plots FILE holds, from its size (0 for stdin, folders and globs)."""
-    import os
-
-    try:
-        return os.path.getsize(file) // _BYTES_PER_PLOT if file != "-" and os.path.isfile(file) else 0
-    except (OSError, TypeError, ValueError):
-        return 0
 
 
 def project_options_from_cli(*, depth, depth_method, spline_lambda, extrapolate, bd_ptf, som_factor, stone_density,

@@ -89,9 +89,6 @@ class ProjectionModel:
     needs_climate: bool = False
     supports_uncertainty: bool = False
     prepare: Callable[[pd.DataFrame, "ProjectOptions"], Prepared] | None = None
-    #: ``warm_up(n_plots, years)``: start in the background what projecting about ``n_plots``
-    #: plots over ``years`` will need (RothC: numba's start-up), while the caller reads its files.
-    warm_up: Callable[[int, int], object] | None = None
     #: ``baselines(plots, options)``: what projecting each plot needs that its practices do
     #: not change, resolved once, as an object whose ``take(index)`` gives it for the rows of
     #: a table of those plots (a plot per row, repeated) that ``project`` accepts as
@@ -139,14 +136,6 @@ class ModelRegistry(Mapping[str, ProjectionModel]):
             names = list(self)
             raise InputError(f"{text!r}: give {', '.join(names)} or {','.join(names)} "
                              f"(valid models: {', '.join(names)})") from None
-
-    def warm_up(self, models: tuple[str, ...], n_plots: int, years: int) -> None:
-        """Start each model's ``warm_up`` for about ``n_plots`` plots over ``years`` (an
-        estimate: a model starts only what a run of that size uses)."""
-        for name in models:
-            hook = self[name].warm_up
-            if hook is not None:
-                hook(int(n_plots), int(years))
 
     def help(self) -> str:
         """One sentence naming each model, for ``--model``'s help."""
@@ -261,12 +250,5 @@ def _rothc_baselines(plots: pd.DataFrame, opts: ProjectOptions) -> object:
     return rothc.plot_baselines(plots, _climate(opts), years=opts.years, ipcc_version=opts.ipcc_version)
 
 
-def _rothc_warm_up(n_plots: int, years: int) -> None:
-    from ..rothc.warmup import start_warm_up
-
-    start_warm_up(n_plots * 12 * years)  # plot-months
-
-
 register(ProjectionModel("rothc", "RothC-26.3", _rothc_validate, _rothc_project, _rothc_trajectory, _rothc_method,
-                         needs_climate=True, prepare=_rothc_prepare, warm_up=_rothc_warm_up,
-                         baselines=_rothc_baselines))
+                         needs_climate=True, prepare=_rothc_prepare, baselines=_rothc_baselines))

@@ -47,8 +47,6 @@ marked internal offer theirs to their siblings, not to users):
 * ``model``: :func:`run`, :class:`RothCRun`, :data:`OUTPUTS`;
 * ``compiled`` (internal, needs numba): the month loop of :func:`run` fused and compiled
   (``kernel="numba"``), the same arithmetic as ``decomposition``;
-* ``warmup`` (internal): ``start_warm_up``, numba's start-up (``warm_up_compiled``) in a
-  background thread while a large run's caller reads its files;
 * ``cycle`` (internal): a repeated cycle as an affine map of the pools (``settled_cycle``,
   ``cycle_map``), and its ``fixed_point``;
 * ``equilibrium``: :func:`spinup`, :class:`Spinup` (analytic and reference spin-up);
