@@ -15,7 +15,10 @@ A model may also give ``prepare(plots, options)``: its validation that keeps wha
 resolved on the way (a :class:`Prepared`). ``validate`` is then ``prepare(...).errors``, and
 :func:`~fourp1000.projection.table.project_table` hands the prepared inputs to ``project``
 (keyword ``prepared``) when it projects exactly the plots validated, so that a large table
-is parsed and checked once, not twice.
+is parsed and checked once, not twice. And it may give ``baselines(plots, options)``: what
+projecting each plot needs that its practices do not change (RothC: drivers and the fitted
+baseline), resolved once for ``plan``, which projects every plot under many practice sets
+and hands each (plot, set) row its plot's part (``project(..., baselines=...)``).
 
 Adding a model is one module (its science) plus one :func:`register` call.
 :func:`fourp1000.projection.table.project_table`, the CLI's ``--model`` and the summary

@@ -6,7 +6,6 @@ site constants (moisture limits, CO2/BIO/HUM fractions, IOM) that :func:`run`,
 from __future__ import annotations
 
 import copy
-
 import math
 from dataclasses import dataclass
 
