@@ -8,8 +8,11 @@ a plot-month is one exponential (the decay plan of
 operations on values in cache, and blocks of plots run on all cores. Drivers that repeat
 (a monthly climatology cycled) make each plot's months repeat too once its soil moisture
 deficit has settled into its cycle (usually within a year or two): from then on the loop
-reads back the values of the previous cycle instead of computing the exponential again. The arithmetic is that
-of ``advance_month``, operation for operation and in the same order, so the two loops agree
+reads back the values of the previous cycle instead of computing the exponential again, and
+where a run records only the pools at the ends of cycles (a projection's yearly SOC), a
+block of settled plots goes on a whole cycle at a time (one affine map per cycle, the same
+numbers to about 1e-14 relative). Month by month, the arithmetic is that of
+``advance_month``, operation for operation and in the same order, so the two loops agree
 to the last bit except where the exponentials of numpy and of the C library differ in the
 last unit (about 1e-13 relative after 50 years); a test holds them to 1e-9.
 
@@ -99,7 +102,7 @@ def _writable(values, dtype) -> NDArray:
     A broadcast view is read-only, and numba compiles (and caches) a kernel once per
     combination of read-only and writable arguments: the arrays handed to a kernel are
     always writable, so that every run, whatever the shapes of its inputs, reuses the one
-    machine code loaded (or warmed up, :mod:`~fourp1000.rothc.warmup`) in the process.
+    machine code loaded in the process (and cached on disk).
     """
     arr = np.ascontiguousarray(values, dtype=dtype)
     return arr if arr.flags.writeable else arr.copy()
