@@ -222,6 +222,32 @@ def test_plan_with_the_compiled_rothc_kernel_gives_the_same_plan(plain_plots, ex
     np.testing.assert_allclose(b["practice_set_rate_per_mille"], a["practice_set_rate_per_mille"], rtol=1e-9)
 
 
+@pytest.mark.parametrize("kernel", ["numpy", "numba"])
+def test_baselines_fitted_once_give_each_pair_its_own_projection(examples_dir, kernel):
+    """``plan`` fits each plot's RothC baseline once (``plot_baselines``) and takes it for every
+    (plot, set) pair: the same table, to the last bit, as fitting every pair with its set,
+    unreachable plots left out and named alike; a pair's plot may repeat, in any order."""
+    if kernel == "numba":
+        pytest.importorskip("numba")
+    from fourp1000.projection.rothc import plot_baselines
+
+    climate = read_climate(examples_dir / "climate.csv")
+    plots = pd.concat([SITES, SITES.iloc[[2]].assign(plot_id="below-manure", measured_stock_t_c_ha=1.0)],
+                      ignore_index=True).assign(source_row=np.arange(5) + 2)
+    shared = plot_baselines(plots, climate, years=20, kernel=kernel)
+    index = np.array([3, 0, 0, 4, 2, 1, 0, 3])
+    pairs = plots.iloc[index].reset_index(drop=True).assign(
+        plot_id=np.arange(8), source_row=np.arange(8),
+        practices=["cover_crops", "", "manure;cover_crops", "cover_crops", "agroforestry", "improved_grassland",
+                   "agroforestry", "residue_retention"])
+    runs = [project_rothc(pairs, climate, years=20, skip_unreachable=True, kernel=kernel, baselines=b)
+            for b in (None, shared.take(index))]
+    pd.testing.assert_frame_equal(runs[1].plots, runs[0].plots)
+    np.testing.assert_array_equal(runs[1].stocks_t_ha, runs[0].stocks_t_ha)
+    assert [e.rows for e in runs[1].problems] == [e.rows for e in runs[0].problems] == [[3]]
+    assert (runs[0].plots["annual_change_t_ha_yr"] != 0).sum() >= 4  # practices that change the stock
+
+
 def test_plan_json_columns_farms_and_rothc_inputs(examples_dir):
     out = RUN(main, ["plan", str(examples_dir / "plots.csv"), "--model", "ipcc,rothc", "--climate",
                      str(examples_dir / "climate.csv"), "-f", "json", "-q"])

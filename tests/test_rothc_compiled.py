@@ -140,6 +140,32 @@ def test_repeated_cycle_read_back_gives_the_same_numbers(record):
         assert (smd[12:24] != smd[:12]).any() and np.array_equal(smd[-12:], smd[-24:-12])
 
 
+def test_settled_blocks_advance_by_whole_cycles():
+    """Yearly records of SOC alone on a 12-month cycle: blocks of settled plots go on a year
+    at a time (the cycle's affine map). The same run month by month (the rain given as a
+    series without a cycle) agrees to 1e-12 relative, the numpy loop to 1e-9; the deficits
+    at the end are those of the month loop exactly."""
+    rng = np.random.default_rng(29)
+    n, years = 1200, 30
+    n_months = 12 * years
+    inputs = _random_inputs(rng, n, 12).replace(temperature_c=rng.uniform(-8, 24, (12, n)))
+    clay, depth = rng.uniform(2, 70, n), rng.uniform(10, 40, n)
+    start = rothc.spinup(inputs, clay, depth, 2.0).state
+    start.smd_mm = rng.uniform(-60, 0, n)  # deficits that take a year or more to settle
+    kwargs = dict(n_months=n_months, record="yearly", variables=("soc_t_c_ha", "hum_t_c_ha"))
+    by_cycle = rothc.run(inputs, clay, depth, start.copy(), kernel="numba", **kwargs)
+    series = inputs.replace(rain_mm=np.tile(inputs.rain_mm, (years, 1)))
+    every_month = rothc.run(series, clay, depth, start.copy(), kernel="numba", **kwargs)
+    reference = rothc.run(inputs, clay, depth, start.copy(), kernel="numpy", **kwargs)
+    assert by_cycle.outputs["soc_t_c_ha"].shape == (30, n)
+    for name in kwargs["variables"]:
+        np.testing.assert_allclose(by_cycle.outputs[name], every_month.outputs[name], rtol=1e-12, err_msg=name)
+        _assert_agree(by_cycle.outputs[name], reference.outputs[name], name)
+        assert not np.array_equal(by_cycle.outputs[name], every_month.outputs[name])  # another order of operations
+    np.testing.assert_allclose(by_cycle.final_state.pools_t_c_ha, every_month.final_state.pools_t_c_ha, rtol=1e-12)
+    np.testing.assert_array_equal(by_cycle.final_state.smd_mm, every_month.final_state.smd_mm)
+
+
 def test_threads_do_not_change_the_results():
     """Blocks of plots run in parallel; each plot's numbers are the same with one thread."""
     rng = np.random.default_rng(5)
@@ -213,3 +239,36 @@ def test_compiled_equilibrium_names_plots_where_nothing_decomposes():
             rothc.spinup(inputs, 20.0, 23.0, 2.0, kernel=kernel)
         with pytest.raises(InputError, match=r"plot\(s\) 1 "):
             rothc.fit_plant_input(inputs, 20.0, 23.0, 40.0, kernel=kernel)
+
+
+
+def test_one_compiled_signature_whatever_the_inputs_shapes():
+    """The arrays handed to the kernels are always writable and C-ordered: calls with
+    broadcast (read-only) drivers, a single plot, a Fortran-ordered state and then a
+    projection of several plots all run the machine code of one signature per kernel
+    (numba would compile, and cache, another for read-only or Fortran-ordered arguments)."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    from fourp1000.io.climate import read_climate
+    from fourp1000.projection.rothc import project_rothc
+    from fourp1000.rothc import compiled
+
+    one = np.ones((12, 1))
+    cycle = rothc.MonthlyInputs(temperature_c=10.0 * one, rain_mm=60.0 * one, evaporation_mm=40.0 * one,
+                                plant_c_t_ha=one / 12.0, fym_c_t_ha=np.zeros((1, 1)), covered=one > 0,
+                                dpm_rpm_ratio=np.broadcast_to(1.44, (1, 1)))
+    fit = rothc.fit_plant_input(cycle, [20.0], 30.0, [40.0], strict=False, kernel="numba")
+    rothc.spinup(fit.inputs, 20.0, 30.0, fit.iom_t_c_ha, kernel="numba")
+    start = fit.spinup.state.copy()
+    start.pools_t_c_ha = np.asfortranarray(np.repeat(start.pools_t_c_ha, 3, axis=1))
+    rothc.run(fit.inputs, [20.0, 25.0, 30.0], 30.0, start, n_months=24, record="yearly", variables=("soc_t_c_ha",),
+              kernel="numba")
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    plots = pd.DataFrame({"plot_id": ["a", "b"], "land_use": "cropland", "clay_pct": [20.0, 35.0],
+                          "measured_stock_t_c_ha": [40.0, 55.0], "climate_zone": "cool_temperate_moist",
+                          "input_level": ["medium", "high_manure"], "practices": ["cover_crops", "agroforestry"]})
+    run = project_rothc(plots, read_climate(examples / "climate.csv"), years=3, kernel="numba")
+    assert (run.plots["final_stock_t_ha"] > run.plots["baseline_stock_t_ha"]).all()
+    assert [len(k.signatures) for k in (compiled._fused_run, compiled._settled_equilibria)] == [1, 1]

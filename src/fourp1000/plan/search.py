@@ -49,12 +49,16 @@ def pair_table(plots: pd.DataFrame, sets: CandidateSets, start: int = 0, stop: i
     return table
 
 
-def _project(model_name: str, table: pd.DataFrame, opts: ProjectOptions) -> tuple[pd.DataFrame, list[int]]:
-    """One model's result of a pair table, and the pairs it refused (``project``'s validation)."""
+def _project(model_name: str, table: pd.DataFrame, opts: ProjectOptions, baselines: object = None
+             ) -> tuple[pd.DataFrame, list[int]]:
+    """One model's result of a pair table, and the pairs it refused (``project``'s validation).
+
+    ``baselines``: the model's baselines of the table's rows (``ProjectionModel.baselines``).
+    """
     model = MODELS[model_name]
     refused: list[int] = []
     try:
-        run = model.project(table, opts)
+        run = model.project(table, opts, **({} if baselines is None else {"baselines": baselines}))
     except FourP1000Error as exc:
         if exc.rows is None:
             raise
@@ -62,7 +66,9 @@ def _project(model_name: str, table: pd.DataFrame, opts: ProjectOptions) -> tupl
         if any(e.rows is None for e in errors):
             raise next(e for e in errors if e.rows is None) from None
         refused = sorted({int(r) for e in errors for r in e.rows})
-        run = model.project(table[~table["source_row"].isin(refused)].reset_index(drop=True), opts)
+        keep = ~table["source_row"].isin(refused).to_numpy()
+        extra = {} if baselines is None else {"baselines": baselines.take(np.flatnonzero(keep))}
+        run = model.project(table[keep].reset_index(drop=True), opts, **extra)
     refused += [int(r) for e in run.problems for r in (e.rows or [])]
     return run.plots, refused
 
@@ -75,6 +81,18 @@ def _one_kernel(model_name: str, plot_months: int) -> ContextManager[None]:
     from ..projection.rothc import batch_kernel, current_batch_kernel
 
     return batch_kernel("numba" if use_compiled(current_batch_kernel(), plot_months) else "numpy")
+
+
+def _baselines(model_name: str, plots: pd.DataFrame, opts: ProjectOptions) -> object:
+    """The model's baselines of ``plots`` (``ProjectionModel.baselines``); None where the model
+    has none or cannot resolve them for every plot (each pair is then resolved with its set)."""
+    hook = MODELS[model_name].baselines
+    if hook is None:
+        return None
+    try:
+        return hook(plots, opts)
+    except FourP1000Error:  # some plot refused: the pairs meet the same refusal, each with its row
+        return None
 
 
 def evaluate(plots: pd.DataFrame, sets: CandidateSets, opts: ProjectOptions, model_name: str) -> pd.DataFrame:
@@ -101,8 +119,11 @@ def evaluate(plots: pd.DataFrame, sets: CandidateSets, opts: ProjectOptions, mod
     m = sets.plot.size
     parts, refused = [], []
     with _one_kernel(model_name, m * MONTHS * int(opts.years)):
+        shared = _baselines(model_name, plots, opts) if m else None  # each plot resolved once, not once per set
         for start in range(0, m, CHUNK_ROWS):  # chunks of pairs, each vectorised
-            result, bad = _project(model_name, pair_table(plots, sets, start, min(start + CHUNK_ROWS, m)), opts)
+            stop = min(start + CHUNK_ROWS, m)
+            result, bad = _project(model_name, pair_table(plots, sets, start, stop), opts,
+                                   None if shared is None else shared.take(sets.plot[start:stop]))
             parts.append(result[["plot_id", *PAIR_COLUMNS]])
             refused += bad
     frame = (pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["plot_id", *PAIR_COLUMNS]))

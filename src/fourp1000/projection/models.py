@@ -15,7 +15,10 @@ A model may also give ``prepare(plots, options)``: its validation that keeps wha
 resolved on the way (a :class:`Prepared`). ``validate`` is then ``prepare(...).errors``, and
 :func:`~fourp1000.projection.table.project_table` hands the prepared inputs to ``project``
 (keyword ``prepared``) when it projects exactly the plots validated, so that a large table
-is parsed and checked once, not twice.
+is parsed and checked once, not twice. And it may give ``baselines(plots, options)``: what
+projecting each plot needs that its practices do not change (RothC: drivers and the fitted
+baseline), resolved once for ``plan``, which projects every plot under many practice sets
+and hands each (plot, set) row its plot's part (``project(..., baselines=...)``).
 
 Adding a model is one module (its science) plus one :func:`register` call.
 :func:`fourp1000.projection.table.project_table`, the CLI's ``--model`` and the summary
@@ -89,6 +92,11 @@ class ProjectionModel:
     needs_climate: bool = False
     supports_uncertainty: bool = False
     prepare: Callable[[pd.DataFrame, "ProjectOptions"], Prepared] | None = None
+    #: ``baselines(plots, options)``: what projecting each plot needs that its practices do
+    #: not change, resolved once, as an object whose ``take(index)`` gives it for the rows of
+    #: a table of those plots (a plot per row, repeated) that ``project`` accepts as
+    #: ``baselines=`` (``plan`` projects each plot under many practice sets).
+    baselines: Callable[[pd.DataFrame, "ProjectOptions"], object] | None = None
 
 
 class ModelRegistry(Mapping[str, ProjectionModel]):
@@ -212,11 +220,13 @@ def _rothc_validate(plots: pd.DataFrame, opts: ProjectOptions) -> list[FourP1000
     return _rothc_prepare(plots, opts).errors
 
 
-def _rothc_project(plots: pd.DataFrame, opts: ProjectOptions, prepared: object = None) -> ModelRun:
+def _rothc_project(plots: pd.DataFrame, opts: ProjectOptions, prepared: object = None,
+                   baselines: object = None) -> ModelRun:
     from . import rothc, verdict
 
     run = rothc.project_rothc(plots, _climate(opts), practices=opts.practices, years=opts.years,
-                              ipcc_version=opts.ipcc_version, skip_unreachable=True, prepared=prepared)
+                              ipcc_version=opts.ipcc_version, skip_unreachable=True, prepared=prepared,
+                              baselines=baselines)
     # the plots projected: all of them, in order, unless some were left out (unreachable stocks)
     kept = plots if len(run.plots) == len(plots) else plots[plots["plot_id"].isin(run.plots["plot_id"])]
     projected = kept.reset_index(drop=True)
@@ -237,5 +247,11 @@ def _rothc_method(opts: ProjectOptions) -> str:
     return rothc.method_statement(opts.years)
 
 
+def _rothc_baselines(plots: pd.DataFrame, opts: ProjectOptions) -> object:
+    from . import rothc
+
+    return rothc.plot_baselines(plots, _climate(opts), years=opts.years, ipcc_version=opts.ipcc_version)
+
+
 register(ProjectionModel("rothc", "RothC-26.3", _rothc_validate, _rothc_project, _rothc_trajectory, _rothc_method,
-                         needs_climate=True, prepare=_rothc_prepare))
+                         needs_climate=True, prepare=_rothc_prepare, baselines=_rothc_baselines))

@@ -247,6 +247,7 @@ def project_rothc(
     skip_unreachable: bool = False,
     prepared: PreparedPlots | None = None,
     kernel: str | None = None,
+    baselines: PlotBaselines | None = None,
 ) -> RothCProjection:
     """Project each plot's 0-30 cm SOC stock under its practices with RothC-26.3.
 
@@ -288,6 +289,11 @@ def project_rothc(
         compiled where the run has :data:`~fourp1000.rothc.model.COMPILED_MIN_PLOT_MONTHS`
         plot-months or more and numba is installed. Default: that of an enclosing
         :func:`batch_kernel` block, else ``auto``.
+    baselines : PlotBaselines, optional
+        The drivers and fitted baselines of these plots, row for row (:func:`plot_baselines`
+        of the plots, :meth:`PlotBaselines.take` of each row's plot), with the same
+        ``climate``, ``ipcc_version``, ``depth_cm``, ``effects``, ``params`` and kernel: not
+        resolved and fitted again (``plan`` projects each plot under many practice sets).
 
     Returns
     -------
@@ -327,7 +333,9 @@ def project_rothc(
     p = params if params is not None else rothc.load_parameters()
     if len(plots) == 0:  # every plot rejected upstream
         return _empty_projection(plots)
-    if prepared is None or not prepared.covers(plots):
+    if baselines is not None:  # the plots' own drivers and fit: only the practices to resolve
+        inp, drivers = tier1.prepare(plots, practices, ipcc_version, method="rates"), baselines.drivers
+    elif prepared is None or not prepared.covers(plots):
         # Practices, measured stocks and IPCC defaults: the same parsing and checks as the IPCC path.
         inp = tier1.prepare(plots, practices, ipcc_version, method="rates")
         drivers, errors = plot_drivers(plots, climate, land_use_defaults(), inp.baseline_stock(), inp.source_row, p)
@@ -339,7 +347,7 @@ def project_rothc(
     # one choice for the whole projection: compiled solves and month loop where the run is large
     kernel = _BATCH_KERNEL.get() if kernel is None else kernel
     kernel = "numba" if use_compiled(kernel, len(plots) * MONTHS * n_years) else "numpy"
-    base = fit_baseline(drivers, effects, depth_cm, p, kernel)
+    base = baselines.base if baselines is not None else fit_baseline(drivers, effects, depth_cm, p, kernel)
     problems = []
     if base.unreachable.any():
         problems.append(plot_error(
@@ -370,6 +378,52 @@ def _forward(plots: pd.DataFrame, inp: tier1.ProjectionInputs, climate: ClimateT
     out = _result_frame(plots, inp, climate, drivers, base, changes, cycle, stock_years, equilibrium, n_years,
                         depth_cm)
     return RothCProjection(out, np.vstack([inp.baseline_stock()[None, :], stock_years]))
+
+
+@dataclass(frozen=True)
+class PlotBaselines:
+    """What projecting a plot needs that its practices do not change: its drivers and its
+    fitted baseline (:func:`plot_baselines`), for :func:`project_rothc`'s ``baselines``.
+
+    Attributes
+    ----------
+    drivers : PlotDrivers
+    base : BaselineFit
+    """
+
+    drivers: PlotDrivers
+    base: BaselineFit
+
+    def take(self, index: np.ndarray) -> PlotBaselines:
+        """The baselines of the plots at positions ``index`` (one row per (plot, practice set) pair)."""
+        return PlotBaselines(self.drivers.take(index), self.base.take(index))
+
+
+def plot_baselines(plots: pd.DataFrame, climate: ClimateTable, *, years: int = tier1.DEFAULT_YEARS,
+                   ipcc_version: str = ipcc.DEFAULT_IPCC_VERSION, depth_cm: float = MODEL_DEPTH_CM,
+                   effects: pd.DataFrame | None = None, params: rothc.RothCParameters | None = None,
+                   kernel: str | None = None) -> PlotBaselines:
+    """Each plot's drivers and baseline fit, as :func:`project_rothc` resolves them, once.
+
+    For projecting the same plots under many practice sets (``plan``): the drivers and the
+    fitted baseline depend on the plot, its climate and its baseline management, not on the
+    practices adopted. ``kernel`` as in :func:`project_rothc` (for ``years`` of these plots);
+    the fit of a plot does not depend on the other plots fitted with it.
+
+    Raises
+    ------
+    FourP1000Error
+        What :func:`project_rothc` raises for these plots before fitting (:func:`check_plots`).
+    """
+    p = params if params is not None else rothc.load_parameters()
+    inp = tier1.prepare(plots, (), ipcc_version, method="rates")
+    drivers, errors = plot_drivers(plots, climate, land_use_defaults(), inp.baseline_stock(), inp.source_row, p)
+    if errors:
+        raise errors[0]
+    effects = practice_effects() if effects is None else checked_effects(effects, "effects", InputError)
+    kernel = _BATCH_KERNEL.get() if kernel is None else kernel
+    kernel = "numba" if use_compiled(kernel, len(plots) * MONTHS * _whole_years(years)) else "numpy"
+    return PlotBaselines(drivers, fit_baseline(drivers, effects, depth_cm, p, kernel))
 
 
 _BATCH_KERNEL: contextvars.ContextVar[str] = contextvars.ContextVar("rothc_batch_kernel", default="auto")
@@ -582,5 +636,5 @@ def method_statement(years: int, depth_cm: float = MODEL_DEPTH_CM) -> str:
             f"horizon {years} yr; 4 per 1000 met when the mean yearly change >= 4 per mille of the baseline")
 
 
-__all__ = ["project_rothc", "batch_kernel", "current_batch_kernel", "prepare_plots", "PreparedPlots", "RothCProjection", "land_use_defaults", "practice_effects", "parse_cover_months",
+__all__ = ["project_rothc", "plot_baselines", "PlotBaselines", "batch_kernel", "current_batch_kernel", "prepare_plots", "PreparedPlots", "RothCProjection", "land_use_defaults", "practice_effects", "parse_cover_months",
            "format_cover_months", "method_statement", "MODEL", "MODEL_DEPTH_CM", "RESULT_COLUMNS"]

@@ -206,6 +206,12 @@ class PlotDrivers:
     dpm_rpm_ratio: np.ndarray
     input_level: np.ndarray
 
+    def take(self, index: np.ndarray) -> PlotDrivers:
+        """The drivers of the plots at positions ``index`` (a plot may repeat)."""
+        return PlotDrivers(self.land_use.iloc[index], *(np.take(getattr(self, name), index, axis=-1) for name in (
+            "clay_pct", "baseline_t_c_ha", "climate_index", "temperature_c", "rain_mm", "evaporation_mm", "covered",
+            "weights", "dpm_rpm_ratio", "input_level")))
+
 
 def float_column(plots: pd.DataFrame, name: str) -> np.ndarray:
     """A numeric plot column (NaN where missing or not a number, all NaN if absent)."""
@@ -361,6 +367,27 @@ class BaselineFit:
     fym_t_c_ha: np.ndarray
     plant_t_c_ha: np.ndarray
     unreachable: np.ndarray
+
+    def take(self, index: np.ndarray) -> BaselineFit:
+        """The fits of the plots at positions ``index`` (a plot may repeat): each plot's fit
+        is its own (plots are independent), whatever the other plots fitted with it."""
+        n = self.unreachable.size
+
+        def pick(values):  # arrays with a value per plot on their last axis; others as they are
+            arr = np.asarray(values)
+            return np.take(arr, index, axis=-1) if arr.ndim and arr.shape[-1] == n else arr
+
+        fit, state = self.fit, self.fit.spinup.state
+        inputs = rothc.MonthlyInputs(**{name: pick(getattr(fit.inputs, name)) for name in (
+            "temperature_c", "rain_mm", "evaporation_mm", "plant_c_t_ha", "fym_c_t_ha", "covered", "dpm_rpm_ratio",
+            "modern_c_pct")})
+        start = rothc.RothCState(pick(state.pools_t_c_ha), pick(state.iom_t_c_ha), pick(state.smd_mm),
+                                 None if state.c14_activity_t_c_ha is None else pick(state.c14_activity_t_c_ha))
+        taken = rothc.EquilibriumFit(pick(fit.plant_c_t_ha_yr), inputs,
+                                     rothc.Spinup(start, pick(fit.spinup.n_months), fit.spinup.method),
+                                     pick(fit.iom_t_c_ha))
+        return BaselineFit(taken, pick(self.fym_t_c_ha_yr), pick(self.fym_t_c_ha), pick(self.plant_t_c_ha),
+                           pick(self.unreachable))
 
 
 def fit_baseline(drivers: PlotDrivers, effects: pd.DataFrame, depth_cm: float,

@@ -8,8 +8,11 @@ a plot-month is one exponential (the decay plan of
 operations on values in cache, and blocks of plots run on all cores. Drivers that repeat
 (a monthly climatology cycled) make each plot's months repeat too once its soil moisture
 deficit has settled into its cycle (usually within a year or two): from then on the loop
-reads back the values of the previous cycle instead of computing the exponential again. The arithmetic is that
-of ``advance_month``, operation for operation and in the same order, so the two loops agree
+reads back the values of the previous cycle instead of computing the exponential again, and
+where a run records only the pools at the ends of cycles (a projection's yearly SOC), a
+block of settled plots goes on a whole cycle at a time (one affine map per cycle, the same
+numbers to about 1e-14 relative). Month by month, the arithmetic is that of
+``advance_month``, operation for operation and in the same order, so the two loops agree
 to the last bit except where the exponentials of numpy and of the C library differ in the
 last unit (about 1e-13 relative after 50 years); a test holds them to 1e-9.
 
@@ -63,14 +66,16 @@ def simulate(
     slots[[_SLOT[v] for v in wanted]] = np.arange(len(wanted))
     out = np.empty((len(wanted), len(months), n))
 
-    pools = np.array(np.broadcast_to(initial.pools_t_c_ha, (4, n)), dtype=float)
+    pools = np.array(np.broadcast_to(initial.pools_t_c_ha, (4, n)), dtype=float, order="C")  # one signature
     smd = np.array(np.broadcast_to(initial.smd_mm, (n,)), dtype=float)
-    activity = (np.array(np.broadcast_to(initial.c14_activity_t_c_ha, (4, n)), dtype=float) if radiocarbon
+    activity = (np.array(np.broadcast_to(initial.c14_activity_t_c_ha, (4, n)), dtype=float, order="C") if radiocarbon
                 else np.zeros((4, 0)))
     drivers = _driver_arrays(drv)
     rows, wide = _driver_rows(drivers, n_months)
+    cycle = _memo_cycle(drivers, n_months)
+    by_cycle = _by_whole_cycles(cycle, months, wanted, radiocarbon)
     with _LOCK:
-        _fused_run(drivers, rows, wide, _memo_cycle(drivers, n_months), _site_arrays(site, n), _constants(p, site),
+        _fused_run(drivers, rows, wide, cycle, by_cycle, _site_arrays(site, n), _constants(p, site),
                    pools, smd, activity, radiocarbon, record_at, slots, out)
     outputs = {name: out[j] for j, name in enumerate(wanted)}
     final = RothCState(pools, site.iom_t_c_ha.copy(), smd, activity if radiocarbon else None)
@@ -87,9 +92,20 @@ def _driver_arrays(drv: Drivers) -> tuple:
     temp_is_factor = drv.rm_temp is not None
     temp = drv.rm_temp if temp_is_factor else a["temperature_c"]
     names = ("rain_mm", "evaporation_mm", "plant_c_t_ha", "fym_c_t_ha", "dpm_rpm_ratio", "modern_c_pct")
-    floats = tuple(np.ascontiguousarray(a[name], dtype=float) for name in names)
-    covered = np.ascontiguousarray(a["covered"], dtype=np.bool_)
-    return (np.ascontiguousarray(temp, dtype=float), temp_is_factor) + floats + (covered,)
+    floats = tuple(_writable(a[name], float) for name in names)
+    return (_writable(temp, float), temp_is_factor) + floats + (_writable(a["covered"], np.bool_),)
+
+
+def _writable(values, dtype) -> NDArray:
+    """``values`` as a C-contiguous array that numba types as writable.
+
+    A broadcast view is read-only, and numba compiles (and caches) a kernel once per
+    combination of read-only and writable arguments: the arrays handed to a kernel are
+    always writable, so that every run, whatever the shapes of its inputs, reuses the one
+    machine code loaded in the process (and cached on disk).
+    """
+    arr = np.ascontiguousarray(values, dtype=dtype)
+    return arr if arr.flags.writeable else arr.copy()
 
 
 def _driver_rows(drivers: tuple, n_months: int) -> tuple[NDArray, tuple[int, ...]]:
@@ -117,11 +133,24 @@ def _memo_cycle(drivers: tuple, n_months: int) -> int:
     return cycle if cycle <= _MEMO_MAX_MONTHS and 2 * cycle <= n_months else 0
 
 
+#: Outputs a run by whole cycles records (those of the pools alone).
+_CYCLE_OUTPUTS = frozenset(OUTPUTS[:6])
+
+
+def _by_whole_cycles(cycle: int, months: NDArray, wanted: tuple[str, ...], radiocarbon: bool) -> bool:
+    """Whether settled blocks of plots may advance a whole cycle at a time (:func:`_whole_cycles`):
+    drivers that repeat, no radiocarbon, records only at the ends of cycles (yearly records of
+    a 12-month cycle) and only of the pools, IOM and SOC."""
+    months = np.asarray(months)
+    return bool(cycle > 0 and not radiocarbon and set(wanted) <= _CYCLE_OUTPUTS
+                and np.all((months + 1) % cycle == 0))
+
+
 def _site_arrays(site: SiteConstants, n: int) -> tuple:
     """Per-plot constants as contiguous (n,) arrays."""
     values = (site.limits.max_mm, site.limits.bare_mm, site.smd_span_mm, site.to_co2, site.to_bio,
               site.to_hum, site.iom_t_c_ha)
-    return tuple(np.ascontiguousarray(np.broadcast_to(v, (n,)), dtype=float) for v in values)
+    return tuple(_writable(np.broadcast_to(v, (n,)), float) for v in values)
 
 
 def _constants(p: RothCParameters, site: SiteConstants) -> tuple[float, ...]:
@@ -174,7 +203,8 @@ def _delta14c(soc: float, activity_total: float, decay_per_yr: float, mean_life_
 
 
 @numba.njit(cache=True, parallel=True)
-def _fused_run(drivers, rows, wide, cycle, site, c, pools, smd, activity, radiocarbon, record_at, slots, out):
+def _fused_run(drivers, rows, wide, cycle, by_cycle, site, c, pools, smd, activity, radiocarbon, record_at, slots,
+               out):
     """Run every plot through all months; ``pools``, ``smd``, ``activity`` are updated in place.
 
     Blocks of plots run in parallel (plots are independent: the result does not depend on
@@ -193,6 +223,8 @@ def _fused_run(drivers, rows, wide, cycle, site, c, pools, smd, activity, radioc
     rate modifiers, retained fractions and inputs are then read from the values kept for
     the previous cycle (``memo``) instead of computed again: the same numbers, without the
     exponential. ``cycle`` = 0: no memo (a series that does not repeat within the run).
+    With ``by_cycle``, a block whose plots have all settled goes on a whole cycle at a time
+    (:func:`_whole_cycles`).
     """
     temp, temp_is_factor, rain, evap, plant, fym, ratio, modern, covered = drivers
     max_mm, bare_mm, span, to_co2, to_bio, to_hum, iom = site
@@ -212,6 +244,9 @@ def _fused_run(drivers, rows, wide, cycle, site, c, pools, smd, activity, radioc
             rec, j = record_at[t], t % period
             if cycle > 0 and not all_settled and j == 0 and t >= cycle:
                 all_settled = settled.all()
+                if all_settled and by_cycle:
+                    _whole_cycles(memo, pools, smd, to_bio, to_hum, iom, t, record_at, slots, out, lo, hi)
+                    break
             if all_settled and rec < 0 and not radiocarbon:  # the common month, without branches
                 _settled_month(memo[j], pools, smd, co2, to_bio, to_hum, to_co2, lo, hi)
                 continue
@@ -259,6 +294,48 @@ def _fused_run(drivers, rows, wide, cycle, site, c, pools, smd, activity, radioc
                     for v in range(12):
                         if slots[v] >= 0:
                             out[slots[v], rec, i] = values[v]
+
+
+@numba.njit(cache=True)
+def _whole_cycles(memo, pools, smd, to_bio, to_hum, iom, t0, record_at, slots, out, lo, hi):
+    """The plots ``lo:hi``, all settled in their cycle, from month ``t0`` (a cycle's first) to
+    the end of the run, a whole cycle at a time.
+
+    A settled cycle repeats the same months, so it is one affine map of the pools,
+    ``C -> A C + b``, composed from the kept fractions and inputs of its months (``memo``) as
+    :func:`_settled_equilibria` composes it: one 4 x 4 product per cycle instead of each
+    month's steps (a twelfth of the operations over a run of years). The same numbers in
+    another order: they agree with the month-by-month loop to about 1e-14 relative.
+    Records (pools, IOM and SOC; ``slots`` 0-5) fall at the ends of cycles. The run is a
+    whole number of cycles (every driver's period divides it: ``Drivers.check_months``).
+    """
+    period, n_months = memo.shape[0], record_at.shape[0]
+    whole = (n_months - t0) // period
+    a, m, tmp, b, v = np.empty((4, 4)), np.zeros((4, 4)), np.empty((4, 4)), np.empty((1, 4)), np.empty(4)
+    for i in range(lo, hi):
+        k = i - lo
+        a[:, :] = 0.0
+        for q in range(4):
+            a[q, q] = 1.0
+        b[:, :] = 0.0
+        for j in range(period):
+            _month_map(m, memo[j, 5, k], memo[j, 6, k], memo[j, 7, k], memo[j, 8, k], to_bio[i], to_hum[i])
+            _compose(m, a, tmp)
+            _advance_offset(m, b, 0, v, memo[j, 9, k], memo[j, 10, k], memo[j, 11, k])
+        d, r, bb, h = pools[0, i], pools[1, i], pools[2, i], pools[3, i]
+        for done in range(1, whole + 1):
+            d, r, bb, h = (a[0, 0] * d + a[0, 1] * r + a[0, 2] * bb + a[0, 3] * h + b[0, 0],
+                           a[1, 0] * d + a[1, 1] * r + a[1, 2] * bb + a[1, 3] * h + b[0, 1],
+                           a[2, 0] * d + a[2, 1] * r + a[2, 2] * bb + a[2, 3] * h + b[0, 2],
+                           a[3, 0] * d + a[3, 1] * r + a[3, 2] * bb + a[3, 3] * h + b[0, 3])
+            rec = record_at[t0 + done * period - 1]
+            if rec >= 0:
+                values = (d, r, bb, h, iom[i], d + r + bb + h + iom[i])
+                for s in range(6):
+                    if slots[s] >= 0:
+                        out[slots[s], rec, i] = values[s]
+        pools[0, i], pools[1, i], pools[2, i], pools[3, i] = d, r, bb, h
+        smd[i] = memo[(n_months - 1) % period, 1, k]
 
 
 @numba.njit(cache=True, inline="always")
@@ -414,8 +491,10 @@ def _settled_equilibria(drivers, rows, wide, site, c, split, smd_start, dead, ou
 
 @numba.njit(cache=True, inline="always")
 def _advance_offset(m, b, j, v, to_dpm, to_rpm, to_hum):
-    """Offset ``b[j]`` after one more month: ``m @ b[j]`` plus the month's inputs (none to BIO)."""
-    for q in range(4):
+    """Offset ``b[j]`` after one more month: ``m @ b[j]`` plus the month's inputs (none to BIO);
+    rows 0 and 1 of ``m`` diagonal (see :func:`_compose`)."""
+    v[0], v[1] = m[0, 0] * b[j, 0], m[1, 1] * b[j, 1]
+    for q in range(2, 4):
         v[q] = m[q, 0] * b[j, 0] + m[q, 1] * b[j, 1] + m[q, 2] * b[j, 2] + m[q, 3] * b[j, 3]
     b[j, 0], b[j, 1], b[j, 2], b[j, 3] = v[0] + to_dpm, v[1] + to_rpm, v[2] + 0.0, v[3] + to_hum
 
@@ -433,11 +512,21 @@ def _month_map(m, f0, f1, f2, f3, to_bio, to_hum):
 
 @numba.njit(cache=True, inline="always")
 def _compose(m, a, tmp):
-    """``a`` becomes ``m @ a`` (``tmp``: work array)."""
-    for p in range(4):
+    """``a`` becomes ``m @ a`` (``tmp``: work array).
+
+    Rows 0 and 1 (DPM and RPM, which only decay) of ``m``, hence of ``a``, are diagonal: the
+    products leave out the terms with their zeros, and give the numbers of the full row
+    by column products to the last bit (every term left out is + 0.0 on non-negative values).
+    """
+    for p in range(2, 4):
+        tmp[p, 0] = (m[p, 0] * a[0, 0] + m[p, 2] * a[2, 0]) + m[p, 3] * a[3, 0]
+        tmp[p, 1] = (m[p, 1] * a[1, 1] + m[p, 2] * a[2, 1]) + m[p, 3] * a[3, 1]
+        tmp[p, 2] = m[p, 2] * a[2, 2] + m[p, 3] * a[3, 2]
+        tmp[p, 3] = m[p, 2] * a[2, 3] + m[p, 3] * a[3, 3]
+    a[0, 0], a[1, 1] = m[0, 0] * a[0, 0], m[1, 1] * a[1, 1]
+    for p in range(2, 4):
         for q in range(4):
-            tmp[p, q] = m[p, 0] * a[0, q] + m[p, 1] * a[1, q] + m[p, 2] * a[2, q] + m[p, 3] * a[3, q]
-    a[:, :] = tmp
+            a[p, q] = tmp[p, q]
 
 
 @numba.njit(cache=True, inline="always")

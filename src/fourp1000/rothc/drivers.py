@@ -5,6 +5,7 @@ site constants (moisture limits, CO2/BIO/HUM fractions, IOM) that :func:`run`,
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 
@@ -93,8 +94,13 @@ class Drivers:
         return cls(arrays, params)
 
     def with_array(self, name: str, value: NDArray) -> Drivers:
-        """The same drivers with one (already valid, 2-D) field replaced."""
-        return Drivers({**self.arrays, name: value}, self.params)
+        """The same drivers with one (already valid, 2-D) field replaced (the temperature
+        factor kept, not computed again, unless the temperature is the field replaced)."""
+        if name == "temperature_c":
+            return Drivers({**self.arrays, name: value}, self.params)
+        out = copy.copy(self)
+        out.arrays = {**self.arrays, name: value}
+        return out
 
     @property
     def periods(self) -> list[int]:
