@@ -596,3 +596,13 @@ def test_report_of_a_process_substitution_hashes_what_it_read(tmp_path):
     proc = run_bounded(line, shell=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert hashlib.sha256((EXAMPLES / "plots.csv").read_bytes()).hexdigest() in out.read_text()
+
+
+def test_an_output_path_ending_with_a_slash_is_a_folder_not_a_file_of_its_name(tmp_path):
+    path = tmp_path / "plots.csv"
+    path.write_text(GOOD)
+    for flag, fmt in (("-o", "csv"), ("-o", "xlsx"), ("--rejects", "csv")):
+        target = f"{tmp_path / 'out'}/"
+        stderr = one_error(invoke("estimate", path, "--on-error", "skip", "-f", fmt, flag, target), code=2)
+        assert "names a folder" in stderr
+        assert not (tmp_path / "out").exists()  # nothing written under the folder's name

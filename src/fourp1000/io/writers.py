@@ -330,6 +330,9 @@ def atomic_write(path: str | os.PathLike, data: bytes | str) -> None:
 
 def _target(shown: str) -> tuple[os.stat_result | None, str]:
     """What ``shown`` is now (None: nothing yet) and the file it leads to; a folder is an error."""
+    if shown.endswith(("/", os.sep)):  # the user means a folder: never write a file of its name
+        raise OutputError(f"{shown}: names a folder; give a file name (only a streamed run, e.g. with "
+                          "--chunk-rows N, writes a Parquet dataset into a folder)", exit_code=2)
     try:
         info = os.stat(shown)
     except FileNotFoundError:
