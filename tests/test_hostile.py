@@ -606,3 +606,15 @@ def test_an_output_path_ending_with_a_slash_is_a_folder_not_a_file_of_its_name(t
         stderr = one_error(invoke("estimate", path, "--on-error", "skip", "-f", fmt, flag, target), code=2)
         assert "names a folder" in stderr
         assert not (tmp_path / "out").exists()  # nothing written under the folder's name
+
+
+def test_a_folder_output_takes_a_parquet_dataset_never_another_format_silently(tmp_path):
+    path = tmp_path / "plots.csv"
+    path.write_text(GOOD)
+    folder = f"{tmp_path / 'ds'}/"
+    stderr = one_error(invoke("estimate", path, "--chunk-rows", "1", "-f", "csv", "-o", folder), code=2)
+    assert "use -f parquet" in stderr and not (tmp_path / "ds").exists()
+    result = invoke("estimate", path, "--chunk-rows", "1", "-q", "-o", folder)
+    assert result.exit_code == 0, result.stderr
+    assert len(pd.read_parquet(tmp_path / "ds")) == len(pd.read_csv(io.StringIO(
+        invoke("estimate", path, "-q", "-f", "csv").stdout)))

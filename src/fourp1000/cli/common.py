@@ -322,7 +322,16 @@ def read_input(file: str, *, sep=None, decimal=None, encoding=None, sheet=None, 
 
 
 def resolve_format(fmt: str | None, output: str | None) -> str:
-    """Default format: from the output file's extension, else table on a terminal, else csv."""
+    """Default format: from the output file's extension, else table on a terminal, else csv.
+
+    ``-o DIR/`` (a path ending with a slash) is a folder for a Parquet dataset: another
+    ``--format`` with it is a usage error rather than a format silently replaced.
+    """
+    if output not in (None, "-") and output.endswith(("/", os.sep)):
+        if fmt not in (None, "parquet"):
+            raise click.UsageError(f"-o {output} names a folder, which takes a Parquet dataset: use -f parquet, "
+                                   "or a file name for -f " + fmt)
+        return "parquet"
     if fmt:
         return fmt
     if output not in (None, "-"):
