@@ -74,6 +74,7 @@ from ..tables import read_csv_table
 from ..targets import change_columns
 from .models import Prepared
 from .verdict import caveat_text
+from .yearly import YearlyStocks
 from .rothc_inputs import (
     MONTHS,
     WEIGHT_COLUMNS,
@@ -216,15 +217,16 @@ class RothCProjection:
     ----------
     plots : pandas.DataFrame
         One row per plot (columns of :func:`project_rothc`).
-    stocks_t_ha : numpy.ndarray, shape (years + 1, n_plots) [t C ha-1]
-        Yearly stocks: row 0 the baseline, then the end of each year.
+    stocks_t_ha : YearlyStocks, shape (years + 1, n_plots) [t C ha-1]
+        Yearly stocks: row 0 the baseline, then the end of each year (``numpy.asarray``
+        builds the array).
     problems : list of FourP1000Error
         With ``skip_unreachable``: the error naming the plots left out because no plant
         input reaches their stock.
     """
 
     plots: pd.DataFrame
-    stocks_t_ha: np.ndarray
+    stocks_t_ha: YearlyStocks
     problems: list[FourP1000Error] = field(default_factory=list)
 
     @property
@@ -361,7 +363,7 @@ def project_rothc(
     if keep.all():
         return result
     # plots are independent: leaving one out changes nobody else's numbers
-    return RothCProjection(result.plots[keep].reset_index(drop=True), result.stocks_t_ha[:, keep], problems)
+    return RothCProjection(result.plots[keep].reset_index(drop=True), result.stocks_t_ha.take(keep), problems)
 
 
 def _forward(plots: pd.DataFrame, inp: tier1.ProjectionInputs, climate: ClimateTable, drivers: PlotDrivers,
@@ -377,7 +379,7 @@ def _forward(plots: pd.DataFrame, inp: tier1.ProjectionInputs, climate: ClimateT
                                params=p, kernel=kernel).state.soc_t_c_ha
     out = _result_frame(plots, inp, climate, drivers, base, changes, cycle, stock_years, equilibrium, n_years,
                         depth_cm)
-    return RothCProjection(out, np.vstack([inp.baseline_stock()[None, :], stock_years]))
+    return RothCProjection(out, YearlyStocks(inp.baseline_stock(), stock_years))
 
 
 @dataclass(frozen=True)
@@ -454,7 +456,8 @@ def _empty_projection(plots: pd.DataFrame) -> RothCProjection:
     """The result of no plots: the empty tables with their columns."""
     ids = [c for c in ("plot_id", "farm_id", "area_ha") if c in plots.columns or c == "plot_id"]
     extra = ["source_row"] if "source_row" in plots.columns else []
-    return RothCProjection(pd.DataFrame(columns=ids + list(RESULT_COLUMNS) + extra), np.zeros((1, 0)))
+    return RothCProjection(pd.DataFrame(columns=ids + list(RESULT_COLUMNS) + extra),
+                           YearlyStocks(np.zeros(0), np.zeros((0, 0))))
 
 
 def _whole_years(years: object) -> int:
@@ -619,7 +622,7 @@ def _practice_labels(flags: dict[str, np.ndarray]) -> np.ndarray:
     return np.asarray(labels, dtype=object)[codes]
 
 
-def trajectory_table(plot_id: pd.Series, stocks_t_ha: np.ndarray) -> pd.DataFrame:
+def trajectory_table(plot_id: pd.Series, stocks_t_ha: YearlyStocks | np.ndarray) -> pd.DataFrame:
     """Yearly stocks (years + 1, n) as a long table: ``plot_id``, ``year`` (0 = baseline), ``stock_t_ha``."""
     years_axis = np.arange(stocks_t_ha.shape[0])
     # take keeps the column's dtype (no object round trip: 3x faster on 100,000 plots x 50 years)
