@@ -85,6 +85,7 @@ from .rothc_inputs import (
     adoption_masks,
     changed_cycle,
     fit_baseline,
+    cover_month_patterns,
     format_cover_months,
     parse_condition,
     parse_cover_months,
@@ -543,14 +544,17 @@ def _result_frame(plots: pd.DataFrame, inp: tier1.ProjectionInputs, climate: Cli
     baseline = inp.baseline_stock()
     added_plant = cycle.plant_t_c_ha.sum(axis=0) - base.plant_t_c_ha.sum(axis=0)
     added_fym = changes.fym_t_c_ha.sum(axis=0) - base.fym_t_c_ha.sum(axis=0)
-    out = pd.DataFrame({"plot_id": plots["plot_id"].to_numpy()})
+    # the columns in a dict, one DataFrame at the end: each column converted once
+    # text columns from codes into their few labels (_text), identifiers as they are: no
+    # conversion of 100,000 strings to Python objects and back
+    out: dict[str, object] = {"plot_id": plots["plot_id"].array}
     for col in ("farm_id", "area_ha"):
         if col in plots.columns:
-            out[col] = plots[col].to_numpy()
-    out["model"] = MODEL
+            out[col] = plots[col].array
+    out["model"] = _text([MODEL], np.zeros(len(plots), np.intp))
     out["practices"] = inp.change.practices
     out["years"] = float(n_years)
-    out["baseline_source"] = np.where(np.isfinite(inp.measured_stock_t_c_ha), "measured", "ipcc_default")
+    out["baseline_source"] = _text(["ipcc_default", "measured"], np.isfinite(inp.measured_stock_t_c_ha))
     for name, values in change_columns(baseline, stock_years[-1], n_years).items():
         out[name] = values
     out["equilibrium_stock_t_ha"] = equilibrium
@@ -563,11 +567,11 @@ def _result_frame(plots: pd.DataFrame, inp: tier1.ProjectionInputs, climate: Cli
     out["iom_t_c_ha"] = base.fit.iom_t_c_ha
     out["clay_pct"] = drivers.clay_pct
     out["depth_cm"] = float(depth_cm)
-    out["climate_id"] = climate.ids[drivers.climate_index]
-    out["evaporation_source"] = climate.evaporation_source[drivers.climate_index]
+    out["climate_id"] = _text(climate.ids, drivers.climate_index)
+    out["evaporation_source"] = _text(climate.evaporation_source, drivers.climate_index)
     out["land_use_new"] = inp.change.land_use
-    out["cover_months"] = format_cover_months(drivers.covered)
-    out["cover_months_new"] = format_cover_months(changes.covered)
+    out["cover_months"] = _text(*cover_month_patterns(drivers.covered)[::-1])
+    out["cover_months_new"] = _text(*cover_month_patterns(changes.covered)[::-1])
     out["dpm_rpm_ratio"] = drivers.dpm_rpm_ratio
     total_new = cycle.plant_t_c_ha.sum(axis=0)
     dpm_total = cycle.dpm_t_c_ha.sum(axis=0)
@@ -577,16 +581,22 @@ def _result_frame(plots: pd.DataFrame, inp: tier1.ProjectionInputs, climate: Cli
     ceiling = input_ceiling(drivers)
     implausible = base.fit.plant_c_t_ha_yr > ceiling
     out["plant_c_input_ceiling_t_ha_yr"] = ceiling
-    out["rothc_confidence"] = np.where(implausible, "low", "normal").astype(object)
+    out["rothc_confidence"] = _text(["normal", "low"], implausible)
     out["credited_practices"] = inp.change.credited
     out["not_credited"] = inp.change.not_credited
     out["caveats"] = caveat_text({"implausible_input": implausible,
                                   "stacked_effects": _stacked(inp.change.credited, changes.no_effect,
-                                                              out["annual_change_t_ha_yr"].to_numpy(dtype=float))},
-                                 len(out))
+                                                              np.asarray(out["annual_change_t_ha_yr"], dtype=float))},
+                                 len(plots))
     if inp.source_row is not None:
         out["source_row"] = inp.source_row
-    return out
+    return pd.DataFrame(out)
+
+
+def _text(labels: Iterable[str], codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """``labels[codes]`` as the text column pandas makes of them, converting only the labels."""
+    column = pd.Series(np.asarray(labels, dtype=object)).array
+    return column.take(np.asarray(codes, dtype=np.intp))
 
 
 def input_ceiling(drivers: PlotDrivers) -> np.ndarray:
@@ -613,13 +623,13 @@ def _stacked(credited: np.ndarray, no_effect: dict[str, np.ndarray], annual_t_ha
     return (acting >= 2) & (annual_t_ha_yr > largest)
 
 
-def _practice_labels(flags: dict[str, np.ndarray]) -> np.ndarray:
+def _practice_labels(flags: dict[str, np.ndarray]) -> pd.api.extensions.ExtensionArray:
     """``;``-joined names of the practices flagged for each plot (distinct patterns joined once)."""
     names = np.asarray(practice_names(), dtype=object)
     bits = sum(flags[name].astype(np.int64) << j for j, name in enumerate(names))
     codes, uniques = pd.factorize(bits)
     labels = [SEPARATOR.join(names[[(int(u) >> j) & 1 == 1 for j in range(len(names))]]) for u in uniques]
-    return np.asarray(labels, dtype=object)[codes]
+    return _text(labels, codes)
 
 
 def trajectory_table(plot_id: pd.Series, stocks_t_ha: YearlyStocks | np.ndarray) -> pd.DataFrame:
