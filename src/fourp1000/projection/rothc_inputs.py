@@ -492,8 +492,13 @@ GROWING_MONTH_MIN_C = 5.0
 
 def _share(mask: np.ndarray, fallback: np.ndarray) -> np.ndarray:
     """Even shares over the months of ``mask``; ``fallback`` for plots without any."""
-    has = mask.any(axis=0)
-    return np.where(has[None, :], mask / np.maximum(mask.sum(axis=0), 1), fallback)
+    counts = np.count_nonzero(mask, axis=0)
+    # mask x (1 / count) is exactly mask / count (mask is 0 or 1); one (12, n) array, not two
+    share = mask * (1.0 / np.maximum(counts, 1))
+    none = counts == 0
+    if none.any():
+        share[:, none] = fallback[:, none]
+    return share
 
 
 def _month_weights(covered: np.ndarray, temperature_c: np.ndarray) -> dict[str, np.ndarray]:
