@@ -544,13 +544,12 @@ def _result_frame(plots: pd.DataFrame, inp: tier1.ProjectionInputs, climate: Cli
     baseline = inp.baseline_stock()
     added_plant = cycle.plant_t_c_ha.sum(axis=0) - base.plant_t_c_ha.sum(axis=0)
     added_fym = changes.fym_t_c_ha.sum(axis=0) - base.fym_t_c_ha.sum(axis=0)
-    # the columns in a dict, one DataFrame at the end: each column converted once
-    # text columns from codes into their few labels (_text), identifiers as they are: no
-    # conversion of 100,000 strings to Python objects and back
-    out: dict[str, object] = {"plot_id": plots["plot_id"].array}
+    # one DataFrame of the columns at the end; text columns from codes into their few labels
+    # (_text), text identifiers as they are: no 100,000 strings to Python objects and back
+    out: dict[str, object] = {"plot_id": _as_given(plots["plot_id"])}
     for col in ("farm_id", "area_ha"):
         if col in plots.columns:
-            out[col] = plots[col].array
+            out[col] = _as_given(plots[col])
     out["model"] = _text([MODEL], np.zeros(len(plots), np.intp))
     out["practices"] = inp.change.practices
     out["years"] = float(n_years)
@@ -591,6 +590,13 @@ def _result_frame(plots: pd.DataFrame, inp: tier1.ProjectionInputs, climate: Cli
     if inp.source_row is not None:
         out["source_row"] = inp.source_row
     return pd.DataFrame(out)
+
+
+def _as_given(column: pd.Series) -> object:
+    """A column of the text dtype pandas infers: its own array (no conversion); else its
+    values as numpy gives them (pandas infers the column again, as before)."""
+    inferred = pd.Series(np.array([""], dtype=object)).dtype
+    return column.array if column.dtype == inferred and inferred != object else column.to_numpy()
 
 
 def _text(labels: Iterable[str], codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
