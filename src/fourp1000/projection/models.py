@@ -33,10 +33,10 @@ from typing import TYPE_CHECKING, Callable, Iterator, Mapping
 from ..errors import FourP1000Error, InputError
 
 if TYPE_CHECKING:  # the registry stays light to import (the CLI reads it for --model's help)
-    import numpy as np
     import pandas as pd
 
     from .table import ProjectOptions
+    from .yearly import YearlyStocks
 
 
 @dataclass
@@ -51,15 +51,17 @@ class ModelRun:
         Yearly stocks, when the model computes them while projecting.
     problems : list of FourP1000Error
         Plots the model could only refuse while computing (they are not in ``plots``).
-    stocks_t_ha : numpy.ndarray, optional
-        Yearly stocks as an array (years + 1, n) in the order of ``plots``, from which the
-        model's ``trajectory`` builds the long table only when it is asked for.
+    stocks_t_ha : YearlyStocks, optional
+        Yearly stocks (years + 1, n) in the order of ``plots``
+        (:class:`~fourp1000.projection.yearly.YearlyStocks`: the array is built when asked
+        for), from which the model's ``trajectory`` builds the long table only when it is
+        asked for.
     """
 
     plots: pd.DataFrame
     trajectory: pd.DataFrame | None = None
     problems: list[FourP1000Error] = field(default_factory=list)
-    stocks_t_ha: np.ndarray | None = None
+    stocks_t_ha: YearlyStocks | None = None
 
 
 @dataclass

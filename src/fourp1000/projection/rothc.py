@@ -74,6 +74,7 @@ from ..tables import read_csv_table
 from ..targets import change_columns
 from .models import Prepared
 from .verdict import caveat_text
+from .yearly import YearlyStocks
 from .rothc_inputs import (
     MONTHS,
     WEIGHT_COLUMNS,
@@ -83,6 +84,7 @@ from .rothc_inputs import (
     PracticeInputs,
     adoption_masks,
     changed_cycle,
+    cover_month_patterns,
     fit_baseline,
     format_cover_months,
     parse_condition,
@@ -216,15 +218,16 @@ class RothCProjection:
     ----------
     plots : pandas.DataFrame
         One row per plot (columns of :func:`project_rothc`).
-    stocks_t_ha : numpy.ndarray, shape (years + 1, n_plots) [t C ha-1]
-        Yearly stocks: row 0 the baseline, then the end of each year.
+    stocks_t_ha : YearlyStocks, shape (years + 1, n_plots) [t C ha-1]
+        Yearly stocks: row 0 the baseline, then the end of each year (``numpy.asarray``
+        builds the array).
     problems : list of FourP1000Error
         With ``skip_unreachable``: the error naming the plots left out because no plant
         input reaches their stock.
     """
 
     plots: pd.DataFrame
-    stocks_t_ha: np.ndarray
+    stocks_t_ha: YearlyStocks
     problems: list[FourP1000Error] = field(default_factory=list)
 
     @property
@@ -361,7 +364,7 @@ def project_rothc(
     if keep.all():
         return result
     # plots are independent: leaving one out changes nobody else's numbers
-    return RothCProjection(result.plots[keep].reset_index(drop=True), result.stocks_t_ha[:, keep], problems)
+    return RothCProjection(result.plots[keep].reset_index(drop=True), result.stocks_t_ha.take(keep), problems)
 
 
 def _forward(plots: pd.DataFrame, inp: tier1.ProjectionInputs, climate: ClimateTable, drivers: PlotDrivers,
@@ -377,7 +380,7 @@ def _forward(plots: pd.DataFrame, inp: tier1.ProjectionInputs, climate: ClimateT
                                params=p, kernel=kernel).state.soc_t_c_ha
     out = _result_frame(plots, inp, climate, drivers, base, changes, cycle, stock_years, equilibrium, n_years,
                         depth_cm)
-    return RothCProjection(out, np.vstack([inp.baseline_stock()[None, :], stock_years]))
+    return RothCProjection(out, YearlyStocks(inp.baseline_stock(), stock_years))
 
 
 @dataclass(frozen=True)
@@ -454,7 +457,8 @@ def _empty_projection(plots: pd.DataFrame) -> RothCProjection:
     """The result of no plots: the empty tables with their columns."""
     ids = [c for c in ("plot_id", "farm_id", "area_ha") if c in plots.columns or c == "plot_id"]
     extra = ["source_row"] if "source_row" in plots.columns else []
-    return RothCProjection(pd.DataFrame(columns=ids + list(RESULT_COLUMNS) + extra), np.zeros((1, 0)))
+    return RothCProjection(pd.DataFrame(columns=ids + list(RESULT_COLUMNS) + extra),
+                           YearlyStocks(np.zeros(0), np.zeros((0, 0))))
 
 
 def _whole_years(years: object) -> int:
@@ -540,14 +544,16 @@ def _result_frame(plots: pd.DataFrame, inp: tier1.ProjectionInputs, climate: Cli
     baseline = inp.baseline_stock()
     added_plant = cycle.plant_t_c_ha.sum(axis=0) - base.plant_t_c_ha.sum(axis=0)
     added_fym = changes.fym_t_c_ha.sum(axis=0) - base.fym_t_c_ha.sum(axis=0)
-    out = pd.DataFrame({"plot_id": plots["plot_id"].to_numpy()})
+    # one DataFrame of the columns at the end; text columns from codes into their few labels
+    # (_text), text identifiers as they are: no 100,000 strings to Python objects and back
+    out: dict[str, object] = {"plot_id": _as_given(plots["plot_id"])}
     for col in ("farm_id", "area_ha"):
         if col in plots.columns:
-            out[col] = plots[col].to_numpy()
-    out["model"] = MODEL
+            out[col] = _as_given(plots[col])
+    out["model"] = _text([MODEL], np.zeros(len(plots), np.intp))
     out["practices"] = inp.change.practices
     out["years"] = float(n_years)
-    out["baseline_source"] = np.where(np.isfinite(inp.measured_stock_t_c_ha), "measured", "ipcc_default")
+    out["baseline_source"] = _text(["ipcc_default", "measured"], np.isfinite(inp.measured_stock_t_c_ha))
     for name, values in change_columns(baseline, stock_years[-1], n_years).items():
         out[name] = values
     out["equilibrium_stock_t_ha"] = equilibrium
@@ -560,11 +566,11 @@ def _result_frame(plots: pd.DataFrame, inp: tier1.ProjectionInputs, climate: Cli
     out["iom_t_c_ha"] = base.fit.iom_t_c_ha
     out["clay_pct"] = drivers.clay_pct
     out["depth_cm"] = float(depth_cm)
-    out["climate_id"] = climate.ids[drivers.climate_index]
-    out["evaporation_source"] = climate.evaporation_source[drivers.climate_index]
+    out["climate_id"] = _text(climate.ids, drivers.climate_index)
+    out["evaporation_source"] = _text(climate.evaporation_source, drivers.climate_index)
     out["land_use_new"] = inp.change.land_use
-    out["cover_months"] = format_cover_months(drivers.covered)
-    out["cover_months_new"] = format_cover_months(changes.covered)
+    out["cover_months"] = _text(*cover_month_patterns(drivers.covered)[::-1])
+    out["cover_months_new"] = _text(*cover_month_patterns(changes.covered)[::-1])
     out["dpm_rpm_ratio"] = drivers.dpm_rpm_ratio
     total_new = cycle.plant_t_c_ha.sum(axis=0)
     dpm_total = cycle.dpm_t_c_ha.sum(axis=0)
@@ -574,16 +580,29 @@ def _result_frame(plots: pd.DataFrame, inp: tier1.ProjectionInputs, climate: Cli
     ceiling = input_ceiling(drivers)
     implausible = base.fit.plant_c_t_ha_yr > ceiling
     out["plant_c_input_ceiling_t_ha_yr"] = ceiling
-    out["rothc_confidence"] = np.where(implausible, "low", "normal").astype(object)
+    out["rothc_confidence"] = _text(["normal", "low"], implausible)
     out["credited_practices"] = inp.change.credited
     out["not_credited"] = inp.change.not_credited
     out["caveats"] = caveat_text({"implausible_input": implausible,
                                   "stacked_effects": _stacked(inp.change.credited, changes.no_effect,
-                                                              out["annual_change_t_ha_yr"].to_numpy(dtype=float))},
-                                 len(out))
+                                                              np.asarray(out["annual_change_t_ha_yr"], dtype=float))},
+                                 len(plots))
     if inp.source_row is not None:
         out["source_row"] = inp.source_row
-    return out
+    return pd.DataFrame(out)
+
+
+def _as_given(column: pd.Series) -> object:
+    """A column of the text dtype pandas infers: its own array (no conversion); else its
+    values as numpy gives them (pandas infers the column again, as before)."""
+    inferred = pd.Series(np.array([""], dtype=object)).dtype
+    return column.array if column.dtype == inferred and inferred != object else column.to_numpy()
+
+
+def _text(labels: Iterable[str], codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """``labels[codes]`` as the text column pandas makes of them, converting only the labels."""
+    column = pd.Series(np.asarray(labels, dtype=object)).array
+    return column.take(np.asarray(codes, dtype=np.intp))
 
 
 def input_ceiling(drivers: PlotDrivers) -> np.ndarray:
@@ -610,16 +629,16 @@ def _stacked(credited: np.ndarray, no_effect: dict[str, np.ndarray], annual_t_ha
     return (acting >= 2) & (annual_t_ha_yr > largest)
 
 
-def _practice_labels(flags: dict[str, np.ndarray]) -> np.ndarray:
+def _practice_labels(flags: dict[str, np.ndarray]) -> pd.api.extensions.ExtensionArray:
     """``;``-joined names of the practices flagged for each plot (distinct patterns joined once)."""
     names = np.asarray(practice_names(), dtype=object)
     bits = sum(flags[name].astype(np.int64) << j for j, name in enumerate(names))
     codes, uniques = pd.factorize(bits)
     labels = [SEPARATOR.join(names[[(int(u) >> j) & 1 == 1 for j in range(len(names))]]) for u in uniques]
-    return np.asarray(labels, dtype=object)[codes]
+    return _text(labels, codes)
 
 
-def trajectory_table(plot_id: pd.Series, stocks_t_ha: np.ndarray) -> pd.DataFrame:
+def trajectory_table(plot_id: pd.Series, stocks_t_ha: YearlyStocks | np.ndarray) -> pd.DataFrame:
     """Yearly stocks (years + 1, n) as a long table: ``plot_id``, ``year`` (0 = baseline), ``stock_t_ha``."""
     years_axis = np.arange(stocks_t_ha.shape[0])
     # take keeps the column's dtype (no object round trip: 3x faster on 100,000 plots x 50 years)

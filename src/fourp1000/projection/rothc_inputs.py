@@ -149,6 +149,12 @@ def parse_cover_months(values: object, *, source_row: object = None, column: str
 
 def format_cover_months(covered: np.ndarray) -> np.ndarray:
     """Month specifications (``"4-9"``, ``"1-3;10-12"``, ``"1-12"``, ``"none"``) of (12, n) masks."""
+    codes, labels = cover_month_patterns(covered)
+    return labels[codes]
+
+
+def cover_month_patterns(covered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`format_cover_months` as codes (n,) into the distinct specifications (object array)."""
     covered = np.asarray(covered, bool)
     bits = (covered.astype(np.int64) << np.arange(MONTHS)[:, None]).sum(axis=0)
     codes, uniques = pd.factorize(bits)
@@ -164,7 +170,7 @@ def format_cover_months(covered: np.ndarray) -> np.ndarray:
                 runs.append(f"{start}-{a}" if a != start else f"{a}")
                 start = b
         out.append(";".join(runs))
-    return np.asarray(out, dtype=object)[codes]
+    return codes, np.asarray(out, dtype=object)
 
 
 # --------------------------------------------------------------------------------------
@@ -486,8 +492,13 @@ GROWING_MONTH_MIN_C = 5.0
 
 def _share(mask: np.ndarray, fallback: np.ndarray) -> np.ndarray:
     """Even shares over the months of ``mask``; ``fallback`` for plots without any."""
-    has = mask.any(axis=0)
-    return np.where(has[None, :], mask / np.maximum(mask.sum(axis=0), 1), fallback)
+    counts = np.count_nonzero(mask, axis=0)
+    # mask x (1 / count) is exactly mask / count (mask is 0 or 1); one (12, n) array, not two
+    share = mask * (1.0 / np.maximum(counts, 1))
+    none = counts == 0
+    if none.any():
+        share[:, none] = fallback[:, none]
+    return share
 
 
 def _month_weights(covered: np.ndarray, temperature_c: np.ndarray) -> dict[str, np.ndarray]:

@@ -380,7 +380,7 @@ def _without_rows(run: ModelRun, rows: list[int]) -> ModelRun:
     trajectory = run.trajectory
     if trajectory is not None:
         trajectory = trajectory[~trajectory["plot_id"].isin(dropped)].reset_index(drop=True)
-    stocks = None if run.stocks_t_ha is None else run.stocks_t_ha[:, keep.to_numpy()]
+    stocks = None if run.stocks_t_ha is None else run.stocks_t_ha.take(keep.to_numpy())
     return ModelRun(run.plots[keep].reset_index(drop=True), trajectory, run.problems, stocks)
 
 

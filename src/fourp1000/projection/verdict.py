@@ -31,6 +31,7 @@ import pandas as pd
 from ..practices import SEPARATOR
 from ..stocks import capacity
 from ..targets import change_columns, meets_target
+from .yearly import DepthRule, YearlyStocks
 
 #: Caveat keywords, in the order they are listed in the ``caveats`` column.
 CAVEATS = {
@@ -167,8 +168,8 @@ def capacity_columns(plots: pd.DataFrame, stock_t_ha: np.ndarray) -> dict[str, n
             "saturation_deficit_t_ha": deficit}
 
 
-def rescale(plots: pd.DataFrame, result: pd.DataFrame, stocks_0_30: np.ndarray, *, cap: bool,
-            years: float) -> tuple[pd.DataFrame, np.ndarray]:
+def rescale(plots: pd.DataFrame, result: pd.DataFrame, stocks_0_30: YearlyStocks | np.ndarray, *, cap: bool,
+            years: float) -> tuple[pd.DataFrame, YearlyStocks]:
     """A model's result on the requested depth, with capacity columns, cap and caveats.
 
     Parameters
@@ -178,9 +179,9 @@ def rescale(plots: pd.DataFrame, result: pd.DataFrame, stocks_0_30: np.ndarray, 
     result : pandas.DataFrame
         The model's per-plot result on 0-30 cm (``baseline_stock_t_ha``,
         ``final_stock_t_ha``, ``equilibrium_stock_t_ha``, ``caveats``...).
-    stocks_0_30 : numpy.ndarray, shape (..., n) [t C ha-1]
-        Stocks over time on 0-30 cm (last row: the final stock), to carry to the requested
-        depth with the same rule (trajectory).
+    stocks_0_30 : YearlyStocks or numpy.ndarray, shape (n,) [t C ha-1]
+        Stocks over time on 0-30 cm (the final stock: the last year), to carry to the
+        requested depth with the same rule (trajectory); an array: the final stocks alone.
     cap : bool
         Cap the gain at the saturation deficit.
     years : float
@@ -191,28 +192,30 @@ def rescale(plots: pd.DataFrame, result: pd.DataFrame, stocks_0_30: np.ndarray, 
     result : pandas.DataFrame
         Stocks and verdict columns on the requested depth, plus ``stock_0_30_t_ha``,
         ``depth_share``, the capacity columns and updated ``caveats``.
-    stocks : numpy.ndarray
-        ``stocks_0_30`` carried to the requested depth (and capped).
+    stocks : YearlyStocks
+        ``stocks_0_30`` read through the depth rule and cap (:class:`DepthRule`): the rule
+        is applied to the last year here, to every year only when the array is asked for.
     """
     out = result.copy()
     base30 = out["baseline_stock_t_ha"].to_numpy(dtype=float)
+    if not isinstance(stocks_0_30, YearlyStocks):  # the final stocks alone
+        stocks_0_30 = YearlyStocks(base30, np.asarray(stocks_0_30, dtype=float)[None, :])
     base, share, fallback = depth_share(plots, base30)
-    # base + share x (stocks - base30), in one array (5 million values for 100,000 plots x 50 years)
-    stocks = np.subtract(np.asarray(stocks_0_30, dtype=float), base30)
-    stocks *= share
-    stocks += base
+    rule = DepthRule(base30, share, base)
     eq = base + share * (out["equilibrium_stock_t_ha"].to_numpy(dtype=float) - base30)
     cap_cols = capacity_columns(plots, base)
     deficit = cap_cols["saturation_deficit_t_ha"]
-    gain = stocks[-1] - base if stocks.ndim > 1 else stocks - base
+    final = rule(stocks_0_30.final)
+    gain = final - base
     above = np.isfinite(deficit) & (gain > deficit + 1e-9)
     capped = np.zeros(len(out), bool)
     if cap:
         limit = np.where(np.isfinite(deficit), base + deficit, np.inf)
         capped = above
-        stocks = np.where(stocks > limit, np.maximum(limit, np.minimum(stocks, base)), stocks)
+        rule = DepthRule(base30, share, base, limit)
+        final = rule(stocks_0_30.final)
         eq = np.where(eq > limit, limit, eq)
-    final = stocks[-1] if stocks.ndim > 1 else stocks
+    stocks = stocks_0_30.with_rule(rule)
     for name, values in change_columns(base, final, years).items():
         out[name] = values
     only_tillage = np.zeros(len(out), bool)
