@@ -163,17 +163,29 @@ def bounded(limit_name: str) -> Callable:
     return check
 
 
-def _check_encoding(ctx: click.Context, param: click.Parameter, value):
-    if value is None:
-        return value
-    from ..errors import InputError
+def checked_by(parse: Callable, *, parsed: bool = False) -> Callable:
+    """An option callback running ``parse`` on the value when the command line is parsed: a
+    library :class:`~fourp1000.errors.InputError` becomes a usage error (exit 2). Returns the
+    value as given, or what ``parse`` returns with ``parsed=True``; None passes unchecked."""
+
+    def check(ctx: click.Context, param: click.Parameter, value):
+        from ..errors import InputError
+
+        if value is None:
+            return value
+        try:
+            result = parse(value)
+        except InputError as exc:
+            raise click.BadParameter(str(exc)) from None
+        return result if parsed else value
+
+    return check
+
+
+def _check_encoding_name(value: str) -> None:
     from ..io.text import check_encoding_name
 
-    try:
-        check_encoding_name(value)
-    except InputError as exc:
-        raise click.BadParameter(str(exc)) from None
-    return value
+    check_encoding_name(value)
 
 
 def _check_sep(ctx: click.Context, param: click.Parameter, value):
@@ -284,7 +296,7 @@ def input_options(func: Callable) -> Callable:
     func = click.option("--sheet", default=None,
                         help="Excel sheet name or number, 1 = first (default: the first sheet).")(func)
     func = click.option(
-        "--encoding", default=None, callback=_check_encoding,
+        "--encoding", default=None, callback=checked_by(_check_encoding_name),
         help="Text encoding of CSV input (default: sniffed on the whole file; UTF-8, UTF-8-BOM, UTF-16 with BOM or "
              "latin-1, stated).",
     )(func)

@@ -16,6 +16,7 @@ from ..io.writers import write_tables
 from ..stocks.estimate import parse_depth
 from ..stocks.ptf import PTF_CHOICES
 from .common import (
+    checked_by,
     EXIT_DATA_ERROR,
     EXIT_TARGET_MISSED,
     SOM_FACTOR_RANGE,
@@ -52,15 +53,6 @@ def parse_depths(values: tuple[str, ...]) -> tuple[float, ...]:
     return tuple(sorted(set(out)))
 
 
-def _check_depths(ctx, param, values):
-    """--depth checked when parsed: a bad value is a usage error (exit 2)."""
-    try:
-        parse_depths(values)
-    except InputError as exc:
-        raise click.BadParameter(str(exc)) from None
-    return values
-
-
 @click.command()
 @click.argument("file", type=click.Path(allow_dash=True))  # a folder: a Parquet dataset (streamed)
 @click.argument("file2", type=click.Path(dir_okay=False), required=False)
@@ -68,7 +60,8 @@ def _check_depths(ctx, param, values):
               help="spline: cumulative SOC vs mineral mass, R's monotone 'hyman' spline (von Haden et al. 2020); "
                    "linear; ellert_bettany (minimum mass, 1995); fowler (Fowler et al. 2023); elementary_layers "
                    "(SimpleESM 1-mm method); fixed_depth.")
-@click.option("--depth", "depths", multiple=True, default=("30",), show_default=True, callback=_check_depths,
+@click.option("--depth", "depths", multiple=True, default=("30",), show_default=True,
+              callback=checked_by(parse_depths),
               help="Standard depth(s) in cm from the surface: 30, 0-30, or several (--depth 10 --depth 30 or 10,30,50).")
 @click.option("--mass-basis", type=click.Choice(esm.MASS_BASES), default="mineral", show_default=True,
               help="Equivalent mineral soil mass (von Haden) or total soil mass (SimpleESM).")

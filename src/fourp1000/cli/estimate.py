@@ -15,6 +15,7 @@ from ..stocks.ptf import PTF_CHOICES
 from ..io.schema import VAN_BEMMELEN
 from ..stocks.layers import STONE_DENSITY_G_CM3
 from .common import (
+    checked_by,
     EXIT_DATA_ERROR,
     SOM_FACTOR_RANGE,
     STONE_DENSITY_RANGE,
@@ -42,21 +43,10 @@ TABLE_VIEW = {
 }
 
 
-def _check_depth(ctx, param, value):
-    """--depth checked when parsed: a bad value is a usage error (exit 2)."""
-    from ..errors import InputError
-
-    try:
-        parse_depth(value)
-    except InputError as exc:
-        raise click.BadParameter(str(exc)) from None
-    return value
-
-
 def stock_options(func):
     """Options shared by every command that computes stocks from horizons."""
     options = [
-        click.option("--depth", default="30", show_default=True, callback=_check_depth,
+        click.option("--depth", default="30", show_default=True, callback=checked_by(parse_depth),
                      help="Standard depth interval in cm: 30 means 0-30; or TOP-BOTTOM, e.g. 0-40."),
         click.option("--depth-method", type=click.Choice(DEPTH_METHODS), default="proportional", show_default=True,
                      help="How layers are cut to the interval: by overlap, or mass-preserving spline (Bishop et al. 1999)."),

@@ -14,6 +14,7 @@ from ..io.schema import VAN_BEMMELEN
 from ..projection.models import MODELS
 from ..projection.table import SAMPLING_CHOICES, ProjectOptions, load_plots_or_horizons, project_table
 from .common import (
+    checked_by,
     EXIT_DATA_ERROR,
     FiniteRange,
     EXIT_TARGET_MISSED,
@@ -137,17 +138,8 @@ def model_options(func):
                         help="Monthly climate table for --model rothc: climate_id (or plot_id), month, temperature_c, "
                              "rain_mm, evaporation_mm (open pan) or pet_mm.")(func)
     func = click.option("--model", "model", default="ipcc", show_default=True, metavar="MODEL[,MODEL]",
-                        callback=_parse_models, help=MODELS.help())(func)
+                        callback=checked_by(MODELS.parse, parsed=True), help=MODELS.help())(func)
     return func
-
-
-def _parse_models(ctx, param, value) -> tuple[str, ...]:
-    from ..errors import InputError
-
-    try:
-        return MODELS.parse(value)
-    except InputError as exc:
-        raise click.BadParameter(str(exc)) from None
 
 
 def run_projection(file, *, quiet, **options):
