@@ -145,3 +145,11 @@ def test_a_command_imports_only_what_it_uses():
     modules = imported_modules("rothc", "--help")
     assert "fourp1000.rothc" in modules
     assert not {"fourp1000.esm", "fourp1000.report", "matplotlib"} & modules
+
+
+def test_a_streamed_estimate_imports_no_statistics(tmp_path, examples_dir):
+    # scipy.stats (0.4 s) serves the trend of several samplings, which estimate never fits
+    modules = imported_modules("estimate", str(examples_dir / "plots.csv"), "--chunk-rows", "5", "-f", "csv",
+                               "-q", "-o", str(tmp_path / "out.csv"))
+    assert "fourp1000.engine.commands" in modules
+    assert "scipy.stats" not in modules
