@@ -221,3 +221,63 @@ def test_parquet_output_to_a_binary_stdout_reads_back():
     assert result.exit_code == 0
     plots = pd.read_parquet(io.BytesIO(result.stdout_bytes))
     assert len(plots) == 10 and "soc_stock_t_ha" in plots
+
+
+def test_second_pass_reads_the_first_pass_batches_back(tmp_path, monkeypatch):
+    """The text is parsed once: the parts come from the first pass's cache, the same records."""
+    import fourp1000.engine.sources as sources
+
+    monkeypatch.setattr(sources, "BLOCK_BYTES", 4096)
+    path = tmp_path / "plots.csv"
+    messy(150, seed=4).to_csv(path, index=False)
+    layout = plan(open_source(str(path)), None)
+    assert layout.cache is not None
+    parsed = []
+    real = sources._batches
+    monkeypatch.setattr(sources, "_batches", lambda *a: parsed.append(a) or real(*a))
+    cached = pa_concat(parts(layout, 100))
+    assert parsed == []  # nothing parsed again
+    layout.cache = None  # as when the cache was dropped: the text is parsed again
+    reparsed = pa_concat(parts(layout, 100))
+    assert parsed and cached.equals(reparsed) and cached.num_rows == 600
+
+
+def test_a_cache_that_cannot_be_written_is_dropped(tmp_path, monkeypatch):
+    """No space left for the cache: the run parses the text twice, with the same result."""
+    import pyarrow as pa
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pa.ipc, "new_stream", full)
+    path = tmp_path / "plots.csv"
+    messy(60, seed=5).to_csv(path, index=False)
+    assert plan(open_source(str(path)), None).cache is None
+    memory, streamed = both(["estimate", str(path), "-f", "csv", "--on-error", "skip", "--rejects", "REJECTS"],
+                            tmp_path)
+    assert streamed == memory
+
+
+def test_read_ahead_hands_on_items_and_errors_in_order():
+    from fourp1000.engine.sources import read_ahead
+
+    assert list(read_ahead(iter(range(50)), depth=2)) == list(range(50))
+
+    def failing():
+        yield 1
+        raise ValueError("bad block")
+
+    got = []
+    with pytest.raises(ValueError, match="bad block"):
+        for item in read_ahead(failing()):
+            got.append(item)
+    assert got == [1]
+    endless = read_ahead(iter(range(10**9)))
+    assert next(endless) == 0
+    endless.close()  # stops the thread (else this test would not end)
+
+
+def pa_concat(found) -> "pa.Table":
+    import pyarrow as pa
+
+    return pa.concat_tables([p.table for p in found]).combine_chunks()

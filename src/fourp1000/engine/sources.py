@@ -17,6 +17,10 @@ file and the row numbers a user sees:
   ``ceil(rows / chunk_rows)`` temporary Arrow files (all of a plot's rows land in one), each
   then read as one part, its rows in file order.
 
+The first pass keeps the batches it parsed from a CSV or JSON Lines file, with their plot
+keys, in a temporary Arrow file (lz4-compressed: about a third of the CSV's size), which the
+second pass reads back instead of parsing the text again.
+
 Memory is bounded by the part size (and 8 bytes per plot for the contiguity check), not by
 the file size.
 """
@@ -24,8 +28,10 @@ the file size.
 from __future__ import annotations
 
 import math
+import queue
 import re
 import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,6 +85,7 @@ class Layout:
     n_rows: int
     contiguous: bool
     key_columns: list[str]  # the user's columns whose values identify a plot
+    cache: BatchCache | None = None  # the first pass's batches of CSV / JSON Lines files
 
 
 @dataclass
@@ -112,6 +119,118 @@ def _batches(source: Source, path: Path, schema: pa.Schema | None) -> Iterator[p
                                 parse_options=pacsv.ParseOptions(delimiter=source.sep),
                                 convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=True))
     yield from reader
+
+
+#: Column of a cached batch holding its records' plot keys (:func:`plot_keys`).
+_KEY = "__fourp1000_plot_key"
+
+
+class BatchCache:
+    """The batches of the first pass, as parsed, with their plot keys, one Arrow file per input file.
+
+    Parsing text is most of a pass over a CSV file; reading Arrow back is a small part of
+    it. If the disk fills up, the cache is dropped and the second pass parses the text.
+    """
+
+    def __init__(self) -> None:
+        self._folder = tempfile.TemporaryDirectory(prefix="fourp1000-scan-")  # removed with this object
+        self._files: dict[Path, Path] = {}
+        self._writer: pa.ipc.RecordBatchStreamWriter | None = None
+        self._sink: pa.NativeFile | None = None
+        self.usable = True
+
+    def keep(self, path: Path, batch: pa.RecordBatch, keys: np.ndarray) -> None:
+        """Add ``batch`` (of input file ``path``) and its plot keys."""
+        if not self.usable:
+            return
+        batch = batch.append_column(_KEY, pa.array(keys, type=pa.uint64()))
+        try:
+            if path not in self._files:
+                self._close_writer()
+                self._files[path] = Path(self._folder.name) / f"{len(self._files)}.arrows"
+                self._sink = pa.OSFile(str(self._files[path]), "wb")
+                self._writer = pa.ipc.new_stream(self._sink, batch.schema,
+                                                 options=pa.ipc.IpcWriteOptions(compression="lz4"))
+            self._writer.write_batch(batch)
+        except OSError:  # e.g. no space left: parse the text again instead
+            self.drop()
+
+    def done(self) -> None:
+        """The first pass is over: close the last file."""
+        try:
+            self._close_writer()
+        except OSError:
+            self.drop()
+
+    def batches(self, path: Path) -> Iterator[tuple[pa.RecordBatch, np.ndarray]]:
+        """The batches of input file ``path`` and their plot keys, as the first pass read them."""
+        with pa.OSFile(str(self._files[path]), "rb") as fh:  # read, not mapped: memory stays a batch's
+            for batch in pa.ipc.open_stream(fh):
+                keys = batch.column(batch.num_columns - 1).to_numpy()
+                yield batch.drop_columns([_KEY]), keys
+
+    def drop(self) -> None:
+        """Give the cache up (its files removed)."""
+        self.usable = False
+        try:
+            self._close_writer()
+        except OSError:
+            pass
+        self._files.clear()
+        self._folder.cleanup()
+
+    def _close_writer(self) -> None:
+        writer, sink, self._writer, self._sink = self._writer, self._sink, None, None
+        if writer is not None:
+            writer.close()
+        if sink is not None:
+            sink.close()
+
+
+def read_ahead(items: Iterator, depth: int = 2) -> Iterator:
+    """``items``, the next ``depth`` of them produced meanwhile in a thread.
+
+    pyarrow parses and decompresses without holding the GIL, so the caller's work on one
+    batch runs beside the reading of the next (two cores: the first pass takes about the
+    time of the parsing alone). An error of the thread is raised here; closing the
+    iterator stops the thread after the item it is reading.
+    """
+    out: queue.Queue = queue.Queue(depth)
+    stop = threading.Event()
+    end = object()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                out.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put((item, None)):
+                    return
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which raises it
+            put((end, exc))
+            return
+        put((end, None))
+
+    thread = threading.Thread(target=produce, name="fourp1000-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, exc = out.get()
+            if exc is not None:
+                raise exc
+            if item is end:
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join()
 
 
 def header(source: Source) -> list[str]:
@@ -180,12 +299,13 @@ def _widened(source: Source, schema: pa.Schema | None, exc: Exception) -> pa.Sch
 
 def _scan_once(source: Source, key_columns: list[str], schema: pa.Schema | None) -> Layout:
     n_rows, nulls, run_starts, first = 0, set(), [], None
+    cache = BatchCache() if source.kind != "parquet" else None  # Parquet is quick to read again
     last_key = None
     for path in source.files:
         last_key = None  # a plot continued in the next file is a second run
         if schema is None and first is not None and source.kind != "parquet":
             schema = first  # the next files are read with the first one's types (widened where they differ)
-        for batch in _batches(source, path, schema):
+        for batch in read_ahead(_batches(source, path, schema)):
             if first is None:
                 first = batch.schema
             elif batch.schema != (schema or first) and source.kind != "parquet":
@@ -193,6 +313,8 @@ def _scan_once(source: Source, key_columns: list[str], schema: pa.Schema | None)
             n_rows += batch.num_rows
             nulls.update(name for name, col in zip(batch.schema.names, batch.columns) if col.null_count)
             keys = plot_keys(batch, key_columns)
+            if cache is not None:
+                cache.keep(path, batch, keys)
             if keys.size:
                 starts = np.ones(keys.size, dtype=bool)
                 starts[1:] = keys[1:] != keys[:-1]
@@ -205,7 +327,10 @@ def _scan_once(source: Source, key_columns: list[str], schema: pa.Schema | None)
     starts = np.concatenate(run_starts) if run_starts else np.zeros(0, dtype=np.uint64)
     contiguous = np.unique(starts).size == starts.size
     ints = {f.name for f in schema if pa.types.is_integer(f.type)}
-    return Layout(source, schema, tuple(sorted(ints & nulls)), n_rows, contiguous, key_columns)
+    if cache is not None:
+        cache.done()
+    cache = cache if cache is not None and cache.usable else None
+    return Layout(source, schema, tuple(sorted(ints & nulls)), n_rows, contiguous, key_columns, cache)
 
 
 def parts(layout: Layout, chunk_rows: int, progress=None) -> Iterator[Part]:
@@ -221,14 +346,24 @@ def _located(layout: Layout, progress) -> Iterator[tuple[pa.RecordBatch, np.ndar
     source, position = layout.source, 0
     label = source.label
     for path in layout.source.files:
-        for batch in _batches(source, path, layout.schema if source.kind != "parquet" else None):
+        for batch, keys in read_ahead(_keyed_batches(layout, path)):
             n = batch.num_rows
             pos = np.arange(position, position + n, dtype=np.int64)
             rows = pos + source.first_row()  # several files: numbered through them, as if one file
             position += n
             if progress is not None:
                 progress.advance(n)
-            yield batch, pos, rows, label, plot_keys(batch, layout.key_columns)
+            yield batch, pos, rows, label, keys
+
+
+def _keyed_batches(layout: Layout, path: Path) -> Iterator[tuple[pa.RecordBatch, np.ndarray]]:
+    """The batches of input file ``path`` with their plot keys: from the first pass's cache if kept."""
+    if layout.cache is not None:
+        yield from layout.cache.batches(path)
+        return
+    source = layout.source
+    for batch in _batches(source, path, layout.schema if source.kind != "parquet" else None):
+        yield batch, plot_keys(batch, layout.key_columns)
 
 
 def _contiguous_parts(layout: Layout, chunk_rows: int, progress) -> Iterator[Part]:
