@@ -186,3 +186,21 @@ def test_column_map_loads_a_published_dataset(tmp_path):
     assert t.frame[["soc_g_kg", "bulk_density_g_cm3", "bottom_cm"]].iloc[0].tolist() == [12, 1.35, 30]
     with pytest.raises(ValidationError, match="unknown quantity"):
         normalise(read_table(path), column_map={**cmap, "BLD": {"column": "density", "unit": "t/m3"}})
+
+
+@pytest.mark.parametrize("order", ["together", "scattered", "id_missing_first"])
+def test_conflicting_plot_attributes_found_in_any_row_order(tmp_path, order):
+    """Plots whose rows come together are checked row against row above; the rows and messages
+    are those of the check against each plot's first row, whatever the order of the file."""
+    rows = ["P1,F1,2,0,10,1", "P1,F1,2,10,30,1", "P1,F2,2,30,60,1",  # farm changes on row 4
+            "P2,F1,5,0,10,1", "P2,F1,5,10,30,1", "P2,F1,6,30,60,1",  # area changes on row 7
+            "P3,F3,1,0,10,1", "P3,F3,1,10,30,1"]
+    if order == "scattered":
+        rows = [rows[i] for i in (0, 3, 6, 1, 4, 7, 2, 5)]
+    if order == "id_missing_first":
+        rows = [",F9,9,0,10,1", ",F8,8,0,10,1", *rows]
+    t = load("plot_id,farm_id,area_ha,top_cm,bottom_cm,soc_pct\n" + "\n".join(rows) + "\n", tmp_path=tmp_path)
+    conflicts = t.problems[t.problems["rule"] == "conflict"]
+    found = sorted(zip(conflicts["plot_id"], conflicts["message"]))
+    assert found == [("P1", "farm_id F2 differs from F1 on the plot's first row"),
+                     ("P2", "area_ha 6.0 differs from 5.0 on the plot's first row")]

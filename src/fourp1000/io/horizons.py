@@ -209,14 +209,14 @@ def _canonical_frame(raw: RawTable, res: Resolution, problems: list, notes: list
     """Canonical columns, numbers parsed and converted, other columns passed through; and
     the user's column of each canonical one."""
     src, mapping = raw.frame, res.mapping
-    frame = pd.DataFrame(index=pd.RangeIndex(len(src)))
+    columns: dict[str, object] = {}  # one DataFrame made at the end: no copy per column
     source_columns: dict[str, str] = {}
     # Pass-through columns first, so canonical ones are not shadowed.
     for col in src.columns:
         if col not in mapping:
-            frame["source_row_input" if col == "source_row" else col] = src[col].reset_index(drop=True)
+            columns["source_row_input" if col == "source_row" else col] = src[col].reset_index(drop=True)
     plot_id = _id_column(src, res, "plot_id")
-    frame["plot_id"] = plot_id
+    columns["plot_id"] = plot_id
     for user_col, (canonical, factor) in mapping.items():
         spec = COLUMNS_BY_NAME[canonical]
         source_columns[canonical] = user_col
@@ -225,20 +225,20 @@ def _canonical_frame(raw: RawTable, res: Resolution, problems: list, notes: list
             if factor != 1.0:
                 values = values * factor
                 notes.append(f"{user_col} converted to {canonical} (x {factor:g})")
-            frame[canonical] = values
+            columns[canonical] = values
         elif canonical != "plot_id":
-            frame[canonical] = src[user_col].reset_index(drop=True)
+            columns[canonical] = src[user_col].reset_index(drop=True)
     for canonical in res.joined:
         source_columns[canonical] = res.source(canonical)
         if canonical != "plot_id":
-            frame[canonical] = _id_column(src, res, canonical)
+            columns[canonical] = _id_column(src, res, canonical)
     for canonical, (value, _) in res.constants.items():
         source_columns[canonical] = res.source(canonical)
-        frame[canonical] = value if COLUMNS_BY_NAME[canonical].kind == "number" else pd.Series(
+        columns[canonical] = value if COLUMNS_BY_NAME[canonical].kind == "number" else pd.Series(
             [value] * len(src), dtype="string")
         notes.append(f"{canonical} = {value} for every row (constant)")
-    frame["source_row"] = raw.rows
-    return frame, source_columns
+    columns["source_row"] = raw.rows
+    return pd.DataFrame(columns, index=pd.RangeIndex(len(src)), copy=False), source_columns
 
 
 def _number_column(raw: RawTable, user_col: str, plot_id: pd.Series, problems: list, report: ColumnReport
@@ -627,10 +627,16 @@ def _conflicting_plot_attributes(frame: pd.DataFrame, raw: RawTable, cols: dict[
     if not present:
         return out
     codes = record_codes(frame, plot_codes)
+    # Each record's rows together (the usual order): then a value given on every row agrees
+    # with its record's first row exactly when it agrees with the row above it in the record.
+    runs = bool((codes[1:] >= codes[:-1]).all()) if codes.size else True
+    same_record = codes[1:] == codes[:-1]
     for name in present:
         values = frame[name]
         given = values.notna().to_numpy()
         if given.sum() <= 1:
+            continue
+        if runs and given.all() and not (same_record & ~_same_as_previous(values)).any():
             continue
         first = _first_given(codes, given)  # per row: its plot's first row with a value
         value_codes = factorize_runs(values)  # equal values, equal codes: compared as integers
