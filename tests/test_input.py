@@ -204,3 +204,18 @@ def test_conflicting_plot_attributes_found_in_any_row_order(tmp_path, order):
     found = sorted(zip(conflicts["plot_id"], conflicts["message"]))
     assert found == [("P1", "farm_id F2 differs from F1 on the plot's first row"),
                      ("P2", "area_ha 6.0 differs from 5.0 on the plot's first row")]
+
+
+@pytest.mark.parametrize("kind", ["set", "arrow", "object", "list_with_none", "mixed", "empty"])
+def test_is_in_agrees_with_pandas(kind):
+    from fourp1000.io.horizons import is_in
+
+    rng = np.random.default_rng(7)
+    values = pd.Series(rng.integers(0, 500, 3000).astype(str), dtype="string")
+    values[rng.random(3000) < 0.05] = None
+    pool = rng.integers(0, 700, 400).astype(str)
+    candidates = {"set": set(pool), "arrow": pd.Series(pool, dtype="string"), "object": pool.astype(object),
+                  "list_with_none": [*pool[:50], None], "mixed": [*pool[:50], 7, 3.5], "empty": []}[kind]
+    found = is_in(values, candidates)
+    assert found.dtype == bool and np.array_equal(found, values.isin(candidates).to_numpy())
+    assert 0 < found.sum() < len(values) or kind == "empty"
