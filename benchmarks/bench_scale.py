@@ -4,7 +4,7 @@ For each size (layer rows; four layers per plot) the script writes a CSV once in
 folder and runs, as users run them (subprocesses, output to a file):
 
 * ``score FILE --chunk-rows N`` (streamed) — wall time, rows/s and peak RSS (and the same
-  for ``estimate``, printed below the table);
+  for ``estimate``, streamed and in memory, printed below the table);
 * ``score FILE`` in memory, at sizes up to ``--memory-max`` rows — the streamed/in-memory ratio
   of throughput (target: streaming within 1.5x);
 * ``score FILE.parquet --engine dask`` on a 2-worker local cluster (started here, passed
@@ -105,6 +105,11 @@ def main() -> None:
                                 "--chunk-rows", str(CHUNK_ROWS)])
             estimates.append(f"estimate streamed, {n:,} rows: {t_e:.1f} s, {n / t_e:,.0f} rows/s, "
                              f"peak RSS {rss_e:.0f} MiB")
+            if n <= args.memory_max:
+                t_em, rss_em = timed(["estimate", str(csv), "-q", "-o", str(Path(tmp) / "stocks_mem.csv")])
+                same = (Path(tmp) / "stocks_mem.csv").read_bytes() == (Path(tmp) / "stocks.csv").read_bytes()
+                estimates[-1] += (f"; in memory {t_em:.1f} s, peak RSS {rss_em:.0f} MiB; streamed/in-memory "
+                                  f"{t_e / t_em:.2f}x" + ("" if same else " (DIFFERENT OUTPUT)"))
             line = f"{n:>12,} {mb:>7.0f} {t_s:>10.1f} {n / t_s:>10,.0f} {rss_s:>8.0f}"
             if n <= args.memory_max:
                 t_m, rss_m = timed(["score", str(csv), "-q", "-o", str(Path(tmp) / "farms_mem.csv")])

@@ -281,3 +281,12 @@ def pa_concat(found) -> "pa.Table":
     import pyarrow as pa
 
     return pa.concat_tables([p.table for p in found]).combine_chunks()
+
+
+def test_header_of_a_file_whose_first_rows_are_longer_than_a_small_block(tmp_path):
+    from fourp1000.engine.sources import header
+
+    names = [f"lab_column_with_a_long_name_{i:05d}" for i in range(3000)]  # a header of ~100 kB
+    path = tmp_path / "wide.csv"
+    path.write_text(",".join(names) + "\n" + ",".join("1" for _ in names) + "\n")
+    assert header(open_source(str(path))) == names
