@@ -18,7 +18,7 @@ file and the row numbers a user sees:
   then read as one part, its rows in file order.
 
 The first pass keeps the batches it parsed from a CSV or JSON Lines file, with their plot
-keys, in a temporary Arrow file (lz4-compressed: about a third of the CSV's size), which the
+keys, in a temporary Arrow file (lz4-compressed: about half the CSV's size), which the
 second pass reads back instead of parsing the text again.
 
 Memory is bounded by the part size (and 8 bytes per plot for the contiguity check), not by
