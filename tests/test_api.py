@@ -147,9 +147,11 @@ def test_a_command_imports_only_what_it_uses():
     assert not {"fourp1000.esm", "fourp1000.report", "matplotlib"} & modules
 
 
-def test_a_streamed_estimate_imports_no_statistics(tmp_path, examples_dir):
-    # scipy.stats (0.4 s) serves the trend of several samplings, which estimate never fits
-    modules = imported_modules("estimate", str(examples_dir / "plots.csv"), "--chunk-rows", "5", "-f", "csv",
-                               "-q", "-o", str(tmp_path / "out.csv"))
+@pytest.mark.parametrize("command", ["estimate", "compare"])
+def test_runs_import_no_statistics_module(tmp_path, examples_dir, command):
+    # scipy.stats (0.4 s of imports) is not needed: a trend's t quantile comes from scipy.special
+    data = examples_dir / ("plots.csv" if command == "estimate" else "campaigns.csv")
+    streamed = ["--chunk-rows", "5"] + (["--bootstrap", "0"] if command == "compare" else [])
+    modules = imported_modules(command, str(data), *streamed, "-f", "csv", "-q", "-o", str(tmp_path / "out.csv"))
     assert "fourp1000.engine.commands" in modules
     assert "scipy.stats" not in modules
