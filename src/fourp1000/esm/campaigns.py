@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError, Problem, ValidationError
-from ..io.horizons import HorizonTable
+from ..io.horizons import HorizonTable, is_in
 from ..io.rejects import own_column, rejected_rows
 from ..stocks.farms import farm_totals, has_area
 from ..stocks.ptf import PTF_CHOICES
@@ -229,7 +229,7 @@ def _with_layer_flags(plots: pd.DataFrame, tables: list[HorizonTable], prepared:
         notes.append(prep.plot_notes.astype(object))
     plots = plots.copy()
     ids = plots["plot_id"].astype(str)
-    plots["bd_estimated"] = ids.isin(np.concatenate(estimated)).to_numpy()
+    plots["bd_estimated"] = is_in(ids, np.concatenate(estimated))
     layer_notes = pd.concat(notes)
     if len(layer_notes):
         text = ids.map(layer_notes.groupby(level=0).agg("; ".join)).fillna("").to_numpy(dtype=object)
@@ -273,7 +273,7 @@ def without_verdict(plots: pd.DataFrame, problems: list[Problem], tables: list[H
     missing = ids[~ids.isin(compared)]
     reason = missing.map(plot_problems.set_index("plot_id")["reason"]).astype(object).fillna("every row rejected")
     has_verdict = compared[plots["no_verdict_reason"] == ""]
-    open_ = plots[(plots["no_verdict_reason"] != "") & ~compared.isin(has_verdict)]
+    open_ = plots[(plots["no_verdict_reason"] != "").to_numpy() & ~is_in(compared, has_verdict)]
     unknown = open_.groupby(open_["plot_id"].astype(str), sort=False)["no_verdict_reason"].first()
     return pd.DataFrame({"plot_id": np.r_[missing.to_numpy(dtype=object), unknown.index.to_numpy(dtype=object)],
                          "reason": np.r_[reason.to_numpy(dtype=object), unknown.to_numpy(dtype=object)]})
