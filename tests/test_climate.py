@@ -61,6 +61,11 @@ def test_blocks_of_twelve_months_read_like_any_order():
     assert list(blocks.evaporation_source) == list(within.evaporation_source) == ["pet/0.75", "pet/0.75", "mixed"]
     repeated = _table(ids=("A", "B", "A"))
     assert any("given twice" in p for p in _problems(repeated))
+    foreign = _table(ids=("A", "B"))
+    foreign.loc[5, "climate_id"] = "B"  # a row of B inside A's block (June)
+    problems = _problems(foreign)
+    assert any("month 6 of climate_id 'B' is given twice" in p for p in problems)
+    assert any("climate_id 'A' lacks month 6" in p for p in problems)
 
 
 def test_pet_is_converted_to_open_pan_evaporation():

@@ -250,12 +250,16 @@ def _ids_in_blocks(key_text: pd.Series, month_int: np.ndarray, month_ok: np.ndar
         return None
     if not np.array_equal(month_int.reshape(-1, MONTHS), np.broadcast_to(np.arange(1, MONTHS + 1), (n // MONTHS, MONTHS))):
         return None
-    order = np.repeat(np.arange(n // MONTHS), MONTHS)
-    first = key_text.iloc[::MONTHS]
-    # compared as the column's own strings (no Python string per row)
-    if not bool((key_text.reset_index(drop=True) == pd.Series(first.array.take(order))).all()):
+    # Each row's key equals the one before it within a block: slices of the column's own
+    # strings compared (no copy of the column, no Python string per row).
+    keys = key_text.array
+    same = np.asarray(keys[1:] == keys[:-1], dtype=bool)
+    within = np.ones(n - 1, dtype=bool)
+    within[MONTHS - 1::MONTHS] = False  # the pair of a block's last row and the next block's first
+    if not bool(same[within].all()):
         return None
-    ids = first.to_numpy(dtype=object)
+    order = np.repeat(np.arange(n // MONTHS), MONTHS)
+    ids = key_text.iloc[::MONTHS].to_numpy(dtype=object)
     return (order, ids) if pd.Index(ids).is_unique else None
 
 
