@@ -697,13 +697,20 @@ class ChangedCycle:
     tree_litter_t_c_ha_yr: np.ndarray
 
 
-def _cycle_with(drivers: PlotDrivers, changes: PracticeInputs, plant: np.ndarray, dpm: np.ndarray
-                ) -> rothc.MonthlyInputs:
+def _cycle_with(drivers: PlotDrivers, changes: PracticeInputs, plant: np.ndarray, dpm: np.ndarray,
+                index: np.ndarray | None = None) -> rothc.MonthlyInputs:
+    """The cycle with these plant inputs and their DPM part, of the plots at ``index`` (all
+    by default)."""
+    def pick(values: np.ndarray) -> np.ndarray:
+        return values if index is None else np.take(values, index, axis=-1)
+
+    plant, dpm = pick(plant), pick(dpm)
     rpm = plant - dpm
-    month_ratio = np.where(plant > 0, dpm / np.where(rpm > 0, rpm, 1.0), changes.dpm_rpm_ratio[None, :])
-    return rothc.MonthlyInputs(temperature_c=drivers.temperature_c, rain_mm=drivers.rain_mm,
-                               evaporation_mm=drivers.evaporation_mm, plant_c_t_ha=plant, fym_c_t_ha=changes.fym_t_c_ha,
-                               covered=changes.covered, dpm_rpm_ratio=month_ratio)
+    month_ratio = np.where(plant > 0, dpm / np.where(rpm > 0, rpm, 1.0), pick(changes.dpm_rpm_ratio)[None, :])
+    return rothc.MonthlyInputs(temperature_c=pick(drivers.temperature_c), rain_mm=pick(drivers.rain_mm),
+                               evaporation_mm=pick(drivers.evaporation_mm), plant_c_t_ha=plant,
+                               fym_c_t_ha=pick(changes.fym_t_c_ha), covered=pick(changes.covered),
+                               dpm_rpm_ratio=month_ratio)
 
 
 def changed_cycle(drivers: PlotDrivers, base: BaselineFit, changes: PracticeInputs, depth_cm: float,
@@ -722,7 +729,7 @@ def changed_cycle(drivers: PlotDrivers, base: BaselineFit, changes: PracticeInpu
     if trees.any():
         sub = np.flatnonzero(trees)
         clay = drivers.clay_pct[sub]
-        no_tree = rothc.spinup(take_plots(_cycle_with(drivers, changes, plant, dpm), sub), clay, depth_cm,
+        no_tree = rothc.spinup(_cycle_with(drivers, changes, plant, dpm, sub), clay, depth_cm,
                                base.fit.iom_t_c_ha[sub], params=params, kernel=kernel).state.soc_t_c_ha
         unit = rothc.MonthlyInputs(temperature_c=np.take(drivers.temperature_c, sub, axis=1),
                                    rain_mm=np.take(drivers.rain_mm, sub, axis=1),
@@ -731,18 +738,7 @@ def changed_cycle(drivers: PlotDrivers, base: BaselineFit, changes: PracticeInpu
                                    dpm_rpm_ratio=changes.tree_dpm_rpm_ratio)
         per_unit = rothc.spinup(unit, clay, depth_cm, 0.0, params=params, kernel=kernel).state.active_t_c_ha
         tree_yr[sub] = (changes.tree_factor[sub] - 1.0) * no_tree / per_unit
-        tree_month = np.zeros((MONTHS, n))
-        tree_month[:, sub] = tree_yr[sub] / MONTHS
-        plant = plant + tree_month
-        dpm = dpm + tree_month * dpm_fraction(np.asarray(changes.tree_dpm_rpm_ratio))
+        tree_month = (tree_yr[sub] / MONTHS)[None, :]  # the plots with trees: the others' inputs are unchanged
+        plant[:, sub] += tree_month  # (plant and dpm are this function's own arrays)
+        dpm[:, sub] += tree_month * dpm_fraction(np.asarray(changes.tree_dpm_rpm_ratio))
     return ChangedCycle(_cycle_with(drivers, changes, plant, dpm), plant, dpm, tree_yr)
-
-
-def take_plots(inputs: rothc.MonthlyInputs, index: np.ndarray) -> rothc.MonthlyInputs:
-    """The same cycle for a subset of plots (fields of shape (12, n) or (12, 1) or scalars)."""
-    def pick(value):
-        arr = np.asarray(value)
-        return np.take(arr, index, axis=-1) if arr.ndim == 2 and arr.shape[-1] > 1 else arr
-    return rothc.MonthlyInputs(**{f: pick(getattr(inputs, f)) for f in
-                                  ("temperature_c", "rain_mm", "evaporation_mm", "plant_c_t_ha", "fym_c_t_ha",
-                                   "covered", "dpm_rpm_ratio", "modern_c_pct")})
