@@ -102,7 +102,12 @@ class ClimateTable:
             Its ``rows`` attribute holds every offending row.
         """
         column = column or self.key
-        values = pd.Series(np.asarray(keys, dtype=object), dtype=object)
+        given = np.asarray(keys, dtype=object)
+        if len(given) == len(self.ids) and pd.Index(self.ids, dtype=object).equals(pd.Index(given, dtype=object)):
+            # the table's ids in the plots' order (a per-plot table written plot by plot):
+            # one comparison, no hashing (the ids are stripped text, so the keys are too)
+            return np.arange(len(given))
+        values = pd.Series(given, dtype=object)
         text = values.where(values.isna(), values.astype(str).str.strip())
         lookup = pd.Index(self.ids)
         index = lookup.get_indexer(text.to_numpy(dtype=object))
