@@ -125,6 +125,8 @@ def parse_cover_months(values: object, *, source_row: object = None, column: str
     ([0, 1, 10, 11], [True, True, False])
     """
     arr = pd.Series(np.asarray(values, dtype=object), dtype=object)
+    if not arr.notna().any():  # no plot gives its cover (as without the column)
+        return np.zeros((MONTHS, len(arr)), bool), np.zeros(len(arr), bool)
     text = arr.where(arr.isna(), arr.astype(str).str.strip())
     text = text.where(text != "", None)
     codes, uniques = pd.factorize(text, use_na_sentinel=True)
