@@ -232,14 +232,21 @@ def climate_from_frame(frame: pd.DataFrame, *, label: str = "<climate>",
         raise ValidationError(check.problems)
 
     # All checks passed: every id has exactly months 1..12, each once.
-    shape = (MONTHS, len(ids))
-    temp, rain, evap = np.empty(shape), np.empty(shape), np.empty(shape)
-    temp[month_int - 1, order] = values["temperature_c"]
-    rain[month_int - 1, order] = values["rain_mm"]
-    evap[month_int - 1, order] = evaporation
+    temp, rain, evap = (_by_month(v, month_int, order, len(ids), blocks is not None)
+                        for v in (values["temperature_c"], values["rain_mm"], evaporation))
     pet_count = np.bincount(order, weights=from_pet, minlength=len(ids)).astype(int)
     source = np.where(pet_count == MONTHS, "pet/0.75", np.where(pet_count == 0, "open_pan", "mixed")).astype(object)
     return ClimateTable(label, key, np.asarray(ids, dtype=object), temp, rain, evap, source)
+
+
+def _by_month(values: np.ndarray, month_int: np.ndarray, order: np.ndarray, n_ids: int, in_blocks: bool
+              ) -> np.ndarray:
+    """One column as an array (12, n_ids): row m - 1 holds month m of each id."""
+    if in_blocks:  # rows in blocks of months 1-12, one per id: a transposed copy, no scatter
+        return np.ascontiguousarray(np.asarray(values, dtype=float).reshape(n_ids, MONTHS).T)
+    out = np.empty((MONTHS, n_ids))
+    out[month_int - 1, order] = values
+    return out
 
 
 def _ids_in_blocks(key_text: pd.Series, month_int: np.ndarray, month_ok: np.ndarray, empty_key: np.ndarray
