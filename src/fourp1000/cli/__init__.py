@@ -14,12 +14,20 @@ import atexit
 import functools
 import gc
 import importlib
+import os
 
 import click
 
 from .. import __version__
 from .common import CONTEXT_SETTINGS
 from .config import CONFIG_NAME, apply_config
+
+# One OpenBLAS thread, set before a command imports numpy (OpenBLAS reads it when loaded;
+# a value set by the user is kept). The commands' matrix products are small, and the
+# extra thread of each BLAS library loaded (numpy's, and SciPy's, which numba loads) spins
+# for its first moments, taking a core from numba's and Arrow's threads (about 0.3 s of a
+# two-core machine's time in `project --model rothc` on 100,000 plots).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 #: Every command: name -> (``module:attribute`` that defines it, the first paragraph of its
 #: help). The summary is what ``fourp1000 --help`` lists without importing the command;
