@@ -574,8 +574,11 @@ def _plot_attributes(frame: pd.DataFrame) -> pd.DataFrame:
     if cols and "sampled_on" in frame:
         # The latest sampling carries the current management; attributes are per plot anyway.
         pass
-    grouped = sub.groupby("plot_id", sort=False, dropna=True)
-    out = grouped.first().reset_index()
+    plot_id = frame["plot_id"]
+    if plot_id.notna().all() and plot_id.is_unique:  # one row per plot (a plot table): each row is its plot's
+        out = sub.reset_index(drop=True)
+    else:
+        out = sub.groupby("plot_id", sort=False, dropna=True).first().reset_index()
     if "clay_pct" in out:
         out = out.drop(columns="clay_pct")  # a layer property: plot_table sets the 0-30 cm mean
     return out
