@@ -227,3 +227,14 @@ def test_unknown_practices_with_did_you_mean(runner, examples_dir, tmp_path):
     assert usage.exit_code == 2
     assert "unknown practice 'covercrop'; did you mean 'cover_crops'?; unknown practice 'bogus'" in usage.stderr
     assert runner.invoke(main, ["project", str(examples_dir / "plots.csv"), "--rate-years", "-3"]).exit_code == 2
+
+
+def test_group_codes_number_plots_alike_in_order_of_first_appearance():
+    from fourp1000.projection.checks import group_codes
+
+    zone = pd.Series(["a", "b", "a", None, "b", "a", None], dtype="string")
+    practice = np.array(["x", "x", "x", "y", "x", "y", "y"], dtype=object)
+    measured = np.array([True, False, True, True, False, True, True])
+    assert group_codes([zone, practice, measured], 7).tolist() == [0, 1, 0, 2, 1, 3, 2]
+    assert group_codes([], 3).tolist() == [0, 0, 0]
+    assert group_codes([np.array([1.0, np.nan, np.nan, 1.0])], 4).tolist() == [0, 1, 1, 0]

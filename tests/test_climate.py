@@ -61,6 +61,11 @@ def test_blocks_of_twelve_months_read_like_any_order():
     assert list(blocks.evaporation_source) == list(within.evaporation_source) == ["pet/0.75", "pet/0.75", "mixed"]
     repeated = _table(ids=("A", "B", "A"))
     assert any("given twice" in p for p in _problems(repeated))
+    foreign = _table(ids=("A", "B"))
+    foreign.loc[5, "climate_id"] = "B"  # a row of B inside A's block (June)
+    problems = _problems(foreign)
+    assert any("month 6 of climate_id 'B' is given twice" in p for p in problems)
+    assert any("climate_id 'A' lacks month 6" in p for p in problems)
 
 
 def test_pet_is_converted_to_open_pan_evaporation():
@@ -135,6 +140,11 @@ def test_plot_id_key_and_lookup_errors():
     clim = climate_from_frame(frame, label="clim.csv")
     assert clim.key == "plot_id"
     assert list(clim.index_of(["P2", " P1 "])) == [1, 0]
+    # the plots in the table's order: the same positions without hashing, and only then
+    assert list(clim.index_of(["P1", "P2"])) == [0, 1] and list(clim.index_of([" P1", "P2"])) == [0, 1]
+    assert list(clim.index_of(pd.Series(["P1", "P2"], dtype="string"))) == [0, 1]
+    with pytest.raises(UnknownFactorError, match="missing plot_id in row 3"):
+        clim.index_of(pd.Series(["P1", None], dtype="string"), source_row=[2, 3])
     with pytest.raises(UnknownFactorError) as info:
         clim.index_of(["P1", "P9", "P8"], source_row=[2, 3, 4])
     assert str(info.value) == "plot_id 'P9' is not in clim.csv in row 3 (and 1 more plots); valid: P1, P2"

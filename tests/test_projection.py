@@ -195,3 +195,68 @@ def test_stock_moves_monotonically_towards_equilibrium(zone, practice, years, me
     ratio = row.f_lu_new * row.f_mg_new * row.f_i_new / (row.f_lu_baseline * row.f_mg_baseline * row.f_i_baseline)
     assert np.sign(row.annual_change_t_ha_yr) == np.sign(round(ratio - 1, 12))
     assert row.meets_4p1000 == (row.rate_per_mille >= 4 - 1e-9)
+
+
+def _inputs_equal(a: pj.ProjectionInputs, b: pj.ProjectionInputs) -> None:
+    """Every per-plot array of two resolved tables, element for element."""
+    def same(x, y):
+        if x is None or y is None:
+            assert x is None and y is None
+            return
+        x, y = np.asarray(x), np.asarray(y)
+        assert x.dtype == y.dtype
+        assert x.tolist() == y.tolist() if x.dtype == object else np.array_equal(x, y, equal_nan=True)
+
+    same(a.measured_stock_t_c_ha, b.measured_stock_t_c_ha)
+    same(a.soc_ref_index, b.soc_ref_index)
+    same(a.factor_rows, b.factor_rows)
+    for name in ("baseline", "new"):
+        fa, fb = getattr(a, name), getattr(b, name)
+        for field in ("f_lu", "f_mg", "f_i", "f_lu_index", "f_mg_index", "f_i_index", "least_confirmed"):
+            same(getattr(fa, field), getattr(fb, field))
+    for field in ("practices", "land_use", "tillage", "input_level", "grassland_condition", "multiplier",
+                  "multiplier_status", "credited", "not_credited"):
+        same(getattr(a.change, field), getattr(b.change, field))
+    assert a.change.multiplier_index.keys() == b.change.multiplier_index.keys()
+    for name in a.change.multiplier_index:
+        same(a.change.multiplier_index[name], b.change.multiplier_index[name])
+
+
+@pytest.mark.parametrize("method", ["ipcc", "rates"])
+def test_plots_alike_resolved_once_give_what_each_plot_alone_gives(method):
+    """prepare resolves each distinct management once and gives it to the plots alike: the
+    same inputs, plot for plot, as the vectorised pass over every plot of the table."""
+    rng = np.random.default_rng(7)
+    n = 60
+    plots = _plots(
+        plot_id=[f"p{i}" for i in range(n)],
+        climate_zone=list(rng.choice(["warm_temperate_moist", "cool_temperate_dry", "tropical_moist"], n)),
+        soil_class=list(rng.choice(["HAC", "LAC", "sandy"], n)),
+        land_use=list(rng.choice(["cropland", "grassland"], n, p=[0.8, 0.2])),
+        tillage=list(rng.choice(["full", "reduced", "none"], n)),
+        input_level=list(rng.choice(["low", "medium", "high"], n)),
+        practices=list(rng.choice(["", "cover_crops", "manure;cover_crops", None], n)),
+        measured_stock_t_c_ha=list(np.where(rng.uniform(size=n) < 0.3, rng.uniform(20, 80, n), np.nan)),
+        source_row=list(range(2, n + 2)))
+    plots.loc[plots["land_use"] == "grassland", "practices"] = ""
+    plots.loc[plots["land_use"] == "grassland", "tillage"] = None
+    together = pj.prepare(plots, method=method)
+    assert together.plots is plots and list(together.source_row) == list(range(2, n + 2))
+    measured = plots["measured_stock_t_c_ha"].to_numpy()
+    every = pj._resolve(plots, (), ipcc.normalise_ipcc_version(ipcc.DEFAULT_IPCC_VERSION), method, "ipcc",
+                        measured, plots["source_row"].to_numpy())
+    _inputs_equal(together, every)
+    if method == "ipcc":  # and as each plot alone
+        for i in range(0, n, 7):
+            one = pj.prepare(plots.iloc[[i]].reset_index(drop=True), method=method)
+            _inputs_equal(together.take_plots(np.array([i]), one.plots, one.source_row, one.measured_stock_t_c_ha),
+                          one)
+
+
+def test_a_fault_shared_by_plots_alike_names_all_of_them():
+    """The plots resolved together: an unknown class names every row that has it."""
+    plots = _plots(plot_id=["a", "b", "c", "d"], tillage=["full", "plough", "full", "plough"],
+                   source_row=[2, 3, 4, 5])
+    with pytest.raises(UnknownFactorError, match="row 3 .and 1 more") as info:
+        pj.prepare(plots)
+    assert list(info.value.rows) == [3, 5]

@@ -388,6 +388,16 @@ class ManagementChange:
     credited: np.ndarray | None = None
     not_credited: np.ndarray | None = None
 
+    def take(self, index: np.ndarray) -> ManagementChange:
+        """The management of the plots at positions ``index``."""
+        def pick(values: np.ndarray | None) -> np.ndarray | None:
+            return None if values is None else values[index]
+
+        return ManagementChange(self.practices[index], self.land_use[index], self.tillage[index],
+                                self.input_level[index], self.grassland_condition[index], self.multiplier[index],
+                                {name: rows[index] for name, rows in self.multiplier_index.items()},
+                                self.multiplier_status[index], pick(self.credited), pick(self.not_credited))
+
     def multiplier_from(self, table_values: np.ndarray) -> np.ndarray:
         """Product of the practice factors from an array of table values (e.g. a Monte
         Carlo draw of :func:`multiplier_table`, shape ``(..., n_rows)``)."""

@@ -102,7 +102,12 @@ class ClimateTable:
             Its ``rows`` attribute holds every offending row.
         """
         column = column or self.key
-        values = pd.Series(np.asarray(keys, dtype=object), dtype=object)
+        given = np.asarray(keys, dtype=object)
+        if len(given) == len(self.ids) and pd.Index(self.ids, dtype=object).equals(pd.Index(given, dtype=object)):
+            # the table's ids in the plots' order (a per-plot table written plot by plot):
+            # one comparison, no hashing (the ids are stripped text, so the keys are too)
+            return np.arange(len(given))
+        values = pd.Series(given, dtype=object)
         text = values.where(values.isna(), values.astype(str).str.strip())
         lookup = pd.Index(self.ids)
         index = lookup.get_indexer(text.to_numpy(dtype=object))
@@ -227,14 +232,21 @@ def climate_from_frame(frame: pd.DataFrame, *, label: str = "<climate>",
         raise ValidationError(check.problems)
 
     # All checks passed: every id has exactly months 1..12, each once.
-    shape = (MONTHS, len(ids))
-    temp, rain, evap = np.empty(shape), np.empty(shape), np.empty(shape)
-    temp[month_int - 1, order] = values["temperature_c"]
-    rain[month_int - 1, order] = values["rain_mm"]
-    evap[month_int - 1, order] = evaporation
+    temp, rain, evap = (_by_month(v, month_int, order, len(ids), blocks is not None)
+                        for v in (values["temperature_c"], values["rain_mm"], evaporation))
     pet_count = np.bincount(order, weights=from_pet, minlength=len(ids)).astype(int)
     source = np.where(pet_count == MONTHS, "pet/0.75", np.where(pet_count == 0, "open_pan", "mixed")).astype(object)
     return ClimateTable(label, key, np.asarray(ids, dtype=object), temp, rain, evap, source)
+
+
+def _by_month(values: np.ndarray, month_int: np.ndarray, order: np.ndarray, n_ids: int, in_blocks: bool
+              ) -> np.ndarray:
+    """One column as an array (12, n_ids): row m - 1 holds month m of each id."""
+    if in_blocks:  # rows in blocks of months 1-12, one per id: a transposed copy, no scatter
+        return np.ascontiguousarray(np.asarray(values, dtype=float).reshape(n_ids, MONTHS).T)
+    out = np.empty((MONTHS, n_ids))
+    out[month_int - 1, order] = values
+    return out
 
 
 def _ids_in_blocks(key_text: pd.Series, month_int: np.ndarray, month_ok: np.ndarray, empty_key: np.ndarray
@@ -250,12 +262,16 @@ def _ids_in_blocks(key_text: pd.Series, month_int: np.ndarray, month_ok: np.ndar
         return None
     if not np.array_equal(month_int.reshape(-1, MONTHS), np.broadcast_to(np.arange(1, MONTHS + 1), (n // MONTHS, MONTHS))):
         return None
-    order = np.repeat(np.arange(n // MONTHS), MONTHS)
-    first = key_text.iloc[::MONTHS]
-    # compared as the column's own strings (no Python string per row)
-    if not bool((key_text.reset_index(drop=True) == pd.Series(first.array.take(order))).all()):
+    # Each row's key equals the one before it within a block: slices of the column's own
+    # strings compared (no copy of the column, no Python string per row).
+    keys = key_text.array
+    same = np.asarray(keys[1:] == keys[:-1], dtype=bool)
+    within = np.ones(n - 1, dtype=bool)
+    within[MONTHS - 1::MONTHS] = False  # the pair of a block's last row and the next block's first
+    if not bool(same[within].all()):
         return None
-    ids = first.to_numpy(dtype=object)
+    order = np.repeat(np.arange(n // MONTHS), MONTHS)
+    ids = key_text.iloc[::MONTHS].to_numpy(dtype=object)
     return (order, ids) if pd.Index(ids).is_unique else None
 
 

@@ -22,11 +22,16 @@ def group_codes(keys: Sequence[pd.Series | np.ndarray], n: int) -> np.ndarray:
 
     Groups are numbered in order of first appearance.
     """
-    if not keys:
-        return np.zeros(n, dtype=np.int64)
-    codes = pd.DataFrame({i: pd.factorize(pd.Series(np.asarray(k, dtype=object)), use_na_sentinel=False)[0]
-                          for i, k in enumerate(keys)})
-    return codes.groupby(list(codes.columns), sort=False).ngroup().to_numpy()
+    codes = np.zeros(n, dtype=np.int64)
+    for key in keys:
+        # each key's own codes (a column keeps its dtype: no object copy), folded into the
+        # codes so far; numbered again at each step, so the numbers stay below n x n
+        values = key if isinstance(key, pd.Series) else np.asarray(key)
+        if not isinstance(values, pd.Series) and values.dtype.kind not in "biufM":
+            values = pd.Series(values.astype(object))  # text and mixed values, compared as Python objects
+        own, uniques = pd.factorize(values, use_na_sentinel=False)
+        codes = pd.factorize(codes * max(len(uniques), 1) + own)[0].astype(np.int64)
+    return codes
 
 
 def errors_by_group(check: Callable[[pd.DataFrame], object], plots: pd.DataFrame,

@@ -474,6 +474,12 @@ class Tier1Factors:
     f_i_index: np.ndarray
     least_confirmed: np.ndarray
 
+    def take(self, index: np.ndarray) -> Tier1Factors:
+        """The factors of the plots at positions ``index``."""
+        return Tier1Factors(self.ipcc_version, self.f_lu[index], self.f_mg[index], self.f_i[index],
+                            self.f_lu_index[index], self.f_mg_index[index], self.f_i_index[index],
+                            self.least_confirmed[index])
+
     @property
     def product(self) -> np.ndarray:
         """F_LU x F_MG x F_I."""

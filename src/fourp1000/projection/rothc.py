@@ -593,10 +593,17 @@ def _result_frame(plots: pd.DataFrame, inp: tier1.ProjectionInputs, climate: Cli
 
 
 def _as_given(column: pd.Series) -> object:
-    """A column of the text dtype pandas infers: its own array (no conversion); else its
+    """A column of the text dtype pandas infers: its own array (no conversion); another text
+    column with some text: cast to that dtype (string to string, no Python objects); else its
     values as numpy gives them (pandas infers the column again, as before)."""
     inferred = pd.Series(np.array([""], dtype=object)).dtype
-    return column.array if column.dtype == inferred and inferred != object else column.to_numpy()
+    if inferred == object:
+        return column.to_numpy()
+    if column.dtype == inferred:
+        return column.array
+    if isinstance(column.dtype, pd.StringDtype) and column.notna().any():  # what inference gives such values
+        return column.astype(inferred).array
+    return column.to_numpy()
 
 
 def _text(labels: Iterable[str], codes: np.ndarray) -> pd.api.extensions.ExtensionArray:

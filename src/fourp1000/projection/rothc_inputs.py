@@ -22,6 +22,7 @@ References
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -124,6 +125,8 @@ def parse_cover_months(values: object, *, source_row: object = None, column: str
     ([0, 1, 10, 11], [True, True, False])
     """
     arr = pd.Series(np.asarray(values, dtype=object), dtype=object)
+    if not arr.notna().any():  # no plot gives its cover (as without the column)
+        return np.zeros((MONTHS, len(arr)), bool), np.zeros(len(arr), bool)
     text = arr.where(arr.isna(), arr.astype(str).str.strip())
     text = text.where(text != "", None)
     codes, uniques = pd.factorize(text, use_na_sentinel=True)
@@ -501,20 +504,27 @@ def _share(mask: np.ndarray, fallback: np.ndarray) -> np.ndarray:
     return share
 
 
-def _month_weights(covered: np.ndarray, temperature_c: np.ndarray) -> dict[str, np.ndarray]:
-    """Share of a yearly amount in each month, by month rule.
+def _month_weights(rule: str, covered: np.ndarray, temperature_c: np.ndarray) -> np.ndarray:
+    """Share of a yearly amount in each month under a month rule, (12, n).
 
     ``fallow``: the bare months (else evenly); ``fallow_inner``: the inner bare months
     (:func:`inner_fallow`; else as ``fallow``); ``fallow_growing``: the inner bare months
     warm enough for a cover crop to grow (mean >= :data:`GROWING_MONTH_MIN_C`; none may
-    qualify, then the shares are all 0); ``all``: evenly.
+    qualify, then the shares are all 0); ``all``: evenly. Each plot's shares depend on its
+    own months only.
     """
     even = np.full(covered.shape, 1.0 / MONTHS)
+    if rule == "all":
+        return even
+    if rule == "fallow_growing":
+        growing = inner_fallow(covered) & (np.asarray(temperature_c, float) >= GROWING_MONTH_MIN_C)
+        return _share(growing, np.zeros(covered.shape))
     by_fallow = _share(~covered, even)
-    inner = inner_fallow(covered)
-    growing = inner & (np.asarray(temperature_c, float) >= GROWING_MONTH_MIN_C)
-    return {"fallow": by_fallow, "fallow_inner": _share(inner, by_fallow),
-            "fallow_growing": _share(growing, np.zeros(covered.shape)), "all": even}
+    if rule == "fallow":
+        return by_fallow
+    if rule == "fallow_inner":
+        return _share(inner_fallow(covered), by_fallow)
+    raise KeyError(rule)
 
 
 COVER_CROP_FILE = "cover_crop_c_input.csv"
@@ -589,7 +599,7 @@ def cover_crop_c_input(covered: np.ndarray, params: dict[str, float] | None = No
     return per_pattern[codes] if len(codes) else np.zeros(0)
 
 
-def _applies(effect: pd.Series, adopted: np.ndarray, input_level: np.ndarray) -> np.ndarray:
+def _applies(effect: Mapping, adopted: np.ndarray, input_level: np.ndarray) -> np.ndarray:
     """Plots adopting the practice where the effect's ``applies_when`` condition holds."""
     if pd.isna(effect["applies_when"]):
         return adopted.copy()
@@ -600,14 +610,18 @@ def _applies(effect: pd.Series, adopted: np.ndarray, input_level: np.ndarray) ->
 
 def practice_inputs(effects: pd.DataFrame, change: ManagementChange, drivers: PlotDrivers, base: BaselineFit,
                     params: rothc.RothCParameters) -> PracticeInputs:
-    """Apply each practice effect of ``effects`` to the plots adopting it (effects add up)."""
+    """Apply each practice effect of ``effects`` to the plots adopting it (effects add up).
+
+    Each effect is computed on the plots it applies to only (their columns of the (12, n)
+    arrays): a plot's inputs depend on its own drivers, and the others' are left as they are
+    (where adding 0 would leave them).
+    """
     n = drivers.clay_pct.size
     masks = adoption_masks(change.credited)
-    weights = _month_weights(drivers.covered, drivers.temperature_c)
     out = PracticeInputs(drivers.dpm_rpm_ratio.copy(), np.zeros((MONTHS, n)), np.zeros((MONTHS, n)),
                          drivers.covered.copy(), np.array(base.fym_t_c_ha, dtype=float, order="C"), np.ones(n),
                          params.dpm_rpm_woodland, {name: np.zeros(n, bool) for name in practice_names()})
-    for _, eff in effects.iterrows():  # a dozen catalogue rows, each vectorised over plots
+    for eff in effects.to_dict("records"):  # a dozen catalogue rows, each vectorised over plots
         name, kind = eff["practice"], eff["effect"]
         adopted = masks[name]
         if not adopted.any():
@@ -617,37 +631,54 @@ def practice_inputs(effects: pd.DataFrame, change: ManagementChange, drivers: Pl
         if kind == "none":
             out.no_effect[name] |= adopted
             continue
-        rule = eff["months"] if pd.notna(eff["months"]) else "all"
-        sel = applies[None, :]
-        eff_ratio = float(eff["dpm_rpm_ratio"]) if pd.notna(eff["dpm_rpm_ratio"]) else None
-        if kind in ("plant_input_fraction", "plant_input_t_c_ha_yr", "plant_input_cover_crop"):
-            if kind == "plant_input_fraction":
-                added = float(eff["value"]) * base.plant_t_c_ha
-            elif kind == "plant_input_cover_crop":
-                per_year = cover_crop_c_input(drivers.covered)
-                out.no_effect[name] |= applies & ~(per_year > 0)  # covered all year: no window to grow in
-                added = per_year[None, :] * weights[rule]
-            else:
-                added = float(eff["value"]) * (base.plant_t_c_ha / base.fit.plant_c_t_ha_yr if rule == "baseline"
-                                               else weights[rule])
-            added = np.where(sel, added, 0.0)
-            r = out.dpm_rpm_ratio if eff_ratio is None else eff_ratio
-            out.extra_plant_t_c_ha += added
-            out.extra_dpm_t_c_ha += added * dpm_fraction(np.asarray(r, dtype=float))
-        elif kind == "fym_c_t_ha_yr":
-            out.fym_t_c_ha += np.where(sel, float(eff["value"]) * weights[rule if rule != "baseline" else "all"], 0.0)
-        elif kind == "cover":
-            out.covered |= sel & (weights[rule] > 0)
-        elif kind == "dpm_rpm_ratio":
-            out.dpm_rpm_ratio = np.where(applies, float(eff["value"]), out.dpm_rpm_ratio)
-        elif kind == "tree_litter_equilibrium":
-            rows_in_table = change.multiplier_index.get(name)
-            values = multiplier_table().value
-            factor = (np.where(rows_in_table >= 0, values[np.maximum(rows_in_table, 0)], 1.0)
-                      if rows_in_table is not None else np.ones(n))
-            out.tree_factor = np.where(applies, factor, out.tree_factor)
-            out.tree_dpm_rpm_ratio = eff_ratio if eff_ratio is not None else params.dpm_rpm_woodland
+        idx = np.flatnonzero(applies)
+        if kind == "tree_litter_equilibrium":
+            _tree_litter(out, eff, name, applies, change, params)
+        elif idx.size:
+            _apply_effect(out, eff, name, idx, drivers, base)
     return out
+
+
+def _apply_effect(out: PracticeInputs, eff: dict, name: str, idx: np.ndarray, drivers: PlotDrivers,
+                  base: BaselineFit) -> None:
+    """One effect (not tree litter) on the plots ``idx`` it applies to, in place."""
+    kind = eff["effect"]
+    rule = eff["months"] if pd.notna(eff["months"]) else "all"
+
+    def weights(rule: str) -> np.ndarray:
+        return _month_weights(rule, drivers.covered[:, idx], drivers.temperature_c[:, idx])
+
+    if kind in ("plant_input_fraction", "plant_input_t_c_ha_yr", "plant_input_cover_crop"):
+        if kind == "plant_input_fraction":
+            added = float(eff["value"]) * base.plant_t_c_ha[:, idx]
+        elif kind == "plant_input_cover_crop":
+            per_year = cover_crop_c_input(drivers.covered[:, idx])
+            out.no_effect[name][idx] |= ~(per_year > 0)  # covered all year: no window to grow in
+            added = per_year[None, :] * weights(rule)
+        else:
+            added = float(eff["value"]) * (base.plant_t_c_ha[:, idx] / base.fit.plant_c_t_ha_yr[idx]
+                                           if rule == "baseline" else weights(rule))
+        r = out.dpm_rpm_ratio[idx] if pd.isna(eff["dpm_rpm_ratio"]) else float(eff["dpm_rpm_ratio"])
+        out.extra_plant_t_c_ha[:, idx] += added
+        out.extra_dpm_t_c_ha[:, idx] += added * dpm_fraction(np.asarray(r, dtype=float))
+    elif kind == "fym_c_t_ha_yr":
+        out.fym_t_c_ha[:, idx] += float(eff["value"]) * weights(rule if rule != "baseline" else "all")
+    elif kind == "cover":
+        out.covered[:, idx] |= weights(rule) > 0
+    elif kind == "dpm_rpm_ratio":
+        out.dpm_rpm_ratio[idx] = float(eff["value"])
+
+
+def _tree_litter(out: PracticeInputs, eff: dict, name: str, applies: np.ndarray, change: ManagementChange,
+                 params: rothc.RothCParameters) -> None:
+    """Agroforestry: the equilibrium factor of the plots it applies to, in place."""
+    rows_in_table = change.multiplier_index.get(name)
+    values = multiplier_table().value
+    factor = (np.where(rows_in_table >= 0, values[np.maximum(rows_in_table, 0)], 1.0)
+              if rows_in_table is not None else np.ones(applies.size))
+    out.tree_factor = np.where(applies, factor, out.tree_factor)
+    out.tree_dpm_rpm_ratio = (float(eff["dpm_rpm_ratio"]) if pd.notna(eff["dpm_rpm_ratio"])
+                              else params.dpm_rpm_woodland)
 
 
 @dataclass(frozen=True)
@@ -668,13 +699,20 @@ class ChangedCycle:
     tree_litter_t_c_ha_yr: np.ndarray
 
 
-def _cycle_with(drivers: PlotDrivers, changes: PracticeInputs, plant: np.ndarray, dpm: np.ndarray
-                ) -> rothc.MonthlyInputs:
+def _cycle_with(drivers: PlotDrivers, changes: PracticeInputs, plant: np.ndarray, dpm: np.ndarray,
+                index: np.ndarray | None = None) -> rothc.MonthlyInputs:
+    """The cycle with these plant inputs and their DPM part, of the plots at ``index`` (all
+    by default)."""
+    def pick(values: np.ndarray) -> np.ndarray:
+        return values if index is None else np.take(values, index, axis=-1)
+
+    plant, dpm = pick(plant), pick(dpm)
     rpm = plant - dpm
-    month_ratio = np.where(plant > 0, dpm / np.where(rpm > 0, rpm, 1.0), changes.dpm_rpm_ratio[None, :])
-    return rothc.MonthlyInputs(temperature_c=drivers.temperature_c, rain_mm=drivers.rain_mm,
-                               evaporation_mm=drivers.evaporation_mm, plant_c_t_ha=plant, fym_c_t_ha=changes.fym_t_c_ha,
-                               covered=changes.covered, dpm_rpm_ratio=month_ratio)
+    month_ratio = np.where(plant > 0, dpm / np.where(rpm > 0, rpm, 1.0), pick(changes.dpm_rpm_ratio)[None, :])
+    return rothc.MonthlyInputs(temperature_c=pick(drivers.temperature_c), rain_mm=pick(drivers.rain_mm),
+                               evaporation_mm=pick(drivers.evaporation_mm), plant_c_t_ha=plant,
+                               fym_c_t_ha=pick(changes.fym_t_c_ha), covered=pick(changes.covered),
+                               dpm_rpm_ratio=month_ratio)
 
 
 def changed_cycle(drivers: PlotDrivers, base: BaselineFit, changes: PracticeInputs, depth_cm: float,
@@ -693,7 +731,7 @@ def changed_cycle(drivers: PlotDrivers, base: BaselineFit, changes: PracticeInpu
     if trees.any():
         sub = np.flatnonzero(trees)
         clay = drivers.clay_pct[sub]
-        no_tree = rothc.spinup(take_plots(_cycle_with(drivers, changes, plant, dpm), sub), clay, depth_cm,
+        no_tree = rothc.spinup(_cycle_with(drivers, changes, plant, dpm, sub), clay, depth_cm,
                                base.fit.iom_t_c_ha[sub], params=params, kernel=kernel).state.soc_t_c_ha
         unit = rothc.MonthlyInputs(temperature_c=np.take(drivers.temperature_c, sub, axis=1),
                                    rain_mm=np.take(drivers.rain_mm, sub, axis=1),
@@ -702,18 +740,7 @@ def changed_cycle(drivers: PlotDrivers, base: BaselineFit, changes: PracticeInpu
                                    dpm_rpm_ratio=changes.tree_dpm_rpm_ratio)
         per_unit = rothc.spinup(unit, clay, depth_cm, 0.0, params=params, kernel=kernel).state.active_t_c_ha
         tree_yr[sub] = (changes.tree_factor[sub] - 1.0) * no_tree / per_unit
-        tree_month = np.zeros((MONTHS, n))
-        tree_month[:, sub] = tree_yr[sub] / MONTHS
-        plant = plant + tree_month
-        dpm = dpm + tree_month * dpm_fraction(np.asarray(changes.tree_dpm_rpm_ratio))
+        tree_month = (tree_yr[sub] / MONTHS)[None, :]  # the plots with trees: the others' inputs are unchanged
+        plant[:, sub] += tree_month  # (plant and dpm are this function's own arrays)
+        dpm[:, sub] += tree_month * dpm_fraction(np.asarray(changes.tree_dpm_rpm_ratio))
     return ChangedCycle(_cycle_with(drivers, changes, plant, dpm), plant, dpm, tree_yr)
-
-
-def take_plots(inputs: rothc.MonthlyInputs, index: np.ndarray) -> rothc.MonthlyInputs:
-    """The same cycle for a subset of plots (fields of shape (12, n) or (12, 1) or scalars)."""
-    def pick(value):
-        arr = np.asarray(value)
-        return np.take(arr, index, axis=-1) if arr.ndim == 2 and arr.shape[-1] > 1 else arr
-    return rothc.MonthlyInputs(**{f: pick(getattr(inputs, f)) for f in
-                                  ("temperature_c", "rain_mm", "evaporation_mm", "plant_c_t_ha", "fym_c_t_ha",
-                                   "covered", "dpm_rpm_ratio", "modern_c_pct")})

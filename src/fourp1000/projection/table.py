@@ -574,8 +574,11 @@ def _plot_attributes(frame: pd.DataFrame) -> pd.DataFrame:
     if cols and "sampled_on" in frame:
         # The latest sampling carries the current management; attributes are per plot anyway.
         pass
-    grouped = sub.groupby("plot_id", sort=False, dropna=True)
-    out = grouped.first().reset_index()
+    plot_id = frame["plot_id"]
+    if plot_id.notna().all() and plot_id.is_unique:  # one row per plot (a plot table): each row is its plot's
+        out = sub.reset_index(drop=True)
+    else:
+        out = sub.groupby("plot_id", sort=False, dropna=True).first().reset_index()
     if "clay_pct" in out:
         out = out.drop(columns="clay_pct")  # a layer property: plot_table sets the 0-30 cm mean
     return out
@@ -632,12 +635,14 @@ def _plot_clay(frame: pd.DataFrame, top_cm: float, bottom_cm: float, column: str
     bottom = frame["bottom_cm"].to_numpy(dtype=float)
     overlap = overlap_cm(top, bottom, top_cm, bottom_cm)
     weight = np.where(np.isfinite(clay) & np.isfinite(overlap), overlap, 0.0)
-    sums = pd.DataFrame({"plot_id": frame["plot_id"].to_numpy(dtype=object), "w": weight,
-                         "wc": weight * np.where(np.isfinite(clay), clay, 0.0),
-                         "plain": np.where(np.isfinite(top) | np.isfinite(bottom), np.nan, clay)})
-    if frame["plot_id"].notna().all() and frame["plot_id"].is_unique:  # one row per plot: no grouping
-        layered = sums["wc"] / sums["w"].where(sums["w"] > 0)
-        return pd.Series(layered.fillna(sums["plain"]).to_numpy(), index=pd.Index(sums["plot_id"], name="plot_id"))
+    weighted = weight * np.where(np.isfinite(clay), clay, 0.0)
+    plain = np.where(np.isfinite(top) | np.isfinite(bottom), np.nan, clay)
+    plot_id = frame["plot_id"]
+    if plot_id.notna().all() and plot_id.is_unique:  # one row per plot: no grouping
+        layered = np.divide(weighted, weight, out=np.full(len(weight), np.nan), where=weight > 0)
+        return pd.Series(np.where(np.isnan(layered), plain, layered),
+                         index=pd.Index(plot_id.to_numpy(dtype=object), name="plot_id"))
+    sums = pd.DataFrame({"plot_id": plot_id.to_numpy(dtype=object), "w": weight, "wc": weighted, "plain": plain})
     grouped = sums.groupby("plot_id", sort=False).agg(w=("w", "sum"), wc=("wc", "sum"), plain=("plain", "first"))
     layered = grouped["wc"] / grouped["w"].where(grouped["w"] > 0)
     return layered.fillna(grouped["plain"])

@@ -51,7 +51,7 @@ from ..practices import (ManagementChange, apply_practices, catalogue, multiplie
 from ..stocks.farms import farm_totals
 from ..stocks.layers import co2e
 from ..targets import change_columns, meets_target, rate_per_mille
-from .checks import errors_by_group
+from .checks import errors_by_group, group_codes
 from .verdict import WITHOUT_TILLAGE_COLUMN, caveat_text
 
 METHODS = ("ipcc", "rates")
@@ -144,6 +144,17 @@ class ProjectionInputs:
         default = soc * np.prod(np.stack(self.baseline.values_from(mgmt)), axis=0)
         return np.where(np.isfinite(measured), measured, default)
 
+    def take_plots(self, index: np.ndarray, plots: pd.DataFrame, source_row: np.ndarray | None,
+                   measured_stock_t_c_ha: np.ndarray) -> ProjectionInputs:
+        """The inputs of ``plots``, whose plot ``i`` is resolved as this table's plot
+        ``index[i]`` (alike in management), with its own rows and measured stocks."""
+        resolved = np.zeros(len(self.measured_stock_t_c_ha), dtype=bool)
+        resolved[self.factor_rows] = True
+        return ProjectionInputs(self.ipcc_version, plots, source_row, measured_stock_t_c_ha,
+                                self.soc_ref_index[index], None if self.baseline is None else self.baseline.take(index),
+                                None if self.new is None else self.new.take(index), self.change.take(index),
+                                np.flatnonzero(resolved[index]))
+
     def equilibrium_stock(self, baseline_t_c_ha: np.ndarray, management_values: np.ndarray | None = None,
                           practice_values: np.ndarray | None = None, *,
                           baseline_f_mg: np.ndarray | None = None) -> np.ndarray:
@@ -201,6 +212,25 @@ def prepare(plots: pd.DataFrame, practices: Iterable[str] = (), ipcc_version: st
     version = ipcc.normalise_ipcc_version(ipcc_version)
     rows = plots["source_row"].to_numpy() if "source_row" in plots.columns else None
     measured = _measured_stock(plots, rows)
+    # A plot's inputs follow from its values in INPUT_COLUMNS and whether its stock is
+    # measured: plots alike in them are resolved once (a table has few distinct managements).
+    codes = group_codes([plots[c] for c in INPUT_COLUMNS if c in plots.columns] + [np.isfinite(measured)],
+                        len(plots))
+    first = np.unique(codes, return_index=True)[1]
+    if first.size < len(plots):
+        try:
+            alike = _resolve(plots.iloc[first].reset_index(drop=True), practices, version, method, tillage_credit,
+                             measured[first], None if rows is None else rows[first])
+        except FourP1000Error:
+            pass  # resolved plot by plot below, so that the error names every row concerned
+        else:
+            return alike.take_plots(codes, plots, rows, measured)
+    return _resolve(plots, practices, version, method, tillage_credit, measured, rows)
+
+
+def _resolve(plots: pd.DataFrame, practices: Iterable[str], version: str, method: str, tillage_credit: str,
+             measured: np.ndarray, rows: np.ndarray | None) -> ProjectionInputs:
+    """:func:`prepare` of the plots, plot by plot (vectorised)."""
     change = management_change(plots, practices, rows, tillage_credit=tillage_credit)
     # Which plots need the factor tables: all for the IPCC method; for rates only those
     # whose baseline stock must come from the IPCC default.
