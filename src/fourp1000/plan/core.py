@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..io.horizons import HorizonTable
+from ..io.horizons import HorizonTable, is_in
 from ..practices import SEPARATOR
 from ..projection.table import ProjectOptions, ProjectResult, project_table
 from ..targets import RATE_PER_YEAR
@@ -105,7 +105,7 @@ def plan_table(table: HorizonTable, options: PlanOptions | None = None) -> PlanR
     base = project_table(_without_planned_practices(table, notes), popts)
     methods = list(base.methods)
     plots_in = base.plot_inputs if base.plot_inputs is not None else pd.DataFrame(columns=["plot_id", "land_use"])
-    plots_in = plots_in[plots_in["plot_id"].isin(base.plots["plot_id"])].reset_index(drop=True)
+    plots_in = plots_in[is_in(plots_in["plot_id"], base.plots["plot_id"])].reset_index(drop=True)
     sets = candidate_sets(plots_in, names, costs=opts.costs, tillage_credit=popts.tillage_credit)
     frames = [_model_plan(name, plots_in, sets, base, popts, opts) for name in popts.models]
     plots = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

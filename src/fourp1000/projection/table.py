@@ -26,7 +26,7 @@ from ..io.climate import ClimateTable
 from ..errors import FourP1000Error, InputError, Problem, ValidationError
 from ..io.rejects import rejected_rows
 from ..stocks.depth import overlap_cm
-from ..io.horizons import PROBLEM_COLUMNS, HorizonTable
+from ..io.horizons import PROBLEM_COLUMNS, HorizonTable, is_in
 from ..stocks.estimate import EstimateOptions, estimate_stocks
 from .models import MODELS, ModelRun, ProjectionModel
 from .tier1 import MEASURED_STOCK_COLUMN, aggregate_farms
@@ -115,7 +115,7 @@ def plot_table(table: HorizonTable, options: EstimateOptions
     frame = table.frame
     has_layers = frame[["top_cm", "bottom_cm", "soc_g_kg"]].notna().any(axis=1).to_numpy()
     layer_plots = set(frame.loc[has_layers, "plot_id"].dropna())
-    in_layer_plot = frame["plot_id"].isin(layer_plots).to_numpy()
+    in_layer_plot = is_in(frame["plot_id"], layer_plots)
     methods: list[str] = []
     # Problems on rows of plots without layers (attribute rows) are checked here.
     p = table.problems
@@ -156,7 +156,7 @@ def plot_table(table: HorizonTable, options: EstimateOptions
     if "sampled_on" in frame:  # one sampling per plot here (select_sampling)
         dates = frame.loc[has_layers].groupby("plot_id", sort=False)["sampled_on"].first()
         attrs["sampled_on"] = attrs["plot_id"].map(dates).to_numpy(dtype=object)
-    attrs = attrs[~attrs["plot_id"].isin(bad_plots) & attrs["plot_id"].notna()].reset_index(drop=True)
+    attrs = attrs[~is_in(attrs["plot_id"], bad_plots) & attrs["plot_id"].notna().to_numpy()].reset_index(drop=True)
     attrs[MEASURED_STOCK_COLUMN] = _by_plot(attrs["plot_id"], measured)
     for name, values in depth_cols.items():
         attrs[name] = _by_plot(attrs["plot_id"], values)
@@ -216,7 +216,7 @@ def _project_every_sampling(table: HorizonTable, opts: ProjectOptions) -> Projec
     parts = []
     for r in range(1, int(rank.max()) + 1):  # a few ranks, each vectorised over plots
         plots_r = frame["plot_id"][(rank == r).to_numpy()].unique()
-        parts.append(_project_rows(_subset(table, frame["plot_id"].isin(plots_r).to_numpy()
+        parts.append(_project_rows(_subset(table, is_in(frame["plot_id"], plots_r)
                                            & (~layered | (rank == r).to_numpy())), opts))
     plots = pd.concat([p.plots for p in parts], ignore_index=True).sort_values("source_row", kind="stable")
     plots = plots.reset_index(drop=True)
@@ -379,7 +379,7 @@ def _without_rows(run: ModelRun, rows: list[int]) -> ModelRun:
     dropped = set(run.plots.loc[~keep, "plot_id"])
     trajectory = run.trajectory
     if trajectory is not None:
-        trajectory = trajectory[~trajectory["plot_id"].isin(dropped)].reset_index(drop=True)
+        trajectory = trajectory[~is_in(trajectory["plot_id"], dropped)].reset_index(drop=True)
     stocks = None if run.stocks_t_ha is None else run.stocks_t_ha.take(keep.to_numpy())
     return ModelRun(run.plots[keep].reset_index(drop=True), trajectory, run.problems, stocks)
 
@@ -674,7 +674,7 @@ def _problem_frame(problems: list[Problem]) -> pd.DataFrame:
 
 
 def _rejects_for_plots(table: HorizonTable, plot_ids: set, problems: pd.DataFrame) -> pd.DataFrame:
-    mask = table.frame["plot_id"].isin(plot_ids).to_numpy()
+    mask = is_in(table.frame["plot_id"], plot_ids)
     reason = problems.dropna(subset=["plot_id"]).groupby("plot_id")["message"].first()
     messages = table.frame.loc[mask, "plot_id"].map(reason).fillna("plot has errors")
     return rejected_rows(table, np.flatnonzero(mask), ("plot not projected: " + messages.astype(str)).to_numpy())
