@@ -44,9 +44,11 @@ def problem_keys(raw: RawTable, positions: np.ndarray, problems: pd.DataFrame) -
     return np.where(pos >= 0, positions[np.clip(pos, 0, max(len(positions) - 1, 0))], by_row)
 
 
-def record_keys(frame: pd.DataFrame, positions: np.ndarray, plots: pd.DataFrame) -> np.ndarray:
-    """Input position of the first row of each record of ``plots`` (plot x sampling x core)."""
-    codes, keys = group_codes(frame)
+def record_keys(frame: pd.DataFrame, positions: np.ndarray, plots: pd.DataFrame,
+                plot_codes: np.ndarray | None = None) -> np.ndarray:
+    """Input position of the first row of each record of ``plots`` (plot x sampling x core);
+    ``plot_codes``: the table's codes of ``plot_id`` when known (:meth:`HorizonTable.plot_codes`)."""
+    codes, keys = group_codes(frame, plot_codes)
     first = np.full(len(keys), len(codes), dtype=np.int64)
     np.minimum.at(first, codes, np.arange(len(codes)))
     cols = list(keys.columns)
@@ -60,7 +62,7 @@ def estimate_part(raw: RawTable, positions: np.ndarray, *, read_options: dict, o
     """``normalise`` and ``estimate_stocks`` on one part (``on_error`` skip: every problem kept)."""
     table = normalise(raw, **read_options)
     result = estimate_stocks(table, replace(options, on_error="skip"))
-    keys = record_keys(table.frame, positions, result.plots)
+    keys = record_keys(table.frame, positions, result.plots, table.plot_codes())
     tables = {"plots": (result.plots, keys),
               "rejects": (result.rejects, row_keys(raw, positions, result.rejects["row"])),
               "problems": (result.problems, problem_keys(raw, positions, result.problems))}

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..io.rejects import needs_quote_all, rejects_csv_text
-from ..io.writers import (csv_quoting, open_atomic, round_floats, sanitize_frame, sanitizing_enabled, to_csv_text,
+from ..io.writers import (csv_quoting, open_atomic, round_floats, sanitize_frame, sanitizing_enabled, to_csv_bytes,
                           to_jsonl_text)
 from .spill import Spill
 
@@ -35,17 +35,18 @@ def write_table(spill: Spill, name: str, fmt: str, output: str | None) -> None:
     with open_atomic(output) as fh:
         first = True
         for frame in spill.frames(name):
-            fh.write(_text(frame, fmt, quoting, first).encode("utf-8"))
+            fh.write(_encoded(frame, fmt, quoting, first))
             first = False
         if first:
-            fh.write(_text(spill.templates[name], fmt, quoting, True).encode("utf-8"))
+            fh.write(_encoded(spill.templates[name], fmt, quoting, True))
 
 
-def _text(frame: pd.DataFrame, fmt: str, quoting: str | None, header: bool) -> str:
+def _encoded(frame: pd.DataFrame, fmt: str, quoting: str | None, header: bool) -> bytes:
+    """A key range in UTF-8 (CSV as pyarrow writes it: no round trip through str)."""
     frame = round_floats(frame, DECIMALS)
     if fmt == "csv":
-        return to_csv_text(frame, quoting=quoting, header=header)
-    return to_jsonl_text(frame)
+        return to_csv_bytes(frame, quoting=quoting, header=header)
+    return to_jsonl_text(frame).encode("utf-8")
 
 
 def _write_parquet(spill: Spill, name: str, output: str | None) -> None:

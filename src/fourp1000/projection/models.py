@@ -224,13 +224,14 @@ def _rothc_validate(plots: pd.DataFrame, opts: ProjectOptions) -> list[FourP1000
 
 def _rothc_project(plots: pd.DataFrame, opts: ProjectOptions, prepared: object = None,
                    baselines: object = None) -> ModelRun:
+    from ..io.horizons import is_in
     from . import rothc, verdict
 
     run = rothc.project_rothc(plots, _climate(opts), practices=opts.practices, years=opts.years,
                               ipcc_version=opts.ipcc_version, skip_unreachable=True, prepared=prepared,
                               baselines=baselines)
     # the plots projected: all of them, in order, unless some were left out (unreachable stocks)
-    kept = plots if len(run.plots) == len(plots) else plots[plots["plot_id"].isin(run.plots["plot_id"])]
+    kept = plots if len(run.plots) == len(plots) else plots[is_in(plots["plot_id"], run.plots["plot_id"])]
     projected = kept.reset_index(drop=True)
     result, stocks = verdict.rescale(projected, run.plots, run.stocks_t_ha, cap=opts.cap_at_capacity,
                                      years=float(opts.years))

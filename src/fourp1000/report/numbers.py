@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from ..esm.samplings import campaign_codes
+from ..io.horizons import is_in
 from ..projection.tier1 import aggregate_farms
 from ..stocks import co2e
 from ..stocks.farms import farm_totals, per_hectare
@@ -89,7 +90,7 @@ def with_flags(plots: pd.DataFrame, flags: pd.DataFrame) -> pd.DataFrame:
     ids = plots["plot_id"]
     add = {}
     if "bd_estimated" not in plots:
-        add["bd_estimated"] = ids.isin(flags.index[flags["bd_estimated"].to_numpy(dtype=bool)]).to_numpy()
+        add["bd_estimated"] = is_in(ids, flags.index[flags["bd_estimated"].to_numpy(dtype=bool)])
     if "extrapolated_cm" not in plots:
         add["extrapolated_cm"] = ids.map(flags["extrapolated_cm"]).astype(float).fillna(0.0).to_numpy()
     if "default_baseline" not in plots:
