@@ -450,3 +450,29 @@ def test_xlsx_leaves_non_finite_cells_empty():
     frame = pd.DataFrame({"x": [float("inf"), -float("inf"), float("nan"), 1e308]})
     sheet = openpyxl.load_workbook(io.BytesIO(writers.to_xlsx_bytes({"t": frame})))["t"]
     assert [c.value for c in sheet["A"]] == ["x", None, None, None, 1e308]
+
+
+@pytest.mark.parametrize("quoted", [False, True])
+def test_csv_in_parts_is_the_csv_in_one(monkeypatch, quoted):
+    """A large table formatted by several threads gives the bytes one call gives."""
+    n = 1_003
+    frame = pd.DataFrame({
+        "plot_id": pd.Series([f"p{i}, a" if quoted and i % 7 == 0 else f"p{i}" for i in range(n)], dtype="string"),
+        "x": [i / 3 if i % 5 else float("nan") for i in range(n)],
+        "ok": [i % 2 == 0 for i in range(n)],
+    })
+    monkeypatch.setattr(writers, "_cpus", lambda: 1)
+    whole = writers.to_csv_bytes(frame)
+    monkeypatch.setattr(writers, "_cpus", lambda: 3)
+    monkeypatch.setattr(writers, "CSV_PART_ROWS", 100)
+    assert writers.to_csv_bytes(frame) == whole
+    assert writers.to_csv_bytes(frame, header=False) == whole.split(b"\n", 1)[1]
+    assert whole.count(b"\n") == n + 1 and (b'"p0, a"' in whole) == quoted
+
+
+def test_rounding_leaves_the_callers_frame_alone():
+    frame = pd.DataFrame({"x": [0.1234567891, -1e-9], "y": pd.array([0.33333333, None], dtype="Float64")})
+    rounded = writers.round_floats(frame, 6)
+    assert frame["x"].tolist() == [0.1234567891, -1e-9]
+    assert rounded["x"].tolist() == [0.123457, 0.0] and str(rounded["x"].tolist()[1]) == "0.0"
+    assert rounded["y"].dtype == "float64" and rounded["y"].tolist()[0] == 0.333333

@@ -19,6 +19,8 @@ import os
 import click
 
 from .. import __version__
+from ..engine import STREAM_BYTES
+from ..io import prefetch
 from .common import CONTEXT_SETTINGS
 from .config import CONFIG_NAME, apply_config
 
@@ -59,6 +61,19 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+#: Commands whose first argument, FILE, is read whole when smaller than ``STREAM_BYTES``.
+READS_INPUT = ("compare", "estimate", "plan", "project", "report", "score")
+# Options after which FILE is streamed, read by another engine or maybe not as CSV, or not read at all.
+_NOT_READ_WHOLE = ("--chunk-rows", "--engine", "--input-format", "--help", "-h")
+
+
+def _parses_ahead(args: list[str]) -> bool:
+    """Whether the command line ``args`` (command name first) reads FILE, given right after the
+    command, whole as CSV: then it is worth parsing while the command is imported."""
+    return (len(args) > 1 and args[0] in READS_INPUT and not args[1].startswith("-")
+            and not any(a.startswith(_NOT_READ_WHOLE) for a in args[2:]))
+
+
 class LazyGroup(click.Group):
     """A click group whose commands are imported on first use, from ``module:attribute`` paths.
 
@@ -71,6 +86,13 @@ class LazyGroup(click.Group):
     def __init__(self, *args, lazy_commands: dict[str, tuple[str, str]], **kwargs):
         super().__init__(*args, **kwargs)
         self.lazy_commands = dict(lazy_commands)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        """The command of ``args``; a large CSV FILE right after a command that reads it whole
+        starts being parsed now, while the command's modules are imported (:mod:`fourp1000.io.prefetch`)."""
+        if _parses_ahead(args):
+            prefetch.start(args[1], STREAM_BYTES)
+        return super().resolve_command(ctx, args)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*self.commands, *self.lazy_commands})

@@ -21,15 +21,15 @@ import pandas as pd
 
 from .. import limits
 from ..errors import InputError
+from .prefetch import CSV_SUFFIXES, ID_COLUMNS, read_csv_table
 from .text import Encoding, load_yaml, sniff_bytes, sniff_file, utf8_sample_name
 
-ID_COLUMNS = ("plot_id", "farm_id", "core_id", "sampled_on", "climate_id")
 _SNIFF_BYTES = 256 * 1024
 _DECIMAL_COMMA = re.compile(r"(?<![\d.,])-?\d+,\d+(?![\d,])")
 _DECIMAL_POINT = re.compile(r"(?<![\d.,])-?\d+\.\d+(?![\d.])")
 #: Input formats (``--input-format``) and the file extensions that select them.
 INPUT_FORMATS = ("csv", "xlsx", "parquet", "yaml", "jsonl")
-_SUFFIXES = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx", ".xls": "xlsx",
+_SUFFIXES = {**dict.fromkeys(CSV_SUFFIXES, "csv"), ".xlsx": "xlsx", ".xlsm": "xlsx", ".xls": "xlsx",
              ".parquet": "parquet", ".pq": "parquet", ".yaml": "yaml", ".yml": "yaml", ".jsonl": "jsonl",
              ".ndjson": "jsonl"}
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
@@ -424,20 +424,10 @@ def _read_csv_arrow(path: Path, sep: str) -> pd.DataFrame | None:
     Returns None (the caller falls back to pandas' parser) when pyarrow cannot parse the
     file, e.g. ragged rows; pandas then gives the user-facing message.
     """
+    import pyarrow as pa
+
     try:
-        import pyarrow as pa
-        import pyarrow.csv as pacsv
-    except ImportError:  # pragma: no cover - pyarrow is a dependency
-        return None
-    try:
-        table = pacsv.read_csv(
-            pa.input_stream(str(path), compression=None),  # never unpacked by its name
-            parse_options=pacsv.ParseOptions(delimiter=sep, ignore_empty_lines=False),  # keep row numbers
-            convert_options=pacsv.ConvertOptions(
-                column_types={c: pa.string() for c in ID_COLUMNS},
-                strings_can_be_null=True,
-            ),
-        )
+        table = read_csv_table(path, sep)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError):
         return None
     if any(pa.types.is_binary(t) or pa.types.is_large_binary(t) for t in table.schema.types):
