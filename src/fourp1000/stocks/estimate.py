@@ -31,7 +31,7 @@ from . import depth as depth_mod
 from . import plausibility, reasons
 from ..errors import InputError, ValidationError
 from ..io.horizons import PROBLEM_COLUMNS, HorizonTable, factorize_runs, text_column, text_values
-from .ptf import PTF_CHOICES, estimate_bulk_density
+from .ptf import PTF_CHOICES, PTF_NAMES, estimate_bulk_density
 from ..io.schema import VAN_BEMMELEN
 from .depth_distribution import (REFERENCE_DEPTH_CM, extend_below_layer_t_c_ha, jobbagy_jackson_2000_beta,
                                  vegetation_for_land_use)
@@ -168,6 +168,12 @@ def group_codes(frame: pd.DataFrame, plot_codes: np.ndarray | None = None) -> tu
     Codes follow the order in which records first appear in the input. ``plot_codes``: the
     codes of ``plot_id`` alone when known (:meth:`HorizonTable.plot_codes`).
     """
+    codes, _, keys = _record_codes(frame, plot_codes)
+    return codes, keys
+
+
+def _record_codes(frame: pd.DataFrame, plot_codes: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """:func:`group_codes`, and the first row of each record."""
     keys = [c for c in GROUP_COLUMNS if c in frame.columns]
     if keys == ["plot_id"]:
         codes = factorize_runs(frame["plot_id"]) if plot_codes is None else plot_codes
@@ -177,7 +183,7 @@ def group_codes(frame: pd.DataFrame, plot_codes: np.ndarray | None = None) -> tu
     n_groups = int(codes.max()) + 1 if codes.size else 0
     first_pos = np.full(n_groups, len(frame), dtype=np.int64)
     np.minimum.at(first_pos, codes, np.arange(len(frame)))
-    return codes, frame[keys].iloc[first_pos].reset_index(drop=True)
+    return codes, first_pos, frame[keys].iloc[first_pos].reset_index(drop=True)
 
 
 @dataclass
@@ -186,6 +192,7 @@ class _Rows:
 
     codes: np.ndarray  # record of each row (see group_codes)
     n_records: int
+    first_row: np.ndarray  # first row of each record
     top: np.ndarray
     bottom: np.ndarray
     soc: np.ndarray
@@ -193,6 +200,7 @@ class _Rows:
     has_soc: np.ndarray  # usable rows with a SOC value
     bd_only: np.ndarray  # usable rows without SOC (they may carry a bulk density)
     in_interval: np.ndarray  # SOC rows meeting the target interval
+    overlap: np.ndarray  # [cm] of each row inside the target interval (depth_mod.overlap_cm)
     error_rows: np.ndarray  # grows as problems are found
     organic: np.ndarray  # organic layers above the mineral surface: not needed for the mineral-soil stock
 
@@ -232,15 +240,15 @@ def estimate_stocks(table: HorizonTable, options: EstimateOptions | None = None)
     """
     opts = options or EstimateOptions()
     opts.check()
-    codes, keys = group_codes(table.frame, table.plot_codes())
-    rows = _row_arrays(table, codes, len(keys), opts)
+    codes, first_row, keys = _record_codes(table.frame, table.plot_codes())
+    rows = _row_arrays(table, codes, first_row, opts)
     problems = [plausibility.explain_depth_order(table)] if len(table.problems) else []
     problems.append(_plausible_layers(table, rows, opts))
     methods: list[str] = list(table.notes)
     _adjoin(table, rows, opts, problems, methods)
     bd_source = _bulk_density_from_rows(rows, methods)
-    ptf_used = _bulk_density_from_ptf(table, rows, opts, problems, methods)
-    by_ptf = ptf_used != ""
+    ptf_code = _bulk_density_from_ptf(table, rows, opts, problems, methods)
+    by_ptf = ptf_code > 0
     bd_source[by_ptf] = BD_SOURCES.index("ptf")
     basis = _bd_basis_used(table, by_ptf)
     fed = _fine_earth_density(table, rows, opts, problems, basis)
@@ -256,11 +264,11 @@ def estimate_stocks(table: HorizonTable, options: EstimateOptions | None = None)
         raise ValidationError(table.problem_list(all_problems))
 
     used = used[~plot_bad[codes[used]]]  # --strict may have rejected a stock
-    out = _record_table(table, rows, used, fed, stock, extrapolated_cm, cand.logic, ptf_used, by_ptf, opts, keys)
     scored = ~plot_bad
-    layers = functools.partial(_layer_table, table, rows, used, fed, density, bd_source, ptf_used, basis, scored,
+    out = _record_table(table, rows, used, fed, stock, extrapolated_cm, cand.logic, ptf_code, by_ptf, opts, keys,
+                        scored)
+    layers = functools.partial(_layer_table, table, rows, used, fed, density, bd_source, ptf_code, basis, scored,
                                opts)
-    out = out[scored].reset_index(drop=True)
 
     # Rejected rows: rows with errors, and every row of a plot that could not be scored.
     rejected = rows.error_rows | plot_bad[codes]
@@ -340,8 +348,8 @@ def _adjoin(table: HorizonTable, rows: _Rows, opts: EstimateOptions, problems: l
     if not adj.moved.any():
         return
     rows.top[at], rows.bottom[at] = adj.top_cm, adj.bottom_cm
-    ov = depth_mod.overlap_cm(rows.top, rows.bottom, opts.top_cm, opts.bottom_cm)
-    rows.in_interval = rows.has_soc & (ov > 0)
+    rows.overlap = depth_mod.overlap_cm(rows.top, rows.bottom, opts.top_cm, opts.bottom_cm)
+    rows.in_interval = rows.has_soc & (rows.overlap > 0)
     moved = adj.moved
     gap, over = adj.gap_closed_cm[moved], adj.overlap_closed_cm[moved]
     msgs = [f"{'gap' if g > 0 else 'overlap'} of {max(g, o):g} cm with the layer above closed at {t:g} cm "
@@ -351,7 +359,7 @@ def _adjoin(table: HorizonTable, rows: _Rows, opts: EstimateOptions, problems: l
                    f"{opts.depth_tolerance_cm:g} cm between layers closed at their midpoint (--depth-tolerance)")
 
 
-def _row_arrays(table: HorizonTable, codes: np.ndarray, n_records: int, opts: EstimateOptions) -> _Rows:
+def _row_arrays(table: HorizonTable, codes: np.ndarray, first_row: np.ndarray, opts: EstimateOptions) -> _Rows:
     """Step 1: the rows' depths and values; rows with problems from the loader set aside."""
     frame = table.frame
     error_rows = np.zeros(len(frame), dtype=bool)
@@ -366,10 +374,11 @@ def _row_arrays(table: HorizonTable, codes: np.ndarray, n_records: int, opts: Es
     soc = frame["soc_g_kg"].to_numpy(dtype=float)
     usable = ~error_rows & ~organic & frame["plot_id"].notna().to_numpy() & ~np.isnan(top) & ~np.isnan(bottom)
     has_soc = usable & ~np.isnan(soc)
-    in_interval = has_soc & (depth_mod.overlap_cm(top, bottom, opts.top_cm, opts.bottom_cm) > 0)
+    overlap = depth_mod.overlap_cm(top, bottom, opts.top_cm, opts.bottom_cm)
+    in_interval = has_soc & (overlap > 0)
     bd = frame["bulk_density_g_cm3"].to_numpy(dtype=float).copy()
-    return _Rows(codes, n_records, top, bottom, soc, bd, has_soc, usable & np.isnan(soc), in_interval, error_rows,
-                 organic)
+    return _Rows(codes, len(first_row), first_row, top, bottom, soc, bd, has_soc, usable & np.isnan(soc), in_interval,
+                 overlap, error_rows, organic)
 
 
 #: Where the bulk density of a layer came from (``bd_source`` of the layer table), by code.
@@ -392,12 +401,13 @@ def _bulk_density_from_rows(rows: _Rows, methods: list[str]) -> np.ndarray:
 
 def _bulk_density_from_ptf(table: HorizonTable, rows: _Rows, opts: EstimateOptions, problems: list,
                            methods: list[str]) -> np.ndarray:
-    """Step 3: a pedotransfer function where bulk density is still missing; the PTF of each row."""
+    """Step 3: a pedotransfer function where bulk density is still missing; the PTF of each row
+    (an index into :data:`~fourp1000.stocks.ptf.PTF_NAMES`, 0 for none)."""
     frame = table.frame
-    ptf_used = np.full(len(rows.codes), "", dtype=object)
+    ptf_code = np.zeros(len(rows.codes), dtype=np.int8)
     need_ptf = rows.has_soc & np.isnan(rows.bd)
     if not need_ptf.any():
-        return ptf_used
+        return ptf_code
     idx = np.flatnonzero(need_ptf)
     est = estimate_bulk_density(
         rows.soc[idx],
@@ -410,16 +420,17 @@ def _bulk_density_from_ptf(table: HorizonTable, rows: _Rows, opts: EstimateOptio
     )
     rows.bd[idx] = est.bulk_density_g_cm3
     ok = ~np.isnan(est.bulk_density_g_cm3)
-    ptf_used[idx[ok]] = est.ptf[ok]
+    ptf_code[idx[ok]] = est.ptf_code[ok]
     failed = idx[~ok & rows.in_interval[idx]]
     if failed.size:
         problems.append(_row_problems(table, failed, "bulk_density_g_cm3", "bd_missing",
                                       _ptf_failure_messages(opts.bd_ptf, rows.soc[failed])))
         rows.error_rows[failed] = True
-    used_names = sorted(set(est.ptf[ok]))
+    found = np.bincount(est.ptf_code[ok], minlength=len(PTF_NAMES))
+    used_names = [PTF_NAMES[i] for i in np.flatnonzero(found)]  # sorted, as PTF_NAMES
     methods.append(f"bulk density estimated for {int(ok.sum())} layers with {', '.join(used_names) or 'no PTF'} "
                    f"(--bd-ptf {opts.bd_ptf})")
-    return ptf_used
+    return ptf_code
 
 
 def _bd_basis_used(table: HorizonTable, by_ptf: np.ndarray) -> np.ndarray | str:
@@ -496,7 +507,7 @@ def _depth_problems(table: HorizonTable, rows: _Rows, cand: _Candidates, opts: E
     top = rows.top
     c_codes = codes[order]
     plot_bad = np.zeros(rows.n_records, dtype=bool)
-    caused = _has_row_errors_in_interval(rows, opts)
+    caused = _has_row_errors_in_interval(rows)
     knock_on: dict[int, str] = {}
 
     def flag(positions, column, rule, msgs):
@@ -512,9 +523,7 @@ def _depth_problems(table: HorizonTable, rows: _Rows, cand: _Candidates, opts: E
 
     no_data = logic.n_layers == 0
     if no_data.any():
-        first_pos = np.full(rows.n_records, len(codes), dtype=np.int64)
-        np.minimum.at(first_pos, codes, np.arange(len(codes)))
-        flag(first_pos[np.flatnonzero(no_data)], "soc_g_kg", "no_data",
+        flag(rows.first_row[np.flatnonzero(no_data)], "soc_g_kg", "no_data",
              f"no usable SOC layer between {opts.top_cm:g} and {opts.bottom_cm:g} cm")
     if logic.overlaps_previous.any():
         at = order[logic.overlaps_previous]
@@ -550,11 +559,12 @@ def _depth_problems(table: HorizonTable, rows: _Rows, cand: _Candidates, opts: E
     return _RecordChecks(plot_bad, shallow, knock_on)
 
 
-def _has_row_errors_in_interval(rows: _Rows, opts: EstimateOptions) -> np.ndarray:
+def _has_row_errors_in_interval(rows: _Rows) -> np.ndarray:
     """Records with a rejected row that meets the interval (or has no depth): their depth
     problems are knock-on problems of those rows."""
-    ov = depth_mod.overlap_cm(rows.top, rows.bottom, opts.top_cm, opts.bottom_cm)
-    cause = rows.error_rows & ((ov > 0) | np.isnan(rows.top) | np.isnan(rows.bottom))
+    if not rows.error_rows.any():
+        return np.zeros(rows.n_records, dtype=bool)
+    cause = rows.error_rows & ((rows.overlap > 0) | np.isnan(rows.top) | np.isnan(rows.bottom))
     return np.bincount(rows.codes, weights=cause.astype(float), minlength=rows.n_records) > 0
 
 
@@ -632,10 +642,8 @@ def _single_layer_extension(table: HorizonTable, rows: _Rows, stock: np.ndarray,
                             single: np.ndarray, reach: np.ndarray, opts: EstimateOptions) -> np.ndarray:
     """Stock [t C ha-1] below the one layer of the ``single`` records, from the land use's depth distribution."""
     frame = table.frame
-    first_pos = np.full(rows.n_records, len(rows.codes), dtype=np.int64)
-    np.minimum.at(first_pos, rows.codes, np.arange(len(rows.codes)))
     recs = np.flatnonzero(single)
-    land_use = (frame["land_use"].to_numpy(dtype=object)[first_pos[recs]] if "land_use" in frame
+    land_use = (frame["land_use"].to_numpy(dtype=object)[rows.first_row[recs]] if "land_use" in frame
                 else np.full(recs.size, None, dtype=object))
     beta = jobbagy_jackson_2000_beta(vegetation_for_land_use(land_use))
     layer_top = np.maximum(logic.first_top_cm[recs], opts.top_cm)
@@ -655,40 +663,53 @@ def _extension_below(codes, top, bottom, density, n_records, reach, hi) -> np.nd
 
 
 def _record_table(table: HorizonTable, rows: _Rows, used: np.ndarray, fed: np.ndarray, stock: np.ndarray,
-                  extrapolated_cm: np.ndarray, logic: depth_mod.DepthLogic, ptf_used: np.ndarray,
-                  by_ptf: np.ndarray, opts: EstimateOptions, keys: pd.DataFrame) -> pd.DataFrame:
-    """One row per record (all records; the caller keeps the scored ones)."""
+                  extrapolated_cm: np.ndarray, logic: depth_mod.DepthLogic, ptf_code: np.ndarray,
+                  by_ptf: np.ndarray, opts: EstimateOptions, keys: pd.DataFrame, scored: np.ndarray) -> pd.DataFrame:
+    """One row per scored record."""
     frame, codes, n_records = table.frame, rows.codes, rows.n_records
     lo, hi = _interval(n_records, opts)
-    ov = depth_mod.overlap_cm(rows.top[used], rows.bottom[used], lo[codes[used]], hi[codes[used]])
-    soil_mass = np.bincount(codes[used], weights=fed[used] * ov * 100.0, minlength=n_records)
+    soil_mass = np.bincount(codes[used], weights=fed[used] * rows.overlap[used] * 100.0, minlength=n_records)
     estimated = by_ptf & rows.in_interval
-    out = keys.copy()
+    out = dict(keys.items())
     if "farm_id" in frame:
-        first_pos = np.full(n_records, len(codes), dtype=np.int64)
-        np.minimum.at(first_pos, codes, np.arange(len(codes)))
-        out.insert(1, "farm_id", text_values(frame["farm_id"].iloc[first_pos].reset_index(drop=True)))
-    out["top_cm"] = lo
-    out["bottom_cm"] = hi
-    out["soc_stock_t_ha"] = stock
-    out["co2e_t_ha"] = co2e(stock)
-    out["target_4p1000_t_ha_yr"] = four_per_mille(stock)
-    out["bd_estimated"] = np.bincount(codes, weights=estimated.astype(float), minlength=n_records) > 0
-    out["extrapolated"] = extrapolated_cm > 0
-    out["extrapolated_cm"] = extrapolated_cm
-    out["extrapolated_share"] = extrapolated_cm / (hi - lo)
-    out["n_layers"] = logic.n_layers
-    out["soil_mass_t_ha"] = soil_mass
-    out["bd_ptf"] = _ptf_per_record(codes, ptf_used, estimated, n_records)
+        farm_id = text_values(frame["farm_id"].iloc[rows.first_row].reset_index(drop=True))
+        out = {"plot_id": out.pop("plot_id"), "farm_id": farm_id, **out}
+    out.update(top_cm=lo, bottom_cm=hi, soc_stock_t_ha=stock, co2e_t_ha=co2e(stock),
+               target_4p1000_t_ha_yr=four_per_mille(stock),
+               bd_estimated=np.bincount(codes, weights=estimated.astype(float), minlength=n_records) > 0,
+               extrapolated=extrapolated_cm > 0, extrapolated_cm=extrapolated_cm,
+               extrapolated_share=extrapolated_cm / (hi - lo), n_layers=logic.n_layers, soil_mass_t_ha=soil_mass,
+               bd_ptf=_ptf_per_record(codes, ptf_code, estimated, n_records))
     if "area_ha" in table.source_columns:
-        out["area_ha"] = pd.Series(frame["area_ha"].to_numpy(dtype=float)).groupby(codes).first().to_numpy()
+        out["area_ha"] = _first_valid(frame["area_ha"].to_numpy(dtype=float), codes, n_records)
     out["depth_method"] = text_column(np.zeros(n_records, dtype=np.int8), [opts.depth_method]) if n_records \
         else opts.depth_method
+    if not scored.all():  # every column as built for all records, then the scored ones kept
+        keep = np.flatnonzero(scored)
+        out = {k: v.iloc[keep].reset_index(drop=True) if isinstance(v, pd.Series) else v[keep] for k, v in out.items()}
+    return pd.DataFrame(out)
+
+
+def _first_valid(values: np.ndarray, codes: np.ndarray, n_codes: int) -> np.ndarray:
+    """First non-NaN value per code (NaN where none), as ``Series.groupby(codes).first()``.
+
+    A code's first valid row heads a run of equal codes among the valid rows, so only the
+    run heads are looked at (a plot's rows usually come together: one head per code)."""
+    valid = np.flatnonzero(~np.isnan(values))
+    sub = codes[valid]
+    head = np.ones(sub.size, dtype=bool)
+    head[1:] = sub[1:] != sub[:-1]
+    at = valid[head]
+    first = np.full(n_codes, codes.size, dtype=np.int64)
+    np.minimum.at(first, codes[at], at)
+    found = first < codes.size
+    out = np.full(n_codes, np.nan)
+    out[found] = values[first[found]]
     return out
 
 
 def _layer_table(table: HorizonTable, rows: _Rows, used: np.ndarray, fed: np.ndarray, density: np.ndarray,
-                 bd_source: np.ndarray, ptf_used: np.ndarray, basis: np.ndarray | str, scored: np.ndarray,
+                 bd_source: np.ndarray, ptf_code: np.ndarray, basis: np.ndarray | str, scored: np.ndarray,
                  opts: EstimateOptions) -> pd.DataFrame:
     """The layers summed into the scored records' stocks, in input row order (see :attr:`EstimateResult.layers`)."""
     frame = table.frame
@@ -705,7 +726,7 @@ def _layer_table(table: HorizonTable, rows: _Rows, used: np.ndarray, fed: np.nda
         "soc_g_kg": rows.soc[at],
         "bulk_density_g_cm3": rows.bd[at],
         "bd_source": np.array(BD_SOURCES, dtype=object)[bd_source[at]],
-        "bd_ptf": ptf_used[at],
+        "bd_ptf": np.asarray(PTF_NAMES, dtype=object)[ptf_code[at]],
         "coarse_fragments_pct": frame["coarse_fragments_pct"].to_numpy(dtype=float)[at],
         "coarse_fragments_mass_pct": cf_mass,
         "bd_basis": np.broadcast_to(np.asarray(basis, dtype=object), (len(frame),))[at],
@@ -787,18 +808,20 @@ def _row_problems(table: HorizonTable, positions: np.ndarray, column: str, rule:
     })
 
 
-def _ptf_per_record(codes, ptf_used, mask, n_groups):
-    """The PTF names used by each record, ';'-joined (vectorised with bit flags), as a text column."""
+def _ptf_per_record(codes, ptf_code, mask, n_groups):
+    """The PTF names used by each record, ';'-joined in name order, as a text column: a bit
+    per PTF of :data:`~fourp1000.stocks.ptf.PTF_NAMES`, and the name of every set of bits."""
     if not mask.any():
         return text_column(np.zeros(n_groups, dtype=np.int8), [""])
-    found, uniques = pd.factorize(ptf_used[mask])  # hashed: a few names over many rows
-    names = np.asarray(uniques, dtype=str)
-    rank = np.argsort(np.argsort(names))  # names sorted, as np.unique gives them
-    names, inverse = np.sort(names), rank[found]
     flags = np.zeros(n_groups, dtype=np.int64)
-    np.bitwise_or.at(flags, codes[mask], np.left_shift(1, inverse).astype(np.int64))
-    sets, which = np.unique(flags, return_inverse=True)  # each distinct set of PTFs named once
-    return text_column(which, [";".join(n for i, n in enumerate(names) if value >> i & 1 and n) for value in sets])
+    np.bitwise_or.at(flags, codes[mask], np.left_shift(1, ptf_code[mask].astype(np.int64)))
+    return text_column(flags, _ptf_sets())
+
+
+@functools.lru_cache(maxsize=1)
+def _ptf_sets() -> list[str]:
+    """The ';'-joined names of every set of PTFs, indexed by its bits (bit i: ``PTF_NAMES[i]``)."""
+    return [";".join(n for i, n in enumerate(PTF_NAMES) if flags >> i & 1 and n) for flags in range(2 ** len(PTF_NAMES))]
 
 
 def farm_summary(plots: pd.DataFrame) -> pd.DataFrame | None:

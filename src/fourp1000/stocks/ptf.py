@@ -54,6 +54,11 @@ PTF_CHOICES = (
     "alexander_1980_a",
     "adams_1973",
 )
+#: Every equation a layer can be estimated with, sorted by name, "" (none) first:
+#: :attr:`PTFResult.ptf_code` indexes it.
+PTF_NAMES = ("",) + tuple(sorted((
+    "hollis_2012_organic", "hollis_2012_cultivated", "hollis_2012_mineral", "manrique_jones_1991",
+    "manrique_jones_1991_linear", "alexander_1980_a", "adams_1973")))
 
 
 @lru_cache(maxsize=1)
@@ -105,10 +110,12 @@ def adams(om_pct: np.ndarray, mineral_bd_g_cm3: float | None = None) -> np.ndarr
 
 @dataclass
 class PTFResult:
-    """Estimated bulk density [g cm-3] and the PTF used per row ("" where none applied)."""
+    """Estimated bulk density [g cm-3] and the PTF used per row ("" where none applied);
+    ``ptf_code``: the same as an index into :data:`PTF_NAMES` (no Python string per row)."""
 
     bulk_density_g_cm3: np.ndarray
     ptf: np.ndarray
+    ptf_code: np.ndarray | None = None
 
 
 def estimate_bulk_density(
@@ -151,11 +158,11 @@ def estimate_bulk_density(
     sand = np.full(n, np.nan) if sand_pct is None else np.asarray(sand_pct, dtype=float)
     clay = np.full(n, np.nan) if clay_pct is None else np.asarray(clay_pct, dtype=float)
     bd = np.full(n, np.nan)
-    used = np.full(n, "", dtype=object)
+    used = np.zeros(n, dtype=np.int8)  # index into PTF_NAMES
 
     def put(mask: np.ndarray, values: np.ndarray, name: str) -> None:
         bd[mask] = values[mask]
-        used[mask] = name
+        used[mask] = PTF_NAMES.index(name)
 
     with np.errstate(invalid="ignore"):
         if method in ("manrique_jones_1991", "alexander_1980_a"):
@@ -179,5 +186,5 @@ def estimate_bulk_density(
                 put(mineral & ~has_texture, sqrt_oc(oc, "manrique_jones_1991"), "manrique_jones_1991")
         outside = (bd < 0.1) | (bd > 2.2)
     bd[outside] = np.nan
-    used[outside] = ""
-    return PTFResult(bd, used)
+    used[outside] = 0
+    return PTFResult(bd, np.asarray(PTF_NAMES, dtype=object)[used], used)
