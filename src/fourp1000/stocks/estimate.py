@@ -676,12 +676,12 @@ def _record_table(table: HorizonTable, rows: _Rows, used: np.ndarray, fed: np.nd
         out = {"plot_id": out.pop("plot_id"), "farm_id": farm_id, **out}
     out.update(top_cm=lo, bottom_cm=hi, soc_stock_t_ha=stock, co2e_t_ha=co2e(stock),
                target_4p1000_t_ha_yr=four_per_mille(stock),
-               bd_estimated=np.bincount(codes, weights=estimated.astype(float), minlength=n_records) > 0,
+               bd_estimated=np.bincount(codes[estimated], minlength=n_records) > 0,
                extrapolated=extrapolated_cm > 0, extrapolated_cm=extrapolated_cm,
                extrapolated_share=extrapolated_cm / (hi - lo), n_layers=logic.n_layers, soil_mass_t_ha=soil_mass,
                bd_ptf=_ptf_per_record(codes, ptf_code, estimated, n_records))
     if "area_ha" in table.source_columns:
-        out["area_ha"] = _first_valid(frame["area_ha"].to_numpy(dtype=float), codes, n_records)
+        out["area_ha"] = _first_valid(frame["area_ha"].to_numpy(dtype=float), codes, rows.first_row)
     out["depth_method"] = text_column(np.zeros(n_records, dtype=np.int8), [opts.depth_method]) if n_records \
         else opts.depth_method
     if not scored.all():  # every column as built for all records, then the scored ones kept
@@ -690,12 +690,17 @@ def _record_table(table: HorizonTable, rows: _Rows, used: np.ndarray, fed: np.nd
     return pd.DataFrame(out)
 
 
-def _first_valid(values: np.ndarray, codes: np.ndarray, n_codes: int) -> np.ndarray:
-    """First non-NaN value per code (NaN where none), as ``Series.groupby(codes).first()``.
+def _first_valid(values: np.ndarray, codes: np.ndarray, first_row: np.ndarray) -> np.ndarray:
+    """First non-NaN value per code (NaN where none), as ``Series.groupby(codes).first()``;
+    ``first_row``: the first row of each code.
 
     A code's first valid row heads a run of equal codes among the valid rows, so only the
     run heads are looked at (a plot's rows usually come together: one head per code)."""
-    valid = np.flatnonzero(~np.isnan(values))
+    missing = np.isnan(values)
+    if not missing.any():  # the usual case: the first row's value
+        return values[first_row]
+    n_codes = first_row.size
+    valid = np.flatnonzero(~missing)
     sub = codes[valid]
     head = np.ones(sub.size, dtype=bool)
     head[1:] = sub[1:] != sub[:-1]
@@ -814,7 +819,9 @@ def _ptf_per_record(codes, ptf_code, mask, n_groups):
     if not mask.any():
         return text_column(np.zeros(n_groups, dtype=np.int8), [""])
     flags = np.zeros(n_groups, dtype=np.int64)
-    np.bitwise_or.at(flags, codes[mask], np.left_shift(1, ptf_code[mask].astype(np.int64)))
+    codes, ptf_code = codes[mask], ptf_code[mask]
+    for code in np.flatnonzero(np.bincount(ptf_code, minlength=len(PTF_NAMES))):  # the few PTFs used
+        flags[codes[ptf_code == code]] |= 1 << int(code)  # repeated records: each sets the same bit
     return text_column(flags, _ptf_sets())
 
 
