@@ -80,17 +80,30 @@ def depth_logic(codes: np.ndarray, top_cm: np.ndarray, bottom_cm: np.ndarray, n_
     prev_deepest[1:] = running[:-1]
     prev_deepest[first] = -np.inf
     overlaps = top_cm < prev_deepest - DEPTH_TOL_CM
-    lo = interval_top_cm[codes]
-    hi = interval_bottom_cm[codes]
+    lo, hi = _per_layer(interval_top_cm, codes), _per_layer(interval_bottom_cm, codes)
     gap_from = np.where(first, lo, prev_deepest)
     gap = np.clip(np.minimum(top_cm, hi) - np.maximum(gap_from, lo), 0.0, None)
     gap[gap <= DEPTH_TOL_CM] = 0.0
+    starts = np.flatnonzero(first)
     first_top = np.full(n_profiles, np.nan)
-    first_top[codes[first]] = top_cm[first]
-    deepest = np.full(n_profiles, -np.inf)
-    np.maximum.at(deepest, codes, bottom_cm)
+    first_top[codes[starts]] = top_cm[starts]
     n_layers = np.bincount(codes, minlength=n_profiles)
+    deepest = np.full(n_profiles, -np.inf)
+    if starts.size == np.count_nonzero(n_layers):  # each profile's layers together, as documented
+        if starts.size:
+            deepest[codes[starts]] = np.maximum.reduceat(bottom_cm, starts)
+    else:
+        np.maximum.at(deepest, codes, bottom_cm)
     return DepthLogic(gap, gap_from, overlaps, first_top, deepest, n_layers)
+
+
+def _per_layer(per_profile: np.ndarray, codes: np.ndarray) -> np.ndarray | float:
+    """``per_profile[codes]``; one number when every profile has the same (the usual interval)."""
+    if per_profile.dtype == np.float64 and per_profile.size:
+        bits = per_profile.view(np.int64)  # the same bits: -0.0 and NaN too
+        if (bits == bits[0]).all():
+            return per_profile[0]
+    return per_profile[codes]
 
 
 def _grouped_running_max(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
@@ -98,8 +111,12 @@ def _grouped_running_max(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
     group = np.cumsum(starts) - 1
     # Offset each group so a plain running max never carries across groups.
     span = np.nanmax(np.abs(values)) * 2.0 + 1.0 if values.size else 1.0
-    shifted = values + group * span * 2.0
-    return np.maximum.accumulate(shifted) - group * span * 2.0
+    offset = group * span
+    offset *= 2.0  # in place: the same numbers as group * span * 2.0, one array fewer
+    shifted = values + offset
+    np.maximum.accumulate(shifted, out=shifted)
+    shifted -= offset
+    return shifted
 
 
 def proportional_stock(codes: np.ndarray, top_cm: np.ndarray, bottom_cm: np.ndarray, density: np.ndarray,

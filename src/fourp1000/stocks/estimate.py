@@ -467,21 +467,24 @@ def _fine_earth_density(table: HorizonTable, rows: _Rows, opts: EstimateOptions,
 def _candidates(rows: _Rows, opts: EstimateOptions) -> _Candidates:
     """The layers meeting the interval, sorted by record and top, and their depth logic."""
     cand = np.flatnonzero(rows.in_interval & ~rows.error_rows)
-    order = cand[_order_by_record_and_top(rows.codes[cand], rows.top[cand])]
+    codes, top = rows.codes[cand], rows.top[cand]
+    sort = _order_by_record_and_top(codes, top)
+    order, codes, top = cand[sort], codes[sort], top[sort]  # views when already in order
     lo, hi = _interval(rows.n_records, opts)
-    logic = depth_mod.depth_logic(rows.codes[order], rows.top[order], rows.bottom[order], rows.n_records, lo, hi)
+    logic = depth_mod.depth_logic(codes, top, rows.bottom[order], rows.n_records, lo, hi)
     return _Candidates(order, logic)
 
 
-def _order_by_record_and_top(codes: np.ndarray, top: np.ndarray) -> np.ndarray:
+def _order_by_record_and_top(codes: np.ndarray, top: np.ndarray) -> np.ndarray | slice:
     """``np.lexsort((top, codes))``; files usually list a plot's layers together and from the
-    top, so the order is checked first and the sort skipped when it holds."""
+    top, so the order is checked first and the sort skipped when it holds (``slice(None)``:
+    indexing with it takes no copy)."""
     if codes.size > 1:
         step = np.diff(codes)
         in_order = bool(((step > 0) | ((step == 0) & (np.diff(top) >= 0))).all())
     else:
         in_order = True
-    return np.arange(codes.size) if in_order else np.lexsort((top, codes))
+    return slice(None) if in_order else np.lexsort((top, codes))
 
 
 def _interval(n_records: int, opts: EstimateOptions) -> tuple[np.ndarray, np.ndarray]:
