@@ -47,7 +47,10 @@ MAX_DECLINE_PER_CM = 0.2
 
 def overlap_cm(top_cm: np.ndarray, bottom_cm: np.ndarray, interval_top_cm, interval_bottom_cm) -> np.ndarray:
     """Length [cm] of each layer inside the interval (0 where they do not meet)."""
-    return np.clip(np.minimum(bottom_cm, interval_bottom_cm) - np.maximum(top_cm, interval_top_cm), 0.0, None)
+    length = np.minimum(bottom_cm, interval_bottom_cm) - np.maximum(top_cm, interval_top_cm)
+    if isinstance(length, np.ndarray) and length.dtype == np.float64:
+        return np.clip(length, 0.0, None, out=length)  # in place: millions of layers
+    return np.clip(length, 0.0, None)
 
 
 @dataclass
@@ -89,11 +92,7 @@ def depth_logic(codes: np.ndarray, top_cm: np.ndarray, bottom_cm: np.ndarray, n_
     first_top[codes[starts]] = top_cm[starts]
     n_layers = np.bincount(codes, minlength=n_profiles)
     deepest = np.full(n_profiles, -np.inf)
-    if starts.size == np.count_nonzero(n_layers):  # each profile's layers together, as documented
-        if starts.size:
-            deepest[codes[starts]] = np.maximum.reduceat(bottom_cm, starts)
-    else:
-        np.maximum.at(deepest, codes, bottom_cm)
+    np.maximum.at(deepest, codes, bottom_cm)
     return DepthLogic(gap, gap_from, overlaps, first_top, deepest, n_layers)
 
 
@@ -120,7 +119,8 @@ def _grouped_running_max(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
 
 
 def proportional_stock(codes: np.ndarray, top_cm: np.ndarray, bottom_cm: np.ndarray, density: np.ndarray,
-                       n_profiles: int, interval_top_cm: np.ndarray, interval_bottom_cm: np.ndarray) -> np.ndarray:
+                       n_profiles: int, interval_top_cm: np.ndarray, interval_bottom_cm: np.ndarray, *,
+                       overlap: np.ndarray | None = None) -> np.ndarray:
     """Stock [t C ha-1] over each profile's interval, layers counted by their overlap.
 
     Parameters
@@ -134,13 +134,16 @@ def proportional_stock(codes: np.ndarray, top_cm: np.ndarray, bottom_cm: np.ndar
     n_profiles : int
     interval_top_cm, interval_bottom_cm : array [cm], length n_profiles
         Target interval per profile.
+    overlap : array [cm], optional
+        Each layer's :func:`overlap_cm` with its profile's interval, when already known.
 
     Notes
     -----
     Layers are assumed uniform, so a layer contributes density x overlap. Gaps inside the
     interval contribute nothing here; detect them with :func:`depth_logic`.
     """
-    ov = overlap_cm(top_cm, bottom_cm, interval_top_cm[codes], interval_bottom_cm[codes])
+    ov = overlap_cm(top_cm, bottom_cm, interval_top_cm[codes], interval_bottom_cm[codes]) if overlap is None \
+        else overlap
     return np.bincount(codes, weights=density * ov, minlength=n_profiles)
 
 

@@ -181,9 +181,24 @@ def _record_codes(frame: pd.DataFrame, plot_codes: np.ndarray | None) -> tuple[n
         key_frame = frame[keys].astype("string").fillna("")
         codes = key_frame.groupby(keys, sort=False, dropna=False).ngroup().to_numpy()
     n_groups = int(codes.max()) + 1 if codes.size else 0
-    first_pos = np.full(n_groups, len(frame), dtype=np.int64)
-    np.minimum.at(first_pos, codes, np.arange(len(frame)))
-    return codes, first_pos, frame[keys].iloc[first_pos].reset_index(drop=True)
+    first_pos = _first_rows(codes, n_groups)
+    return codes, first_pos, pd.DataFrame({k: frame[k].iloc[first_pos].reset_index(drop=True) for k in keys})
+
+
+def _first_rows(codes: np.ndarray, n_codes: int) -> np.ndarray:
+    """The first row of each code (0 .. n_codes - 1, each present).
+
+    A code's first row heads a run of equal codes; when there are as many runs as codes (a
+    file's plots each together, the usual case) each code heads one run, at its first row."""
+    head = np.ones(codes.size, dtype=bool)
+    head[1:] = codes[1:] != codes[:-1]
+    heads = np.flatnonzero(head)
+    first = np.full(n_codes, codes.size, dtype=np.int64)
+    if heads.size == n_codes:
+        first[codes[heads]] = heads
+    else:
+        np.minimum.at(first, codes[heads], heads)
+    return first
 
 
 @dataclass
@@ -210,6 +225,7 @@ class _Candidates:
     """Layers meeting the interval and free of row errors, sorted by record and top depth."""
 
     order: np.ndarray  # their row positions
+    codes: np.ndarray  # their records
     logic: depth_mod.DepthLogic
 
 
@@ -256,7 +272,8 @@ def estimate_stocks(table: HorizonTable, options: EstimateOptions | None = None)
     cand = _candidates(rows, opts)
     checks = _depth_problems(table, rows, cand, opts, problems)
     plot_bad = checks.bad
-    used = cand.order[~plot_bad[codes[cand.order]]]
+    keep = ~plot_bad[cand.codes]
+    used = cand.order if keep.all() else cand.order[keep]
     stock, extrapolated_cm = _interval_stock(table, rows, cand, used, density, checks, opts, methods)
     problems.append(_plausible_stocks(table, rows, used, stock, plot_bad, opts))
     all_problems = reasons.fold_knock_on(_sorted(problems), codes, checks.knock_on)
@@ -347,6 +364,7 @@ def _adjoin(table: HorizonTable, rows: _Rows, opts: EstimateOptions, problems: l
     adj = depth_mod.adjoin_layers(rows.codes[at], rows.top[at], rows.bottom[at], opts.depth_tolerance_cm)
     if not adj.moved.any():
         return
+    rows.top, rows.bottom = rows.top.copy(), rows.bottom.copy()  # never the caller's table
     rows.top[at], rows.bottom[at] = adj.top_cm, adj.bottom_cm
     rows.overlap = depth_mod.overlap_cm(rows.top, rows.bottom, opts.top_cm, opts.bottom_cm)
     rows.in_interval = rows.has_soc & (rows.overlap > 0)
@@ -368,9 +386,9 @@ def _row_arrays(table: HorizonTable, codes: np.ndarray, first_row: np.ndarray, o
         errs = table.problems[table.problems["severity"] == "error"]
         error_rows[errs["position"].to_numpy(dtype=np.int64)] = True
         organic[table.problems.loc[table.problems["rule"] == "organic_layer", "position"].to_numpy(dtype=np.int64)] = True
-    # copies: --depth-tolerance may move layer limits, never in the caller's table
-    top = frame["top_cm"].to_numpy(dtype=float).copy()
-    bottom = frame["bottom_cm"].to_numpy(dtype=float).copy()
+    # the table's arrays: --depth-tolerance copies them before it moves a layer limit (_adjoin)
+    top = frame["top_cm"].to_numpy(dtype=float)
+    bottom = frame["bottom_cm"].to_numpy(dtype=float)
     soc = frame["soc_g_kg"].to_numpy(dtype=float)
     usable = ~error_rows & ~organic & frame["plot_id"].notna().to_numpy() & ~np.isnan(top) & ~np.isnan(bottom)
     has_soc = usable & ~np.isnan(soc)
@@ -388,7 +406,7 @@ BD_SOURCES = ("", "measured", "bd_rows", "ptf")
 def _bulk_density_from_rows(rows: _Rows, methods: list[str]) -> np.ndarray:
     """Step 2: bulk density lent by BD-only rows of the same record; the source of each BD
     (a code of :data:`BD_SOURCES`)."""
-    source = np.where(np.isnan(rows.bd), 0, BD_SOURCES.index("measured")).astype(np.int8)
+    source = np.where(np.isnan(rows.bd), np.int8(0), np.int8(BD_SOURCES.index("measured")))
     lent = bd_from_bd_only_rows(rows.codes, rows.top, rows.bottom, rows.bd, rows.bd_only,
                                 rows.has_soc & np.isnan(rows.bd))
     took = ~np.isnan(lent)
@@ -472,7 +490,7 @@ def _candidates(rows: _Rows, opts: EstimateOptions) -> _Candidates:
     order, codes, top = cand[sort], codes[sort], top[sort]  # views when already in order
     lo, hi = _interval(rows.n_records, opts)
     logic = depth_mod.depth_logic(codes, top, rows.bottom[order], rows.n_records, lo, hi)
-    return _Candidates(order, logic)
+    return _Candidates(order, codes, logic)
 
 
 def _order_by_record_and_top(codes: np.ndarray, top: np.ndarray) -> np.ndarray | slice:
@@ -506,9 +524,8 @@ class _RecordChecks:
 def _depth_problems(table: HorizonTable, rows: _Rows, cand: _Candidates, opts: EstimateOptions,
                     problems: list) -> _RecordChecks:
     """Step 5: records without data, with overlaps, gaps, too shallow or past the extrapolation bound."""
-    codes, logic, order = rows.codes, cand.logic, cand.order
+    codes, logic, order, c_codes = rows.codes, cand.logic, cand.order, cand.codes
     top = rows.top
-    c_codes = codes[order]
     plot_bad = np.zeros(rows.n_records, dtype=bool)
     caused = _has_row_errors_in_interval(rows)
     knock_on: dict[int, str] = {}
@@ -544,22 +561,27 @@ def _depth_problems(table: HorizonTable, rows: _Rows, cand: _Candidates, opts: E
         at = order[inner_gap]
         flag(at, "top_cm", "gap", [f"gap: no SOC data between {a:g} and {t:g} cm (use --extrapolate to interpolate "
                                    "across gaps)" for a, t in zip(logic.gap_from_cm[inner_gap], top[at])])
-    last_in_group = np.ones(order.size, dtype=bool)
-    last_in_group[:-1] = c_codes[:-1] != c_codes[1:]
-    deepest_row = np.full(rows.n_records, -1)
-    deepest_row[c_codes[last_in_group]] = order[last_in_group]
     shallow = (logic.n_layers > 0) & (logic.deepest_cm < opts.bottom_cm - depth_mod.DEPTH_TOL_CM)
     if shallow.any() and not opts.extrapolate:
         g = np.flatnonzero(shallow)
-        flag(deepest_row[g], "bottom_cm", "too_shallow",
+        flag(_deepest_row(cand, rows.n_records)[g], "bottom_cm", "too_shallow",
              [f"profile reaches {d:g} cm, short of the target depth {opts.bottom_cm:g} cm (use --extrapolate)"
               for d in logic.deepest_cm[g]])
     if opts.extrapolate:
         gap_cm = np.bincount(c_codes, weights=np.where(inner_gap, logic.gap_before_cm, 0.0), minlength=rows.n_records)
         over, msgs = _past_extrapolation_bound(logic, shallow, gap_cm, opts)
         if over.any():
-            flag(deepest_row[over], "bottom_cm", "extrapolation_bound", msgs)
+            flag(_deepest_row(cand, rows.n_records)[over], "bottom_cm", "extrapolation_bound", msgs)
     return _RecordChecks(plot_bad, shallow, knock_on)
+
+
+def _deepest_row(cand: _Candidates, n_records: int) -> np.ndarray:
+    """The last candidate row of each record (-1 for none)."""
+    last = np.ones(cand.order.size, dtype=bool)
+    last[:-1] = cand.codes[:-1] != cand.codes[1:]
+    deepest_row = np.full(n_records, -1)
+    deepest_row[cand.codes[last]] = cand.order[last]
+    return deepest_row
 
 
 def _has_row_errors_in_interval(rows: _Rows) -> np.ndarray:
@@ -600,16 +622,20 @@ def _interval_stock(table: HorizonTable, rows: _Rows, cand: _Candidates, used: n
                     checks: _RecordChecks, opts: EstimateOptions, methods: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Step 6: stock [t C ha-1] over the interval and depth extrapolated [cm], per record."""
     n_records, logic, plot_bad = rows.n_records, cand.logic, checks.bad
-    keep = ~plot_bad[rows.codes[cand.order]]
-    codes, top, bottom, dens = rows.codes[used], rows.top[used], rows.bottom[used], density[used]
-    k_logic = depth_mod.DepthLogic(logic.gap_before_cm[keep], logic.gap_from_cm[keep], logic.overlaps_previous[keep],
-                                   logic.first_top_cm, logic.deepest_cm, logic.n_layers)
+    keep = ~plot_bad[cand.codes]
+    codes, k_logic = cand.codes, logic  # the candidates of the records kept (often all)
+    if not keep.all():
+        codes = codes[keep]
+        k_logic = depth_mod.DepthLogic(logic.gap_before_cm[keep], logic.gap_from_cm[keep],
+                                       logic.overlaps_previous[keep], logic.first_top_cm, logic.deepest_cm,
+                                       logic.n_layers)
+    top, bottom, dens = rows.top[used], rows.bottom[used], density[used]
     lo, hi = _interval(n_records, opts)
     reach = np.minimum(np.where(np.isfinite(logic.deepest_cm), logic.deepest_cm, hi), hi)
     if opts.depth_method == "spline":
         stock = _spline_stock(codes, top, bottom, dens, n_records, lo, reach, opts.spline_lambda)
     else:
-        stock = depth_mod.proportional_stock(codes, top, bottom, dens, n_records, lo, hi)
+        stock = depth_mod.proportional_stock(codes, top, bottom, dens, n_records, lo, hi, overlap=rows.overlap[used])
         if opts.extrapolate:
             stock = stock + depth_mod.gap_fill_stock(codes, dens, k_logic, n_records)
     extrapolated_cm = np.zeros(n_records)
@@ -687,10 +713,8 @@ def _record_table(table: HorizonTable, rows: _Rows, used: np.ndarray, fed: np.nd
         out["area_ha"] = _first_valid(frame["area_ha"].to_numpy(dtype=float), codes, rows.first_row)
     out["depth_method"] = text_column(np.zeros(n_records, dtype=np.int8), [opts.depth_method]) if n_records \
         else opts.depth_method
-    if not scored.all():  # every column as built for all records, then the scored ones kept
-        keep = np.flatnonzero(scored)
-        out = {k: v.iloc[keep].reset_index(drop=True) if isinstance(v, pd.Series) else v[keep] for k, v in out.items()}
-    return pd.DataFrame(out)
+    out = pd.DataFrame(out)  # columns typed on all records, as pandas would type them
+    return out if scored.all() else out[scored].reset_index(drop=True)
 
 
 def _first_valid(values: np.ndarray, codes: np.ndarray, first_row: np.ndarray) -> np.ndarray:
