@@ -272,18 +272,17 @@ def estimate_stocks(table: HorizonTable, options: EstimateOptions | None = None)
     cand = _candidates(rows, opts)
     checks = _depth_problems(table, rows, cand, opts, problems)
     plot_bad = checks.bad
-    keep = ~plot_bad[cand.codes]
-    used = cand.order if keep.all() else cand.order[keep]
-    stock, extrapolated_cm = _interval_stock(table, rows, cand, used, density, checks, opts, methods)
-    problems.append(_plausible_stocks(table, rows, used, stock, plot_bad, opts))
+    used, used_codes = _of_good_records(cand.order, cand.codes, plot_bad)
+    stock, extrapolated_cm = _interval_stock(table, rows, cand, used, used_codes, density, checks, opts, methods)
+    problems.append(_plausible_stocks(table, rows, used, used_codes, stock, plot_bad, opts))
     all_problems = reasons.fold_knock_on(_sorted(problems), codes, checks.knock_on)
     if opts.on_error == "fail" and (all_problems["severity"] == "error").any():
         raise ValidationError(table.problem_list(all_problems))
 
-    used = used[~plot_bad[codes[used]]]  # --strict may have rejected a stock
+    used, used_codes = _of_good_records(used, used_codes, plot_bad)  # --strict may have rejected a stock
     scored = ~plot_bad
-    out = _record_table(table, rows, used, fed, stock, extrapolated_cm, cand.logic, ptf_code, by_ptf, opts, keys,
-                        scored)
+    out = _record_table(table, rows, used, used_codes, fed, stock, extrapolated_cm, cand.logic, ptf_code, by_ptf,
+                        opts, keys, scored)
     layers = functools.partial(_layer_table, table, rows, used, fed, density, bd_source, ptf_code, basis, scored,
                                opts)
 
@@ -295,6 +294,13 @@ def estimate_stocks(table: HorizonTable, options: EstimateOptions | None = None)
     return EstimateResult(out, farm_summary(out), all_problems.reset_index(drop=True), rejects, len(codes),
                           int(len(codes) - rejected.sum() - len(not_needed)), methods, layers_builder=layers,
                           not_needed=not_needed)
+
+
+def _of_good_records(positions: np.ndarray, codes: np.ndarray, plot_bad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows ``positions`` (of records ``codes``) of records not rejected, and their records;
+    the arrays themselves when no record is rejected (no copy)."""
+    keep = ~plot_bad[codes]
+    return (positions, codes) if keep.all() else (positions[keep], codes[keep])
 
 
 def _organic_not_needed(table: HorizonTable, mask: np.ndarray, methods: list[str]) -> pd.DataFrame:
@@ -336,12 +342,12 @@ def _plausible_layers(table: HorizonTable, rows: _Rows, opts: EstimateOptions) -
     return found
 
 
-def _plausible_stocks(table: HorizonTable, rows: _Rows, used: np.ndarray, stock: np.ndarray, plot_bad: np.ndarray,
-                      opts: EstimateOptions) -> pd.DataFrame:
-    """Mineral stocks above the plausible maximum; with --strict their plots are rejected."""
+def _plausible_stocks(table: HorizonTable, rows: _Rows, used: np.ndarray, codes: np.ndarray, stock: np.ndarray,
+                      plot_bad: np.ndarray, opts: EstimateOptions) -> pd.DataFrame:
+    """Mineral stocks above the plausible maximum; with --strict their plots are rejected.
+    ``used``: the rows in the stocks, ``codes`` their records."""
     if used.size == 0:
         return pd.DataFrame(columns=PROBLEM_COLUMNS)
-    codes = rows.codes[used]
     max_soc = np.full(rows.n_records, -np.inf)
     np.maximum.at(max_soc, codes, rows.soc[used])
     first = np.full(rows.n_records, len(rows.codes))
@@ -618,14 +624,15 @@ def _past_extrapolation_bound(logic: depth_mod.DepthLogic, shallow: np.ndarray, 
     return over, msgs
 
 
-def _interval_stock(table: HorizonTable, rows: _Rows, cand: _Candidates, used: np.ndarray, density: np.ndarray,
-                    checks: _RecordChecks, opts: EstimateOptions, methods: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Step 6: stock [t C ha-1] over the interval and depth extrapolated [cm], per record."""
+def _interval_stock(table: HorizonTable, rows: _Rows, cand: _Candidates, used: np.ndarray, codes: np.ndarray,
+                    density: np.ndarray, checks: _RecordChecks, opts: EstimateOptions,
+                    methods: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Step 6: stock [t C ha-1] over the interval and depth extrapolated [cm], per record, from
+    the rows ``used`` (of records ``codes``)."""
     n_records, logic, plot_bad = rows.n_records, cand.logic, checks.bad
-    keep = ~plot_bad[cand.codes]
-    codes, k_logic = cand.codes, logic  # the candidates of the records kept (often all)
-    if not keep.all():
-        codes = codes[keep]
+    k_logic = logic
+    if used.size < cand.order.size:  # the depth logic of the candidates of the records kept
+        keep = ~plot_bad[cand.codes]
         k_logic = depth_mod.DepthLogic(logic.gap_before_cm[keep], logic.gap_from_cm[keep],
                                        logic.overlaps_previous[keep], logic.first_top_cm, logic.deepest_cm,
                                        logic.n_layers)
@@ -691,13 +698,13 @@ def _extension_below(codes, top, bottom, density, n_records, reach, hi) -> np.nd
     return depth_mod.exponential_extension(deep_density, deep_mid, reach, hi, k)
 
 
-def _record_table(table: HorizonTable, rows: _Rows, used: np.ndarray, fed: np.ndarray, stock: np.ndarray,
-                  extrapolated_cm: np.ndarray, logic: depth_mod.DepthLogic, ptf_code: np.ndarray,
+def _record_table(table: HorizonTable, rows: _Rows, used: np.ndarray, used_codes: np.ndarray, fed: np.ndarray,
+                  stock: np.ndarray, extrapolated_cm: np.ndarray, logic: depth_mod.DepthLogic, ptf_code: np.ndarray,
                   by_ptf: np.ndarray, opts: EstimateOptions, keys: pd.DataFrame, scored: np.ndarray) -> pd.DataFrame:
-    """One row per scored record."""
+    """One row per scored record (``used``: the rows in their stocks, of records ``used_codes``)."""
     frame, codes, n_records = table.frame, rows.codes, rows.n_records
     lo, hi = _interval(n_records, opts)
-    soil_mass = np.bincount(codes[used], weights=fed[used] * rows.overlap[used] * 100.0, minlength=n_records)
+    soil_mass = np.bincount(used_codes, weights=fed[used] * rows.overlap[used] * 100.0, minlength=n_records)
     estimated = by_ptf & rows.in_interval
     out = dict(keys.items())
     if "farm_id" in frame:

@@ -51,11 +51,11 @@ def farm_totals(plots: pd.DataFrame, keys: Sequence[str], per_ha: Mapping[str, s
     keys = list(keys)
     with_area = has_area(plots[AREA_COLUMN])
     area = np.where(with_area, plots[AREA_COLUMN].to_numpy(dtype=float), 0.0)
-    frame = plots[keys].copy()
-    frame["_with_area"] = with_area
-    frame["_area"] = area
+    columns = {key: plots[key] for key in keys}  # built at once: no copy per added column
+    columns.update(_with_area=with_area, _area=area)
     for total, column in per_ha.items():
-        frame[total] = np.where(with_area, plots[column].to_numpy(dtype=float) * area, 0.0)
+        columns[total] = np.where(with_area, plots[column].to_numpy(dtype=float) * area, 0.0)
+    frame = pd.DataFrame(columns)
     named = {"n_plots": ("_area", "size"), "_n_with_area": ("_with_area", "sum"), AREA_COLUMN: ("_area", "sum")}
     named.update({total: (total, "sum") for total in per_ha})
     farms = frame.groupby(keys, sort=False, dropna=False).agg(**named).reset_index()

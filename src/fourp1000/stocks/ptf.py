@@ -160,17 +160,19 @@ def estimate_bulk_density(
     bd = np.full(n, np.nan)
     used = np.zeros(n, dtype=np.int8)  # index into PTF_NAMES
 
-    def put(mask: np.ndarray, values: np.ndarray, name: str) -> None:
-        bd[mask] = values[mask]
-        used[mask] = PTF_NAMES.index(name)
+    def put(mask: np.ndarray, equation, name: str) -> None:
+        at = np.flatnonzero(mask)
+        if at.size:  # the equation on its rows only
+            bd[at] = equation(at)
+            used[at] = PTF_NAMES.index(name)
 
     with np.errstate(invalid="ignore"):
         if method in ("manrique_jones_1991", "alexander_1980_a"):
-            put(~np.isnan(oc), sqrt_oc(oc, method), method)
+            put(~np.isnan(oc), lambda at: sqrt_oc(oc[at], method), method)
         elif method == "manrique_jones_1991_linear":
-            put(~np.isnan(oc), linear_oc(oc, method), method)
+            put(~np.isnan(oc), lambda at: linear_oc(oc[at], method), method)
         elif method == "adams_1973":
-            put(~np.isnan(oc), adams(oc * som_factor), method)
+            put(~np.isnan(oc), lambda at: adams(oc[at] * som_factor), method)
         else:
             organic = oc >= ORGANIC_OC_PCT
             has_texture = ~np.isnan(sand) & ~np.isnan(clay)
@@ -179,11 +181,13 @@ def estimate_bulk_density(
                 lu = pd.Series(land_use, dtype="string").str.strip().str.lower()
                 cultivated = lu.isin(CULTIVATED_LAND_USES).to_numpy() & (np.asarray(top_cm, float) < CULTIVATED_TOPSOIL_CM)
             mineral = ~organic & ~np.isnan(oc)
-            put(organic, hollis_organic(oc), "hollis_2012_organic")
-            put(mineral & has_texture & cultivated, hollis(oc, sand, clay, "hollis_2012_cultivated"), "hollis_2012_cultivated")
-            put(mineral & has_texture & ~cultivated, hollis(oc, sand, clay, "hollis_2012_mineral"), "hollis_2012_mineral")
+            put(organic, lambda at: hollis_organic(oc[at]), "hollis_2012_organic")
+            put(mineral & has_texture & cultivated, lambda at: hollis(oc[at], sand[at], clay[at], "hollis_2012_cultivated"),
+                "hollis_2012_cultivated")
+            put(mineral & has_texture & ~cultivated, lambda at: hollis(oc[at], sand[at], clay[at], "hollis_2012_mineral"),
+                "hollis_2012_mineral")
             if method == "auto":
-                put(mineral & ~has_texture, sqrt_oc(oc, "manrique_jones_1991"), "manrique_jones_1991")
+                put(mineral & ~has_texture, lambda at: sqrt_oc(oc[at], "manrique_jones_1991"), "manrique_jones_1991")
         outside = (bd < 0.1) | (bd > 2.2)
     bd[outside] = np.nan
     used[outside] = 0
