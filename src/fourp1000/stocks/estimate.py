@@ -412,9 +412,11 @@ BD_SOURCES = ("", "measured", "bd_rows", "ptf")
 def _bulk_density_from_rows(rows: _Rows, methods: list[str]) -> np.ndarray:
     """Step 2: bulk density lent by BD-only rows of the same record; the source of each BD
     (a code of :data:`BD_SOURCES`)."""
-    source = np.where(np.isnan(rows.bd), np.int8(0), np.int8(BD_SOURCES.index("measured")))
-    lent = bd_from_bd_only_rows(rows.codes, rows.top, rows.bottom, rows.bd, rows.bd_only,
-                                rows.has_soc & np.isnan(rows.bd))
+    missing = np.isnan(rows.bd)
+    source = np.where(missing, np.int8(0), np.int8(BD_SOURCES.index("measured")))
+    if not rows.bd_only.any():  # no row to lend one (the usual case)
+        return source
+    lent = bd_from_bd_only_rows(rows.codes, rows.top, rows.bottom, rows.bd, rows.bd_only, rows.has_soc & missing)
     took = ~np.isnan(lent)
     if took.any():
         rows.bd[took] = lent[took]
@@ -438,7 +440,7 @@ def _bulk_density_from_ptf(table: HorizonTable, rows: _Rows, opts: EstimateOptio
         method=opts.bd_ptf,
         sand_pct=frame["sand_pct"].to_numpy(dtype=float)[idx],
         clay_pct=frame["clay_pct"].to_numpy(dtype=float)[idx],
-        top_cm=rows.top[idx],
+        top_cm=rows.top[idx] if "land_use" in frame else None,  # used with the land use only
         land_use=frame["land_use"].iloc[idx].to_numpy() if "land_use" in frame else None,
         som_factor=opts.som_factor,
     )
@@ -705,17 +707,17 @@ def _record_table(table: HorizonTable, rows: _Rows, used: np.ndarray, used_codes
     frame, codes, n_records = table.frame, rows.codes, rows.n_records
     lo, hi = _interval(n_records, opts)
     soil_mass = np.bincount(used_codes, weights=fed[used] * rows.overlap[used] * 100.0, minlength=n_records)
-    estimated = by_ptf & rows.in_interval
+    ptf_flags = _ptf_per_record(codes, ptf_code, by_ptf & rows.in_interval, n_records)  # of estimated BDs
     out = dict(keys.items())
     if "farm_id" in frame:
-        farm_id = text_values(frame["farm_id"].iloc[rows.first_row].reset_index(drop=True))
+        farm_id = text_values(frame["farm_id"].take(rows.first_row).reset_index(drop=True))
         out = {"plot_id": out.pop("plot_id"), "farm_id": farm_id, **out}
     out.update(top_cm=lo, bottom_cm=hi, soc_stock_t_ha=stock, co2e_t_ha=co2e(stock),
                target_4p1000_t_ha_yr=four_per_mille(stock),
-               bd_estimated=np.bincount(codes[estimated], minlength=n_records) > 0,
+               bd_estimated=ptf_flags > 0,
                extrapolated=extrapolated_cm > 0, extrapolated_cm=extrapolated_cm,
                extrapolated_share=extrapolated_cm / (hi - lo), n_layers=logic.n_layers, soil_mass_t_ha=soil_mass,
-               bd_ptf=_ptf_per_record(codes, ptf_code, estimated, n_records))
+               bd_ptf=text_column(ptf_flags, _ptf_sets()))
     if "area_ha" in table.source_columns:
         out["area_ha"] = _first_valid(frame["area_ha"].to_numpy(dtype=float), codes, rows.first_row)
     out["depth_method"] = text_column(np.zeros(n_records, dtype=np.int8), [opts.depth_method]) if n_records \
@@ -847,16 +849,16 @@ def _row_problems(table: HorizonTable, positions: np.ndarray, column: str, rule:
     })
 
 
-def _ptf_per_record(codes, ptf_code, mask, n_groups):
-    """The PTF names used by each record, ';'-joined in name order, as a text column: a bit
-    per PTF of :data:`~fourp1000.stocks.ptf.PTF_NAMES`, and the name of every set of bits."""
-    if not mask.any():
-        return text_column(np.zeros(n_groups, dtype=np.int8), [""])
+def _ptf_per_record(codes, ptf_code, mask, n_groups) -> np.ndarray:
+    """The set of PTFs used by the ``mask`` rows of each record: bit i for ``PTF_NAMES[i]``
+    (0: none; named by :func:`_ptf_sets`)."""
     flags = np.zeros(n_groups, dtype=np.int64)
+    if not mask.any():
+        return flags
     codes, ptf_code = codes[mask], ptf_code[mask]
     for code in np.flatnonzero(np.bincount(ptf_code, minlength=len(PTF_NAMES))):  # the few PTFs used
         flags[codes[ptf_code == code]] |= 1 << int(code)  # repeated records: each sets the same bit
-    return text_column(flags, _ptf_sets())
+    return flags
 
 
 @functools.lru_cache(maxsize=1)

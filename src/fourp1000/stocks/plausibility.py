@@ -227,11 +227,12 @@ def _percent_as_g_kg(frame: pd.DataFrame, cols: Columns) -> pd.DataFrame:
     2 g/kg and a layer below 1 g/kg (named)."""
     if "soc_from" not in frame or not len(frame):
         return _empty()
-    soc = frame["soc_g_kg"].to_numpy(dtype=float)
-    top = frame["top_cm"].to_numpy(dtype=float)
-    ok = (frame["soc_from"] == "soc_g_kg").to_numpy() & ~np.isnan(soc) & ~np.isnan(top)
+    ok = (frame["soc_from"] == "soc_g_kg").to_numpy()
     if not ok.any():
         return _empty()
+    soc = frame["soc_g_kg"].to_numpy(dtype=float)
+    top = frame["top_cm"].to_numpy(dtype=float)
+    ok = ok & ~np.isnan(soc) & ~np.isnan(top)
     at = np.flatnonzero(ok)
     sub = pd.DataFrame({"plot": frame["plot_id"].iloc[at].to_numpy(dtype=object), "top": top[ok], "soc": soc[ok],
                         "pos": at}).sort_values(["plot", "top"], kind="stable")
@@ -254,7 +255,7 @@ def _depth_units(frame: pd.DataFrame, cols: Columns) -> pd.DataFrame:
     top = frame["top_cm"].to_numpy(dtype=float)
     bottom = frame["bottom_cm"].to_numpy(dtype=float)
     with np.errstate(invalid="ignore"):
-        deep = (np.fmax(top, bottom) > MAX_DEPTH_CM)
+        deep = (top > MAX_DEPTH_CM) | (bottom > MAX_DEPTH_CM)  # np.fmax(top, bottom) > MAX_DEPTH_CM
         thick = ~deep & (bottom - top > MAX_LAYER_THICKNESS_CM) & (top < MAX_LAYER_THICKNESS_CM)
     msgs_d = [f"depth {max(t, b):g} cm is beyond {MAX_DEPTH_CM:g} cm: depths in mm?" for t, b in
               zip(top[deep], bottom[deep])]
