@@ -85,7 +85,9 @@ def depth_logic(codes: np.ndarray, top_cm: np.ndarray, bottom_cm: np.ndarray, n_
     overlaps = top_cm < prev_deepest - DEPTH_TOL_CM
     lo, hi = _per_layer(interval_top_cm, codes), _per_layer(interval_bottom_cm, codes)
     gap_from = np.where(first, lo, prev_deepest)
-    gap = np.clip(np.minimum(top_cm, hi) - np.maximum(gap_from, lo), 0.0, None)
+    gap = np.minimum(top_cm, hi, dtype=np.float64)
+    gap -= np.maximum(gap_from, lo)
+    np.clip(gap, 0.0, None, out=gap)  # in place: np.clip(np.minimum(...) - np.maximum(...), 0.0, None)
     gap[gap <= DEPTH_TOL_CM] = 0.0
     starts = np.flatnonzero(first)
     first_top = np.full(n_profiles, np.nan)
@@ -107,11 +109,13 @@ def _per_layer(per_profile: np.ndarray, codes: np.ndarray) -> np.ndarray | float
 
 def _grouped_running_max(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """Running maximum of ``values`` restarting where ``starts`` is True (vectorised)."""
-    group = np.cumsum(starts) - 1
     # Offset each group so a plain running max never carries across groups.
     span = np.nanmax(np.abs(values)) * 2.0 + 1.0 if values.size else 1.0
-    offset = group * span
-    offset *= 2.0  # in place: the same numbers as group * span * 2.0, one array fewer
+    # group * span * 2.0 in place; the group number as a float is exact (below 2**53)
+    offset = np.cumsum(starts, dtype=np.float64)
+    offset -= 1.0
+    offset *= span
+    offset *= 2.0
     shifted = values + offset
     np.maximum.accumulate(shifted, out=shifted)
     shifted -= offset

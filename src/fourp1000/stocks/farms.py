@@ -56,11 +56,12 @@ def farm_totals(plots: pd.DataFrame, keys: Sequence[str], per_ha: Mapping[str, s
     for total, column in per_ha.items():
         columns[total] = np.where(with_area, plots[column].to_numpy(dtype=float) * area, 0.0)
     frame = pd.DataFrame(columns)
-    named = {"n_plots": ("_area", "size"), "_n_with_area": ("_with_area", "sum"), AREA_COLUMN: ("_area", "sum")}
-    named.update({total: (total, "sum") for total in per_ha})
-    farms = frame.groupby(keys, sort=False, dropna=False).agg(**named).reset_index()
-    farms.insert(len(keys) + 1, "n_plots_without_area", farms["n_plots"] - farms.pop("_n_with_area"))
-    return farms
+    grouped = frame.groupby(keys, sort=False, dropna=False)
+    farms = grouped[["_with_area", "_area", *per_ha]].sum().reset_index()  # the sums in one pass
+    n_plots = grouped.size().to_numpy()
+    farms.insert(len(keys), "n_plots", n_plots)
+    farms.insert(len(keys) + 1, "n_plots_without_area", n_plots - farms.pop("_with_area"))
+    return farms.rename(columns={"_area": AREA_COLUMN})
 
 
 def per_hectare(total: pd.Series | np.ndarray, area_ha: pd.Series | np.ndarray) -> np.ndarray:
