@@ -131,7 +131,7 @@ def proportional_stock(codes: np.ndarray, top_cm: np.ndarray, bottom_cm: np.ndar
     ----------
     codes : array of int
         Profile code of each layer.
-    top_cm, bottom_cm : array [cm]
+    top_cm, bottom_cm : array [cm], or None with ``overlap``
         Layer limits.
     density : array [t C ha-1 cm-1]
         Carbon density of each layer (see :func:`fourp1000.stocks.layers.carbon_density`).

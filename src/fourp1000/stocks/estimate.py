@@ -262,10 +262,9 @@ def estimate_stocks(table: HorizonTable, options: EstimateOptions | None = None)
     problems.append(_plausible_layers(table, rows, opts))
     methods: list[str] = list(table.notes)
     _adjoin(table, rows, opts, problems, methods)
-    bd_source = _bulk_density_from_rows(rows, methods)
+    took = _bulk_density_from_rows(rows, methods)
     ptf_code = _bulk_density_from_ptf(table, rows, opts, problems, methods)
     by_ptf = ptf_code > 0
-    bd_source[by_ptf] = BD_SOURCES.index("ptf")
     basis = _bd_basis_used(table, by_ptf)
     fed = _fine_earth_density(table, rows, opts, problems, basis)
     density = carbon_density(rows.soc, fed)
@@ -283,11 +282,11 @@ def estimate_stocks(table: HorizonTable, options: EstimateOptions | None = None)
     scored = ~plot_bad
     out = _record_table(table, rows, used, used_codes, fed, stock, extrapolated_cm, cand.logic, ptf_code, by_ptf,
                         opts, keys, scored)
-    layers = functools.partial(_layer_table, table, rows, used, fed, density, bd_source, ptf_code, basis, scored,
+    layers = functools.partial(_layer_table, table, rows, used, fed, density, took, ptf_code, basis, scored,
                                opts)
 
     # Rejected rows: rows with errors, and every row of a plot that could not be scored.
-    rejected = rows.error_rows | plot_bad[codes]
+    rejected = rows.error_rows | plot_bad[codes] if plot_bad.any() else rows.error_rows
     rejects = reasons.rejects_with_reasons(table, all_problems, rejected, plot_bad, codes)
     not_needed = _organic_not_needed(table, rows.organic & ~rejected, methods)
     methods.insert(0, _method_statement(opts))
@@ -409,19 +408,29 @@ def _row_arrays(table: HorizonTable, codes: np.ndarray, first_row: np.ndarray, o
 BD_SOURCES = ("", "measured", "bd_rows", "ptf")
 
 
-def _bulk_density_from_rows(rows: _Rows, methods: list[str]) -> np.ndarray:
-    """Step 2: bulk density lent by BD-only rows of the same record; the source of each BD
-    (a code of :data:`BD_SOURCES`)."""
-    missing = np.isnan(rows.bd)
-    source = np.where(missing, np.int8(0), np.int8(BD_SOURCES.index("measured")))
+def _bulk_density_from_rows(rows: _Rows, methods: list[str]) -> np.ndarray | None:
+    """Step 2: bulk density lent by BD-only rows of the same record; the rows that took one
+    (None: none did)."""
     if not rows.bd_only.any():  # no row to lend one (the usual case)
-        return source
-    lent = bd_from_bd_only_rows(rows.codes, rows.top, rows.bottom, rows.bd, rows.bd_only, rows.has_soc & missing)
+        return None
+    lent = bd_from_bd_only_rows(rows.codes, rows.top, rows.bottom, rows.bd, rows.bd_only,
+                                rows.has_soc & np.isnan(rows.bd))
     took = ~np.isnan(lent)
-    if took.any():
-        rows.bd[took] = lent[took]
-        source[took] = BD_SOURCES.index("bd_rows")
-        methods.append(f"bulk density of {int(took.sum())} layers taken from bulk-density-only rows overlapping them")
+    if not took.any():
+        return None
+    rows.bd[took] = lent[took]
+    methods.append(f"bulk density of {int(took.sum())} layers taken from bulk-density-only rows overlapping them")
+    return took
+
+
+def _bd_sources(table: HorizonTable, took: np.ndarray | None, ptf_code: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """Where the bulk density of the rows ``at`` came from (codes of :data:`BD_SOURCES`): measured
+    in the table, lent by BD-only rows (``took``, step 2) or from a PTF (step 3), the last that applied."""
+    measured = ~np.isnan(table.frame["bulk_density_g_cm3"].to_numpy(dtype=float)[at])
+    source = np.where(measured, np.int8(BD_SOURCES.index("measured")), np.int8(0))
+    if took is not None:
+        source[took[at]] = BD_SOURCES.index("bd_rows")
+    source[ptf_code[at] > 0] = BD_SOURCES.index("ptf")
     return source
 
 
@@ -638,7 +647,10 @@ def _interval_stock(table: HorizonTable, rows: _Rows, cand: _Candidates, used: n
         k_logic = depth_mod.DepthLogic(logic.gap_before_cm[keep], logic.gap_from_cm[keep],
                                        logic.overlaps_previous[keep], logic.first_top_cm, logic.deepest_cm,
                                        logic.n_layers)
-    top, bottom, dens = rows.top[used], rows.bottom[used], density[used]
+    dens = density[used]
+    # the layer limits: for the spline and extrapolation (the proportional stock has the overlaps)
+    top, bottom = (rows.top[used], rows.bottom[used]) if opts.depth_method == "spline" or opts.extrapolate \
+        else (None, None)
     lo, hi = _interval(n_records, opts)
     reach = np.minimum(np.where(np.isfinite(logic.deepest_cm), logic.deepest_cm, hi), hi)
     if opts.depth_method == "spline":
@@ -750,7 +762,7 @@ def _first_valid(values: np.ndarray, codes: np.ndarray, first_row: np.ndarray) -
 
 
 def _layer_table(table: HorizonTable, rows: _Rows, used: np.ndarray, fed: np.ndarray, density: np.ndarray,
-                 bd_source: np.ndarray, ptf_code: np.ndarray, basis: np.ndarray | str, scored: np.ndarray,
+                 took: np.ndarray | None, ptf_code: np.ndarray, basis: np.ndarray | str, scored: np.ndarray,
                  opts: EstimateOptions) -> pd.DataFrame:
     """The layers summed into the scored records' stocks, in input row order (see :attr:`EstimateResult.layers`)."""
     frame = table.frame
@@ -766,7 +778,7 @@ def _layer_table(table: HorizonTable, rows: _Rows, used: np.ndarray, fed: np.nda
         "bottom_cm": rows.bottom[at],
         "soc_g_kg": rows.soc[at],
         "bulk_density_g_cm3": rows.bd[at],
-        "bd_source": np.array(BD_SOURCES, dtype=object)[bd_source[at]],
+        "bd_source": np.array(BD_SOURCES, dtype=object)[_bd_sources(table, took, ptf_code, at)],
         "bd_ptf": np.asarray(PTF_NAMES, dtype=object)[ptf_code[at]],
         "coarse_fragments_pct": frame["coarse_fragments_pct"].to_numpy(dtype=float)[at],
         "coarse_fragments_mass_pct": cf_mass,

@@ -164,7 +164,11 @@ def carbon_density(soc_g_kg: np.ndarray, fine_earth_g_cm3: np.ndarray) -> np.nda
     Multiplying by a thickness in cm gives the stock in t C ha-1. One t C ha-1 cm-1 is
     10 kg C m-3.
     """
-    return np.asarray(soc_g_kg, dtype=float) * np.asarray(fine_earth_g_cm3, dtype=float) / 10.0
+    density = np.asarray(soc_g_kg, dtype=float) * np.asarray(fine_earth_g_cm3, dtype=float)
+    if isinstance(density, np.ndarray):
+        density /= 10.0  # in place: millions of layers
+        return density
+    return density / 10.0
 
 
 def soil_mass(fine_earth_g_cm3: np.ndarray, thickness_cm: np.ndarray) -> np.ndarray:
