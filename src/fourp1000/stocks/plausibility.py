@@ -201,6 +201,8 @@ def _bd_for_soc(frame: pd.DataFrame, cols: Columns, som_factor: float) -> pd.Dat
         if "bd_basis" in frame and bad.any():
             at = np.flatnonzero(bad)
             bad[at] = ~(frame["bd_basis"].iloc[at] == "whole_soil").to_numpy(dtype=bool)
+        if not bad.any():
+            return _empty()
         organic = bad & (soc >= ORGANIC_MATERIAL_SOC_G_KG)
     rest = bad & ~organic
     soc_col = cols(_soc_source(frame)) if organic.any() else None  # costly: only when named
