@@ -182,7 +182,7 @@ def _record_codes(frame: pd.DataFrame, plot_codes: np.ndarray | None) -> tuple[n
         codes = key_frame.groupby(keys, sort=False, dropna=False).ngroup().to_numpy()
     n_groups = int(codes.max()) + 1 if codes.size else 0
     first_pos = _first_rows(codes, n_groups)
-    return codes, first_pos, pd.DataFrame({k: frame[k].iloc[first_pos].reset_index(drop=True) for k in keys})
+    return codes, first_pos, pd.DataFrame({k: frame[k].take(first_pos).reset_index(drop=True) for k in keys})
 
 
 def _first_rows(codes: np.ndarray, n_codes: int) -> np.ndarray:
@@ -718,7 +718,10 @@ def _record_table(table: HorizonTable, rows: _Rows, used: np.ndarray, used_codes
     """One row per scored record (``used``: the rows in their stocks, of records ``used_codes``)."""
     frame, codes, n_records = table.frame, rows.codes, rows.n_records
     lo, hi = _interval(n_records, opts)
-    soil_mass = np.bincount(used_codes, weights=fed[used] * rows.overlap[used] * 100.0, minlength=n_records)
+    mass = fed[used]
+    mass *= rows.overlap[used]
+    mass *= 100.0  # in place: fed x overlap x 100 [t ha-1]
+    soil_mass = np.bincount(used_codes, weights=mass, minlength=n_records)
     ptf_flags = _ptf_per_record(codes, ptf_code, by_ptf & rows.in_interval, n_records)  # of estimated BDs
     out = dict(keys.items())
     if "farm_id" in frame:
