@@ -313,8 +313,10 @@ def _organic_not_needed(table: HorizonTable, mask: np.ndarray, methods: list[str
     """
     positions = np.flatnonzero(mask)
     frame = table.frame
+    # none, the usual case: a slice (an Arrow take costs a millisecond even when empty)
+    plot_ids = frame["plot_id"].iloc[positions] if positions.size else frame["plot_id"].iloc[:0]
     out = pd.DataFrame({"row": frame["source_row"].to_numpy()[positions],
-                        "plot_id": frame["plot_id"].iloc[positions].to_numpy(),
+                        "plot_id": plot_ids.to_numpy(),
                         "reason": "organic layer above the mineral surface (forest floor): a pool apart from the "
                                   "mineral-soil stock"})
     if len(out):
@@ -395,7 +397,9 @@ def _row_arrays(table: HorizonTable, codes: np.ndarray, first_row: np.ndarray, o
     top = frame["top_cm"].to_numpy(dtype=float)
     bottom = frame["bottom_cm"].to_numpy(dtype=float)
     soc = frame["soc_g_kg"].to_numpy(dtype=float)
-    usable = ~error_rows & ~organic & frame["plot_id"].notna().to_numpy() & ~np.isnan(top) & ~np.isnan(bottom)
+    usable = frame["plot_id"].notna().to_numpy() & ~np.isnan(top) & ~np.isnan(bottom)
+    if len(table.problems):
+        usable &= ~error_rows & ~organic
     has_soc = usable & ~np.isnan(soc)
     overlap = depth_mod.overlap_cm(top, bottom, opts.top_cm, opts.bottom_cm)
     in_interval = has_soc & (overlap > 0)
@@ -501,7 +505,7 @@ def _fine_earth_density(table: HorizonTable, rows: _Rows, opts: EstimateOptions,
 
 def _candidates(rows: _Rows, opts: EstimateOptions) -> _Candidates:
     """The layers meeting the interval, sorted by record and top, and their depth logic."""
-    cand = np.flatnonzero(rows.in_interval & ~rows.error_rows)
+    cand = np.flatnonzero(rows.in_interval & ~rows.error_rows if rows.error_rows.any() else rows.in_interval)
     codes, top = rows.codes[cand], rows.top[cand]
     sort = _order_by_record_and_top(codes, top)
     order, codes, top = cand[sort], codes[sort], top[sort]  # views when already in order
@@ -868,9 +872,10 @@ def _ptf_per_record(codes, ptf_code, mask, n_groups) -> np.ndarray:
     """The set of PTFs used by the ``mask`` rows of each record: bit i for ``PTF_NAMES[i]``
     (0: none; named by :func:`_ptf_sets`)."""
     flags = np.zeros(n_groups, dtype=np.int64)
-    if not mask.any():
+    at = np.flatnonzero(mask)  # a few rows of many: taken by position
+    if not at.size:
         return flags
-    codes, ptf_code = codes[mask], ptf_code[mask]
+    codes, ptf_code = codes[at], ptf_code[at]
     for code in np.flatnonzero(np.bincount(ptf_code, minlength=len(PTF_NAMES))):  # the few PTFs used
         flags[codes[ptf_code == code]] |= 1 << int(code)  # repeated records: each sets the same bit
     return flags
