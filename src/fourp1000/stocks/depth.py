@@ -47,7 +47,10 @@ MAX_DECLINE_PER_CM = 0.2
 
 def overlap_cm(top_cm: np.ndarray, bottom_cm: np.ndarray, interval_top_cm, interval_bottom_cm) -> np.ndarray:
     """Length [cm] of each layer inside the interval (0 where they do not meet)."""
-    return np.clip(np.minimum(bottom_cm, interval_bottom_cm) - np.maximum(top_cm, interval_top_cm), 0.0, None)
+    length = np.minimum(bottom_cm, interval_bottom_cm) - np.maximum(top_cm, interval_top_cm)
+    if isinstance(length, np.ndarray) and length.dtype == np.float64:
+        return np.clip(length, 0.0, None, out=length)  # in place: millions of layers
+    return np.clip(length, 0.0, None)
 
 
 @dataclass
@@ -80,50 +83,71 @@ def depth_logic(codes: np.ndarray, top_cm: np.ndarray, bottom_cm: np.ndarray, n_
     prev_deepest[1:] = running[:-1]
     prev_deepest[first] = -np.inf
     overlaps = top_cm < prev_deepest - DEPTH_TOL_CM
-    lo = interval_top_cm[codes]
-    hi = interval_bottom_cm[codes]
+    lo, hi = _per_layer(interval_top_cm, codes), _per_layer(interval_bottom_cm, codes)
     gap_from = np.where(first, lo, prev_deepest)
-    gap = np.clip(np.minimum(top_cm, hi) - np.maximum(gap_from, lo), 0.0, None)
+    gap = np.minimum(top_cm, hi, dtype=np.float64)
+    gap -= np.maximum(gap_from, lo)
+    np.clip(gap, 0.0, None, out=gap)  # in place: np.clip(np.minimum(...) - np.maximum(...), 0.0, None)
     gap[gap <= DEPTH_TOL_CM] = 0.0
+    starts = np.flatnonzero(first)
     first_top = np.full(n_profiles, np.nan)
-    first_top[codes[first]] = top_cm[first]
+    first_top[codes[starts]] = top_cm[starts]
+    n_layers = np.bincount(codes, minlength=n_profiles)
     deepest = np.full(n_profiles, -np.inf)
     np.maximum.at(deepest, codes, bottom_cm)
-    n_layers = np.bincount(codes, minlength=n_profiles)
     return DepthLogic(gap, gap_from, overlaps, first_top, deepest, n_layers)
+
+
+def _per_layer(per_profile: np.ndarray, codes: np.ndarray) -> np.ndarray | float:
+    """``per_profile[codes]``; one number when every profile has the same (the usual interval)."""
+    if per_profile.dtype == np.float64 and per_profile.size:
+        bits = per_profile.view(np.int64)  # the same bits: -0.0 and NaN too
+        if (bits == bits[0]).all():
+            return per_profile[0]
+    return per_profile[codes]
 
 
 def _grouped_running_max(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """Running maximum of ``values`` restarting where ``starts`` is True (vectorised)."""
-    group = np.cumsum(starts) - 1
     # Offset each group so a plain running max never carries across groups.
     span = np.nanmax(np.abs(values)) * 2.0 + 1.0 if values.size else 1.0
-    shifted = values + group * span * 2.0
-    return np.maximum.accumulate(shifted) - group * span * 2.0
+    # group * span * 2.0 in place; the group number as a float is exact (below 2**53)
+    offset = np.cumsum(starts, dtype=np.float64)
+    offset -= 1.0
+    offset *= span
+    offset *= 2.0
+    shifted = values + offset
+    np.maximum.accumulate(shifted, out=shifted)
+    shifted -= offset
+    return shifted
 
 
 def proportional_stock(codes: np.ndarray, top_cm: np.ndarray, bottom_cm: np.ndarray, density: np.ndarray,
-                       n_profiles: int, interval_top_cm: np.ndarray, interval_bottom_cm: np.ndarray) -> np.ndarray:
+                       n_profiles: int, interval_top_cm: np.ndarray, interval_bottom_cm: np.ndarray, *,
+                       overlap: np.ndarray | None = None) -> np.ndarray:
     """Stock [t C ha-1] over each profile's interval, layers counted by their overlap.
 
     Parameters
     ----------
     codes : array of int
         Profile code of each layer.
-    top_cm, bottom_cm : array [cm]
+    top_cm, bottom_cm : array [cm], or None with ``overlap``
         Layer limits.
     density : array [t C ha-1 cm-1]
         Carbon density of each layer (see :func:`fourp1000.stocks.layers.carbon_density`).
     n_profiles : int
     interval_top_cm, interval_bottom_cm : array [cm], length n_profiles
         Target interval per profile.
+    overlap : array [cm], optional
+        Each layer's :func:`overlap_cm` with its profile's interval, when already known.
 
     Notes
     -----
     Layers are assumed uniform, so a layer contributes density x overlap. Gaps inside the
     interval contribute nothing here; detect them with :func:`depth_logic`.
     """
-    ov = overlap_cm(top_cm, bottom_cm, interval_top_cm[codes], interval_bottom_cm[codes])
+    ov = overlap_cm(top_cm, bottom_cm, interval_top_cm[codes], interval_bottom_cm[codes]) if overlap is None \
+        else overlap
     return np.bincount(codes, weights=density * ov, minlength=n_profiles)
 
 

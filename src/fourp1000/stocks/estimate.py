@@ -31,7 +31,7 @@ from . import depth as depth_mod
 from . import plausibility, reasons
 from ..errors import InputError, ValidationError
 from ..io.horizons import PROBLEM_COLUMNS, HorizonTable, factorize_runs, text_column, text_values
-from .ptf import PTF_CHOICES, estimate_bulk_density
+from .ptf import PTF_CHOICES, PTF_NAMES, estimate_bulk_density
 from ..io.schema import VAN_BEMMELEN
 from .depth_distribution import (REFERENCE_DEPTH_CM, extend_below_layer_t_c_ha, jobbagy_jackson_2000_beta,
                                  vegetation_for_land_use)
@@ -168,6 +168,12 @@ def group_codes(frame: pd.DataFrame, plot_codes: np.ndarray | None = None) -> tu
     Codes follow the order in which records first appear in the input. ``plot_codes``: the
     codes of ``plot_id`` alone when known (:meth:`HorizonTable.plot_codes`).
     """
+    codes, _, keys = _record_codes(frame, plot_codes)
+    return codes, keys
+
+
+def _record_codes(frame: pd.DataFrame, plot_codes: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """:func:`group_codes`, and the first row of each record."""
     keys = [c for c in GROUP_COLUMNS if c in frame.columns]
     if keys == ["plot_id"]:
         codes = factorize_runs(frame["plot_id"]) if plot_codes is None else plot_codes
@@ -175,9 +181,24 @@ def group_codes(frame: pd.DataFrame, plot_codes: np.ndarray | None = None) -> tu
         key_frame = frame[keys].astype("string").fillna("")
         codes = key_frame.groupby(keys, sort=False, dropna=False).ngroup().to_numpy()
     n_groups = int(codes.max()) + 1 if codes.size else 0
-    first_pos = np.full(n_groups, len(frame), dtype=np.int64)
-    np.minimum.at(first_pos, codes, np.arange(len(frame)))
-    return codes, frame[keys].iloc[first_pos].reset_index(drop=True)
+    first_pos = _first_rows(codes, n_groups)
+    return codes, first_pos, pd.DataFrame({k: frame[k].take(first_pos).reset_index(drop=True) for k in keys})
+
+
+def _first_rows(codes: np.ndarray, n_codes: int) -> np.ndarray:
+    """The first row of each code (0 .. n_codes - 1, each present).
+
+    A code's first row heads a run of equal codes; when there are as many runs as codes (a
+    file's plots each together, the usual case) each code heads one run, at its first row."""
+    head = np.ones(codes.size, dtype=bool)
+    head[1:] = codes[1:] != codes[:-1]
+    heads = np.flatnonzero(head)
+    first = np.full(n_codes, codes.size, dtype=np.int64)
+    if heads.size == n_codes:
+        first[codes[heads]] = heads
+    else:
+        np.minimum.at(first, codes[heads], heads)
+    return first
 
 
 @dataclass
@@ -186,6 +207,7 @@ class _Rows:
 
     codes: np.ndarray  # record of each row (see group_codes)
     n_records: int
+    first_row: np.ndarray  # first row of each record
     top: np.ndarray
     bottom: np.ndarray
     soc: np.ndarray
@@ -193,6 +215,7 @@ class _Rows:
     has_soc: np.ndarray  # usable rows with a SOC value
     bd_only: np.ndarray  # usable rows without SOC (they may carry a bulk density)
     in_interval: np.ndarray  # SOC rows meeting the target interval
+    overlap: np.ndarray  # [cm] of each row inside the target interval (depth_mod.overlap_cm)
     error_rows: np.ndarray  # grows as problems are found
     organic: np.ndarray  # organic layers above the mineral surface: not needed for the mineral-soil stock
 
@@ -202,6 +225,7 @@ class _Candidates:
     """Layers meeting the interval and free of row errors, sorted by record and top depth."""
 
     order: np.ndarray  # their row positions
+    codes: np.ndarray  # their records
     logic: depth_mod.DepthLogic
 
 
@@ -232,44 +256,50 @@ def estimate_stocks(table: HorizonTable, options: EstimateOptions | None = None)
     """
     opts = options or EstimateOptions()
     opts.check()
-    codes, keys = group_codes(table.frame, table.plot_codes())
-    rows = _row_arrays(table, codes, len(keys), opts)
+    codes, first_row, keys = _record_codes(table.frame, table.plot_codes())
+    rows = _row_arrays(table, codes, first_row, opts)
     problems = [plausibility.explain_depth_order(table)] if len(table.problems) else []
     problems.append(_plausible_layers(table, rows, opts))
     methods: list[str] = list(table.notes)
     _adjoin(table, rows, opts, problems, methods)
-    bd_source = _bulk_density_from_rows(rows, methods)
-    ptf_used = _bulk_density_from_ptf(table, rows, opts, problems, methods)
-    by_ptf = ptf_used != ""
-    bd_source[by_ptf] = BD_SOURCES.index("ptf")
+    took = _bulk_density_from_rows(rows, methods)
+    ptf_code = _bulk_density_from_ptf(table, rows, opts, problems, methods)
+    by_ptf = ptf_code > 0
     basis = _bd_basis_used(table, by_ptf)
     fed = _fine_earth_density(table, rows, opts, problems, basis)
     density = carbon_density(rows.soc, fed)
     cand = _candidates(rows, opts)
     checks = _depth_problems(table, rows, cand, opts, problems)
     plot_bad = checks.bad
-    used = cand.order[~plot_bad[codes[cand.order]]]
-    stock, extrapolated_cm = _interval_stock(table, rows, cand, used, density, checks, opts, methods)
-    problems.append(_plausible_stocks(table, rows, used, stock, plot_bad, opts))
+    used, used_codes = _of_good_records(cand.order, cand.codes, plot_bad)
+    stock, extrapolated_cm = _interval_stock(table, rows, cand, used, used_codes, density, checks, opts, methods)
+    problems.append(_plausible_stocks(table, rows, used, used_codes, stock, plot_bad, opts))
     all_problems = reasons.fold_knock_on(_sorted(problems), codes, checks.knock_on)
     if opts.on_error == "fail" and (all_problems["severity"] == "error").any():
         raise ValidationError(table.problem_list(all_problems))
 
-    used = used[~plot_bad[codes[used]]]  # --strict may have rejected a stock
-    out = _record_table(table, rows, used, fed, stock, extrapolated_cm, cand.logic, ptf_used, by_ptf, opts, keys)
+    used, used_codes = _of_good_records(used, used_codes, plot_bad)  # --strict may have rejected a stock
     scored = ~plot_bad
-    layers = functools.partial(_layer_table, table, rows, used, fed, density, bd_source, ptf_used, basis, scored,
+    out = _record_table(table, rows, used, used_codes, fed, stock, extrapolated_cm, cand.logic, ptf_code, by_ptf,
+                        opts, keys, scored)
+    layers = functools.partial(_layer_table, table, rows, used, fed, density, took, ptf_code, basis, scored,
                                opts)
-    out = out[scored].reset_index(drop=True)
 
     # Rejected rows: rows with errors, and every row of a plot that could not be scored.
-    rejected = rows.error_rows | plot_bad[codes]
+    rejected = rows.error_rows | plot_bad[codes] if plot_bad.any() else rows.error_rows
     rejects = reasons.rejects_with_reasons(table, all_problems, rejected, plot_bad, codes)
     not_needed = _organic_not_needed(table, rows.organic & ~rejected, methods)
     methods.insert(0, _method_statement(opts))
     return EstimateResult(out, farm_summary(out), all_problems.reset_index(drop=True), rejects, len(codes),
                           int(len(codes) - rejected.sum() - len(not_needed)), methods, layers_builder=layers,
                           not_needed=not_needed)
+
+
+def _of_good_records(positions: np.ndarray, codes: np.ndarray, plot_bad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows ``positions`` (of records ``codes``) of records not rejected, and their records;
+    the arrays themselves when no record is rejected (no copy)."""
+    keep = ~plot_bad[codes]
+    return (positions, codes) if keep.all() else (positions[keep], codes[keep])
 
 
 def _organic_not_needed(table: HorizonTable, mask: np.ndarray, methods: list[str]) -> pd.DataFrame:
@@ -283,8 +313,10 @@ def _organic_not_needed(table: HorizonTable, mask: np.ndarray, methods: list[str
     """
     positions = np.flatnonzero(mask)
     frame = table.frame
+    # none, the usual case: a slice (an Arrow take costs a millisecond even when empty)
+    plot_ids = frame["plot_id"].iloc[positions] if positions.size else frame["plot_id"].iloc[:0]
     out = pd.DataFrame({"row": frame["source_row"].to_numpy()[positions],
-                        "plot_id": frame["plot_id"].iloc[positions].to_numpy(),
+                        "plot_id": plot_ids.to_numpy(),
                         "reason": "organic layer above the mineral surface (forest floor): a pool apart from the "
                                   "mineral-soil stock"})
     if len(out):
@@ -311,12 +343,12 @@ def _plausible_layers(table: HorizonTable, rows: _Rows, opts: EstimateOptions) -
     return found
 
 
-def _plausible_stocks(table: HorizonTable, rows: _Rows, used: np.ndarray, stock: np.ndarray, plot_bad: np.ndarray,
-                      opts: EstimateOptions) -> pd.DataFrame:
-    """Mineral stocks above the plausible maximum; with --strict their plots are rejected."""
+def _plausible_stocks(table: HorizonTable, rows: _Rows, used: np.ndarray, codes: np.ndarray, stock: np.ndarray,
+                      plot_bad: np.ndarray, opts: EstimateOptions) -> pd.DataFrame:
+    """Mineral stocks above the plausible maximum; with --strict their plots are rejected.
+    ``used``: the rows in the stocks, ``codes`` their records."""
     if used.size == 0:
         return pd.DataFrame(columns=PROBLEM_COLUMNS)
-    codes = rows.codes[used]
     max_soc = np.full(rows.n_records, -np.inf)
     np.maximum.at(max_soc, codes, rows.soc[used])
     first = np.full(rows.n_records, len(rows.codes))
@@ -339,9 +371,10 @@ def _adjoin(table: HorizonTable, rows: _Rows, opts: EstimateOptions, problems: l
     adj = depth_mod.adjoin_layers(rows.codes[at], rows.top[at], rows.bottom[at], opts.depth_tolerance_cm)
     if not adj.moved.any():
         return
+    rows.top, rows.bottom = rows.top.copy(), rows.bottom.copy()  # never the caller's table
     rows.top[at], rows.bottom[at] = adj.top_cm, adj.bottom_cm
-    ov = depth_mod.overlap_cm(rows.top, rows.bottom, opts.top_cm, opts.bottom_cm)
-    rows.in_interval = rows.has_soc & (ov > 0)
+    rows.overlap = depth_mod.overlap_cm(rows.top, rows.bottom, opts.top_cm, opts.bottom_cm)
+    rows.in_interval = rows.has_soc & (rows.overlap > 0)
     moved = adj.moved
     gap, over = adj.gap_closed_cm[moved], adj.overlap_closed_cm[moved]
     msgs = [f"{'gap' if g > 0 else 'overlap'} of {max(g, o):g} cm with the layer above closed at {t:g} cm "
@@ -351,7 +384,7 @@ def _adjoin(table: HorizonTable, rows: _Rows, opts: EstimateOptions, problems: l
                    f"{opts.depth_tolerance_cm:g} cm between layers closed at their midpoint (--depth-tolerance)")
 
 
-def _row_arrays(table: HorizonTable, codes: np.ndarray, n_records: int, opts: EstimateOptions) -> _Rows:
+def _row_arrays(table: HorizonTable, codes: np.ndarray, first_row: np.ndarray, opts: EstimateOptions) -> _Rows:
     """Step 1: the rows' depths and values; rows with problems from the loader set aside."""
     frame = table.frame
     error_rows = np.zeros(len(frame), dtype=bool)
@@ -360,66 +393,83 @@ def _row_arrays(table: HorizonTable, codes: np.ndarray, n_records: int, opts: Es
         errs = table.problems[table.problems["severity"] == "error"]
         error_rows[errs["position"].to_numpy(dtype=np.int64)] = True
         organic[table.problems.loc[table.problems["rule"] == "organic_layer", "position"].to_numpy(dtype=np.int64)] = True
-    # copies: --depth-tolerance may move layer limits, never in the caller's table
-    top = frame["top_cm"].to_numpy(dtype=float).copy()
-    bottom = frame["bottom_cm"].to_numpy(dtype=float).copy()
+    # the table's arrays: --depth-tolerance copies them before it moves a layer limit (_adjoin)
+    top = frame["top_cm"].to_numpy(dtype=float)
+    bottom = frame["bottom_cm"].to_numpy(dtype=float)
     soc = frame["soc_g_kg"].to_numpy(dtype=float)
-    usable = ~error_rows & ~organic & frame["plot_id"].notna().to_numpy() & ~np.isnan(top) & ~np.isnan(bottom)
+    usable = frame["plot_id"].notna().to_numpy() & ~np.isnan(top) & ~np.isnan(bottom)
+    if len(table.problems):
+        usable &= ~error_rows & ~organic
     has_soc = usable & ~np.isnan(soc)
-    in_interval = has_soc & (depth_mod.overlap_cm(top, bottom, opts.top_cm, opts.bottom_cm) > 0)
+    overlap = depth_mod.overlap_cm(top, bottom, opts.top_cm, opts.bottom_cm)
+    in_interval = has_soc & (overlap > 0)
     bd = frame["bulk_density_g_cm3"].to_numpy(dtype=float).copy()
-    return _Rows(codes, n_records, top, bottom, soc, bd, has_soc, usable & np.isnan(soc), in_interval, error_rows,
-                 organic)
+    return _Rows(codes, len(first_row), first_row, top, bottom, soc, bd, has_soc, usable & np.isnan(soc), in_interval,
+                 overlap, error_rows, organic)
 
 
 #: Where the bulk density of a layer came from (``bd_source`` of the layer table), by code.
 BD_SOURCES = ("", "measured", "bd_rows", "ptf")
 
 
-def _bulk_density_from_rows(rows: _Rows, methods: list[str]) -> np.ndarray:
-    """Step 2: bulk density lent by BD-only rows of the same record; the source of each BD
-    (a code of :data:`BD_SOURCES`)."""
-    source = np.where(np.isnan(rows.bd), 0, BD_SOURCES.index("measured")).astype(np.int8)
+def _bulk_density_from_rows(rows: _Rows, methods: list[str]) -> np.ndarray | None:
+    """Step 2: bulk density lent by BD-only rows of the same record; the rows that took one
+    (None: none did)."""
+    if not rows.bd_only.any():  # no row to lend one (the usual case)
+        return None
     lent = bd_from_bd_only_rows(rows.codes, rows.top, rows.bottom, rows.bd, rows.bd_only,
                                 rows.has_soc & np.isnan(rows.bd))
     took = ~np.isnan(lent)
-    if took.any():
-        rows.bd[took] = lent[took]
-        source[took] = BD_SOURCES.index("bd_rows")
-        methods.append(f"bulk density of {int(took.sum())} layers taken from bulk-density-only rows overlapping them")
+    if not took.any():
+        return None
+    rows.bd[took] = lent[took]
+    methods.append(f"bulk density of {int(took.sum())} layers taken from bulk-density-only rows overlapping them")
+    return took
+
+
+def _bd_sources(table: HorizonTable, took: np.ndarray | None, ptf_code: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """Where the bulk density of the rows ``at`` came from (codes of :data:`BD_SOURCES`): measured
+    in the table, lent by BD-only rows (``took``, step 2) or from a PTF (step 3), the last that applied."""
+    measured = ~np.isnan(table.frame["bulk_density_g_cm3"].to_numpy(dtype=float)[at])
+    source = np.where(measured, np.int8(BD_SOURCES.index("measured")), np.int8(0))
+    if took is not None:
+        source[took[at]] = BD_SOURCES.index("bd_rows")
+    source[ptf_code[at] > 0] = BD_SOURCES.index("ptf")
     return source
 
 
 def _bulk_density_from_ptf(table: HorizonTable, rows: _Rows, opts: EstimateOptions, problems: list,
                            methods: list[str]) -> np.ndarray:
-    """Step 3: a pedotransfer function where bulk density is still missing; the PTF of each row."""
+    """Step 3: a pedotransfer function where bulk density is still missing; the PTF of each row
+    (an index into :data:`~fourp1000.stocks.ptf.PTF_NAMES`, 0 for none)."""
     frame = table.frame
-    ptf_used = np.full(len(rows.codes), "", dtype=object)
+    ptf_code = np.zeros(len(rows.codes), dtype=np.int8)
     need_ptf = rows.has_soc & np.isnan(rows.bd)
     if not need_ptf.any():
-        return ptf_used
+        return ptf_code
     idx = np.flatnonzero(need_ptf)
     est = estimate_bulk_density(
         rows.soc[idx],
         method=opts.bd_ptf,
         sand_pct=frame["sand_pct"].to_numpy(dtype=float)[idx],
         clay_pct=frame["clay_pct"].to_numpy(dtype=float)[idx],
-        top_cm=rows.top[idx],
+        top_cm=rows.top[idx] if "land_use" in frame else None,  # used with the land use only
         land_use=frame["land_use"].iloc[idx].to_numpy() if "land_use" in frame else None,
         som_factor=opts.som_factor,
     )
     rows.bd[idx] = est.bulk_density_g_cm3
     ok = ~np.isnan(est.bulk_density_g_cm3)
-    ptf_used[idx[ok]] = est.ptf[ok]
+    ptf_code[idx[ok]] = est.ptf_code[ok]
     failed = idx[~ok & rows.in_interval[idx]]
     if failed.size:
         problems.append(_row_problems(table, failed, "bulk_density_g_cm3", "bd_missing",
                                       _ptf_failure_messages(opts.bd_ptf, rows.soc[failed])))
         rows.error_rows[failed] = True
-    used_names = sorted(set(est.ptf[ok]))
+    found = np.bincount(est.ptf_code[ok], minlength=len(PTF_NAMES))
+    used_names = [PTF_NAMES[i] for i in np.flatnonzero(found)]  # sorted, as PTF_NAMES
     methods.append(f"bulk density estimated for {int(ok.sum())} layers with {', '.join(used_names) or 'no PTF'} "
                    f"(--bd-ptf {opts.bd_ptf})")
-    return ptf_used
+    return ptf_code
 
 
 def _bd_basis_used(table: HorizonTable, by_ptf: np.ndarray) -> np.ndarray | str:
@@ -455,22 +505,25 @@ def _fine_earth_density(table: HorizonTable, rows: _Rows, opts: EstimateOptions,
 
 def _candidates(rows: _Rows, opts: EstimateOptions) -> _Candidates:
     """The layers meeting the interval, sorted by record and top, and their depth logic."""
-    cand = np.flatnonzero(rows.in_interval & ~rows.error_rows)
-    order = cand[_order_by_record_and_top(rows.codes[cand], rows.top[cand])]
+    cand = np.flatnonzero(rows.in_interval & ~rows.error_rows if rows.error_rows.any() else rows.in_interval)
+    codes, top = rows.codes[cand], rows.top[cand]
+    sort = _order_by_record_and_top(codes, top)
+    order, codes, top = cand[sort], codes[sort], top[sort]  # views when already in order
     lo, hi = _interval(rows.n_records, opts)
-    logic = depth_mod.depth_logic(rows.codes[order], rows.top[order], rows.bottom[order], rows.n_records, lo, hi)
-    return _Candidates(order, logic)
+    logic = depth_mod.depth_logic(codes, top, rows.bottom[order], rows.n_records, lo, hi)
+    return _Candidates(order, codes, logic)
 
 
-def _order_by_record_and_top(codes: np.ndarray, top: np.ndarray) -> np.ndarray:
+def _order_by_record_and_top(codes: np.ndarray, top: np.ndarray) -> np.ndarray | slice:
     """``np.lexsort((top, codes))``; files usually list a plot's layers together and from the
-    top, so the order is checked first and the sort skipped when it holds."""
+    top, so the order is checked first and the sort skipped when it holds (``slice(None)``:
+    indexing with it takes no copy)."""
     if codes.size > 1:
         step = np.diff(codes)
         in_order = bool(((step > 0) | ((step == 0) & (np.diff(top) >= 0))).all())
     else:
         in_order = True
-    return np.arange(codes.size) if in_order else np.lexsort((top, codes))
+    return slice(None) if in_order else np.lexsort((top, codes))
 
 
 def _interval(n_records: int, opts: EstimateOptions) -> tuple[np.ndarray, np.ndarray]:
@@ -492,11 +545,10 @@ class _RecordChecks:
 def _depth_problems(table: HorizonTable, rows: _Rows, cand: _Candidates, opts: EstimateOptions,
                     problems: list) -> _RecordChecks:
     """Step 5: records without data, with overlaps, gaps, too shallow or past the extrapolation bound."""
-    codes, logic, order = rows.codes, cand.logic, cand.order
+    codes, logic, order, c_codes = rows.codes, cand.logic, cand.order, cand.codes
     top = rows.top
-    c_codes = codes[order]
     plot_bad = np.zeros(rows.n_records, dtype=bool)
-    caused = _has_row_errors_in_interval(rows, opts)
+    caused = _has_row_errors_in_interval(rows)
     knock_on: dict[int, str] = {}
 
     def flag(positions, column, rule, msgs):
@@ -512,9 +564,7 @@ def _depth_problems(table: HorizonTable, rows: _Rows, cand: _Candidates, opts: E
 
     no_data = logic.n_layers == 0
     if no_data.any():
-        first_pos = np.full(rows.n_records, len(codes), dtype=np.int64)
-        np.minimum.at(first_pos, codes, np.arange(len(codes)))
-        flag(first_pos[np.flatnonzero(no_data)], "soc_g_kg", "no_data",
+        flag(rows.first_row[np.flatnonzero(no_data)], "soc_g_kg", "no_data",
              f"no usable SOC layer between {opts.top_cm:g} and {opts.bottom_cm:g} cm")
     if logic.overlaps_previous.any():
         at = order[logic.overlaps_previous]
@@ -532,29 +582,35 @@ def _depth_problems(table: HorizonTable, rows: _Rows, cand: _Candidates, opts: E
         at = order[inner_gap]
         flag(at, "top_cm", "gap", [f"gap: no SOC data between {a:g} and {t:g} cm (use --extrapolate to interpolate "
                                    "across gaps)" for a, t in zip(logic.gap_from_cm[inner_gap], top[at])])
-    last_in_group = np.ones(order.size, dtype=bool)
-    last_in_group[:-1] = c_codes[:-1] != c_codes[1:]
-    deepest_row = np.full(rows.n_records, -1)
-    deepest_row[c_codes[last_in_group]] = order[last_in_group]
     shallow = (logic.n_layers > 0) & (logic.deepest_cm < opts.bottom_cm - depth_mod.DEPTH_TOL_CM)
     if shallow.any() and not opts.extrapolate:
         g = np.flatnonzero(shallow)
-        flag(deepest_row[g], "bottom_cm", "too_shallow",
+        flag(_deepest_row(cand, rows.n_records)[g], "bottom_cm", "too_shallow",
              [f"profile reaches {d:g} cm, short of the target depth {opts.bottom_cm:g} cm (use --extrapolate)"
               for d in logic.deepest_cm[g]])
     if opts.extrapolate:
         gap_cm = np.bincount(c_codes, weights=np.where(inner_gap, logic.gap_before_cm, 0.0), minlength=rows.n_records)
         over, msgs = _past_extrapolation_bound(logic, shallow, gap_cm, opts)
         if over.any():
-            flag(deepest_row[over], "bottom_cm", "extrapolation_bound", msgs)
+            flag(_deepest_row(cand, rows.n_records)[over], "bottom_cm", "extrapolation_bound", msgs)
     return _RecordChecks(plot_bad, shallow, knock_on)
 
 
-def _has_row_errors_in_interval(rows: _Rows, opts: EstimateOptions) -> np.ndarray:
+def _deepest_row(cand: _Candidates, n_records: int) -> np.ndarray:
+    """The last candidate row of each record (-1 for none)."""
+    last = np.ones(cand.order.size, dtype=bool)
+    last[:-1] = cand.codes[:-1] != cand.codes[1:]
+    deepest_row = np.full(n_records, -1)
+    deepest_row[cand.codes[last]] = cand.order[last]
+    return deepest_row
+
+
+def _has_row_errors_in_interval(rows: _Rows) -> np.ndarray:
     """Records with a rejected row that meets the interval (or has no depth): their depth
     problems are knock-on problems of those rows."""
-    ov = depth_mod.overlap_cm(rows.top, rows.bottom, opts.top_cm, opts.bottom_cm)
-    cause = rows.error_rows & ((ov > 0) | np.isnan(rows.top) | np.isnan(rows.bottom))
+    if not rows.error_rows.any():
+        return np.zeros(rows.n_records, dtype=bool)
+    cause = rows.error_rows & ((rows.overlap > 0) | np.isnan(rows.top) | np.isnan(rows.bottom))
     return np.bincount(rows.codes, weights=cause.astype(float), minlength=rows.n_records) > 0
 
 
@@ -583,20 +639,28 @@ def _past_extrapolation_bound(logic: depth_mod.DepthLogic, shallow: np.ndarray, 
     return over, msgs
 
 
-def _interval_stock(table: HorizonTable, rows: _Rows, cand: _Candidates, used: np.ndarray, density: np.ndarray,
-                    checks: _RecordChecks, opts: EstimateOptions, methods: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Step 6: stock [t C ha-1] over the interval and depth extrapolated [cm], per record."""
+def _interval_stock(table: HorizonTable, rows: _Rows, cand: _Candidates, used: np.ndarray, codes: np.ndarray,
+                    density: np.ndarray, checks: _RecordChecks, opts: EstimateOptions,
+                    methods: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Step 6: stock [t C ha-1] over the interval and depth extrapolated [cm], per record, from
+    the rows ``used`` (of records ``codes``)."""
     n_records, logic, plot_bad = rows.n_records, cand.logic, checks.bad
-    keep = ~plot_bad[rows.codes[cand.order]]
-    codes, top, bottom, dens = rows.codes[used], rows.top[used], rows.bottom[used], density[used]
-    k_logic = depth_mod.DepthLogic(logic.gap_before_cm[keep], logic.gap_from_cm[keep], logic.overlaps_previous[keep],
-                                   logic.first_top_cm, logic.deepest_cm, logic.n_layers)
+    k_logic = logic
+    if used.size < cand.order.size:  # the depth logic of the candidates of the records kept
+        keep = ~plot_bad[cand.codes]
+        k_logic = depth_mod.DepthLogic(logic.gap_before_cm[keep], logic.gap_from_cm[keep],
+                                       logic.overlaps_previous[keep], logic.first_top_cm, logic.deepest_cm,
+                                       logic.n_layers)
+    dens = density[used]
+    # the layer limits: for the spline and extrapolation (the proportional stock has the overlaps)
+    top, bottom = (rows.top[used], rows.bottom[used]) if opts.depth_method == "spline" or opts.extrapolate \
+        else (None, None)
     lo, hi = _interval(n_records, opts)
     reach = np.minimum(np.where(np.isfinite(logic.deepest_cm), logic.deepest_cm, hi), hi)
     if opts.depth_method == "spline":
         stock = _spline_stock(codes, top, bottom, dens, n_records, lo, reach, opts.spline_lambda)
     else:
-        stock = depth_mod.proportional_stock(codes, top, bottom, dens, n_records, lo, hi)
+        stock = depth_mod.proportional_stock(codes, top, bottom, dens, n_records, lo, hi, overlap=rows.overlap[used])
         if opts.extrapolate:
             stock = stock + depth_mod.gap_fill_stock(codes, dens, k_logic, n_records)
     extrapolated_cm = np.zeros(n_records)
@@ -632,10 +696,8 @@ def _single_layer_extension(table: HorizonTable, rows: _Rows, stock: np.ndarray,
                             single: np.ndarray, reach: np.ndarray, opts: EstimateOptions) -> np.ndarray:
     """Stock [t C ha-1] below the one layer of the ``single`` records, from the land use's depth distribution."""
     frame = table.frame
-    first_pos = np.full(rows.n_records, len(rows.codes), dtype=np.int64)
-    np.minimum.at(first_pos, rows.codes, np.arange(len(rows.codes)))
     recs = np.flatnonzero(single)
-    land_use = (frame["land_use"].to_numpy(dtype=object)[first_pos[recs]] if "land_use" in frame
+    land_use = (frame["land_use"].to_numpy(dtype=object)[rows.first_row[recs]] if "land_use" in frame
                 else np.full(recs.size, None, dtype=object))
     beta = jobbagy_jackson_2000_beta(vegetation_for_land_use(land_use))
     layer_top = np.maximum(logic.first_top_cm[recs], opts.top_cm)
@@ -654,41 +716,60 @@ def _extension_below(codes, top, bottom, density, n_records, reach, hi) -> np.nd
     return depth_mod.exponential_extension(deep_density, deep_mid, reach, hi, k)
 
 
-def _record_table(table: HorizonTable, rows: _Rows, used: np.ndarray, fed: np.ndarray, stock: np.ndarray,
-                  extrapolated_cm: np.ndarray, logic: depth_mod.DepthLogic, ptf_used: np.ndarray,
-                  by_ptf: np.ndarray, opts: EstimateOptions, keys: pd.DataFrame) -> pd.DataFrame:
-    """One row per record (all records; the caller keeps the scored ones)."""
+def _record_table(table: HorizonTable, rows: _Rows, used: np.ndarray, used_codes: np.ndarray, fed: np.ndarray,
+                  stock: np.ndarray, extrapolated_cm: np.ndarray, logic: depth_mod.DepthLogic, ptf_code: np.ndarray,
+                  by_ptf: np.ndarray, opts: EstimateOptions, keys: pd.DataFrame, scored: np.ndarray) -> pd.DataFrame:
+    """One row per scored record (``used``: the rows in their stocks, of records ``used_codes``)."""
     frame, codes, n_records = table.frame, rows.codes, rows.n_records
     lo, hi = _interval(n_records, opts)
-    ov = depth_mod.overlap_cm(rows.top[used], rows.bottom[used], lo[codes[used]], hi[codes[used]])
-    soil_mass = np.bincount(codes[used], weights=fed[used] * ov * 100.0, minlength=n_records)
-    estimated = by_ptf & rows.in_interval
-    out = keys.copy()
+    mass = fed[used]
+    mass *= rows.overlap[used]
+    mass *= 100.0  # in place: fed x overlap x 100 [t ha-1]
+    soil_mass = np.bincount(used_codes, weights=mass, minlength=n_records)
+    ptf_flags = _ptf_per_record(codes, ptf_code, by_ptf & rows.in_interval, n_records)  # of estimated BDs
+    out = dict(keys.items())
     if "farm_id" in frame:
-        first_pos = np.full(n_records, len(codes), dtype=np.int64)
-        np.minimum.at(first_pos, codes, np.arange(len(codes)))
-        out.insert(1, "farm_id", text_values(frame["farm_id"].iloc[first_pos].reset_index(drop=True)))
-    out["top_cm"] = lo
-    out["bottom_cm"] = hi
-    out["soc_stock_t_ha"] = stock
-    out["co2e_t_ha"] = co2e(stock)
-    out["target_4p1000_t_ha_yr"] = four_per_mille(stock)
-    out["bd_estimated"] = np.bincount(codes, weights=estimated.astype(float), minlength=n_records) > 0
-    out["extrapolated"] = extrapolated_cm > 0
-    out["extrapolated_cm"] = extrapolated_cm
-    out["extrapolated_share"] = extrapolated_cm / (hi - lo)
-    out["n_layers"] = logic.n_layers
-    out["soil_mass_t_ha"] = soil_mass
-    out["bd_ptf"] = _ptf_per_record(codes, ptf_used, estimated, n_records)
+        farm_id = text_values(frame["farm_id"].take(rows.first_row).reset_index(drop=True))
+        out = {"plot_id": out.pop("plot_id"), "farm_id": farm_id, **out}
+    out.update(top_cm=lo, bottom_cm=hi, soc_stock_t_ha=stock, co2e_t_ha=co2e(stock),
+               target_4p1000_t_ha_yr=four_per_mille(stock),
+               bd_estimated=ptf_flags > 0,
+               extrapolated=extrapolated_cm > 0, extrapolated_cm=extrapolated_cm,
+               extrapolated_share=extrapolated_cm / (hi - lo), n_layers=logic.n_layers, soil_mass_t_ha=soil_mass,
+               bd_ptf=text_column(ptf_flags, _ptf_sets()))
     if "area_ha" in table.source_columns:
-        out["area_ha"] = pd.Series(frame["area_ha"].to_numpy(dtype=float)).groupby(codes).first().to_numpy()
+        out["area_ha"] = _first_valid(frame["area_ha"].to_numpy(dtype=float), codes, rows.first_row)
     out["depth_method"] = text_column(np.zeros(n_records, dtype=np.int8), [opts.depth_method]) if n_records \
         else opts.depth_method
+    out = pd.DataFrame(out)  # columns typed on all records, as pandas would type them
+    return out if scored.all() else out[scored].reset_index(drop=True)
+
+
+def _first_valid(values: np.ndarray, codes: np.ndarray, first_row: np.ndarray) -> np.ndarray:
+    """First non-NaN value per code (NaN where none), as ``Series.groupby(codes).first()``;
+    ``first_row``: the first row of each code.
+
+    A code's first valid row heads a run of equal codes among the valid rows, so only the
+    run heads are looked at (a plot's rows usually come together: one head per code)."""
+    missing = np.isnan(values)
+    if not missing.any():  # the usual case: the first row's value
+        return values[first_row]
+    n_codes = first_row.size
+    valid = np.flatnonzero(~missing)
+    sub = codes[valid]
+    head = np.ones(sub.size, dtype=bool)
+    head[1:] = sub[1:] != sub[:-1]
+    at = valid[head]
+    first = np.full(n_codes, codes.size, dtype=np.int64)
+    np.minimum.at(first, codes[at], at)
+    found = first < codes.size
+    out = np.full(n_codes, np.nan)
+    out[found] = values[first[found]]
     return out
 
 
 def _layer_table(table: HorizonTable, rows: _Rows, used: np.ndarray, fed: np.ndarray, density: np.ndarray,
-                 bd_source: np.ndarray, ptf_used: np.ndarray, basis: np.ndarray | str, scored: np.ndarray,
+                 took: np.ndarray | None, ptf_code: np.ndarray, basis: np.ndarray | str, scored: np.ndarray,
                  opts: EstimateOptions) -> pd.DataFrame:
     """The layers summed into the scored records' stocks, in input row order (see :attr:`EstimateResult.layers`)."""
     frame = table.frame
@@ -704,8 +785,8 @@ def _layer_table(table: HorizonTable, rows: _Rows, used: np.ndarray, fed: np.nda
         "bottom_cm": rows.bottom[at],
         "soc_g_kg": rows.soc[at],
         "bulk_density_g_cm3": rows.bd[at],
-        "bd_source": np.array(BD_SOURCES, dtype=object)[bd_source[at]],
-        "bd_ptf": ptf_used[at],
+        "bd_source": np.array(BD_SOURCES, dtype=object)[_bd_sources(table, took, ptf_code, at)],
+        "bd_ptf": np.asarray(PTF_NAMES, dtype=object)[ptf_code[at]],
         "coarse_fragments_pct": frame["coarse_fragments_pct"].to_numpy(dtype=float)[at],
         "coarse_fragments_mass_pct": cf_mass,
         "bd_basis": np.broadcast_to(np.asarray(basis, dtype=object), (len(frame),))[at],
@@ -787,18 +868,23 @@ def _row_problems(table: HorizonTable, positions: np.ndarray, column: str, rule:
     })
 
 
-def _ptf_per_record(codes, ptf_used, mask, n_groups):
-    """The PTF names used by each record, ';'-joined (vectorised with bit flags), as a text column."""
-    if not mask.any():
-        return text_column(np.zeros(n_groups, dtype=np.int8), [""])
-    found, uniques = pd.factorize(ptf_used[mask])  # hashed: a few names over many rows
-    names = np.asarray(uniques, dtype=str)
-    rank = np.argsort(np.argsort(names))  # names sorted, as np.unique gives them
-    names, inverse = np.sort(names), rank[found]
+def _ptf_per_record(codes, ptf_code, mask, n_groups) -> np.ndarray:
+    """The set of PTFs used by the ``mask`` rows of each record: bit i for ``PTF_NAMES[i]``
+    (0: none; named by :func:`_ptf_sets`)."""
     flags = np.zeros(n_groups, dtype=np.int64)
-    np.bitwise_or.at(flags, codes[mask], np.left_shift(1, inverse).astype(np.int64))
-    sets, which = np.unique(flags, return_inverse=True)  # each distinct set of PTFs named once
-    return text_column(which, [";".join(n for i, n in enumerate(names) if value >> i & 1 and n) for value in sets])
+    at = np.flatnonzero(mask)  # a few rows of many: taken by position
+    if not at.size:
+        return flags
+    codes, ptf_code = codes[at], ptf_code[at]
+    for code in np.flatnonzero(np.bincount(ptf_code, minlength=len(PTF_NAMES))):  # the few PTFs used
+        flags[codes[ptf_code == code]] |= 1 << int(code)  # repeated records: each sets the same bit
+    return flags
+
+
+@functools.lru_cache(maxsize=1)
+def _ptf_sets() -> list[str]:
+    """The ';'-joined names of every set of PTFs, indexed by its bits (bit i: ``PTF_NAMES[i]``)."""
+    return [";".join(n for i, n in enumerate(PTF_NAMES) if flags >> i & 1 and n) for flags in range(2 ** len(PTF_NAMES))]
 
 
 def farm_summary(plots: pd.DataFrame) -> pd.DataFrame | None:

@@ -51,16 +51,17 @@ def farm_totals(plots: pd.DataFrame, keys: Sequence[str], per_ha: Mapping[str, s
     keys = list(keys)
     with_area = has_area(plots[AREA_COLUMN])
     area = np.where(with_area, plots[AREA_COLUMN].to_numpy(dtype=float), 0.0)
-    frame = plots[keys].copy()
-    frame["_with_area"] = with_area
-    frame["_area"] = area
+    columns = {key: plots[key] for key in keys}  # built at once: no copy per added column
+    columns.update(_with_area=with_area, _area=area)
     for total, column in per_ha.items():
-        frame[total] = np.where(with_area, plots[column].to_numpy(dtype=float) * area, 0.0)
-    named = {"n_plots": ("_area", "size"), "_n_with_area": ("_with_area", "sum"), AREA_COLUMN: ("_area", "sum")}
-    named.update({total: (total, "sum") for total in per_ha})
-    farms = frame.groupby(keys, sort=False, dropna=False).agg(**named).reset_index()
-    farms.insert(len(keys) + 1, "n_plots_without_area", farms["n_plots"] - farms.pop("_n_with_area"))
-    return farms
+        columns[total] = np.where(with_area, plots[column].to_numpy(dtype=float) * area, 0.0)
+    frame = pd.DataFrame(columns)
+    grouped = frame.groupby(keys, sort=False, dropna=False)
+    farms = grouped[["_with_area", "_area", *per_ha]].sum().reset_index()  # the sums in one pass
+    n_plots = grouped.size().to_numpy()
+    farms.insert(len(keys), "n_plots", n_plots)
+    farms.insert(len(keys) + 1, "n_plots_without_area", n_plots - farms.pop("_with_area"))
+    return farms.rename(columns={"_area": AREA_COLUMN})
 
 
 def per_hectare(total: pd.Series | np.ndarray, area_ha: pd.Series | np.ndarray) -> np.ndarray:

@@ -116,10 +116,15 @@ def fine_earth_density(
     """
     bd = np.asarray(bulk_density_g_cm3, dtype=float)
     if coarse_fragments_mass_pct is None and isinstance(basis, str) and basis == "fine_earth":
-        # The common case, kept cheap on millions of layers: BD_fe x (1 - CF_vol).
-        cf = np.nan_to_num(np.asarray(coarse_fragments_pct if coarse_fragments_pct is not None else 0.0, dtype=float))
-        result = bd * (1.0 - cf / 100.0)
-        return np.where(result < 0, np.nan, result)
+        # The common case, kept cheap on millions of layers: BD_fe x (1 - CF_vol), in place.
+        cf = np.asarray(coarse_fragments_pct if coarse_fragments_pct is not None else 0.0, dtype=float)
+        if not np.isfinite(cf).all():
+            cf = np.nan_to_num(cf)
+        result = np.divide(cf, 100.0, out=np.empty(np.broadcast_shapes(bd.shape, cf.shape)))
+        np.subtract(1.0, result, out=result)
+        np.multiply(bd, result, out=result)
+        result[result < 0] = np.nan
+        return result
     shape = np.broadcast_shapes(bd.shape, np.shape(coarse_fragments_pct if coarse_fragments_pct is not None else 0))
     cf_vol = _fraction(coarse_fragments_pct, shape)
     cf_mass = _fraction(coarse_fragments_mass_pct, shape)
@@ -159,7 +164,11 @@ def carbon_density(soc_g_kg: np.ndarray, fine_earth_g_cm3: np.ndarray) -> np.nda
     Multiplying by a thickness in cm gives the stock in t C ha-1. One t C ha-1 cm-1 is
     10 kg C m-3.
     """
-    return np.asarray(soc_g_kg, dtype=float) * np.asarray(fine_earth_g_cm3, dtype=float) / 10.0
+    density = np.asarray(soc_g_kg, dtype=float) * np.asarray(fine_earth_g_cm3, dtype=float)
+    if isinstance(density, np.ndarray):
+        density /= 10.0  # in place: millions of layers
+        return density
+    return density / 10.0
 
 
 def soil_mass(fine_earth_g_cm3: np.ndarray, thickness_cm: np.ndarray) -> np.ndarray:

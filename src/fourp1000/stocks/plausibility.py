@@ -125,9 +125,17 @@ def max_bulk_density_g_cm3(soc_g_kg, som_factor: float = VAN_BEMMELEN,
     >>> np.round(max_bulk_density_g_cm3([0.0, 120.0, 200.0]), 3).tolist()
     [2.1, 0.816, 0.58]
     """
-    om_pct = np.clip(np.asarray(soc_g_kg, dtype=float) / 10.0 * som_factor, 0.0, 100.0)
+    soc = np.asarray(soc_g_kg, dtype=float)
+    # In place (millions of layers): the operations of 100 / (OM / rho_o + (100 - OM) / rho_m).
+    om_pct = np.divide(soc, 10.0, out=np.empty(soc.shape))
+    om_pct *= som_factor
+    np.clip(om_pct, 0.0, 100.0, out=om_pct)
     organic = float(ptf_table().loc["adams_1973", "a"])
-    return 100.0 / (om_pct / organic + (100.0 - om_pct) / mineral_g_cm3)
+    volume = np.divide(om_pct, organic, out=np.empty(soc.shape))
+    mineral = np.subtract(100.0, om_pct, out=om_pct)
+    mineral /= mineral_g_cm3
+    volume += mineral
+    return np.divide(100.0, volume, out=volume)[()]  # [()]: a number for a number
 
 
 def max_mineral_stock_t_c_ha(thickness_cm, som_factor: float = VAN_BEMMELEN) -> np.ndarray:
@@ -185,10 +193,16 @@ def _bd_for_soc(frame: pd.DataFrame, cols: Columns, som_factor: float) -> pd.Dat
     soc = frame["soc_g_kg"].to_numpy(dtype=float)
     bd = frame["bulk_density_g_cm3"].to_numpy(dtype=float)
     bound = max_bulk_density_g_cm3(soc, som_factor)
-    # A whole-soil density includes the stones (up to 2.65 g/cm3): the bound is for fine earth.
-    whole_soil = (frame["bd_basis"] == "whole_soil").to_numpy() if "bd_basis" in frame else False
     with np.errstate(invalid="ignore"):
-        bad = (soc > 0) & (bd > bound + BD_MARGIN_G_CM3) & ~whole_soil
+        bad = bd > bound + BD_MARGIN_G_CM3
+        bad &= soc > 0
+        # A whole-soil density includes the stones (up to 2.65 g/cm3): the bound is for fine
+        # earth. Only the rows found are looked up (text compared on few rows).
+        if "bd_basis" in frame and bad.any():
+            at = np.flatnonzero(bad)
+            bad[at] = ~(frame["bd_basis"].iloc[at] == "whole_soil").to_numpy(dtype=bool)
+        if not bad.any():
+            return _empty()
         organic = bad & (soc >= ORGANIC_MATERIAL_SOC_G_KG)
     rest = bad & ~organic
     soc_col = cols(_soc_source(frame)) if organic.any() else None  # costly: only when named
@@ -215,9 +229,12 @@ def _percent_as_g_kg(frame: pd.DataFrame, cols: Columns) -> pd.DataFrame:
     2 g/kg and a layer below 1 g/kg (named)."""
     if "soc_from" not in frame or not len(frame):
         return _empty()
+    ok = (frame["soc_from"] == "soc_g_kg").to_numpy()
+    if not ok.any():
+        return _empty()
     soc = frame["soc_g_kg"].to_numpy(dtype=float)
     top = frame["top_cm"].to_numpy(dtype=float)
-    ok = (frame["soc_from"] == "soc_g_kg").to_numpy() & ~np.isnan(soc) & ~np.isnan(top)
+    ok = ok & ~np.isnan(soc) & ~np.isnan(top)
     at = np.flatnonzero(ok)
     sub = pd.DataFrame({"plot": frame["plot_id"].iloc[at].to_numpy(dtype=object), "top": top[ok], "soc": soc[ok],
                         "pos": at}).sort_values(["plot", "top"], kind="stable")
@@ -240,12 +257,14 @@ def _depth_units(frame: pd.DataFrame, cols: Columns) -> pd.DataFrame:
     top = frame["top_cm"].to_numpy(dtype=float)
     bottom = frame["bottom_cm"].to_numpy(dtype=float)
     with np.errstate(invalid="ignore"):
-        deep = (np.fmax(top, bottom) > MAX_DEPTH_CM)
+        deep = (top > MAX_DEPTH_CM) | (bottom > MAX_DEPTH_CM)  # np.fmax(top, bottom) > MAX_DEPTH_CM
         thick = ~deep & (bottom - top > MAX_LAYER_THICKNESS_CM) & (top < MAX_LAYER_THICKNESS_CM)
     msgs_d = [f"depth {max(t, b):g} cm is beyond {MAX_DEPTH_CM:g} cm: depths in mm?" for t, b in
               zip(top[deep], bottom[deep])]
     msgs_t = [f"layer {t:g}-{b:g} cm is {b - t:g} cm thick (more than {MAX_LAYER_THICKNESS_CM:g} cm): depths in mm?"
               for t, b in zip(top[thick], bottom[thick])]
+    if not msgs_d and not msgs_t:
+        return _empty()
     return pd.concat([_problems(frame, deep, cols("bottom_cm"), "deep_layer", msgs_d),
                       _problems(frame, thick, cols("bottom_cm"), "thick_layer", msgs_t)], ignore_index=True)
 

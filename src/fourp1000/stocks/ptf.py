@@ -54,6 +54,11 @@ PTF_CHOICES = (
     "alexander_1980_a",
     "adams_1973",
 )
+#: Every equation a layer can be estimated with, sorted by name, "" (none) first:
+#: :attr:`PTFResult.ptf_code` indexes it.
+PTF_NAMES = ("",) + tuple(sorted((
+    "hollis_2012_organic", "hollis_2012_cultivated", "hollis_2012_mineral", "manrique_jones_1991",
+    "manrique_jones_1991_linear", "alexander_1980_a", "adams_1973")))
 
 
 @lru_cache(maxsize=1)
@@ -105,10 +110,12 @@ def adams(om_pct: np.ndarray, mineral_bd_g_cm3: float | None = None) -> np.ndarr
 
 @dataclass
 class PTFResult:
-    """Estimated bulk density [g cm-3] and the PTF used per row ("" where none applied)."""
+    """Estimated bulk density [g cm-3] and the PTF used per row ("" where none applied);
+    ``ptf_code``: the same as an index into :data:`PTF_NAMES` (no Python string per row)."""
 
     bulk_density_g_cm3: np.ndarray
     ptf: np.ndarray
+    ptf_code: np.ndarray | None = None
 
 
 def estimate_bulk_density(
@@ -151,19 +158,21 @@ def estimate_bulk_density(
     sand = np.full(n, np.nan) if sand_pct is None else np.asarray(sand_pct, dtype=float)
     clay = np.full(n, np.nan) if clay_pct is None else np.asarray(clay_pct, dtype=float)
     bd = np.full(n, np.nan)
-    used = np.full(n, "", dtype=object)
+    used = np.zeros(n, dtype=np.int8)  # index into PTF_NAMES
 
-    def put(mask: np.ndarray, values: np.ndarray, name: str) -> None:
-        bd[mask] = values[mask]
-        used[mask] = name
+    def put(mask: np.ndarray, equation, name: str) -> None:
+        at = np.flatnonzero(mask)
+        if at.size:  # the equation on its rows only
+            bd[at] = equation(at)
+            used[at] = PTF_NAMES.index(name)
 
     with np.errstate(invalid="ignore"):
         if method in ("manrique_jones_1991", "alexander_1980_a"):
-            put(~np.isnan(oc), sqrt_oc(oc, method), method)
+            put(~np.isnan(oc), lambda at: sqrt_oc(oc[at], method), method)
         elif method == "manrique_jones_1991_linear":
-            put(~np.isnan(oc), linear_oc(oc, method), method)
+            put(~np.isnan(oc), lambda at: linear_oc(oc[at], method), method)
         elif method == "adams_1973":
-            put(~np.isnan(oc), adams(oc * som_factor), method)
+            put(~np.isnan(oc), lambda at: adams(oc[at] * som_factor), method)
         else:
             organic = oc >= ORGANIC_OC_PCT
             has_texture = ~np.isnan(sand) & ~np.isnan(clay)
@@ -172,12 +181,14 @@ def estimate_bulk_density(
                 lu = pd.Series(land_use, dtype="string").str.strip().str.lower()
                 cultivated = lu.isin(CULTIVATED_LAND_USES).to_numpy() & (np.asarray(top_cm, float) < CULTIVATED_TOPSOIL_CM)
             mineral = ~organic & ~np.isnan(oc)
-            put(organic, hollis_organic(oc), "hollis_2012_organic")
-            put(mineral & has_texture & cultivated, hollis(oc, sand, clay, "hollis_2012_cultivated"), "hollis_2012_cultivated")
-            put(mineral & has_texture & ~cultivated, hollis(oc, sand, clay, "hollis_2012_mineral"), "hollis_2012_mineral")
+            put(organic, lambda at: hollis_organic(oc[at]), "hollis_2012_organic")
+            put(mineral & has_texture & cultivated, lambda at: hollis(oc[at], sand[at], clay[at], "hollis_2012_cultivated"),
+                "hollis_2012_cultivated")
+            put(mineral & has_texture & ~cultivated, lambda at: hollis(oc[at], sand[at], clay[at], "hollis_2012_mineral"),
+                "hollis_2012_mineral")
             if method == "auto":
-                put(mineral & ~has_texture, sqrt_oc(oc, "manrique_jones_1991"), "manrique_jones_1991")
+                put(mineral & ~has_texture, lambda at: sqrt_oc(oc[at], "manrique_jones_1991"), "manrique_jones_1991")
         outside = (bd < 0.1) | (bd > 2.2)
     bd[outside] = np.nan
-    used[outside] = ""
-    return PTFResult(bd, used)
+    used[outside] = 0
+    return PTFResult(bd, np.asarray(PTF_NAMES, dtype=object)[used], used)
