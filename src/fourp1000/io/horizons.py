@@ -597,23 +597,33 @@ def factorize_runs(values: pd.Series) -> np.ndarray:
     order of first appearance, missing values one group of their own.
 
     Layers of a plot usually come together in a file, so only the first value of each run
-    of equal values is hashed (a comparison of neighbours finds the runs); the codes are the
-    same whatever the order of the rows.
+    of equal values is hashed (a comparison of neighbours finds the runs), and when each
+    value makes one run only (:func:`distinct_text`) the codes are the run numbers; the codes
+    are the same whatever the order of the rows.
 
     Examples
     --------
     >>> factorize_runs(pd.Series(["b", "b", "a", None, None, "b"], dtype="string")).tolist()
     [0, 0, 1, 2, 2, 0]
+    >>> factorize_runs(pd.Series(["b", "b", "a", "c", "c"], dtype="string")).tolist()
+    [0, 0, 1, 2, 2]
     """
     n = len(values)
     if n < 2:
         return pd.factorize(values, use_na_sentinel=False)[0]
     missing = values.isna().to_numpy()
-    same = _same_as_previous(values) & ~missing[1:] & ~missing[:-1] | (missing[1:] & missing[:-1])
+    same = _same_as_previous(values)
+    any_missing = bool(missing.any())
+    if any_missing:  # missing values next to each other make one run
+        same = same & ~missing[1:] & ~missing[:-1] | (missing[1:] & missing[:-1])
     head = np.ones(n, dtype=bool)
     head[1:] = ~same
-    head_codes, _ = pd.factorize(values.iloc[np.flatnonzero(head)], use_na_sentinel=False)
-    return head_codes[np.cumsum(head) - 1]
+    at = np.flatnonzero(head)
+    run = np.cumsum(head) - 1
+    if not any_missing and distinct_text(values, at):
+        return run
+    head_codes, _ = pd.factorize(values.iloc[at], use_na_sentinel=False)
+    return head_codes[run]
 
 
 def _same_as_previous(values: pd.Series) -> np.ndarray:
@@ -623,14 +633,67 @@ def _same_as_previous(values: pd.Series) -> np.ndarray:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        data = arrow()
-        data = data.combine_chunks() if isinstance(data, pa.ChunkedArray) else data
+        data = arrow()  # chunks compared as they are (slices, not a copy of the text)
         eq = pc.fill_null(pc.equal(data.slice(1), data.slice(0, len(data) - 1)), False)
+        if isinstance(eq, pa.ChunkedArray):
+            return eq.to_numpy()
         return eq.to_numpy(zero_copy_only=False)
     array = values.to_numpy(dtype=object if values.dtype == object else None)
     with np.errstate(invalid="ignore"):
         eq = array[1:] == array[:-1]
     return np.asarray(pd.Series(eq).fillna(False), dtype=bool) if eq.dtype == object else np.asarray(eq, dtype=bool)
+
+
+def distinct_text(values: pd.Series, at: np.ndarray) -> bool:
+    """True when the Arrow-backed text ``values`` at positions ``at`` are known to differ
+    from one another; False when some may be equal, or ``values`` are not such text.
+
+    Each string is hashed from its length and bytes, in numpy; hashes that all differ belong
+    to strings that all differ (equal hashes, equal or not, answer False). No Python string
+    is made, and sorting integers is cheaper than hashing strings.
+
+    Examples
+    --------
+    >>> text = pd.Series(["plot 1", "a plot with a long name", "plot 1"], dtype="string")
+    >>> distinct_text(text, np.array([0, 1])), distinct_text(text, np.array([0, 1, 2]))
+    (True, False)
+    """
+    arrow = getattr(values.array, "__arrow_array__", None)
+    if arrow is None or not isinstance(values.dtype, pd.StringDtype):
+        return False
+    import pyarrow as pa
+
+    data = arrow().take(pa.array(at, pa.int64()))
+    data = data.combine_chunks() if isinstance(data, pa.ChunkedArray) else data
+    if data.null_count or not (pa.types.is_large_string(data.type) or pa.types.is_string(data.type)):
+        return False
+    if len(data) < 2:
+        return True
+    hashes = _text_hashes(data)
+    hashes.sort()
+    return not bool((hashes[1:] == hashes[:-1]).any())
+
+
+def _text_hashes(data) -> np.ndarray:
+    """A 64-bit hash of each string of an Arrow (large_)string array without nulls: its
+    length, then each 8 bytes read as one little-endian integer, mixed by multiplication."""
+    import pyarrow as pa
+
+    offset_type = np.int64 if pa.types.is_large_string(data.type) else np.int32
+    _, offset_buffer, data_buffer = data.buffers()
+    offsets = np.frombuffer(offset_buffer, dtype=offset_type)[data.offset:data.offset + len(data) + 1].astype(np.int64)
+    starts, lengths = offsets[:-1], np.diff(offsets)
+    n_words = (int(lengths.max()) + 7) // 8
+    text = np.zeros(int(offsets[-1]) + 8 * n_words + 8, dtype=np.uint8)  # zeros beyond the last string: reads stay inside
+    if data_buffer is not None and offsets[-1] > 0:
+        text[:offsets[-1]] = np.frombuffer(data_buffer, dtype=np.uint8)[:offsets[-1]]
+    words = np.ndarray((len(text) - 7,), dtype="<u8", buffer=text, strides=(1,))  # 8 bytes at any byte position
+    keep = np.array([(1 << (8 * i)) - 1 for i in range(8)] + [2**64 - 1], dtype=np.uint64)  # the string's own bytes
+    hashes = lengths.astype(np.uint64)
+    for j in range(n_words):
+        word = words[starts + 8 * j] & keep[np.clip(lengths - 8 * j, 0, 8)]
+        hashes = (hashes ^ word) * np.uint64(0x9E3779B97F4A7C15)
+    return hashes
 
 
 def record_codes(frame: pd.DataFrame, plot_codes: np.ndarray | None = None) -> np.ndarray:
@@ -694,4 +757,4 @@ def _first_given(codes: np.ndarray, given: np.ndarray) -> np.ndarray:
 
 
 __all__ = ["BD_BASES", "PROBLEM_COLUMNS", "SAMPLING_YEARS", "HorizonTable", "date_problems", "normalise", "resolve_columns", "load_column_map",
-           "record_codes", "factorize_runs", "text_column", "text_values", "is_in", "sheets_hint", "PLOT_LEVEL_ATTRIBUTES"]
+           "record_codes", "factorize_runs", "distinct_text", "text_column", "text_values", "is_in", "sheets_hint", "PLOT_LEVEL_ATTRIBUTES"]
