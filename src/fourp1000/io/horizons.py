@@ -442,16 +442,58 @@ def _id_column(src: pd.DataFrame, res: Resolution, canonical: str) -> pd.Series:
         return pd.Series([str(res.constants[canonical][0])] * len(src), dtype="string")
     if canonical in res.joined:
         headers, sep = res.joined[canonical]
-        parts = [src[h].astype("string").str.strip().reset_index(drop=True) for h in headers]
-        parts = [p.mask(p == "") for p in parts]
+        parts = [_stripped_text(src[h]) for h in headers]
         joined = parts[0]
         for part in parts[1:]:
             joined = joined + sep + part  # missing in any part: missing
         return joined
     user_col = next(c for c, (k, _) in res.mapping.items() if k == canonical)
-    values = src[user_col].astype("string").str.strip()
-    values = values.mask(values == "")
+    return _stripped_text(src[user_col])
+
+
+def _stripped_text(column: pd.Series) -> pd.Series:
+    """``column`` as text, stripped of surrounding white space, an empty string missing."""
+    values = column.astype("string")
+    if not _strip_changes_nothing(values):
+        values = values.str.strip()
+        values = values.mask(values == "")
     return values.reset_index(drop=True)
+
+
+def _strip_changes_nothing(values: pd.Series) -> bool:
+    """True when Arrow-backed text has no missing value, no empty string, and begins and
+    ends every string with a printable ASCII character other than a space: then stripping
+    and masking empty strings change nothing (checked on the Arrow buffers, not per string)."""
+    arrow = getattr(values.array, "__arrow_array__", None)
+    if arrow is None:
+        return False
+    import pyarrow as pa
+
+    data = arrow()
+    for chunk in data.chunks if isinstance(data, pa.ChunkedArray) else [data]:
+        if chunk.null_count or not pa.types.is_large_string(chunk.type) and not pa.types.is_string(chunk.type):
+            return False
+        if not len(chunk):
+            continue
+        offsets, text = _text_buffers(chunk)
+        if not bool((offsets[1:] > offsets[:-1]).all()):
+            return False
+        ends = np.concatenate([text[offsets[:-1]], text[offsets[1:] - 1]])
+        if not bool(((ends > 0x20) & (ends < 0x7F)).all()):
+            return False
+    return True
+
+
+def _text_buffers(data) -> tuple[np.ndarray, np.ndarray]:
+    """The offsets and the bytes of an Arrow string or large_string array, as numpy views:
+    string ``i`` is ``text[offsets[i]:offsets[i + 1]]`` (nulls aside)."""
+    import pyarrow as pa
+
+    offset_type = np.int64 if pa.types.is_large_string(data.type) else np.int32
+    _, offset_buffer, data_buffer = data.buffers()
+    offsets = np.frombuffer(offset_buffer, dtype=offset_type)[data.offset:data.offset + len(data) + 1]
+    text = np.frombuffer(data_buffer, dtype=np.uint8) if data_buffer is not None else np.zeros(0, dtype=np.uint8)
+    return offsets, text
 
 
 def _not_a_number(series, bad, raw, user_col, plot_id, label) -> pd.DataFrame:
@@ -677,16 +719,12 @@ def distinct_text(values: pd.Series, at: np.ndarray) -> bool:
 def _text_hashes(data) -> np.ndarray:
     """A 64-bit hash of each string of an Arrow (large_)string array without nulls: its
     length, then each 8 bytes read as one little-endian integer, mixed by multiplication."""
-    import pyarrow as pa
-
-    offset_type = np.int64 if pa.types.is_large_string(data.type) else np.int32
-    _, offset_buffer, data_buffer = data.buffers()
-    offsets = np.frombuffer(offset_buffer, dtype=offset_type)[data.offset:data.offset + len(data) + 1].astype(np.int64)
+    offsets, data_bytes = _text_buffers(data)
+    offsets = offsets.astype(np.int64)
     starts, lengths = offsets[:-1], np.diff(offsets)
     n_words = (int(lengths.max()) + 7) // 8
     text = np.zeros(int(offsets[-1]) + 8 * n_words + 8, dtype=np.uint8)  # zeros beyond the last string: reads stay inside
-    if data_buffer is not None and offsets[-1] > 0:
-        text[:offsets[-1]] = np.frombuffer(data_buffer, dtype=np.uint8)[:offsets[-1]]
+    text[:offsets[-1]] = data_bytes[:offsets[-1]]
     words = np.ndarray((len(text) - 7,), dtype="<u8", buffer=text, strides=(1,))  # 8 bytes at any byte position
     keep = np.array([(1 << (8 * i)) - 1 for i in range(8)] + [2**64 - 1], dtype=np.uint64)  # the string's own bytes
     hashes = lengths.astype(np.uint64)
