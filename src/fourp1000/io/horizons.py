@@ -341,8 +341,19 @@ def text_column(codes: np.ndarray, labels: list[str]):
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        return dtype.__from_arrow__(pc.take(pa.array(labels, pa.string()), pa.array(codes)))
+        if bool((codes == codes[0]).all()):  # one label on every row (usual): its bytes repeated, no take
+            return dtype.__from_arrow__(_repeated_text(labels[int(codes[0])], len(codes)))
+        return dtype.__from_arrow__(pc.take(pa.array(labels, pa.large_string()), pa.array(codes)))
     return np.asarray(labels, dtype=object)[codes]
+
+
+def _repeated_text(label: str, n: int):
+    """An Arrow large_string array of ``n`` times ``label``, built from its buffers."""
+    import pyarrow as pa
+
+    data = label.encode()
+    offsets = np.arange(n + 1, dtype=np.int64) * len(data)
+    return pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data * n))
 
 
 def text_values(values: pd.Series):
