@@ -251,8 +251,9 @@ def _number_column(raw: RawTable, user_col: str, plot_id: pd.Series, problems: l
     if parsed.bad.any():
         problems.append(_not_a_number(raw.frame[user_col].reset_index(drop=True), parsed.bad, raw, user_col, plot_id,
                                       raw.label))
-    infinite = np.isinf(parsed.values)
-    if infinite.any():  # "inf", or a number too large for a float (1e999): never a measurement
+    low, high = extremes(parsed.values)
+    if low == -np.inf or high == np.inf:  # "inf", or a number too large for a float (1e999): never a measurement
+        infinite = np.isinf(parsed.values)
         shown = raw.frame[user_col].reset_index(drop=True)[infinite].astype("string")
         problems.append(_problems(infinite, raw, user_col, "not_a_number",
                                   [f"{v!r} is not a finite number (infinite, or too large)" for v in shown],
@@ -297,7 +298,7 @@ def _coalesce_soc(frame: pd.DataFrame, raw: RawTable, source_columns: dict[str, 
     """SOC in one column, ``soc_g_kg``, from whichever SOC column a row has (in this order);
     ``soc_from`` names it. Two SOC columns that disagree on a row are a problem."""
     n = len(frame)
-    soc = np.full(n, np.nan)
+    soc = None
     sources = ["", "soc_g_kg", "soc_pct", "som_pct"]
     soc_from = np.zeros(n, dtype=np.int8)  # index into sources
     for canonical, factor, note in (
@@ -310,6 +311,13 @@ def _coalesce_soc(frame: pd.DataFrame, raw: RawTable, source_columns: dict[str, 
         values = frame[canonical].to_numpy(dtype=float)
         with np.errstate(over="ignore"):  # 1e308 % -> inf g/kg: out of range all the same
             converted = values * factor
+        if soc is None:  # the first SOC column fills every row it has a value on: nothing to compare yet
+            given = ~np.isnan(values)
+            soc = converted if given.all() else np.where(given, converted, np.nan)
+            soc_from = np.where(given, np.int8(sources.index(canonical)), np.int8(0))
+            if note and given.any():
+                notes.append(note)
+            continue
         # SOM is its own measurement; only two SOC columns must agree (none filled yet: nothing to compare).
         clash = np.zeros(n, dtype=bool)
         if canonical != "som_pct" and soc_from.any():
@@ -325,7 +333,7 @@ def _coalesce_soc(frame: pd.DataFrame, raw: RawTable, source_columns: dict[str, 
             soc_from[fill] = sources.index(canonical)
             if note:
                 notes.append(note)
-    frame["soc_g_kg"] = soc
+    frame["soc_g_kg"] = np.full(n, np.nan) if soc is None else soc
     frame["soc_from"] = text_column(soc_from, sources)
 
 
@@ -409,6 +417,9 @@ def _range_problems(frame: pd.DataFrame, raw: RawTable, mapping: dict[str, tuple
         values = frame[canonical].to_numpy(dtype=float)
         low = -np.inf if spec.low is None else spec.low
         high = np.inf if spec.high is None else spec.high
+        smallest, largest = extremes(values)
+        if not (smallest <= low if spec.low_open else smallest < low) and not largest > high:
+            continue  # every value in range (or none given): no mask of every row to build
         with np.errstate(invalid="ignore"):
             bad = (values <= low) if spec.low_open else (values < low)
             bad |= values > high
@@ -441,6 +452,18 @@ def _bd_basis(frame: pd.DataFrame, raw: RawTable, source_columns: dict[str, str]
         problems.append(_problems(bad, raw, source_columns.get("bd_basis", "bd_basis"), "unknown_value", msgs,
                                   frame["plot_id"]))
     frame["bd_basis"] = basis.where(~pd.Series(bad), default).to_numpy()
+
+
+def extremes(values: np.ndarray) -> tuple[float, float]:
+    """The smallest and the largest value, NaN ignored (NaN, NaN when there is none): tests
+    of a whole column that need no mask of every row.
+
+    >>> extremes(np.array([2.0, np.nan, -1.0])), extremes(np.array([np.nan]))
+    ((-1.0, 2.0), (nan, nan))
+    """
+    if not values.size:
+        return np.nan, np.nan
+    return float(np.fmin.reduce(values)), float(np.fmax.reduce(values))
 
 
 def _g(value: float | None) -> str:
@@ -563,16 +586,12 @@ def _depth_row_problems(frame: pd.DataFrame, raw: RawTable, cols: dict[str, str]
     with np.errstate(invalid="ignore"):
         negative = (top < 0) | (bottom < 0)
         order = ~negative & (top >= bottom)
-        # Forest floor (L/F/H, Oi/Oe/Oa) written above the mineral surface of a profile that has mineral layers:
-        # a pool of its own, not needed (stocks.estimate); a profile wholly above 0 cm is depths written negative.
-        mineral = (top >= 0) & (bottom > 0)
-        plot_has_mineral = np.bincount(plot_codes, weights=mineral, minlength=1) > 0
-        organic = negative & (bottom <= 0) & (top < bottom) & plot_has_mineral[plot_codes]
+        organic = _organic_layers(top, bottom, negative, plot_codes) if negative.any() else negative
     if organic.any():
         msgs = [f"layer {t:g} to {b:g} cm lies above the mineral surface: an organic layer (forest floor), a carbon "
                 "pool apart from the mineral-soil stock; not needed" for t, b in zip(top[organic], bottom[organic])]
         out.append(_problems(organic, raw, top_col, "organic_layer", msgs, plot_id))
-    negative &= ~organic
+        negative &= ~organic
     if negative.any():
         msgs = [f"layer {t:g} to {b:g} cm crosses the mineral surface: split it at 0 cm (organic layer above, "
                 "mineral soil below)" if t < 0 < b else
@@ -584,6 +603,15 @@ def _depth_row_problems(frame: pd.DataFrame, raw: RawTable, cols: dict[str, str]
         msgs = [f"top_cm ({t:g}) must be less than bottom_cm ({b:g})" for t, b in zip(top[order], bottom[order])]
         out.append(_problems(order, raw, top_col, "depth_order", msgs, plot_id))
     return out
+
+
+def _organic_layers(top: np.ndarray, bottom: np.ndarray, negative: np.ndarray, plot_codes: np.ndarray) -> np.ndarray:
+    """Forest floor (L/F/H, Oi/Oe/Oa) written above the mineral surface of a profile that has mineral layers:
+    a pool of its own, not needed (stocks.estimate); a profile wholly above 0 cm is depths written negative."""
+    with np.errstate(invalid="ignore"):
+        mineral = (top >= 0) & (bottom > 0)
+        plot_has_mineral = np.bincount(plot_codes, weights=mineral, minlength=1) > 0
+        return negative & (bottom <= 0) & (top < bottom) & plot_has_mineral[plot_codes]
 
 
 #: Sampling years accepted (the oldest long-term soil experiments began in the 1840s).
@@ -630,9 +658,12 @@ def _date_fault(value: str) -> str | None:
 
 def _texture_problems(frame: pd.DataFrame, raw: RawTable, plot_id: pd.Series) -> list:
     parts = [frame[c].to_numpy(dtype=float) for c in ("sand_pct", "silt_pct", "clay_pct")]
-    if any(np.isnan(p).all() for p in parts):  # texture incomplete everywhere: nothing to check
+    if any(np.isnan(extremes(p)[1]) for p in parts):  # texture incomplete everywhere: nothing to check
         return []
     total = parts[0] + parts[1] + parts[2]
+    low, high = extremes(total)
+    if not (low < 95.0 or high > 105.0):  # every total within 5 points of 100 (t - 100 is exact there)
+        return []
     with np.errstate(invalid="ignore"):
         bad = np.abs(total - 100.0) > 5.0  # NaN totals compare False
     if not bad.any():
