@@ -140,7 +140,8 @@ def normalise(
     mapping = res.mapping
     problems: list[pd.DataFrame] = []
     notes: list[str] = []
-    frame, source_columns = _canonical_frame(raw, res, problems, notes)
+    seen = ColumnExtremes()  # a number column tested twice is read once
+    frame, source_columns = _canonical_frame(raw, res, problems, notes, seen)
     plot_id = frame["plot_id"]
     missing_id = plot_id.isna().to_numpy()
     if missing_id.any():
@@ -150,11 +151,11 @@ def normalise(
     for name in ("bulk_density_g_cm3", "coarse_fragments_pct", "clay_pct", "silt_pct", "sand_pct", "area_ha"):
         if name not in frame:
             frame[name] = np.nan
-    problems.extend(_range_problems(frame, raw, mapping, source_columns))
+    problems.extend(_range_problems(frame, raw, mapping, source_columns, seen))
     plot_codes = factorize_runs(plot_id)  # the one factorisation of plot_id, kept on the table
     problems.extend(_depth_row_problems(frame, raw, source_columns, plot_id, _flagged(problems), plot_codes))
     problems.extend(date_problems(frame, raw, source_columns, plot_id))
-    problems.extend(_texture_problems(frame, raw, plot_id))
+    problems.extend(_texture_problems(frame, raw, plot_id, seen))
     problems.extend(_conflicting_plot_attributes(frame, raw, source_columns, plot_id, plot_codes))
     _bd_basis(frame, raw, source_columns, bd_basis, problems)
     problem_frame = (
@@ -204,7 +205,7 @@ def sheets_hint(raw: RawTable, column_map: dict | None = None) -> str:
     return f"; sheet {', '.join(repr(g) for g in good)} {'has' if len(good) == 1 else 'have'} them: use --sheet {good[0]!r}"
 
 
-def _canonical_frame(raw: RawTable, res: Resolution, problems: list, notes: list[str]
+def _canonical_frame(raw: RawTable, res: Resolution, problems: list, notes: list[str], seen: ColumnExtremes
                      ) -> tuple[pd.DataFrame, dict[str, str]]:
     """Canonical columns, numbers parsed and converted, other columns passed through; and
     the user's column of each canonical one."""
@@ -221,7 +222,7 @@ def _canonical_frame(raw: RawTable, res: Resolution, problems: list, notes: list
         spec = COLUMNS_BY_NAME[canonical]
         source_columns[canonical] = user_col
         if spec.kind == "number":
-            values = _number_column(raw, user_col, plot_id, problems, res.report)
+            values = _number_column(raw, user_col, plot_id, problems, res.report, seen)
             if factor != 1.0:
                 values = values * factor
                 notes.append(f"{user_col} converted to {canonical} (x {factor:g})")
@@ -241,8 +242,8 @@ def _canonical_frame(raw: RawTable, res: Resolution, problems: list, notes: list
     return pd.DataFrame(columns, index=pd.RangeIndex(len(src)), copy=False), source_columns
 
 
-def _number_column(raw: RawTable, user_col: str, plot_id: pd.Series, problems: list, report: ColumnReport
-                   ) -> np.ndarray:
+def _number_column(raw: RawTable, user_col: str, plot_id: pd.Series, problems: list, report: ColumnReport,
+                   seen: ColumnExtremes) -> np.ndarray:
     """A column as numbers, its decimal mark judged on the whole column unless given."""
     dialect = raw.dialect
     given = dialect.get("decimal") if dialect.get("decimal_given") else None
@@ -251,7 +252,7 @@ def _number_column(raw: RawTable, user_col: str, plot_id: pd.Series, problems: l
     if parsed.bad.any():
         problems.append(_not_a_number(raw.frame[user_col].reset_index(drop=True), parsed.bad, raw, user_col, plot_id,
                                       raw.label))
-    low, high = extremes(parsed.values)
+    low, high = seen(parsed.values)
     if low == -np.inf or high == np.inf:  # "inf", or a number too large for a float (1e999): never a measurement
         infinite = np.isinf(parsed.values)
         shown = raw.frame[user_col].reset_index(drop=True)[infinite].astype("string")
@@ -407,7 +408,7 @@ def _inferred_text_dtype():
 
 
 def _range_problems(frame: pd.DataFrame, raw: RawTable, mapping: dict[str, tuple[str, float]],
-                    source_columns: dict[str, str]) -> list[pd.DataFrame]:
+                    source_columns: dict[str, str], seen: ColumnExtremes) -> list[pd.DataFrame]:
     """Values outside their physical range (checked on the values as given, so the message
     quotes the user's number)."""
     out = []
@@ -417,7 +418,7 @@ def _range_problems(frame: pd.DataFrame, raw: RawTable, mapping: dict[str, tuple
         values = frame[canonical].to_numpy(dtype=float)
         low = -np.inf if spec.low is None else spec.low
         high = np.inf if spec.high is None else spec.high
-        smallest, largest = extremes(values)
+        smallest, largest = seen(values)
         if not (smallest <= low if spec.low_open else smallest < low) and not largest > high:
             continue  # every value in range (or none given): no mask of every row to build
         with np.errstate(invalid="ignore"):
@@ -464,6 +465,29 @@ def extremes(values: np.ndarray) -> tuple[float, float]:
     if not values.size:
         return np.nan, np.nan
     return float(np.fmin.reduce(values)), float(np.fmax.reduce(values))
+
+
+class ColumnExtremes:
+    """:func:`extremes` of each array asked about, remembered by the memory it reads (the
+    array is kept, so that memory is not reused while remembered): a number column tested
+    by several checks is read once. For arrays not written to in between, as in
+    :func:`normalise`, which writes only to arrays it has just made.
+
+    >>> seen = ColumnExtremes()
+    >>> values = np.array([3.0, 1.0])
+    >>> seen(values), seen(values[:]), seen(values[1:])
+    ((1.0, 3.0), (1.0, 3.0), (1.0, 1.0))
+    """
+
+    def __init__(self) -> None:
+        self._known: dict[tuple, tuple[np.ndarray, float, float]] = {}
+
+    def __call__(self, values: np.ndarray) -> tuple[float, float]:
+        key = (values.__array_interface__["data"][0], values.shape, values.strides, values.dtype.str)
+        known = self._known.get(key)
+        if known is None:
+            known = self._known[key] = (values, *extremes(values))
+        return known[1], known[2]
 
 
 def _g(value: float | None) -> str:
@@ -656,9 +680,9 @@ def _date_fault(value: str) -> str | None:
     return None if low <= when.year <= high else f"is outside the sampling years {low}-{high}"
 
 
-def _texture_problems(frame: pd.DataFrame, raw: RawTable, plot_id: pd.Series) -> list:
+def _texture_problems(frame: pd.DataFrame, raw: RawTable, plot_id: pd.Series, seen: ColumnExtremes) -> list:
     parts = [frame[c].to_numpy(dtype=float) for c in ("sand_pct", "silt_pct", "clay_pct")]
-    if any(np.isnan(extremes(p)[1]) for p in parts):  # texture incomplete everywhere: nothing to check
+    if any(np.isnan(seen(p)[1]) for p in parts):  # texture incomplete everywhere: nothing to check
         return []
     total = parts[0] + parts[1] + parts[2]
     low, high = extremes(total)
