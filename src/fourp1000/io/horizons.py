@@ -350,19 +350,10 @@ def text_column(codes: np.ndarray, labels: list[str]):
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        if bool((codes == codes[0]).all()):  # one label on every row (usual): its bytes repeated, no take
-            return dtype.__from_arrow__(_repeated_text(labels[int(codes[0])], len(codes)))
+        if bool((codes == codes[0]).all()):  # one label on every row (usual): repeated, no take
+            return dtype.__from_arrow__(pa.repeat(pa.scalar(labels[int(codes[0])], pa.large_string()), len(codes)))
         return dtype.__from_arrow__(pc.take(pa.array(labels, pa.large_string()), pa.array(codes)))
     return np.asarray(labels, dtype=object)[codes]
-
-
-def _repeated_text(label: str, n: int):
-    """An Arrow large_string array of ``n`` times ``label``, built from its buffers."""
-    import pyarrow as pa
-
-    data = label.encode()
-    offsets = np.arange(n + 1, dtype=np.int64) * len(data)
-    return pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data * n))
 
 
 def text_values(values: pd.Series):
@@ -727,7 +718,8 @@ def factorize_runs(values: pd.Series) -> np.ndarray:
     head = np.ones(n, dtype=bool)
     head[1:] = ~same
     at = np.flatnonzero(head)
-    run = np.cumsum(head) - 1
+    run = np.cumsum(head)
+    run -= 1
     if not any_missing and distinct_text(values, at):
         return run
     head_codes, _ = pd.factorize(values.iloc[at], use_na_sentinel=False)
@@ -802,10 +794,12 @@ def _text_hashes(data) -> np.ndarray:
 
 def record_codes(frame: pd.DataFrame, plot_codes: np.ndarray | None = None) -> np.ndarray:
     """Integer code per row for its plot and sampling date (-1 where plot_id is missing);
-    ``plot_codes``: :func:`factorize_runs` of ``plot_id`` when already known."""
+    ``plot_codes``: :func:`factorize_runs` of ``plot_id`` when already known (returned as it
+    is when every row has a plot and there is no sampling date: not to be written to)."""
     if plot_codes is None:
         plot_codes = factorize_runs(frame["plot_id"])
-    codes = np.where(frame["plot_id"].isna().to_numpy(), -1, plot_codes)
+    missing = frame["plot_id"].isna().to_numpy()
+    codes = np.where(missing, -1, plot_codes) if missing.any() else plot_codes
     if "sampled_on" in frame:
         when, _ = pd.factorize(frame["sampled_on"], use_na_sentinel=False)
         pair = codes.astype(np.int64) * (int(when.max()) + 1 if when.size else 1) + when
