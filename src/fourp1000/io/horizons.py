@@ -280,7 +280,7 @@ def _fine_earth(frame: pd.DataFrame, raw: RawTable, source_columns: dict[str, st
         return
     derived = 100.0 - frame["fine_earth_pct"].to_numpy(dtype=float)
     if "coarse_fragments_mass_pct" not in frame:
-        frame["coarse_fragments_mass_pct"] = derived
+        set_column(frame, "coarse_fragments_mass_pct", derived)
     else:
         given = frame["coarse_fragments_mass_pct"].to_numpy(dtype=float)
         with np.errstate(invalid="ignore"):
@@ -290,7 +290,7 @@ def _fine_earth(frame: pd.DataFrame, raw: RawTable, source_columns: dict[str, st
                     for g, d in zip(given[clash], derived[clash])]
             problems.append(_problems(clash, raw, source_columns["fine_earth_pct"], "conflict", msgs,
                                       frame["plot_id"]))
-        frame["coarse_fragments_mass_pct"] = np.where(np.isnan(given), derived, given)
+        set_column(frame, "coarse_fragments_mass_pct", np.where(np.isnan(given), derived, given))
     notes.append(f"coarse_fragments_mass_pct = 100 - fine_earth_pct (from {source_columns['fine_earth_pct']})")
 
 
@@ -334,8 +334,19 @@ def _coalesce_soc(frame: pd.DataFrame, raw: RawTable, source_columns: dict[str, 
             soc_from[fill] = sources.index(canonical)
             if note:
                 notes.append(note)
-    frame["soc_g_kg"] = np.full(n, np.nan) if soc is None else soc
+    set_column(frame, "soc_g_kg", np.full(n, np.nan) if soc is None else soc)
     frame["soc_from"] = text_column(soc_from, sources)
+
+
+def set_column(frame: pd.DataFrame, name: str, values: np.ndarray) -> None:
+    """``frame[name] = values`` for an array just made: pandas copies an array set as a
+    column, but takes a Series on the frame's own index as it is.
+
+    >>> frame = pd.DataFrame({"a": [1.0, 2.0]})
+    >>> set_column(frame, "b", np.array([3.0, 4.0])); frame["b"].tolist()
+    [3.0, 4.0]
+    """
+    frame[name] = pd.Series(values, index=frame.index, copy=False)
 
 
 def text_column(codes: np.ndarray, labels: list[str]):
@@ -351,9 +362,19 @@ def text_column(codes: np.ndarray, labels: list[str]):
         import pyarrow.compute as pc
 
         if bool((codes == codes[0]).all()):  # one label on every row (usual): repeated, no take
-            return dtype.__from_arrow__(pa.repeat(pa.scalar(labels[int(codes[0])], pa.large_string()), len(codes)))
+            return dtype.__from_arrow__(_repeated_text(labels[int(codes[0])], len(codes)))
         return dtype.__from_arrow__(pc.take(pa.array(labels, pa.large_string()), pa.array(codes)))
     return np.asarray(labels, dtype=object)[codes]
+
+
+def _repeated_text(label: str, n: int, block: int = 1 << 16):
+    """``label`` ``n`` times as Arrow text, in chunks of ``block`` rows that share one
+    chunk's buffers: a constant column of a million rows takes about 1 MB, not 18."""
+    import pyarrow as pa
+
+    one = pa.repeat(pa.scalar(label, pa.large_string()), min(n, block))
+    chunks = [one] * (n // block) + ([one.slice(0, n % block)] if n % block else [])
+    return pa.chunked_array(chunks, type=pa.large_string())
 
 
 def text_values(values: pd.Series):
@@ -855,4 +876,4 @@ def _first_given(codes: np.ndarray, given: np.ndarray) -> np.ndarray:
 
 
 __all__ = ["BD_BASES", "PROBLEM_COLUMNS", "SAMPLING_YEARS", "HorizonTable", "date_problems", "normalise", "resolve_columns", "load_column_map",
-           "record_codes", "factorize_runs", "distinct_text", "text_column", "text_values", "is_in", "sheets_hint", "PLOT_LEVEL_ATTRIBUTES"]
+           "record_codes", "factorize_runs", "distinct_text", "set_column", "text_column", "text_values", "is_in", "sheets_hint", "PLOT_LEVEL_ATTRIBUTES"]
