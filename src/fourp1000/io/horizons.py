@@ -769,14 +769,15 @@ def distinct_text(values: pd.Series, at: np.ndarray) -> bool:
     """True when the Arrow-backed text ``values`` at positions ``at`` are known to differ
     from one another; False when some may be equal, or ``values`` are not such text.
 
-    Each string is hashed from its length and bytes, in numpy; hashes that all differ belong
-    to strings that all differ (equal hashes, equal or not, answer False). No Python string
-    is made, and sorting integers is cheaper than hashing strings.
+    Each string is hashed from its length and bytes, in numpy, where Arrow keeps them;
+    hashes that all differ belong to strings that all differ (equal hashes, equal strings or
+    not, answer False). No Python string is made, nor a copy of the text, and sorting
+    integers is cheaper than hashing strings.
 
     Examples
     --------
     >>> text = pd.Series(["plot 1", "a plot with a long name", "plot 1"], dtype="string")
-    >>> distinct_text(text, np.array([0, 1])), distinct_text(text, np.array([0, 1, 2]))
+    >>> distinct_text(text, np.array([0, 1])), distinct_text(text, np.array([2, 1, 0]))
     (True, False)
     """
     arrow = getattr(values.array, "__arrow_array__", None)
@@ -784,32 +785,42 @@ def distinct_text(values: pd.Series, at: np.ndarray) -> bool:
         return False
     import pyarrow as pa
 
-    data = arrow().take(pa.array(at, pa.int64()))
-    data = data.combine_chunks() if isinstance(data, pa.ChunkedArray) else data
-    if data.null_count or not (pa.types.is_large_string(data.type) or pa.types.is_string(data.type)):
+    data = arrow()
+    chunks = data.chunks if isinstance(data, pa.ChunkedArray) else [data]
+    if data.null_count or not all(pa.types.is_large_string(c.type) or pa.types.is_string(c.type) for c in chunks):
         return False
-    if len(data) < 2:
+    if len(at) < 2:
         return True
-    hashes = _text_hashes(data)
+    at = at if bool((at[1:] >= at[:-1]).all()) else np.sort(at)  # the answer does not depend on the order
+    bounds = np.cumsum([0] + [len(c) for c in chunks])
+    cut = np.searchsorted(at, bounds)
+    hashes = np.empty(len(at), dtype=np.uint64)
+    for k, chunk in enumerate(chunks):
+        if cut[k + 1] > cut[k]:
+            hashes[cut[k]:cut[k + 1]] = _text_hashes(chunk, at[cut[k]:cut[k + 1]] - bounds[k])
     hashes.sort()
     return not bool((hashes[1:] == hashes[:-1]).any())
 
 
-def _text_hashes(data) -> np.ndarray:
-    """A 64-bit hash of each string of an Arrow (large_)string array without nulls: its
-    length, then each 8 bytes read as one little-endian integer, mixed by multiplication."""
-    offsets, data_bytes = _text_buffers(data)
-    offsets = offsets.astype(np.int64)
-    starts, lengths = offsets[:-1], np.diff(offsets)
-    n_words = (int(lengths.max()) + 7) // 8
-    text = np.zeros(int(offsets[-1]) + 8 * n_words + 8, dtype=np.uint8)  # zeros beyond the last string: reads stay inside
-    text[:offsets[-1]] = data_bytes[:offsets[-1]]
-    words = np.ndarray((len(text) - 7,), dtype="<u8", buffer=text, strides=(1,))  # 8 bytes at any byte position
+def _text_hashes(data, positions: np.ndarray) -> np.ndarray:
+    """A 64-bit hash of the strings at ``positions`` of an Arrow (large_)string array: the
+    length, then each 8 bytes of the string read as one little-endian integer, mixed by
+    multiplication (a function of the string alone, whatever array holds it)."""
+    offsets, text = _text_buffers(data)
+    starts = offsets[positions].astype(np.int64)
+    lengths = offsets[positions + 1] - starts
+    if len(text) < 8:  # too short for an 8-byte read: a padded copy
+        text = np.concatenate([text, np.zeros(8, dtype=np.uint8)])
+    end = len(text)
+    words = np.ndarray((end - 7,), dtype="<u8", buffer=text, strides=(1,))  # 8 bytes at any byte position
     keep = np.array([(1 << (8 * i)) - 1 for i in range(8)] + [2**64 - 1], dtype=np.uint64)  # the string's own bytes
     hashes = lengths.astype(np.uint64)
-    for j in range(n_words):
-        word = words[starts + 8 * j] & keep[np.clip(lengths - 8 * j, 0, 8)]
-        hashes = (hashes ^ word) * np.uint64(0x9E3779B97F4A7C15)
+    for j in range(int(lengths.max(initial=0) + 7) // 8):
+        at = np.minimum(starts + 8 * j, end)  # past a string's end, all its bytes are masked off
+        read = np.minimum(at, end - 8)  # near the buffer's end: read earlier, shift the bytes down
+        word = (words[read] >> ((at - read) * 8).astype(np.uint64)) & keep[np.clip(lengths - 8 * j, 0, 8)]
+        mixed = (hashes ^ word) * np.uint64(0x9E3779B97F4A7C15)
+        hashes = np.where(lengths > 8 * j, mixed, hashes)  # a string's own words only: its hash is its own
     return hashes
 
 
