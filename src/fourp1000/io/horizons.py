@@ -856,7 +856,7 @@ def _conflicting_plot_attributes(frame: pd.DataFrame, raw: RawTable, cols: dict[
         given = values.notna().to_numpy()
         if given.sum() <= 1:
             continue
-        if runs and given.all() and not (same_record & ~_same_as_previous(values)).any():
+        if runs and given.all() and not np.greater(same_record, _same_as_previous(values)).any():  # a & ~b
             continue
         first = _first_given(codes, given)  # per row: its plot's first row with a value
         value_codes = factorize_runs(values)  # equal values, equal codes: compared as integers
