@@ -886,5 +886,6 @@ def _first_given(codes: np.ndarray, given: np.ndarray) -> np.ndarray:
     return first[codes + 1]
 
 
-__all__ = ["BD_BASES", "PROBLEM_COLUMNS", "SAMPLING_YEARS", "HorizonTable", "date_problems", "normalise", "resolve_columns", "load_column_map",
-           "record_codes", "factorize_runs", "distinct_text", "set_column", "text_column", "text_values", "is_in", "sheets_hint", "PLOT_LEVEL_ATTRIBUTES"]
+__all__ = ["BD_BASES", "PROBLEM_COLUMNS", "SAMPLING_YEARS", "HorizonTable", "date_problems", "normalise",
+           "resolve_columns", "load_column_map", "record_codes", "factorize_runs", "distinct_text", "set_column",
+           "extremes", "ColumnExtremes", "text_column", "text_values", "is_in", "sheets_hint", "PLOT_LEVEL_ATTRIBUTES"]
