@@ -362,9 +362,19 @@ def text_column(codes: np.ndarray, labels: list[str]):
         import pyarrow.compute as pc
 
         if bool((codes == codes[0]).all()):  # one label on every row (usual): repeated, no take
-            return dtype.__from_arrow__(pa.repeat(pa.scalar(labels[int(codes[0])], pa.large_string()), len(codes)))
+            return dtype.__from_arrow__(_repeated_text(labels[int(codes[0])], len(codes)))
         return dtype.__from_arrow__(pc.take(pa.array(labels, pa.large_string()), pa.array(codes)))
     return np.asarray(labels, dtype=object)[codes]
+
+
+def _repeated_text(label: str, n: int, block: int = 1 << 16):
+    """``label`` ``n`` times as Arrow text, in chunks of ``block`` rows that share one
+    chunk's buffers: a constant column of a million rows takes about 1 MB, not 18."""
+    import pyarrow as pa
+
+    one = pa.repeat(pa.scalar(label, pa.large_string()), min(n, block))
+    chunks = [one] * (n // block) + ([one.slice(0, n % block)] if n % block else [])
+    return pa.chunked_array(chunks, type=pa.large_string())
 
 
 def text_values(values: pd.Series):
