@@ -811,16 +811,19 @@ def _text_hashes(data, positions: np.ndarray) -> np.ndarray:
     lengths = offsets[positions + 1] - starts
     if len(text) < 8:  # too short for an 8-byte read: a padded copy
         text = np.concatenate([text, np.zeros(8, dtype=np.uint8)])
-    end = len(text)
-    words = np.ndarray((end - 7,), dtype="<u8", buffer=text, strides=(1,))  # 8 bytes at any byte position
+    last = len(text) - 8  # the last byte position an 8-byte read may start at
+    words = np.ndarray((last + 1,), dtype="<u8", buffer=text, strides=(1,))  # 8 bytes at any byte position
     keep = np.array([(1 << (8 * i)) - 1 for i in range(8)] + [2**64 - 1], dtype=np.uint64)  # the string's own bytes
     hashes = lengths.astype(np.uint64)
     for j in range(int(lengths.max(initial=0) + 7) // 8):
-        at = np.minimum(starts + 8 * j, end)  # past a string's end, all its bytes are masked off
-        read = np.minimum(at, end - 8)  # near the buffer's end: read earlier, shift the bytes down
-        word = (words[read] >> ((at - read) * 8).astype(np.uint64)) & keep[np.clip(lengths - 8 * j, 0, 8)]
+        at = starts + 8 * j
+        word = words[np.minimum(at, last)]
+        late = np.flatnonzero(at > last)  # at the buffer's end: read earlier, bytes shifted down (none past it kept)
+        word[late] >>= (np.minimum(at[late] - last, 8) * 8).astype(np.uint64)
+        word &= keep[np.minimum(np.maximum(lengths - 8 * j, 0), 8)]
         mixed = (hashes ^ word) * np.uint64(0x9E3779B97F4A7C15)
-        hashes = np.where(lengths > 8 * j, mixed, hashes)  # a string's own words only: its hash is its own
+        # A string's own words only, so its hash is its own (the first round: an empty string's hash stays 0).
+        hashes = np.where(lengths > 8 * j, mixed, hashes) if j else mixed
     return hashes
 
 
