@@ -313,10 +313,10 @@ def _coalesce_soc(frame: pd.DataFrame, raw: RawTable, source_columns: dict[str, 
         with np.errstate(over="ignore"):  # 1e308 % -> inf g/kg: out of range all the same
             converted = values * factor
         if soc is None:  # the first SOC column fills every row it has a value on: nothing to compare yet
-            given = ~np.isnan(values)
-            soc = converted if given.all() else np.where(given, converted, np.nan)
-            soc_from = np.where(given, np.int8(sources.index(canonical)), np.int8(0))
-            if note and given.any():
+            missing = np.isnan(values)
+            soc = np.where(missing, np.nan, converted) if missing.any() else converted
+            soc_from = np.where(missing, np.int8(0), np.int8(sources.index(canonical)))
+            if note and not missing.all():
                 notes.append(note)
             continue
         # SOM is its own measurement; only two SOC columns must agree (none filled yet: nothing to compare).
@@ -548,9 +548,9 @@ def _strip_changes_nothing(values: pd.Series) -> bool:
         offsets, text = _text_buffers(chunk)
         if not bool((offsets[1:] > offsets[:-1]).all()):
             return False
-        ends = np.concatenate([text[offsets[:-1]], text[offsets[1:] - 1]])
-        if not bool(((ends > 0x20) & (ends < 0x7F)).all()):
-            return False
+        for ends in (text[offsets[:-1]], text[offsets[1:] - 1]):  # first and last bytes
+            if not bool(((ends - 0x21) < 0x5E).all()):  # 0x21 <= byte <= 0x7E (unsigned: below 0x21 wraps high)
+                return False
     return True
 
 
