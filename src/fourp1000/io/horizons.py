@@ -153,7 +153,7 @@ def normalise(
             frame[name] = np.nan
     problems.extend(_range_problems(frame, raw, mapping, source_columns, seen))
     plot_codes = factorize_runs(plot_id)  # the one factorisation of plot_id, kept on the table
-    problems.extend(_depth_row_problems(frame, raw, source_columns, plot_id, _flagged(problems), plot_codes))
+    problems.extend(_depth_row_problems(frame, raw, source_columns, plot_id, _flagged(problems), plot_codes, seen))
     problems.extend(date_problems(frame, raw, source_columns, plot_id))
     problems.extend(_texture_problems(frame, raw, plot_id, seen))
     problems.extend(_conflicting_plot_attributes(frame, raw, source_columns, plot_id, plot_codes))
@@ -603,13 +603,16 @@ def _flagged(problems: list[pd.DataFrame]) -> dict[str, np.ndarray]:
 
 
 def _depth_row_problems(frame: pd.DataFrame, raw: RawTable, cols: dict[str, str], plot_id: pd.Series,
-                        flagged: dict[str, np.ndarray] | None = None, plot_codes: np.ndarray | None = None) -> list:
+                        flagged: dict[str, np.ndarray] | None = None, plot_codes: np.ndarray | None = None,
+                        seen: ColumnExtremes | None = None) -> list:
     """Depths missing, negative or in the wrong order (a cell that is not a number is not also "empty").
 
-    ``plot_codes``: :func:`factorize_runs` of ``plot_id`` (computed here when not given).
+    ``plot_codes``: :func:`factorize_runs` of ``plot_id`` (computed here when not given);
+    ``seen``: the extremes of the columns already read.
     """
     if plot_codes is None:
         plot_codes = factorize_runs(plot_id)
+    seen = ColumnExtremes() if seen is None else seen
     top = frame["top_cm"].to_numpy(dtype=float)
     bottom = frame["bottom_cm"].to_numpy(dtype=float)
     out = []
@@ -620,8 +623,9 @@ def _depth_row_problems(frame: pd.DataFrame, raw: RawTable, cols: dict[str, str]
         if missing.any():
             out.append(_problems(missing, raw, col, "missing_value", f"{name} is empty", plot_id))
     with np.errstate(invalid="ignore"):
-        negative = (top < 0) | (bottom < 0)
-        order = ~negative & (top >= bottom)
+        none_negative = seen(top)[0] >= 0 and seen(bottom)[0] >= 0  # (NaN aside; all NaN: not known)
+        negative = np.zeros(len(top), dtype=bool) if none_negative else (top < 0) | (bottom < 0)
+        order = (top >= bottom) if none_negative else ~negative & (top >= bottom)
         organic = _organic_layers(top, bottom, negative, plot_codes) if negative.any() else negative
     if organic.any():
         msgs = [f"layer {t:g} to {b:g} cm lies above the mineral surface: an organic layer (forest floor), a carbon "
