@@ -219,3 +219,71 @@ def test_is_in_agrees_with_pandas(kind):
     found = is_in(values, candidates)
     assert found.dtype == bool and np.array_equal(found, values.isin(candidates).to_numpy())
     assert 0 < found.sum() < len(values) or kind == "empty"
+
+
+def _arrow_text(values, chunks=1):
+    """Arrow-backed text in ``chunks`` chunks, each a slice of a longer array (non-zero offsets)."""
+    import pyarrow as pa
+
+    parts = np.array_split(np.array(values, dtype=object), chunks)
+    arrays = [pa.array(["pad", *p], pa.large_string()).slice(1) for p in parts]
+    return pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array(arrays, type=pa.large_string())))
+
+
+@pytest.mark.parametrize("layout", ["runs", "revisited", "missing", "long_ids", "chunked", "odd_bytes"])
+def test_factorize_runs_agrees_with_pandas(layout):
+    from fourp1000.io.horizons import distinct_text, factorize_runs
+
+    rng = np.random.default_rng(11)
+    ids = {"long_ids": [f"FARM-0042/PLOT-{i:06d}/CORE-A" for i in range(300)],
+           "odd_bytes": ["", "x", "x\x00", "é", "éé", "abcdefgh", "abcdefgh\x00", " a", "a "]}.get(
+        layout, [f"P{i}" for i in range(300)])
+    order = np.repeat(rng.permutation(len(ids)), rng.integers(1, 5, len(ids)))  # each id one run of layers
+    if layout == "revisited":
+        order = np.concatenate([order, order[: len(order) // 3]])
+    values = [ids[i] for i in order]
+    if layout == "missing":
+        values = [None if i % 17 == 0 else v for i, v in enumerate(values)]
+    series = _arrow_text(values, chunks=7 if layout in ("chunked", "long_ids") else 1)
+    codes = factorize_runs(series)
+    expected = pd.factorize(series, use_na_sentinel=False)[0]
+    assert codes.dtype == expected.dtype and np.array_equal(codes, expected)
+    heads = np.flatnonzero(np.r_[True, np.array(values[1:], dtype=object) != np.array(values[:-1], dtype=object)])
+    # The run-number shortcut is taken exactly when no id comes back after another (and none is missing).
+    assert distinct_text(series, heads) == (layout in ("runs", "long_ids", "chunked", "odd_bytes"))
+
+
+def test_distinct_text_never_calls_equal_strings_distinct():
+    from fourp1000.io.horizons import distinct_text
+
+    rng = np.random.default_rng(5)
+    pool = ["", "a", "ab", " a", "x\x00", "x", "é", "abcdefgh", "abcdefgh\x00", "123456789", "a" * 40, "a" * 39 + "b"]
+    answers = {True: 0, False: 0}
+    for trial in range(400):
+        values = [pool[i] for i in rng.integers(0, len(pool), int(rng.integers(2, 20)))]
+        series = _arrow_text(values, chunks=int(rng.integers(1, 4)))
+        at = rng.choice(len(values), size=int(rng.integers(2, len(values) + 1)), replace=False)
+        distinct = len({values[i] for i in at}) == len(at)
+        found = distinct_text(series, at)
+        assert found == distinct  # never True for equal strings; no collision among these either
+        answers[found] += 1
+    assert min(answers.values()) > 50
+
+
+@pytest.mark.parametrize("codes", [np.zeros(70_000, dtype=np.int8), np.full(5, 2, dtype=np.int8),
+                                   np.array([0, 2, 1, 2], dtype=np.int8)])
+def test_text_column_same_as_labels_taken(codes):
+    from fourp1000.io.horizons import text_column
+
+    labels = ["", "fine_earth", "é;x"]
+    column = pd.Series(text_column(codes, labels))
+    expected = pd.Series(np.asarray(labels, dtype=object)[codes]).infer_objects()
+    pd.testing.assert_series_equal(column, expected, check_exact=True)
+
+
+def test_plot_ids_stripped_and_empty_missing(tmp_path):
+    rows = ["P1,0,10,1", " P1 ,10,30,1", "\u00a0P2,0,10,1", ",0,10,1", "P3,0,10,1"]
+    t = load("plot_id,top_cm,bottom_cm,soc_pct\n" + "\n".join(rows) + "\n", tmp_path=tmp_path)
+    assert t.frame["plot_id"].tolist() == ["P1", "P1", "P2", pd.NA, "P3"]
+    clean = load("plot_id,top_cm,bottom_cm,soc_pct\nP1,0,10,1\nP1,10,30,1\nP 2,0,10,1\n", tmp_path=tmp_path)
+    assert clean.frame["plot_id"].tolist() == ["P1", "P1", "P 2"] and str(clean.frame["plot_id"].dtype) == "string"

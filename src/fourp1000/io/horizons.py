@@ -140,7 +140,8 @@ def normalise(
     mapping = res.mapping
     problems: list[pd.DataFrame] = []
     notes: list[str] = []
-    frame, source_columns = _canonical_frame(raw, res, problems, notes)
+    seen = ColumnExtremes()  # a number column tested twice is read once
+    frame, source_columns = _canonical_frame(raw, res, problems, notes, seen)
     plot_id = frame["plot_id"]
     missing_id = plot_id.isna().to_numpy()
     if missing_id.any():
@@ -150,11 +151,11 @@ def normalise(
     for name in ("bulk_density_g_cm3", "coarse_fragments_pct", "clay_pct", "silt_pct", "sand_pct", "area_ha"):
         if name not in frame:
             frame[name] = np.nan
-    problems.extend(_range_problems(frame, raw, mapping, source_columns))
+    problems.extend(_range_problems(frame, raw, mapping, source_columns, seen))
     plot_codes = factorize_runs(plot_id)  # the one factorisation of plot_id, kept on the table
-    problems.extend(_depth_row_problems(frame, raw, source_columns, plot_id, _flagged(problems), plot_codes))
+    problems.extend(_depth_row_problems(frame, raw, source_columns, plot_id, _flagged(problems), plot_codes, seen))
     problems.extend(date_problems(frame, raw, source_columns, plot_id))
-    problems.extend(_texture_problems(frame, raw, plot_id))
+    problems.extend(_texture_problems(frame, raw, plot_id, seen))
     problems.extend(_conflicting_plot_attributes(frame, raw, source_columns, plot_id, plot_codes))
     _bd_basis(frame, raw, source_columns, bd_basis, problems)
     problem_frame = (
@@ -204,7 +205,7 @@ def sheets_hint(raw: RawTable, column_map: dict | None = None) -> str:
     return f"; sheet {', '.join(repr(g) for g in good)} {'has' if len(good) == 1 else 'have'} them: use --sheet {good[0]!r}"
 
 
-def _canonical_frame(raw: RawTable, res: Resolution, problems: list, notes: list[str]
+def _canonical_frame(raw: RawTable, res: Resolution, problems: list, notes: list[str], seen: ColumnExtremes
                      ) -> tuple[pd.DataFrame, dict[str, str]]:
     """Canonical columns, numbers parsed and converted, other columns passed through; and
     the user's column of each canonical one."""
@@ -221,7 +222,7 @@ def _canonical_frame(raw: RawTable, res: Resolution, problems: list, notes: list
         spec = COLUMNS_BY_NAME[canonical]
         source_columns[canonical] = user_col
         if spec.kind == "number":
-            values = _number_column(raw, user_col, plot_id, problems, res.report)
+            values = _number_column(raw, user_col, plot_id, problems, res.report, seen)
             if factor != 1.0:
                 values = values * factor
                 notes.append(f"{user_col} converted to {canonical} (x {factor:g})")
@@ -241,8 +242,8 @@ def _canonical_frame(raw: RawTable, res: Resolution, problems: list, notes: list
     return pd.DataFrame(columns, index=pd.RangeIndex(len(src)), copy=False), source_columns
 
 
-def _number_column(raw: RawTable, user_col: str, plot_id: pd.Series, problems: list, report: ColumnReport
-                   ) -> np.ndarray:
+def _number_column(raw: RawTable, user_col: str, plot_id: pd.Series, problems: list, report: ColumnReport,
+                   seen: ColumnExtremes) -> np.ndarray:
     """A column as numbers, its decimal mark judged on the whole column unless given."""
     dialect = raw.dialect
     given = dialect.get("decimal") if dialect.get("decimal_given") else None
@@ -251,8 +252,9 @@ def _number_column(raw: RawTable, user_col: str, plot_id: pd.Series, problems: l
     if parsed.bad.any():
         problems.append(_not_a_number(raw.frame[user_col].reset_index(drop=True), parsed.bad, raw, user_col, plot_id,
                                       raw.label))
-    infinite = np.isinf(parsed.values)
-    if infinite.any():  # "inf", or a number too large for a float (1e999): never a measurement
+    low, high = seen(parsed.values)
+    if low == -np.inf or high == np.inf:  # "inf", or a number too large for a float (1e999): never a measurement
+        infinite = np.isinf(parsed.values)
         shown = raw.frame[user_col].reset_index(drop=True)[infinite].astype("string")
         problems.append(_problems(infinite, raw, user_col, "not_a_number",
                                   [f"{v!r} is not a finite number (infinite, or too large)" for v in shown],
@@ -278,7 +280,7 @@ def _fine_earth(frame: pd.DataFrame, raw: RawTable, source_columns: dict[str, st
         return
     derived = 100.0 - frame["fine_earth_pct"].to_numpy(dtype=float)
     if "coarse_fragments_mass_pct" not in frame:
-        frame["coarse_fragments_mass_pct"] = derived
+        set_column(frame, "coarse_fragments_mass_pct", derived)
     else:
         given = frame["coarse_fragments_mass_pct"].to_numpy(dtype=float)
         with np.errstate(invalid="ignore"):
@@ -288,7 +290,7 @@ def _fine_earth(frame: pd.DataFrame, raw: RawTable, source_columns: dict[str, st
                     for g, d in zip(given[clash], derived[clash])]
             problems.append(_problems(clash, raw, source_columns["fine_earth_pct"], "conflict", msgs,
                                       frame["plot_id"]))
-        frame["coarse_fragments_mass_pct"] = np.where(np.isnan(given), derived, given)
+        set_column(frame, "coarse_fragments_mass_pct", np.where(np.isnan(given), derived, given))
     notes.append(f"coarse_fragments_mass_pct = 100 - fine_earth_pct (from {source_columns['fine_earth_pct']})")
 
 
@@ -297,7 +299,7 @@ def _coalesce_soc(frame: pd.DataFrame, raw: RawTable, source_columns: dict[str, 
     """SOC in one column, ``soc_g_kg``, from whichever SOC column a row has (in this order);
     ``soc_from`` names it. Two SOC columns that disagree on a row are a problem."""
     n = len(frame)
-    soc = np.full(n, np.nan)
+    soc = None
     sources = ["", "soc_g_kg", "soc_pct", "som_pct"]
     soc_from = np.zeros(n, dtype=np.int8)  # index into sources
     for canonical, factor, note in (
@@ -310,6 +312,13 @@ def _coalesce_soc(frame: pd.DataFrame, raw: RawTable, source_columns: dict[str, 
         values = frame[canonical].to_numpy(dtype=float)
         with np.errstate(over="ignore"):  # 1e308 % -> inf g/kg: out of range all the same
             converted = values * factor
+        if soc is None:  # the first SOC column fills every row it has a value on: nothing to compare yet
+            missing = np.isnan(values)
+            soc = np.where(missing, np.nan, converted) if missing.any() else converted
+            soc_from = np.where(missing, np.int8(0), np.int8(sources.index(canonical)))
+            if note and not missing.all():
+                notes.append(note)
+            continue
         # SOM is its own measurement; only two SOC columns must agree (none filled yet: nothing to compare).
         clash = np.zeros(n, dtype=bool)
         if canonical != "som_pct" and soc_from.any():
@@ -325,8 +334,19 @@ def _coalesce_soc(frame: pd.DataFrame, raw: RawTable, source_columns: dict[str, 
             soc_from[fill] = sources.index(canonical)
             if note:
                 notes.append(note)
-    frame["soc_g_kg"] = soc
+    set_column(frame, "soc_g_kg", np.full(n, np.nan) if soc is None else soc)
     frame["soc_from"] = text_column(soc_from, sources)
+
+
+def set_column(frame: pd.DataFrame, name: str, values: np.ndarray) -> None:
+    """``frame[name] = values`` for an array just made: pandas copies an array set as a
+    column, but takes a Series on the frame's own index as it is.
+
+    >>> frame = pd.DataFrame({"a": [1.0, 2.0]})
+    >>> set_column(frame, "b", np.array([3.0, 4.0])); frame["b"].tolist()
+    [3.0, 4.0]
+    """
+    frame[name] = pd.Series(values, index=frame.index, copy=False)
 
 
 def text_column(codes: np.ndarray, labels: list[str]):
@@ -341,8 +361,20 @@ def text_column(codes: np.ndarray, labels: list[str]):
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        return dtype.__from_arrow__(pc.take(pa.array(labels, pa.string()), pa.array(codes)))
+        if bool((codes == codes[0]).all()):  # one label on every row (usual): repeated, no take
+            return dtype.__from_arrow__(_repeated_text(labels[int(codes[0])], len(codes)))
+        return dtype.__from_arrow__(pc.take(pa.array(labels, pa.large_string()), pa.array(codes)))
     return np.asarray(labels, dtype=object)[codes]
+
+
+def _repeated_text(label: str, n: int, block: int = 1 << 16):
+    """``label`` ``n`` times as Arrow text, in chunks of ``block`` rows that share one
+    chunk's buffers: a constant column of a million rows takes about 1 MB, not 18."""
+    import pyarrow as pa
+
+    one = pa.repeat(pa.scalar(label, pa.large_string()), min(n, block))
+    chunks = [one] * (n // block) + ([one.slice(0, n % block)] if n % block else [])
+    return pa.chunked_array(chunks, type=pa.large_string())
 
 
 def text_values(values: pd.Series):
@@ -388,7 +420,7 @@ def _inferred_text_dtype():
 
 
 def _range_problems(frame: pd.DataFrame, raw: RawTable, mapping: dict[str, tuple[str, float]],
-                    source_columns: dict[str, str]) -> list[pd.DataFrame]:
+                    source_columns: dict[str, str], seen: ColumnExtremes) -> list[pd.DataFrame]:
     """Values outside their physical range (checked on the values as given, so the message
     quotes the user's number)."""
     out = []
@@ -398,6 +430,9 @@ def _range_problems(frame: pd.DataFrame, raw: RawTable, mapping: dict[str, tuple
         values = frame[canonical].to_numpy(dtype=float)
         low = -np.inf if spec.low is None else spec.low
         high = np.inf if spec.high is None else spec.high
+        smallest, largest = seen(values)
+        if not (smallest <= low if spec.low_open else smallest < low) and not largest > high:
+            continue  # every value in range (or none given): no mask of every row to build
         with np.errstate(invalid="ignore"):
             bad = (values <= low) if spec.low_open else (values < low)
             bad |= values > high
@@ -432,6 +467,41 @@ def _bd_basis(frame: pd.DataFrame, raw: RawTable, source_columns: dict[str, str]
     frame["bd_basis"] = basis.where(~pd.Series(bad), default).to_numpy()
 
 
+def extremes(values: np.ndarray) -> tuple[float, float]:
+    """The smallest and the largest value, NaN ignored (NaN, NaN when there is none): tests
+    of a whole column that need no mask of every row.
+
+    >>> extremes(np.array([2.0, np.nan, -1.0])), extremes(np.array([np.nan]))
+    ((-1.0, 2.0), (nan, nan))
+    """
+    if not values.size:
+        return np.nan, np.nan
+    return float(np.fmin.reduce(values)), float(np.fmax.reduce(values))
+
+
+class ColumnExtremes:
+    """:func:`extremes` of each array asked about, remembered by the memory it reads (the
+    array is kept, so that memory is not reused while remembered): a number column tested
+    by several checks is read once. For arrays not written to in between, as in
+    :func:`normalise`, which writes only to arrays it has just made.
+
+    >>> seen = ColumnExtremes()
+    >>> values = np.array([3.0, 1.0])
+    >>> seen(values), seen(values[:]), seen(values[1:])
+    ((1.0, 3.0), (1.0, 3.0), (1.0, 1.0))
+    """
+
+    def __init__(self) -> None:
+        self._known: dict[tuple, tuple[np.ndarray, float, float]] = {}
+
+    def __call__(self, values: np.ndarray) -> tuple[float, float]:
+        key = (values.__array_interface__["data"][0], values.shape, values.strides, values.dtype.str)
+        known = self._known.get(key)
+        if known is None:
+            known = self._known[key] = (values, *extremes(values))
+        return known[1], known[2]
+
+
 def _g(value: float | None) -> str:
     return "" if value is None else f"{value:g}"
 
@@ -442,16 +512,58 @@ def _id_column(src: pd.DataFrame, res: Resolution, canonical: str) -> pd.Series:
         return pd.Series([str(res.constants[canonical][0])] * len(src), dtype="string")
     if canonical in res.joined:
         headers, sep = res.joined[canonical]
-        parts = [src[h].astype("string").str.strip().reset_index(drop=True) for h in headers]
-        parts = [p.mask(p == "") for p in parts]
+        parts = [_stripped_text(src[h]) for h in headers]
         joined = parts[0]
         for part in parts[1:]:
             joined = joined + sep + part  # missing in any part: missing
         return joined
     user_col = next(c for c, (k, _) in res.mapping.items() if k == canonical)
-    values = src[user_col].astype("string").str.strip()
-    values = values.mask(values == "")
+    return _stripped_text(src[user_col])
+
+
+def _stripped_text(column: pd.Series) -> pd.Series:
+    """``column`` as text, stripped of surrounding white space, an empty string missing."""
+    values = column.astype("string")
+    if not _strip_changes_nothing(values):
+        values = values.str.strip()
+        values = values.mask(values == "")
     return values.reset_index(drop=True)
+
+
+def _strip_changes_nothing(values: pd.Series) -> bool:
+    """True when Arrow-backed text has no missing value, no empty string, and begins and
+    ends every string with a printable ASCII character other than a space: then stripping
+    and masking empty strings change nothing (checked on the Arrow buffers, not per string)."""
+    arrow = getattr(values.array, "__arrow_array__", None)
+    if arrow is None:
+        return False
+    import pyarrow as pa
+
+    data = arrow()
+    for chunk in data.chunks if isinstance(data, pa.ChunkedArray) else [data]:
+        if chunk.null_count or not pa.types.is_large_string(chunk.type) and not pa.types.is_string(chunk.type):
+            return False
+        if not len(chunk):
+            continue
+        offsets, text = _text_buffers(chunk)
+        if not bool((offsets[1:] > offsets[:-1]).all()):
+            return False
+        for ends in (text[offsets[:-1]], text[offsets[1:] - 1]):  # first and last bytes
+            if not bool(((ends - 0x21) < 0x5E).all()):  # 0x21 <= byte <= 0x7E (unsigned: below 0x21 wraps high)
+                return False
+    return True
+
+
+def _text_buffers(data) -> tuple[np.ndarray, np.ndarray]:
+    """The offsets and the bytes of an Arrow string or large_string array, as numpy views:
+    string ``i`` is ``text[offsets[i]:offsets[i + 1]]`` (nulls aside)."""
+    import pyarrow as pa
+
+    offset_type = np.int64 if pa.types.is_large_string(data.type) else np.int32
+    _, offset_buffer, data_buffer = data.buffers()
+    offsets = np.frombuffer(offset_buffer, dtype=offset_type)[data.offset:data.offset + len(data) + 1]
+    text = np.frombuffer(data_buffer, dtype=np.uint8) if data_buffer is not None else np.zeros(0, dtype=np.uint8)
+    return offsets, text
 
 
 def _not_a_number(series, bad, raw, user_col, plot_id, label) -> pd.DataFrame:
@@ -491,13 +603,16 @@ def _flagged(problems: list[pd.DataFrame]) -> dict[str, np.ndarray]:
 
 
 def _depth_row_problems(frame: pd.DataFrame, raw: RawTable, cols: dict[str, str], plot_id: pd.Series,
-                        flagged: dict[str, np.ndarray] | None = None, plot_codes: np.ndarray | None = None) -> list:
+                        flagged: dict[str, np.ndarray] | None = None, plot_codes: np.ndarray | None = None,
+                        seen: ColumnExtremes | None = None) -> list:
     """Depths missing, negative or in the wrong order (a cell that is not a number is not also "empty").
 
-    ``plot_codes``: :func:`factorize_runs` of ``plot_id`` (computed here when not given).
+    ``plot_codes``: :func:`factorize_runs` of ``plot_id`` (computed here when not given);
+    ``seen``: the extremes of the columns already read.
     """
     if plot_codes is None:
         plot_codes = factorize_runs(plot_id)
+    seen = ColumnExtremes() if seen is None else seen
     top = frame["top_cm"].to_numpy(dtype=float)
     bottom = frame["bottom_cm"].to_numpy(dtype=float)
     out = []
@@ -508,18 +623,15 @@ def _depth_row_problems(frame: pd.DataFrame, raw: RawTable, cols: dict[str, str]
         if missing.any():
             out.append(_problems(missing, raw, col, "missing_value", f"{name} is empty", plot_id))
     with np.errstate(invalid="ignore"):
-        negative = (top < 0) | (bottom < 0)
-        order = ~negative & (top >= bottom)
-        # Forest floor (L/F/H, Oi/Oe/Oa) written above the mineral surface of a profile that has mineral layers:
-        # a pool of its own, not needed (stocks.estimate); a profile wholly above 0 cm is depths written negative.
-        mineral = (top >= 0) & (bottom > 0)
-        plot_has_mineral = np.bincount(plot_codes, weights=mineral, minlength=1) > 0
-        organic = negative & (bottom <= 0) & (top < bottom) & plot_has_mineral[plot_codes]
+        none_negative = seen(top)[0] >= 0 and seen(bottom)[0] >= 0  # (NaN aside; all NaN: not known)
+        negative = np.zeros(len(top), dtype=bool) if none_negative else (top < 0) | (bottom < 0)
+        order = (top >= bottom) if none_negative else ~negative & (top >= bottom)
+        organic = _organic_layers(top, bottom, negative, plot_codes) if negative.any() else negative
     if organic.any():
         msgs = [f"layer {t:g} to {b:g} cm lies above the mineral surface: an organic layer (forest floor), a carbon "
                 "pool apart from the mineral-soil stock; not needed" for t, b in zip(top[organic], bottom[organic])]
         out.append(_problems(organic, raw, top_col, "organic_layer", msgs, plot_id))
-    negative &= ~organic
+        negative &= ~organic
     if negative.any():
         msgs = [f"layer {t:g} to {b:g} cm crosses the mineral surface: split it at 0 cm (organic layer above, "
                 "mineral soil below)" if t < 0 < b else
@@ -531,6 +643,15 @@ def _depth_row_problems(frame: pd.DataFrame, raw: RawTable, cols: dict[str, str]
         msgs = [f"top_cm ({t:g}) must be less than bottom_cm ({b:g})" for t, b in zip(top[order], bottom[order])]
         out.append(_problems(order, raw, top_col, "depth_order", msgs, plot_id))
     return out
+
+
+def _organic_layers(top: np.ndarray, bottom: np.ndarray, negative: np.ndarray, plot_codes: np.ndarray) -> np.ndarray:
+    """Forest floor (L/F/H, Oi/Oe/Oa) written above the mineral surface of a profile that has mineral layers:
+    a pool of its own, not needed (stocks.estimate); a profile wholly above 0 cm is depths written negative."""
+    with np.errstate(invalid="ignore"):
+        mineral = (top >= 0) & (bottom > 0)
+        plot_has_mineral = np.bincount(plot_codes, weights=mineral, minlength=1) > 0
+        return negative & (bottom <= 0) & (top < bottom) & plot_has_mineral[plot_codes]
 
 
 #: Sampling years accepted (the oldest long-term soil experiments began in the 1840s).
@@ -575,11 +696,14 @@ def _date_fault(value: str) -> str | None:
     return None if low <= when.year <= high else f"is outside the sampling years {low}-{high}"
 
 
-def _texture_problems(frame: pd.DataFrame, raw: RawTable, plot_id: pd.Series) -> list:
+def _texture_problems(frame: pd.DataFrame, raw: RawTable, plot_id: pd.Series, seen: ColumnExtremes) -> list:
     parts = [frame[c].to_numpy(dtype=float) for c in ("sand_pct", "silt_pct", "clay_pct")]
-    if any(np.isnan(p).all() for p in parts):  # texture incomplete everywhere: nothing to check
+    if any(np.isnan(seen(p)[1]) for p in parts):  # texture incomplete everywhere: nothing to check
         return []
     total = parts[0] + parts[1] + parts[2]
+    low, high = extremes(total)
+    if not (low < 95.0 or high > 105.0):  # every total within 5 points of 100 (t - 100 is exact there)
+        return []
     with np.errstate(invalid="ignore"):
         bad = np.abs(total - 100.0) > 5.0  # NaN totals compare False
     if not bad.any():
@@ -597,23 +721,34 @@ def factorize_runs(values: pd.Series) -> np.ndarray:
     order of first appearance, missing values one group of their own.
 
     Layers of a plot usually come together in a file, so only the first value of each run
-    of equal values is hashed (a comparison of neighbours finds the runs); the codes are the
-    same whatever the order of the rows.
+    of equal values is hashed (a comparison of neighbours finds the runs), and when each
+    value makes one run only (:func:`distinct_text`) the codes are the run numbers; the codes
+    are the same whatever the order of the rows.
 
     Examples
     --------
     >>> factorize_runs(pd.Series(["b", "b", "a", None, None, "b"], dtype="string")).tolist()
     [0, 0, 1, 2, 2, 0]
+    >>> factorize_runs(pd.Series(["b", "b", "a", "c", "c"], dtype="string")).tolist()
+    [0, 0, 1, 2, 2]
     """
     n = len(values)
     if n < 2:
         return pd.factorize(values, use_na_sentinel=False)[0]
     missing = values.isna().to_numpy()
-    same = _same_as_previous(values) & ~missing[1:] & ~missing[:-1] | (missing[1:] & missing[:-1])
+    same = _same_as_previous(values)
+    any_missing = bool(missing.any())
+    if any_missing:  # missing values next to each other make one run
+        same = same & ~missing[1:] & ~missing[:-1] | (missing[1:] & missing[:-1])
     head = np.ones(n, dtype=bool)
     head[1:] = ~same
-    head_codes, _ = pd.factorize(values.iloc[np.flatnonzero(head)], use_na_sentinel=False)
-    return head_codes[np.cumsum(head) - 1]
+    at = np.flatnonzero(head)
+    run = np.cumsum(head)
+    run -= 1
+    if not any_missing and distinct_text(values, at):
+        return run
+    head_codes, _ = pd.factorize(values.iloc[at], use_na_sentinel=False)
+    return head_codes[run]
 
 
 def _same_as_previous(values: pd.Series) -> np.ndarray:
@@ -623,9 +758,10 @@ def _same_as_previous(values: pd.Series) -> np.ndarray:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        data = arrow()
-        data = data.combine_chunks() if isinstance(data, pa.ChunkedArray) else data
+        data = arrow()  # chunks compared as they are (slices, not a copy of the text)
         eq = pc.fill_null(pc.equal(data.slice(1), data.slice(0, len(data) - 1)), False)
+        if isinstance(eq, pa.ChunkedArray):
+            return eq.to_numpy()
         return eq.to_numpy(zero_copy_only=False)
     array = values.to_numpy(dtype=object if values.dtype == object else None)
     with np.errstate(invalid="ignore"):
@@ -633,12 +769,76 @@ def _same_as_previous(values: pd.Series) -> np.ndarray:
     return np.asarray(pd.Series(eq).fillna(False), dtype=bool) if eq.dtype == object else np.asarray(eq, dtype=bool)
 
 
+def distinct_text(values: pd.Series, at: np.ndarray) -> bool:
+    """True when the Arrow-backed text ``values`` at positions ``at`` are known to differ
+    from one another; False when some may be equal, or ``values`` are not such text.
+
+    Each string is hashed from its length and bytes, in numpy, where Arrow keeps them;
+    hashes that all differ belong to strings that all differ (equal hashes, equal strings or
+    not, answer False). No Python string is made, nor a copy of the text, and sorting
+    integers is cheaper than hashing strings.
+
+    Examples
+    --------
+    >>> text = pd.Series(["plot 1", "a plot with a long name", "plot 1"], dtype="string")
+    >>> distinct_text(text, np.array([0, 1])), distinct_text(text, np.array([2, 1, 0]))
+    (True, False)
+    """
+    arrow = getattr(values.array, "__arrow_array__", None)
+    if arrow is None or not isinstance(values.dtype, pd.StringDtype):
+        return False
+    import pyarrow as pa
+
+    data = arrow()
+    chunks = data.chunks if isinstance(data, pa.ChunkedArray) else [data]
+    if data.null_count or not all(pa.types.is_large_string(c.type) or pa.types.is_string(c.type) for c in chunks):
+        return False
+    if len(at) < 2:
+        return True
+    at = at if bool((at[1:] >= at[:-1]).all()) else np.sort(at)  # the answer does not depend on the order
+    bounds = np.cumsum([0] + [len(c) for c in chunks])
+    cut = np.searchsorted(at, bounds)
+    hashes = np.empty(len(at), dtype=np.uint64)
+    for k, chunk in enumerate(chunks):
+        if cut[k + 1] > cut[k]:
+            hashes[cut[k]:cut[k + 1]] = _text_hashes(chunk, at[cut[k]:cut[k + 1]] - bounds[k])
+    hashes.sort()
+    return not bool((hashes[1:] == hashes[:-1]).any())
+
+
+def _text_hashes(data, positions: np.ndarray) -> np.ndarray:
+    """A 64-bit hash of the strings at ``positions`` of an Arrow (large_)string array: the
+    length, then each 8 bytes of the string read as one little-endian integer, mixed by
+    multiplication (a function of the string alone, whatever array holds it)."""
+    offsets, text = _text_buffers(data)
+    starts = offsets[positions].astype(np.int64)
+    lengths = offsets[positions + 1] - starts
+    if len(text) < 8:  # too short for an 8-byte read: a padded copy
+        text = np.concatenate([text, np.zeros(8, dtype=np.uint8)])
+    last = len(text) - 8  # the last byte position an 8-byte read may start at
+    words = np.ndarray((last + 1,), dtype="<u8", buffer=text, strides=(1,))  # 8 bytes at any byte position
+    keep = np.array([(1 << (8 * i)) - 1 for i in range(8)] + [2**64 - 1], dtype=np.uint64)  # the string's own bytes
+    hashes = lengths.astype(np.uint64)
+    for j in range(int(lengths.max(initial=0) + 7) // 8):
+        at = starts + 8 * j
+        word = words[np.minimum(at, last)]
+        late = np.flatnonzero(at > last)  # at the buffer's end: read earlier, bytes shifted down (none past it kept)
+        word[late] >>= (np.minimum(at[late] - last, 8) * 8).astype(np.uint64)
+        word &= keep[np.minimum(np.maximum(lengths - 8 * j, 0), 8)]
+        mixed = (hashes ^ word) * np.uint64(0x9E3779B97F4A7C15)
+        # A string's own words only, so its hash is its own (the first round: an empty string's hash stays 0).
+        hashes = np.where(lengths > 8 * j, mixed, hashes) if j else mixed
+    return hashes
+
+
 def record_codes(frame: pd.DataFrame, plot_codes: np.ndarray | None = None) -> np.ndarray:
     """Integer code per row for its plot and sampling date (-1 where plot_id is missing);
-    ``plot_codes``: :func:`factorize_runs` of ``plot_id`` when already known."""
+    ``plot_codes``: :func:`factorize_runs` of ``plot_id`` when already known (returned as it
+    is when every row has a plot and there is no sampling date: not to be written to)."""
     if plot_codes is None:
         plot_codes = factorize_runs(frame["plot_id"])
-    codes = np.where(frame["plot_id"].isna().to_numpy(), -1, plot_codes)
+    missing = frame["plot_id"].isna().to_numpy()
+    codes = np.where(missing, -1, plot_codes) if missing.any() else plot_codes
     if "sampled_on" in frame:
         when, _ = pd.factorize(frame["sampled_on"], use_na_sentinel=False)
         pair = codes.astype(np.int64) * (int(when.max()) + 1 if when.size else 1) + when
@@ -663,7 +863,7 @@ def _conflicting_plot_attributes(frame: pd.DataFrame, raw: RawTable, cols: dict[
         given = values.notna().to_numpy()
         if given.sum() <= 1:
             continue
-        if runs and given.all() and not (same_record & ~_same_as_previous(values)).any():
+        if runs and given.all() and not np.greater(same_record, _same_as_previous(values)).any():  # a & ~b
             continue
         first = _first_given(codes, given)  # per row: its plot's first row with a value
         value_codes = factorize_runs(values)  # equal values, equal codes: compared as integers
@@ -693,5 +893,6 @@ def _first_given(codes: np.ndarray, given: np.ndarray) -> np.ndarray:
     return first[codes + 1]
 
 
-__all__ = ["BD_BASES", "PROBLEM_COLUMNS", "SAMPLING_YEARS", "HorizonTable", "date_problems", "normalise", "resolve_columns", "load_column_map",
-           "record_codes", "factorize_runs", "text_column", "text_values", "is_in", "sheets_hint", "PLOT_LEVEL_ATTRIBUTES"]
+__all__ = ["BD_BASES", "PROBLEM_COLUMNS", "SAMPLING_YEARS", "HorizonTable", "date_problems", "normalise",
+           "resolve_columns", "load_column_map", "record_codes", "factorize_runs", "distinct_text", "set_column",
+           "extremes", "ColumnExtremes", "text_column", "text_values", "is_in", "sheets_hint", "PLOT_LEVEL_ATTRIBUTES"]
