@@ -37,7 +37,7 @@ import signal
 import secrets
 import stat
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from pathlib import Path
 from typing import IO
@@ -213,42 +213,46 @@ def to_csv_bytes(frame: pd.DataFrame, *, sanitize: bool | None = None, quoting: 
     (:func:`csv_quoting`). A table written in parts passes the ``quoting`` of the whole
     and ``header=False`` after the first part.
     """
+    return b"".join(csv_parts(frame, sanitize=sanitize, quoting=quoting, header=header))
+
+
+#: Rows per part when a large table's CSV is formatted by several threads.
+CSV_PART_ROWS = 50_000
+
+
+def csv_parts(frame: pd.DataFrame, *, sanitize: bool | None = None, quoting: str | None = None,
+              header: bool = True) -> Iterator[bytes]:
+    """:func:`to_csv_bytes` in parts, in order, each as soon as it is formatted: the header,
+    then the rows, ``CSV_PART_ROWS`` at a time.
+
+    A large table's parts are formatted on threads, one per CPU (pyarrow releases the GIL
+    while it formats numbers, the bulk of the time), while the caller writes the parts
+    before them. Each line depends on its row alone, so the parts joined are the bytes one
+    call would write.
+    """
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
     frame = _sanitize(frame.reset_index(drop=True), sanitize)
     table = pa.Table.from_pandas(_text_columns_as_str(frame), preserve_index=False)
     quoting = quoting or csv_quoting(frame)
-    head = ",".join(_quote(str(c)) if quoting == "needed" else str(c) for c in frame.columns) + "\n"
-    parts = _csv_rows(table, pacsv.WriteOptions(quoting_style=quoting, include_header=False))
-    return b"".join([head.encode("utf-8")] * header + parts)
+    if header:
+        yield (",".join(_quote(str(c)) if quoting == "needed" else str(c) for c in frame.columns) + "\n").encode()
+    options = pacsv.WriteOptions(quoting_style=quoting, include_header=False)
 
-
-#: Rows per part when a large table's CSV is formatted by several threads.
-CSV_PART_ROWS = 100_000
-
-
-def _csv_rows(table, options) -> list[bytes]:
-    """The CSV lines of ``table``, in order, in parts: a large table is cut into as many parts
-    as there are CPUs, formatted at once on threads (pyarrow releases the GIL while it
-    formats numbers, the bulk of the time). Each line depends on its row alone, so the
-    parts joined are the bytes one call would write."""
-    import pyarrow.csv as pacsv
-
-    n_parts = min(_cpus(), -(-table.num_rows // CSV_PART_ROWS))
-    bounds = [table.num_rows * i // max(n_parts, 1) for i in range(max(n_parts, 1) + 1)]
-
-    def write(i: int) -> bytes:
+    def rows(start: int) -> bytes:
         buf = io.BytesIO()
-        pacsv.write_csv(table.slice(bounds[i], bounds[i + 1] - bounds[i]), buf, options)
+        pacsv.write_csv(table.slice(start, CSV_PART_ROWS), buf, options)
         return buf.getvalue()
 
-    if n_parts <= 1:
-        return [write(0)]
+    starts = range(0, max(table.num_rows, 1), CSV_PART_ROWS)
+    if len(starts) == 1 or _cpus() == 1:
+        yield from map(rows, starts)
+        return
     from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(n_parts) as pool:
-        return list(pool.map(write, range(n_parts)))
+    with ThreadPoolExecutor(_cpus()) as pool:
+        yield from pool.map(rows, starts)
 
 
 def _cpus() -> int:
@@ -332,8 +336,11 @@ _TEMP_FILES: set[str] = set()
 _IN_PLACE_PREFIXES = ("/dev/", "/proc/")
 
 
-def atomic_write(path: str | os.PathLike, data: bytes | str) -> None:
+def atomic_write(path: str | os.PathLike, data: bytes | str | Iterable[bytes]) -> None:
     """Write ``data`` to ``path``: atomically to a regular file, in place to anything else.
+
+    ``data`` may come in parts (an iterable of bytes, e.g. :func:`csv_parts`): each is
+    written as it comes.
 
     A regular file (new or existing; through a symbolic link, the file it points to) is
     replaced atomically: a temporary file in the same directory, fsync'ed, renamed over
@@ -348,18 +355,18 @@ def atomic_write(path: str | os.PathLike, data: bytes | str) -> None:
         (``out.csv: No space left on device``), never the temporary file.
     """
     shown = os.fspath(path)
-    payload = data.encode("utf-8") if isinstance(data, str) else data
+    parts = [data.encode("utf-8")] if isinstance(data, str) else [data] if isinstance(data, bytes) else data
     if shown == "-":
-        _write_stdout(sys.stdout, payload)
+        _write_stdout(sys.stdout, b"".join(parts))
         return
     try:
         info, real = _target(shown)
         if _in_place(shown, info, real):
             with open(shown, "wb") as fh:
-                fh.write(payload)
+                fh.writelines(parts)
         else:
             with _replacing(real, info) as fh:
-                fh.write(payload)
+                fh.writelines(parts)
     except OSError as exc:
         raise OutputError(f"{shown}: {exc.strerror or exc}") from exc
 
@@ -687,8 +694,8 @@ def write_tables(
             raise OutputError("xlsx output is binary: use -o FILE.xlsx or redirect stdout", exit_code=2)
         atomic_write(output, to_xlsx_bytes(tables, sanitize=sanitize))
         return
-    if fmt == "csv" and not to_stdout:  # a file takes the bytes as written: no round trip through str
-        atomic_write(output, to_csv_bytes(main, sanitize=sanitize))
+    if fmt == "csv" and not to_stdout:  # a file takes the bytes as formatted: no round trip through str
+        atomic_write(output, csv_parts(main, sanitize=sanitize))
         return
     if fmt == "csv":
         text = to_csv_text(main, sanitize=sanitize)
