@@ -11,10 +11,12 @@ science, and ``fourp1000 rothc`` does not load the ESM code.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import functools
 import gc
 import importlib
 import os
+from collections.abc import Iterator
 
 import click
 
@@ -100,7 +102,8 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in self.commands and cmd_name in self.lazy_commands:
             module_name, attribute = self.lazy_commands[cmd_name][0].split(":")
-            self.add_command(getattr(importlib.import_module(module_name), attribute), cmd_name)
+            with _imports_without_collections():
+                self.add_command(getattr(importlib.import_module(module_name), attribute), cmd_name)
         return self.commands.get(cmd_name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -136,6 +139,26 @@ def main(ctx: click.Context, config_file: str | None) -> None:
     """
     apply_config(ctx, config_file)
     _freeze_at_exit()
+
+
+@contextlib.contextmanager
+def _imports_without_collections() -> Iterator[None]:
+    """No garbage collection while a command's modules are imported, and the objects alive
+    after it set aside from later collections (``gc.freeze``).
+
+    Importing pandas, pyarrow and the science makes about a million objects that live as
+    long as the process: the collector, run every 700 new objects, walks them about 170
+    times (0.04-0.07 s of each command) and finds next to nothing to free. Set aside, they
+    are not walked again by the collections of the command's own work.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
 
 
 @functools.cache  # once per process
