@@ -140,8 +140,7 @@ def normalise(
     mapping = res.mapping
     problems: list[pd.DataFrame] = []
     notes: list[str] = []
-    seen = ColumnExtremes()  # a number column tested twice is read once
-    frame, source_columns = _canonical_frame(raw, res, problems, notes, seen)
+    frame, source_columns = _canonical_frame(raw, res, problems, notes)
     plot_id = frame["plot_id"]
     missing_id = plot_id.isna().to_numpy()
     if missing_id.any():
@@ -151,11 +150,11 @@ def normalise(
     for name in ("bulk_density_g_cm3", "coarse_fragments_pct", "clay_pct", "silt_pct", "sand_pct", "area_ha"):
         if name not in frame:
             frame[name] = np.nan
-    problems.extend(_range_problems(frame, raw, mapping, source_columns, seen))
+    problems.extend(_range_problems(frame, raw, mapping, source_columns))
     plot_codes = factorize_runs(plot_id)  # the one factorisation of plot_id, kept on the table
-    problems.extend(_depth_row_problems(frame, raw, source_columns, plot_id, _flagged(problems), plot_codes, seen))
+    problems.extend(_depth_row_problems(frame, raw, source_columns, plot_id, _flagged(problems), plot_codes))
     problems.extend(date_problems(frame, raw, source_columns, plot_id))
-    problems.extend(_texture_problems(frame, raw, plot_id, seen))
+    problems.extend(_texture_problems(frame, raw, plot_id))
     problems.extend(_conflicting_plot_attributes(frame, raw, source_columns, plot_id, plot_codes))
     _bd_basis(frame, raw, source_columns, bd_basis, problems)
     problem_frame = (
@@ -205,7 +204,7 @@ def sheets_hint(raw: RawTable, column_map: dict | None = None) -> str:
     return f"; sheet {', '.join(repr(g) for g in good)} {'has' if len(good) == 1 else 'have'} them: use --sheet {good[0]!r}"
 
 
-def _canonical_frame(raw: RawTable, res: Resolution, problems: list, notes: list[str], seen: ColumnExtremes
+def _canonical_frame(raw: RawTable, res: Resolution, problems: list, notes: list[str]
                      ) -> tuple[pd.DataFrame, dict[str, str]]:
     """Canonical columns, numbers parsed and converted, other columns passed through; and
     the user's column of each canonical one."""
@@ -222,7 +221,7 @@ def _canonical_frame(raw: RawTable, res: Resolution, problems: list, notes: list
         spec = COLUMNS_BY_NAME[canonical]
         source_columns[canonical] = user_col
         if spec.kind == "number":
-            values = _number_column(raw, user_col, plot_id, problems, res.report, seen)
+            values = _number_column(raw, user_col, plot_id, problems, res.report)
             if factor != 1.0:
                 values = values * factor
                 notes.append(f"{user_col} converted to {canonical} (x {factor:g})")
@@ -242,8 +241,8 @@ def _canonical_frame(raw: RawTable, res: Resolution, problems: list, notes: list
     return pd.DataFrame(columns, index=pd.RangeIndex(len(src)), copy=False), source_columns
 
 
-def _number_column(raw: RawTable, user_col: str, plot_id: pd.Series, problems: list, report: ColumnReport,
-                   seen: ColumnExtremes) -> np.ndarray:
+def _number_column(raw: RawTable, user_col: str, plot_id: pd.Series, problems: list, report: ColumnReport
+                   ) -> np.ndarray:
     """A column as numbers, its decimal mark judged on the whole column unless given."""
     dialect = raw.dialect
     given = dialect.get("decimal") if dialect.get("decimal_given") else None
@@ -252,7 +251,7 @@ def _number_column(raw: RawTable, user_col: str, plot_id: pd.Series, problems: l
     if parsed.bad.any():
         problems.append(_not_a_number(raw.frame[user_col].reset_index(drop=True), parsed.bad, raw, user_col, plot_id,
                                       raw.label))
-    low, high = seen(parsed.values)
+    low, high = extremes(parsed.values)
     if low == -np.inf or high == np.inf:  # "inf", or a number too large for a float (1e999): never a measurement
         infinite = np.isinf(parsed.values)
         shown = raw.frame[user_col].reset_index(drop=True)[infinite].astype("string")
@@ -420,7 +419,7 @@ def _inferred_text_dtype():
 
 
 def _range_problems(frame: pd.DataFrame, raw: RawTable, mapping: dict[str, tuple[str, float]],
-                    source_columns: dict[str, str], seen: ColumnExtremes) -> list[pd.DataFrame]:
+                    source_columns: dict[str, str]) -> list[pd.DataFrame]:
     """Values outside their physical range (checked on the values as given, so the message
     quotes the user's number)."""
     out = []
@@ -430,7 +429,7 @@ def _range_problems(frame: pd.DataFrame, raw: RawTable, mapping: dict[str, tuple
         values = frame[canonical].to_numpy(dtype=float)
         low = -np.inf if spec.low is None else spec.low
         high = np.inf if spec.high is None else spec.high
-        smallest, largest = seen(values)
+        smallest, largest = extremes(values)
         if not (smallest <= low if spec.low_open else smallest < low) and not largest > high:
             continue  # every value in range (or none given): no mask of every row to build
         with np.errstate(invalid="ignore"):
@@ -477,29 +476,6 @@ def extremes(values: np.ndarray) -> tuple[float, float]:
     if not values.size:
         return np.nan, np.nan
     return float(np.fmin.reduce(values)), float(np.fmax.reduce(values))
-
-
-class ColumnExtremes:
-    """:func:`extremes` of each array asked about, remembered by the memory it reads (the
-    array is kept, so that memory is not reused while remembered): a number column tested
-    by several checks is read once. For arrays not written to in between, as in
-    :func:`normalise`, which writes only to arrays it has just made.
-
-    >>> seen = ColumnExtremes()
-    >>> values = np.array([3.0, 1.0])
-    >>> seen(values), seen(values[:]), seen(values[1:])
-    ((1.0, 3.0), (1.0, 3.0), (1.0, 1.0))
-    """
-
-    def __init__(self) -> None:
-        self._known: dict[tuple, tuple[np.ndarray, float, float]] = {}
-
-    def __call__(self, values: np.ndarray) -> tuple[float, float]:
-        key = (values.__array_interface__["data"][0], values.shape, values.strides, values.dtype.str)
-        known = self._known.get(key)
-        if known is None:
-            known = self._known[key] = (values, *extremes(values))
-        return known[1], known[2]
 
 
 def _g(value: float | None) -> str:
@@ -603,16 +579,13 @@ def _flagged(problems: list[pd.DataFrame]) -> dict[str, np.ndarray]:
 
 
 def _depth_row_problems(frame: pd.DataFrame, raw: RawTable, cols: dict[str, str], plot_id: pd.Series,
-                        flagged: dict[str, np.ndarray] | None = None, plot_codes: np.ndarray | None = None,
-                        seen: ColumnExtremes | None = None) -> list:
+                        flagged: dict[str, np.ndarray] | None = None, plot_codes: np.ndarray | None = None) -> list:
     """Depths missing, negative or in the wrong order (a cell that is not a number is not also "empty").
 
-    ``plot_codes``: :func:`factorize_runs` of ``plot_id`` (computed here when not given);
-    ``seen``: the extremes of the columns already read.
+    ``plot_codes``: :func:`factorize_runs` of ``plot_id`` (computed here when not given).
     """
     if plot_codes is None:
         plot_codes = factorize_runs(plot_id)
-    seen = ColumnExtremes() if seen is None else seen
     top = frame["top_cm"].to_numpy(dtype=float)
     bottom = frame["bottom_cm"].to_numpy(dtype=float)
     out = []
@@ -623,7 +596,7 @@ def _depth_row_problems(frame: pd.DataFrame, raw: RawTable, cols: dict[str, str]
         if missing.any():
             out.append(_problems(missing, raw, col, "missing_value", f"{name} is empty", plot_id))
     with np.errstate(invalid="ignore"):
-        none_negative = seen(top)[0] >= 0 and seen(bottom)[0] >= 0  # (NaN aside; all NaN: not known)
+        none_negative = extremes(top)[0] >= 0 and extremes(bottom)[0] >= 0  # (NaN aside; all NaN: not known)
         negative = np.zeros(len(top), dtype=bool) if none_negative else (top < 0) | (bottom < 0)
         order = (top >= bottom) if none_negative else ~negative & (top >= bottom)
         organic = _organic_layers(top, bottom, negative, plot_codes) if negative.any() else negative
@@ -696,9 +669,9 @@ def _date_fault(value: str) -> str | None:
     return None if low <= when.year <= high else f"is outside the sampling years {low}-{high}"
 
 
-def _texture_problems(frame: pd.DataFrame, raw: RawTable, plot_id: pd.Series, seen: ColumnExtremes) -> list:
+def _texture_problems(frame: pd.DataFrame, raw: RawTable, plot_id: pd.Series) -> list:
     parts = [frame[c].to_numpy(dtype=float) for c in ("sand_pct", "silt_pct", "clay_pct")]
-    if any(np.isnan(seen(p)[1]) for p in parts):  # texture incomplete everywhere: nothing to check
+    if any(np.isnan(extremes(p)[1]) for p in parts):  # texture incomplete everywhere: nothing to check
         return []
     total = parts[0] + parts[1] + parts[2]
     low, high = extremes(total)
@@ -895,4 +868,4 @@ def _first_given(codes: np.ndarray, given: np.ndarray) -> np.ndarray:
 
 __all__ = ["BD_BASES", "PROBLEM_COLUMNS", "SAMPLING_YEARS", "HorizonTable", "date_problems", "normalise",
            "resolve_columns", "load_column_map", "record_codes", "factorize_runs", "distinct_text", "set_column",
-           "extremes", "ColumnExtremes", "text_column", "text_values", "is_in", "sheets_hint", "PLOT_LEVEL_ATTRIBUTES"]
+           "extremes", "text_column", "text_values", "is_in", "sheets_hint", "PLOT_LEVEL_ATTRIBUTES"]
