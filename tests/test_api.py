@@ -6,6 +6,7 @@ options give the same tables; the CLI's csv output is the oracle here.
 
 from __future__ import annotations
 
+import gc
 import io
 import os
 import re
@@ -123,6 +124,19 @@ def test_listed_summaries_are_the_commands_own():
     for name, (_, summary) in COMMANDS.items():
         cmd = main.get_command(ctx, name)
         assert " ".join(cmd.help.partition("\n\n")[0].split()) == summary, name
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_collector_is_as_it_was_once_a_command_is_imported(enabled):
+    """Off while a command's modules are imported (they live as long as the process), then as before."""
+    group = type(main)(lazy_commands={"schema": COMMANDS["schema"]})
+    was = gc.isenabled()
+    try:
+        gc.enable() if enabled else gc.disable()
+        assert group.get_command(click.Context(group), "schema") is not None
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable() if was else gc.disable()
 
 
 def imported_modules(*args: str) -> set[str]:

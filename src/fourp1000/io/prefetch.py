@@ -5,9 +5,9 @@ Arrow parses CSV on threads of its own that run without Python's lock (the GIL),
 input file can be parsed meanwhile: :func:`start` begins reading the file a command line
 names (before the command's modules are imported), and :func:`read_csv_table`, the one
 place the readers parse a CSV file with Arrow, takes that result when it reads the same
-file, unchanged since, with the same separator. Anything else is read as usual; a result
-nobody takes is dropped. The bytes parsed, the options and so the table are the same
-either way.
+file, unchanged since, with the same separator. Anything else is read as usual (a result
+nobody takes is only held until the process ends). The bytes parsed, the options and so
+the table are the same either way.
 
 This module imports nothing heavy: it runs before pandas is loaded.
 """
