@@ -139,6 +139,31 @@ def test_the_collector_is_as_it_was_once_a_command_is_imported(enabled):
         gc.enable() if was else gc.disable()
 
 
+@pytest.mark.parametrize("case", ["no mallopt", "user's setting"])
+def test_allocator_left_alone(monkeypatch, case):
+    import ctypes
+
+    from fourp1000.cli import _keep_freed_memory
+
+    calls = []
+
+    class Libc:
+        def mallopt(self, option, value):
+            calls.append(option)
+
+    monkeypatch.setattr(ctypes, "CDLL", lambda name: object() if case == "no mallopt" else Libc())
+    for name in [n for n in os.environ if n.startswith("MALLOC_")] + ["GLIBC_TUNABLES"]:
+        monkeypatch.delenv(name, raising=False)
+    if case == "user's setting":
+        monkeypatch.setenv("MALLOC_ARENA_MAX", "2")
+    _keep_freed_memory.__wrapped__()  # no error, no change
+    assert calls == []
+    monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
+    if case == "user's setting":
+        _keep_freed_memory.__wrapped__()
+        assert sorted(calls) == [-3, -2, -1]
+
+
 def imported_modules(*args: str) -> set[str]:
     """Modules imported by ``fourp1000 ARGS`` in a fresh interpreter (this checkout first)."""
     code = ("import sys\nfrom fourp1000.cli import main\n"

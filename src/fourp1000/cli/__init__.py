@@ -102,6 +102,7 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in self.commands and cmd_name in self.lazy_commands:
             module_name, attribute = self.lazy_commands[cmd_name][0].split(":")
+            _keep_freed_memory()
             with _imports_without_collections():
                 self.add_command(getattr(importlib.import_module(module_name), attribute), cmd_name)
         return self.commands.get(cmd_name)
@@ -139,6 +140,35 @@ def main(ctx: click.Context, config_file: str | None) -> None:
     """
     apply_config(ctx, config_file)
     _freeze_at_exit()
+
+
+# mallopt(3) parameters of glibc's allocator.
+_M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
+
+
+@functools.cache  # once per process, before the command's modules make their first arrays
+def _keep_freed_memory() -> None:
+    """Have glibc's allocator keep the memory a command frees for the arrays it makes next.
+
+    By default glibc maps each array of more than a few hundred kB from the kernel and
+    unmaps it when freed; the kernel then hands zeroed pages again to the next array, one
+    page fault per 4 kB. A command makes dozens of arrays of a million numbers: measured on
+    `estimate` of 1 M rows, 0.1 s less system time and 4 % less wall time with arrays of up
+    to 32 MB taken from the heap and up to 1 GB of freed heap kept; the peak memory of a
+    streamed `score` grew by 4 %. Nothing changes where the C library has no ``mallopt``
+    (musl, macOS), nor when the user tunes the allocator (``MALLOC_*_`` variables or
+    ``glibc.malloc`` tunables).
+    """
+    if any(name.startswith("MALLOC_") for name in os.environ) or "glibc.malloc" in os.environ.get("GLIBC_TUNABLES", ""):
+        return
+    try:
+        import ctypes
+
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError, ImportError):
+        return
+    for option, value in ((_M_MMAP_THRESHOLD, 32 << 20), (_M_TRIM_THRESHOLD, 1 << 30), (_M_TOP_PAD, 64 << 20)):
+        mallopt(option, value)
 
 
 @contextlib.contextmanager
