@@ -743,13 +743,9 @@ def _same_as_previous(values: pd.Series) -> np.ndarray:
 
 
 def distinct_text(values: pd.Series, at: np.ndarray) -> bool:
-    """True when the Arrow-backed text ``values`` at positions ``at`` are known to differ
-    from one another; False when some may be equal, or ``values`` are not such text.
-
-    Each string is hashed from its length and bytes, in numpy, where Arrow keeps them;
-    hashes that all differ belong to strings that all differ (equal hashes, equal strings or
-    not, answer False). No Python string is made, nor a copy of the text, and sorting
-    integers is cheaper than hashing strings.
+    """True when the Arrow-backed text ``values`` at positions ``at`` differ from one
+    another; False when some are equal, or ``values`` are not such text (or hold a missing
+    value). Arrow hashes the strings where it keeps them: no Python string is made.
 
     Examples
     --------
@@ -761,47 +757,12 @@ def distinct_text(values: pd.Series, at: np.ndarray) -> bool:
     if arrow is None or not isinstance(values.dtype, pd.StringDtype):
         return False
     import pyarrow as pa
+    import pyarrow.compute as pc
 
     data = arrow()
-    chunks = data.chunks if isinstance(data, pa.ChunkedArray) else [data]
-    if data.null_count or not all(pa.types.is_large_string(c.type) or pa.types.is_string(c.type) for c in chunks):
+    if data.null_count:
         return False
-    if len(at) < 2:
-        return True
-    at = at if bool((at[1:] >= at[:-1]).all()) else np.sort(at)  # the answer does not depend on the order
-    bounds = np.cumsum([0] + [len(c) for c in chunks])
-    cut = np.searchsorted(at, bounds)
-    hashes = np.empty(len(at), dtype=np.uint64)
-    for k, chunk in enumerate(chunks):
-        if cut[k + 1] > cut[k]:
-            hashes[cut[k]:cut[k + 1]] = _text_hashes(chunk, at[cut[k]:cut[k + 1]] - bounds[k])
-    hashes.sort()
-    return not bool((hashes[1:] == hashes[:-1]).any())
-
-
-def _text_hashes(data, positions: np.ndarray) -> np.ndarray:
-    """A 64-bit hash of the strings at ``positions`` of an Arrow (large_)string array: the
-    length, then each 8 bytes of the string read as one little-endian integer, mixed by
-    multiplication (a function of the string alone, whatever array holds it)."""
-    offsets, text = _text_buffers(data)
-    starts = offsets[positions].astype(np.int64)
-    lengths = offsets[positions + 1] - starts
-    if len(text) < 8:  # too short for an 8-byte read: a padded copy
-        text = np.concatenate([text, np.zeros(8, dtype=np.uint8)])
-    last = len(text) - 8  # the last byte position an 8-byte read may start at
-    words = np.ndarray((last + 1,), dtype="<u8", buffer=text, strides=(1,))  # 8 bytes at any byte position
-    keep = np.array([(1 << (8 * i)) - 1 for i in range(8)] + [2**64 - 1], dtype=np.uint64)  # the string's own bytes
-    hashes = lengths.astype(np.uint64)
-    for j in range(int(lengths.max(initial=0) + 7) // 8):
-        at = starts + 8 * j
-        word = words[np.minimum(at, last)]
-        late = np.flatnonzero(at > last)  # at the buffer's end: read earlier, bytes shifted down (none past it kept)
-        word[late] >>= (np.minimum(at[late] - last, 8) * 8).astype(np.uint64)
-        word &= keep[np.minimum(np.maximum(lengths - 8 * j, 0), 8)]
-        mixed = (hashes ^ word) * np.uint64(0x9E3779B97F4A7C15)
-        # A string's own words only, so its hash is its own (the first round: an empty string's hash stays 0).
-        hashes = np.where(lengths > 8 * j, mixed, hashes) if j else mixed
-    return hashes
+    return len(pc.unique(data.take(pa.array(at)))) == len(at)
 
 
 def record_codes(frame: pd.DataFrame, plot_codes: np.ndarray | None = None) -> np.ndarray:
